@@ -1,0 +1,53 @@
+/**
+ * `{{name}}` and `{{name|filter}}` placeholders in dialect strings. Templates are split into parts once at
+ * load, so rendering on the per-command path is a join.
+ */
+const FILTERS: Record<string, (value: string) => string> = {
+  // POSIX single quoting: the value reaches the shell as one literal word, whatever it contains.
+  shell_quote: (value) => `'${value.replaceAll("'", `'\\''`)}'`,
+  regex_escape: (value) => value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'),
+};
+
+const PLACEHOLDER = /\{\{\s*([a-z_][a-z0-9_]*)\s*(?:\|\s*([a-z_]+)\s*)?\}\}/gi;
+
+type Part = string | { name: string; filter?: (value: string) => string };
+
+export class Template {
+  private readonly parts: Part[] = [];
+  readonly names: ReadonlySet<string>;
+
+  constructor(readonly source: string) {
+    const names = new Set<string>();
+    let last = 0;
+    for (const m of source.matchAll(PLACEHOLDER)) {
+      const [whole, name = '', filterName] = m;
+      if (m.index > last) this.parts.push(source.slice(last, m.index));
+      let filter: ((value: string) => string) | undefined;
+      if (filterName) {
+        filter = FILTERS[filterName];
+        if (!filter) {
+          throw new Error(`unknown filter "${filterName}" (known: ${Object.keys(FILTERS).join(', ')})`);
+        }
+      }
+      this.parts.push({ name, filter });
+      names.add(name);
+      last = m.index + whole.length;
+    }
+    if (last < source.length) this.parts.push(source.slice(last));
+    this.names = names;
+  }
+
+  render(vars: Readonly<Record<string, string | undefined>>): string {
+    let out = '';
+    for (const part of this.parts) {
+      if (typeof part === 'string') {
+        out += part;
+        continue;
+      }
+      const value = vars[part.name];
+      if (value === undefined) throw new Error(`template value "${part.name}" is not known`);
+      out += part.filter ? part.filter(value) : value;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * What a command printed, kept within a memory bound: the first half of the cap and a rolling last half,
+ * plus an exact count of everything that went by. A 100 MB stream costs at most `capBytes` of memory.
+ */
+export class OutputCollector {
+  private head = '';
+  private headFull = false;
+  private tail: string[] = [];
+  private tailLength = 0;
+  private bytes = 0;
+  private readonly headCap: number;
+  private readonly tailCap: number;
+
+  constructor(capBytes: number) {
+    this.headCap = Math.ceil(capBytes / 2);
+    this.tailCap = Math.floor(capBytes / 2);
+  }
+
+  get totalBytes(): number {
+    return this.bytes;
+  }
+
+  push(text: string): void {
+    if (text.length === 0) return;
+    this.bytes += Buffer.byteLength(text);
+    if (!this.headFull) {
+      const room = this.headCap - this.head.length;
+      if (text.length <= room) {
+        this.head += text;
+        return;
+      }
+      this.head += text.slice(0, room);
+      this.headFull = true;
+      text = text.slice(room);
+    }
+    this.tail.push(text);
+    this.tailLength += text.length;
+    while (this.tailLength - (this.tail[0]?.length ?? 0) >= this.tailCap) {
+      this.tailLength -= this.tail.shift()?.length ?? 0;
+    }
+  }
+
+  /** Head and tail with terminal noise removed; `omittedBytes` is what fell between them. */
+  finish(): CapturedOutput {
+    let tail = this.tail.join('');
+    if (tail.length > this.tailCap) tail = tail.slice(tail.length - this.tailCap);
+    const keptBytes = Buffer.byteLength(this.head) + Buffer.byteLength(tail);
+    return {
+      head: cleanTerminalText(this.head),
+      tail: cleanTerminalText(tail),
+      omittedBytes: this.bytes - keptBytes,
+      totalBytes: this.bytes,
+    };
+  }
+}
+
+export interface CapturedOutput {
+  head: string;
+  /** Empty unless the output outgrew the head. */
+  tail: string;
+  omittedBytes: number;
+  totalBytes: number;
+}
+
+// CSI and OSC sequences, charset selection and other two-byte escapes; bracketed paste is a CSI.
+const TERMINAL_ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[@-Z\\-_=>])/g;
+
+/** Strip terminal escape codes and turn CRLF (and stray CR before LF) into LF. */
+export function cleanTerminalText(text: string): string {
+  let out = text;
+  if (out.includes('\x1b')) out = out.replace(TERMINAL_ESCAPES, '');
+  if (out.includes('\r')) out = out.replace(/\r+\n/g, '\n');
+  return out;
+}
+
+export interface ShapedOutput {
+  output: string;
+  truncated: boolean;
+  omittedBytes: number;
+}
+
+/** Bytes a string takes inside a JSON message: UTF-8, with control characters as \uXXXX escapes. */
+export function jsonEncodedBytes(text: string): number {
+  const controls = text.match(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g)?.length ?? 0;
+  const escaped = text.match(/["\\\n\r\t]/g)?.length ?? 0;
+  return Buffer.byteLength(text) + 5 * controls + escaped;
+}
+
+/**
+ * Fit captured output into one tool result: at most `limitBytes` once JSON-encoded (binary output full of
+ * control characters grows up to 6x when escaped). Head and tail are kept, with a line saying exactly how
+ * much was left out in between.
+ */
+export function shapeOutput(captured: CapturedOutput, limitBytes: number): ShapedOutput {
+  let budget = limitBytes;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const shaped = cut(captured, budget);
+    // Escaping can at most multiply the size by 6, so short text needs no measuring.
+    if (shaped.output.length * 6 <= limitBytes) return shaped;
+    const size = jsonEncodedBytes(shaped.output);
+    if (size <= limitBytes) return shaped;
+    budget = Math.floor((budget * limitBytes) / size / 1.05);
+  }
+  return cut(captured, 0);
+}
+
+function cut(captured: CapturedOutput, limit: number): ShapedOutput {
+  const whole = captured.head.length + captured.tail.length;
+  if (captured.omittedBytes === 0 && whole <= limit) {
+    return { output: captured.head + captured.tail, truncated: false, omittedBytes: 0 };
+  }
+  const half = Math.floor(limit / 2);
+  const head = captured.head.slice(0, half);
+  let tail = captured.tail.length > 0 ? captured.tail : captured.head.slice(head.length);
+  tail = tail.slice(Math.max(0, tail.length - half));
+  const omitted = Math.max(0, captured.totalBytes - Buffer.byteLength(head) - Buffer.byteLength(tail));
+  const notice = `\n[... ${omitted} of ${captured.totalBytes} bytes left out here ...]\n`;
+  return { output: head + notice + tail, truncated: true, omittedBytes: omitted };
+}

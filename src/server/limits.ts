@@ -1,0 +1,18 @@
+/** Tunables of the server; the CLI fills them from flags and environment. */
+export interface ServerLimits {
+  /** Output kept in memory per command; past it the middle is counted, not kept. */
+  maxOutputBytes: number;
+  /**
+   * Output in one tool result, JSON-encoded. The result carries it twice (text block and
+   * structuredContent) and MCP clients drop messages over 10 MiB, so 1 MiB leaves wide room.
+   */
+  maxResultBytes: number;
+  /** TCP connect + SSH handshake + authentication, across jump hosts. */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxOutputBytes: 10 * 1024 * 1024,
+  maxResultBytes: 1024 * 1024,
+  connectTimeoutMs: 20_000,
+};

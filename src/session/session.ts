@@ -1,0 +1,175 @@
+import type { Client, ClientChannel } from 'ssh2';
+import type { Dialect } from '../dialect/dialect.js';
+import { ExpectRunner, type RunOutcome, type ShellChannel } from '../expect/runner.js';
+import { log } from '../util/log.js';
+
+export interface SessionTarget {
+  /** `user@host:port`, the session's identity. */
+  id: string;
+  /** Opens an authenticated connection; the ssh layer decides how. */
+  connect(): Promise<Client>;
+}
+
+export interface ExecuteOptions {
+  commandId: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  signal?: AbortSignal;
+}
+
+export interface SessionRunResult extends RunOutcome {
+  commandId: string;
+  session: string;
+  command: string;
+  dialect: string;
+  startedAt: Date;
+  durationMs: number;
+  /** This call ran in a new shell after the previous one was lost: `cd`, `export` etc. are gone. */
+  sessionReset: boolean;
+}
+
+export interface RunningCommand {
+  commandId: string;
+  command: string;
+  startedAt: Date;
+}
+
+/**
+ * One connection and one persistent shell to one user@host:port. Calls run strictly one after another;
+ * a lost connection or shell is re-established on the next call, which then reports the reset.
+ */
+export class Session {
+  private client: Client | undefined;
+  private runner: ExpectRunner | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private hadShell = false;
+  private closedByUser = false;
+  readonly createdAt = new Date();
+  lastUsedAt = new Date();
+  commandCount = 0;
+  running: RunningCommand | undefined;
+
+  constructor(
+    readonly target: SessionTarget,
+    readonly dialect: Dialect,
+    private readonly openTimeoutMs: number,
+  ) {}
+
+  get id(): string {
+    return this.target.id;
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Queue a command behind any running on this session. */
+  execute(command: string, options: ExecuteOptions): Promise<SessionRunResult> {
+    const job = this.queue.then(() => this.executeNow(command, options));
+    this.queue = job.catch(() => {});
+    return job;
+  }
+
+  /** Interrupt the running command; false when none is running. */
+  interrupt(): boolean {
+    return this.runner?.interrupt() ?? false;
+  }
+
+  close(): void {
+    this.closedByUser = true;
+    this.runner?.close();
+    this.client?.end();
+    this.client = undefined;
+    this.runner = undefined;
+  }
+
+  private async executeNow(command: string, options: ExecuteOptions): Promise<SessionRunResult> {
+    if (this.closedByUser) throw new Error(`session ${this.id} was closed`);
+    const sessionReset = await this.ensureShell();
+    const runner = this.runner as ExpectRunner;
+    const startedAt = new Date();
+    const t0 = performance.now();
+    this.running = { commandId: options.commandId, command, startedAt };
+    try {
+      const outcome = await runner.run(command, options);
+      this.commandCount++;
+      return {
+        ...outcome,
+        commandId: options.commandId,
+        session: this.id,
+        command,
+        dialect: this.dialect.name,
+        startedAt,
+        durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
+        sessionReset,
+      };
+    } finally {
+      this.running = undefined;
+      this.lastUsedAt = new Date();
+    }
+  }
+
+  /** Connect and open the shell when needed. True when a previous shell was lost (state reset). */
+  private async ensureShell(): Promise<boolean> {
+    if (this.runner && !this.runner.isClosed) return false;
+    const reset = this.hadShell;
+    if (!this.client) {
+      const client = await this.target.connect();
+      client.on('close', () => {
+        if (this.client === client) this.client = undefined;
+        this.runner?.closedByPeer(null);
+      });
+      client.on('error', (error) => log.warn(`${this.id}: ${error.message}`));
+      this.client = client;
+    }
+    this.runner = await this.openShell(this.client);
+    this.hadShell = true;
+    return reset;
+  }
+
+  private async openShell(client: Client): Promise<ExpectRunner> {
+    const stream = await openChannel(client, this.dialect);
+    const shell: ShellChannel = {
+      write: (data) => stream.write(data),
+      execSide: (command) => execSide(client, command),
+      close: () => stream.close(),
+    };
+    const runner = new ExpectRunner(shell, this.dialect);
+    stream.on('data', (chunk: Buffer) => runner.feed(chunk));
+    stream.stderr.on('data', (chunk: Buffer) => runner.feed(chunk));
+    let exitCode: number | null = null;
+    stream.on('exit', (code: number | null) => {
+      exitCode = code;
+    });
+    stream.on('close', () => runner.closedByPeer(exitCode));
+    try {
+      await runner.open(this.openTimeoutMs);
+    } catch (error) {
+      runner.close();
+      throw error;
+    }
+    return runner;
+  }
+}
+
+function openChannel(client: Client, dialect: Dialect): Promise<ClientChannel> {
+  const { type, pty, command } = dialect.channel;
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | undefined, channel: ClientChannel) => (error ? reject(error) : resolve(channel));
+    const ptyOptions = pty === false ? undefined : { term: pty.term, cols: pty.cols, rows: pty.rows };
+    if (type === 'exec') client.exec(command ?? '', ptyOptions ? { pty: ptyOptions } : {}, done);
+    else if (ptyOptions) client.shell(ptyOptions, done);
+    else client.shell(false, done);
+  });
+}
+
+function execSide(client: Client, command: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (error, channel) => {
+      if (error) return reject(error);
+      channel.on('close', () => resolve());
+      channel.resume();
+      channel.stderr.resume();
+    });
+  });
+}
