@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { DialectRegistry, loadDialectFile } from '../../src/dialect/loader.js';
+import { Template } from '../../src/dialect/template.js';
+
+async function dialectFile(name: string, text: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'dialect-'));
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(file, text);
+  return file;
+}
+
+describe('Template', () => {
+  it('fills placeholders and applies filters', () => {
+    const t = new Template("run {{command|shell_quote}} as {{user}}");
+    assert.equal(t.render({ command: "echo 'hi'", user: 'bob' }), `run 'echo '\\''hi'\\''' as bob`);
+    assert.deepEqual([...t.names], ['command', 'user']);
+  });
+
+  it('rejects unknown filters and missing values', () => {
+    assert.throws(() => new Template('{{x|nope}}'), /unknown filter "nope"/);
+    assert.throws(() => new Template('{{x}}').render({}), /"x" is not known/);
+  });
+});
+
+describe('loadDialectFile', () => {
+  it('loads the built-in linux dialect', async () => {
+    const dialect = await new DialectRegistry().get('linux');
+    assert.equal(dialect.name, 'linux');
+    assert.equal(dialect.channel.pty, false);
+    assert.equal(dialect.completion.strategy, 'marker');
+  });
+
+  it('names file, line, column and field of a schema error', async () => {
+    const file = await dialectFile(
+      'bad',
+      'name: bad\ndescription: x\nchannel:\n  type: telnet\ncompletion:\n  strategy: marker\n  send: x\n  match: y\ninterrupt:\n  send: "\\u0003"\n',
+    );
+    await assert.rejects(loadDialectFile(file), (error: Error) => {
+      assert.match(error.message, new RegExp(`${file.replaceAll('.', '\\.')}:4:9: channel\\.type: `));
+      return true;
+    });
+  });
+
+  it('reports an invalid regex', async () => {
+    const file = await dialectFile(
+      'badre',
+      'name: badre\ndescription: x\nchannel: { type: shell }\ncompletion:\n  strategy: marker\n  send: x\n  match: "(unclosed"\ninterrupt: { send: "x" }\n',
+    );
+    await assert.rejects(loadDialectFile(file), /badre\.yaml: Invalid regular expression/);
+  });
+
+  it('says which dialects folder it searched for an unknown name', async () => {
+    await assert.rejects(new DialectRegistry(['/nonexistent']).get('nope'), /no dialect named "nope" in \/nonexistent/);
+  });
+});
