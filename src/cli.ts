@@ -40,11 +40,20 @@ async function main(): Promise<void> {
   if (values.help) return void process.stdout.write(`${USAGE}\n`);
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
   const env = process.env;
-  const connectTimeout = positiveNumber('--connect-timeout', values['connect-timeout'] ?? env.MCP_SSH_CONNECT_TIMEOUT);
+  const connectTimeout = positiveNumber(
+    '--connect-timeout',
+    values['connect-timeout'] ?? env.MCP_SSH_CONNECT_TIMEOUT,
+  );
   const { server, manager } = createServer({
     limits: {
-      maxOutputBytes: positiveNumber('--max-output-bytes', values['max-output-bytes'] ?? env.MCP_SSH_MAX_OUTPUT_BYTES),
-      maxResultBytes: positiveNumber('--max-result-bytes', values['max-result-bytes'] ?? env.MCP_SSH_MAX_RESULT_BYTES),
+      maxOutputBytes: positiveNumber(
+        '--max-output-bytes',
+        values['max-output-bytes'] ?? env.MCP_SSH_MAX_OUTPUT_BYTES,
+      ),
+      maxResultBytes: positiveNumber(
+        '--max-result-bytes',
+        values['max-result-bytes'] ?? env.MCP_SSH_MAX_RESULT_BYTES,
+      ),
       connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000,
     },
   });

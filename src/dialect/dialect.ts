@@ -20,7 +20,9 @@ export function markerPattern(dialect: Dialect, marker: string): RegExp {
 
 export function compileDialect(file: DialectFile, source: string): Dialect {
   // The match must be a valid regex once a marker is in it; the filter makes the marker a literal.
-  const literalMarker = new Template(file.completion.match.replaceAll('{{marker}}', '{{marker|regex_escape}}'));
+  const literalMarker = new Template(
+    file.completion.match.replaceAll('{{marker}}', '{{marker|regex_escape}}'),
+  );
   new RegExp(literalMarker.render({ marker: 'probe' }));
   return {
     name: file.name,
@@ -31,12 +33,16 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
     completion: { strategy: 'marker', send: new Template(file.completion.send), match: literalMarker },
     onOpen: file.on_open.map((s) => ({
       send: new Template(s.send),
-      capture: Object.entries(s.capture ?? {}).map(([name, pattern]) => ({ name, pattern: new RegExp(pattern) })),
+      capture: Object.entries(s.capture ?? {}).map(([name, pattern]) => ({
+        name,
+        pattern: new RegExp(pattern),
+      })),
     })),
     interrupt: {
       send: file.interrupt.send,
       exec: file.interrupt.exec === undefined ? undefined : new Template(file.interrupt.exec),
-      forceExec: file.interrupt.force_exec === undefined ? undefined : new Template(file.interrupt.force_exec),
+      forceExec:
+        file.interrupt.force_exec === undefined ? undefined : new Template(file.interrupt.force_exec),
       graceMs: file.interrupt.grace_ms,
     },
   };

@@ -52,11 +52,16 @@ const step = z
 
 const interrupt = z
   .object({
-    send: z.string().optional().describe('Bytes written to the channel, e.g. "\\u0003" for Ctrl+C on a terminal.'),
+    send: z
+      .string()
+      .optional()
+      .describe('Bytes written to the channel, e.g. "\\u0003" for Ctrl+C on a terminal.'),
     exec: template.optional().describe('A command run on a second channel of the same connection.'),
     force_exec: template
       .optional()
-      .describe('Run on a second channel when the command ignored the interrupt for grace_ms: ends it for good.'),
+      .describe(
+        'Run on a second channel when the command ignored the interrupt for grace_ms: ends it for good.',
+      ),
     grace_ms: z
       .number()
       .int()

@@ -63,7 +63,8 @@ export interface CapturedOutput {
 }
 
 // CSI and OSC sequences, charset selection and other two-byte escapes; bracketed paste is a CSI.
-const TERMINAL_ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[@-Z\\-_=>])/g;
+const TERMINAL_ESCAPES =
+  /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[@-Z\\-_=>])/g;
 
 /** Strip terminal escape codes and turn CRLF (and stray CR before LF) into LF. */
 export function cleanTerminalText(text: string): string {

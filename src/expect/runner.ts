@@ -197,7 +197,9 @@ export class ExpectRunner {
         if (this.current !== pending) return;
         // Ctrl+C was ignored: end the command with its shell rather than leave the session wedged.
         const force = this.dialect.interrupt.forceExec;
-        const forced = force ? this.channel.execSide(force.render(this.vars)).catch(() => {}) : Promise.resolve();
+        const forced = force
+          ? this.channel.execSide(force.render(this.vars)).catch(() => {})
+          : Promise.resolve();
         void forced.finally(() => this.close());
         pending.collector.push(pending.held);
         pending.held = '';

@@ -21,7 +21,10 @@ export function createServer(options: ServerOptions = {}): { server: McpServer; 
     connectTimeoutMs: limits.connectTimeoutMs,
     sshPaths: options.sshPaths,
   });
-  const server = new McpServer({ name: 'mcp-ssh-session', version: VERSION }, { capabilities: { tools: {} } });
+  const server = new McpServer(
+    { name: 'mcp-ssh-session', version: VERSION },
+    { capabilities: { tools: {} } },
+  );
   registerTools(server, manager, limits);
   return { server, manager };
 }

@@ -11,19 +11,41 @@ import type { ServerLimits } from './limits.js';
 const host = z
   .string()
   .min(1)
-  .describe('Host name, IP address, or an alias from ~/.ssh/config (e.g. "web1"). An open session id "user@host:port" works too.');
-const username = z.string().min(1).optional().describe('SSH user; default: User from ~/.ssh/config, else the local user.');
-const port = z.number().int().min(1).max(65535).optional().describe('SSH port; default: Port from ~/.ssh/config, else 22.');
+  .describe(
+    'Host name, IP address, or an alias from ~/.ssh/config (e.g. "web1"). An open session id "user@host:port" works too.',
+  );
+const username = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('SSH user; default: User from ~/.ssh/config, else the local user.');
+const port = z
+  .number()
+  .int()
+  .min(1)
+  .max(65535)
+  .optional()
+  .describe('SSH port; default: Port from ~/.ssh/config, else 22.');
 
 const executeInput = {
   host,
   command: z
     .string()
     .min(1)
-    .describe('Shell command line. Runs in the session\'s persistent shell: `cd` and `export` carry over to later calls. Multi-line commands and here-docs work.'),
+    .describe(
+      "Shell command line. Runs in the session's persistent shell: `cd` and `export` carry over to later calls. Multi-line commands and here-docs work.",
+    ),
   username,
-  password: z.string().optional().describe('Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key).'),
-  key_filename: z.string().optional().describe('Private key file to log in with; overrides IdentityFile from ~/.ssh/config.'),
+  password: z
+    .string()
+    .optional()
+    .describe(
+      'Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key).',
+    ),
+  key_filename: z
+    .string()
+    .optional()
+    .describe('Private key file to log in with; overrides IdentityFile from ~/.ssh/config.'),
   key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
   port,
   enable_password: z.string().optional().describe('Enable secret for network devices (not supported yet).'),
@@ -34,7 +56,9 @@ const executeInput = {
     .positive()
     .max(86_400)
     .default(30)
-    .describe('Seconds the command may run. Past it the command is interrupted (Ctrl+C) and the result says timedOut.'),
+    .describe(
+      'Seconds the command may run. Past it the command is interrupted (Ctrl+C) and the result says timedOut.',
+    ),
 };
 
 const executeOutput = {
@@ -42,15 +66,27 @@ const executeOutput = {
   session: z.string().describe('user@host:port'),
   command: z.string(),
   dialect: z.string(),
-  exitCode: z.number().int().nullable().describe('The real exit status; null when the command never finished.'),
-  output: z.string().describe('Exactly what the command printed (stdout and stderr interleaved), without echo, prompt or terminal codes.'),
+  exitCode: z
+    .number()
+    .int()
+    .nullable()
+    .describe('The real exit status; null when the command never finished.'),
+  output: z
+    .string()
+    .describe(
+      'Exactly what the command printed (stdout and stderr interleaved), without echo, prompt or terminal codes.',
+    ),
   timedOut: z.boolean(),
   interrupted: z.boolean(),
   truncated: z.boolean().describe('True when part of the output was left out of this result.'),
   totalBytes: z.number().int().describe('Bytes the command printed in all.'),
   omittedBytes: z.number().int().describe('Bytes of output not in this result.'),
   durationMs: z.number(),
-  sessionReset: z.boolean().describe('True when this ran in a new shell because the previous one was lost: earlier cd/export are gone.'),
+  sessionReset: z
+    .boolean()
+    .describe(
+      'True when this ran in a new shell because the previous one was lost: earlier cd/export are gone.',
+    ),
   note: z.string().optional(),
 };
 
@@ -106,7 +142,13 @@ function targetOf(args: {
   };
 }
 
-function statusLine(r: { exitCode: number | null; timedOut: boolean; interrupted: boolean; durationMs: number; session: string }): string {
+function statusLine(r: {
+  exitCode: number | null;
+  timedOut: boolean;
+  interrupted: boolean;
+  durationMs: number;
+  session: string;
+}): string {
   const status = r.timedOut ? 'timed out, interrupted' : r.interrupted ? 'interrupted' : 'finished';
   return `[${status}; exit status ${r.exitCode ?? 'none'}; ${r.durationMs} ms; ${r.session}]`;
 }
@@ -157,10 +199,15 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
           ...(result.note === undefined ? {} : { note: result.note }),
         };
         const notes = [
-          result.sessionReset ? 'Note: the connection or shell was re-established; shell state (cd, export) was reset.' : '',
+          result.sessionReset
+            ? 'Note: the connection or shell was re-established; shell state (cd, export) was reset.'
+            : '',
           result.note ? `Note: ${result.note}` : '',
         ].filter(Boolean);
-        const body = structured.output.endsWith('\n') || !structured.output ? structured.output : `${structured.output}\n`;
+        const body =
+          structured.output.endsWith('\n') || !structured.output
+            ? structured.output
+            : `${structured.output}\n`;
         const text = body + [statusLine(structured), ...notes].join('\n');
         return ok(structured, text);
       } catch (error) {
@@ -223,13 +270,18 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async () => {
-      const commands = manager
-        .activeCommands()
-        .map((c) => ({ commandId: c.commandId, session: c.session, command: c.command, startedAt: c.startedAt.toISOString() }));
+      const commands = manager.activeCommands().map((c) => ({
+        commandId: c.commandId,
+        session: c.session,
+        command: c.command,
+        startedAt: c.startedAt.toISOString(),
+      }));
       const text =
         commands.length === 0
           ? 'No command is running.'
-          : commands.map((c) => `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`).join('\n');
+          : commands
+              .map((c) => `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`)
+              .join('\n');
       return ok({ commands }, text);
     },
   );
@@ -249,7 +301,10 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
         sessions.length === 0
           ? 'No open sessions.'
           : sessions
-              .map((s) => `${s.id} (${s.dialect}, ${s.connected ? (s.busy ? 'busy' : 'idle') : 'disconnected'}, ${s.commandCount} commands)`)
+              .map(
+                (s) =>
+                  `${s.id} (${s.dialect}, ${s.connected ? (s.busy ? 'busy' : 'idle') : 'disconnected'}, ${s.commandCount} commands)`,
+              )
               .join('\n');
       return ok({ sessions }, text);
     },
@@ -293,5 +348,7 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
 }
 
 function noSession(hostName: string): Error {
-  return new Error(`No open session for "${hostName}". list_sessions shows the open ones (as user@host:port).`);
+  return new Error(
+    `No open session for "${hostName}". list_sessions shows the open ones (as user@host:port).`,
+  );
 }

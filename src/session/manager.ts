@@ -1,5 +1,11 @@
 import type { DialectRegistry } from '../dialect/loader.js';
-import { connect, resolveTarget, type ResolvedTarget, type SshPaths, type TargetRequest } from '../ssh/index.js';
+import {
+  connect,
+  type ResolvedTarget,
+  resolveTarget,
+  type SshPaths,
+  type TargetRequest,
+} from '../ssh/index.js';
 import { type RunningCommand, Session, type SessionRunResult } from './session.js';
 
 export interface SessionManagerOptions {

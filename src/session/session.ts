@@ -155,7 +155,8 @@ export class Session {
 function openChannel(client: Client, dialect: Dialect): Promise<ClientChannel> {
   const { type, pty, command } = dialect.channel;
   return new Promise((resolve, reject) => {
-    const done = (error: Error | undefined, channel: ClientChannel) => (error ? reject(error) : resolve(channel));
+    const done = (error: Error | undefined, channel: ClientChannel) =>
+      error ? reject(error) : resolve(channel);
     const ptyOptions = pty === false ? undefined : { term: pty.term, cols: pty.cols, rows: pty.rows };
     if (type === 'exec') client.exec(command ?? '', ptyOptions ? { pty: ptyOptions } : {}, done);
     else if (ptyOptions) client.shell(ptyOptions, done);

@@ -7,7 +7,9 @@ import { ExpectRunner, type ShellChannel } from '../../src/expect/runner.js';
  * dialect are tested against real bash in milliseconds. Detached like sshd's setsid(): the shell leads its
  * own process group, which the linux dialect's interrupt relies on.
  */
-export async function openLocalShell(dialect: Dialect): Promise<{ runner: ExpectRunner; child: ChildProcessWithoutNullStreams }> {
+export async function openLocalShell(
+  dialect: Dialect,
+): Promise<{ runner: ExpectRunner; child: ChildProcessWithoutNullStreams }> {
   const child = spawn('sh', ['-c', dialect.channel.command ?? ''], {
     detached: true,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LANG: 'C.UTF-8' },

@@ -15,7 +15,7 @@ async function dialectFile(name: string, text: string): Promise<string> {
 
 describe('Template', () => {
   it('fills placeholders and applies filters', () => {
-    const t = new Template("run {{command|shell_quote}} as {{user}}");
+    const t = new Template('run {{command|shell_quote}} as {{user}}');
     assert.equal(t.render({ command: "echo 'hi'", user: 'bob' }), `run 'echo '\\''hi'\\''' as bob`);
     assert.deepEqual([...t.names], ['command', 'user']);
   });
@@ -54,6 +54,9 @@ describe('loadDialectFile', () => {
   });
 
   it('says which dialects folder it searched for an unknown name', async () => {
-    await assert.rejects(new DialectRegistry(['/nonexistent']).get('nope'), /no dialect named "nope" in \/nonexistent/);
+    await assert.rejects(
+      new DialectRegistry(['/nonexistent']).get('nope'),
+      /no dialect named "nope" in \/nonexistent/,
+    );
   });
 });

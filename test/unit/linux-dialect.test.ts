@@ -87,7 +87,11 @@ describe('linux dialect driving a real local bash', () => {
 
   it('keeps memory bounded and counts every byte of a 100 MB stream', async () => {
     const cap = 1024 * 1024;
-    const r = await runner.run("head -c 100000000 /dev/zero | tr '\\0' a", { ...opts, timeoutMs: 60_000, maxOutputBytes: cap });
+    const r = await runner.run("head -c 100000000 /dev/zero | tr '\\0' a", {
+      ...opts,
+      timeoutMs: 60_000,
+      maxOutputBytes: cap,
+    });
     assert.equal(r.exitCode, 0);
     assert.equal(r.output.totalBytes, 100_000_000);
     assert.ok(r.output.head.length + r.output.tail.length <= cap);

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cleanTerminalText, jsonEncodedBytes, OutputCollector, shapeOutput } from '../../src/expect/output.js';
+import {
+  cleanTerminalText,
+  jsonEncodedBytes,
+  OutputCollector,
+  shapeOutput,
+} from '../../src/expect/output.js';
 
 describe('OutputCollector', () => {
   it('keeps everything under the cap', () => {
@@ -47,7 +52,11 @@ describe('shapeOutput', () => {
   });
 
   it('returns short output whole', () => {
-    assert.deepEqual(shapeOutput(captured('abc\n'), 1000), { output: 'abc\n', truncated: false, omittedBytes: 0 });
+    assert.deepEqual(shapeOutput(captured('abc\n'), 1000), {
+      output: 'abc\n',
+      truncated: false,
+      omittedBytes: 0,
+    });
   });
 
   it('keeps head and tail past the limit and says how much is left out', () => {

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type SshdHarness, startSshd } from '../harness/sshd.js';
+import { startServer, textOf } from '../support/mcp-client.js';
+
+type Structured = Record<string, unknown>;
+
+describe('mcp-ssh-session over stdio against a real sshd', () => {
+  let sshd: SshdHarness;
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let sessionId: string;
+
+  const run = async (command: string, extra: Record<string, unknown> = {}) => {
+    const result = await server.call('execute_command', { host: 'testhost', command, ...extra });
+    assert.equal(result.isError, undefined, textOf(result));
+    return result.structuredContent as Structured;
+  };
+
+  before(async () => {
+    sshd = await startSshd();
+    server = await startServer(sshd.clientHome);
+    sessionId = `${sshd.user}@127.0.0.1:${sshd.port}`;
+  });
+  after(async () => {
+    await server?.close();
+    await sshd?.stop();
+  });
+
+  it('lists the seed tools with schemas and annotations', async () => {
+    const { tools } = await server.client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    for (const name of [
+      'close_all_sessions',
+      'close_session',
+      'execute_command',
+      'get_active_commands',
+      'interrupt_command',
+      'list_sessions',
+    ]) {
+      assert.ok(names.includes(name), name);
+    }
+    for (const tool of tools) {
+      assert.ok(tool.outputSchema, `${tool.name} has an outputSchema`);
+      assert.ok(tool.annotations, `${tool.name} has annotations`);
+      assert.ok(tool.description, `${tool.name} has a description`);
+    }
+  });
+
+  it('runs a command through an ssh-config alias and returns exactly its output', async () => {
+    const r = await run('echo hi');
+    assert.equal(r.output, 'hi\n');
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.session, sessionId);
+    assert.equal(r.timedOut, false);
+    assert.equal(r.truncated, false);
+    assert.equal(r.sessionReset, false);
+    assert.equal(typeof r.durationMs, 'number');
+    // accept-new: the host key is now recorded under [127.0.0.1]:port
+    const knownHosts = readFileSync(path.join(sshd.clientHome, '.ssh', 'known_hosts'), 'utf8');
+    assert.match(knownHosts, new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `, 'm'));
+  });
+
+  it('keeps shell state and reports real exit statuses', async () => {
+    await run('cd /tmp && export E2E_VAR=kept');
+    const r = await run('pwd; echo $E2E_VAR; (exit 3)');
+    assert.equal(r.output, '/tmp\nkept\n');
+    assert.equal(r.exitCode, 3);
+  });
+
+  it('puts the output in the text block too', async () => {
+    const result = await server.call('execute_command', { host: 'testhost', command: 'echo visible' });
+    assert.match(textOf(result), /^visible\n\[finished; exit status 0; [\d.]+ ms; /);
+  });
+
+  it('lists the session', async () => {
+    const result = await server.call('list_sessions');
+    const { sessions } = result.structuredContent as { sessions: { id: string }[] };
+    assert.deepEqual(
+      sessions.map((s) => s.id),
+      [sessionId],
+    );
+  });
+
+  it('runs calls on one session in order, never interleaved', async () => {
+    const log = '/tmp/order-$USER.log';
+    await run(`rm -f ${log}`);
+    const first = run(`echo start1 >> ${log}; sleep 0.3; echo end1 >> ${log}`);
+    const second = run(`echo start2 >> ${log}`);
+    await Promise.all([first, second]);
+    assert.equal((await run(`cat ${log}`)).output, 'start1\nend1\nstart2\n');
+  });
+
+  it('interrupts a running command: it returns at once with 130 and the shell stays usable', async () => {
+    const running = run('echo before; sleep 600');
+    let active: { commandId: string; session: string; command: string }[] = [];
+    for (let i = 0; i < 50 && active.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      active = ((await server.call('get_active_commands')).structuredContent as { commands: typeof active })
+        .commands;
+    }
+    assert.equal(active.length, 1);
+    assert.equal(active[0]?.session, sessionId);
+    assert.equal(active[0]?.command, 'echo before; sleep 600');
+    const interrupt = await server.call('interrupt_command', { host: 'testhost' });
+    assert.equal((interrupt.structuredContent as Structured).interrupted, true);
+    const r = await running;
+    assert.equal(r.exitCode, 130);
+    assert.equal(r.interrupted, true);
+    assert.equal(r.output, 'before\n');
+    assert.equal((await run('echo $E2E_VAR')).output, 'kept\n');
+  });
+
+  it('interrupts a command past its timeout and says so', async () => {
+    const r = await run('sleep 30', { timeout: 0.5 });
+    assert.equal(r.timedOut, true);
+    assert.equal(r.exitCode, 130);
+    assert.equal((await run('echo ok')).output, 'ok\n');
+  });
+
+  it('cuts a large output to head and tail with exact counts', async () => {
+    const r = await run("head -c 3000000 /dev/zero | tr '\\0' a");
+    assert.equal(r.truncated, true);
+    assert.equal(r.totalBytes, 3_000_000);
+    assert.match(String(r.output), /\[\.\.\. \d+ of 3000000 bytes left out here \.\.\.\]/);
+    assert.ok(String(r.output).length < 1_100_000);
+  });
+
+  it('re-establishes a dropped connection and says the shell state was reset', async () => {
+    // Kill the server side of this session's connection, as a reboot or a dropped link would.
+    execFileSync('pkill', ['-KILL', '-u', sshd.user]);
+    const r = await run('[ -n "$E2E_VAR" ] && echo kept || echo gone');
+    assert.equal(r.output, 'gone\n');
+    assert.equal(r.sessionReset, true);
+  });
+
+  it('refuses enable and sudo secrets as not supported yet, without running anything', async () => {
+    const result = await server.call('execute_command', {
+      host: 'testhost',
+      command: 'touch /tmp/should-not-exist-$USER',
+      sudo_password: 'sudo-secret-123',
+    });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /sudo_password is not supported yet/);
+    assert.doesNotMatch(textOf(result), /sudo-secret-123/);
+    assert.equal((await run('ls /tmp/should-not-exist-$USER 2>/dev/null; echo $?')).output, '2\n');
+  });
+
+  it('names the cause of a failed login without leaking the password', async () => {
+    const result = await server.call('execute_command', {
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      password: 'wrong-password-xyz',
+      key_filename: sshd.unauthorisedKeyPath,
+      command: 'true',
+    });
+    assert.equal(result.isError, true);
+    const text = textOf(result);
+    assert.match(text, /[Aa]uthentication failed/);
+    assert.match(text, /password/);
+    assert.doesNotMatch(text, /wrong-password-xyz/);
+    assert.doesNotMatch(server.stderr(), /wrong-password-xyz/);
+  });
+
+  it('names an unknown host and a refused port', async () => {
+    const unknown = await server.call('execute_command', { host: 'no-such-alias.invalid', command: 'true' });
+    assert.equal(unknown.isError, true);
+    assert.match(textOf(unknown), /no-such-alias\.invalid/);
+    const refused = await server.call('execute_command', { host: '127.0.0.1', port: 1, command: 'true' });
+    assert.equal(refused.isError, true);
+    assert.match(textOf(refused), /refused/);
+    // failed calls leave no half-open sessions behind and do not disturb the working one
+    const { sessions } = (await server.call('list_sessions')).structuredContent as {
+      sessions: { id: string }[];
+    };
+    assert.deepEqual(
+      sessions.map((s) => s.id),
+      [sessionId],
+    );
+  });
+
+  it('rejects invalid parameters with a message naming the field', async () => {
+    const result = await server.call('execute_command', { host: 'testhost', command: 'true', timeout: -1 });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /timeout/);
+  });
+
+  it('closes one session by alias, then all', async () => {
+    const closed = await server.call('close_session', { host: 'testhost' });
+    assert.deepEqual(closed.structuredContent, { session: sessionId, closed: true });
+    const missing = await server.call('close_session', { host: 'testhost' });
+    assert.equal(missing.isError, true);
+    assert.match(textOf(missing), /No open session/);
+    await run('true');
+    const all = await server.call('close_all_sessions');
+    assert.deepEqual(all.structuredContent, { closed: [sessionId] });
+  });
+});
