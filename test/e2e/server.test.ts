@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import ssh2 from 'ssh2';
 import { type SshdHarness, startSshd } from '../harness/sshd.js';
 import { startServer, textOf } from '../support/mcp-client.js';
 
@@ -136,6 +139,40 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     assert.equal(r.sessionReset, true);
   });
 
+  it('reports a shell that exits, then opens a new one and says so', async () => {
+    const exited = await run('exit 4');
+    assert.equal(exited.exitCode, 4);
+    assert.match(String(exited.note), /shell ended/);
+    const next = await run('echo again');
+    assert.equal(next.output, 'again\n');
+    assert.equal(next.sessionReset, true);
+  });
+
+  it('refuses a changed host key, naming the host and both fingerprints', async () => {
+    // A second client whose known_hosts records another key for this host, as after a reinstall or an attack.
+    const home = mkdtempSync(path.join(tmpdir(), 'e2e-home-'));
+    mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    copyFileSync(path.join(sshd.clientHome, '.ssh', 'config'), path.join(home, '.ssh', 'config'));
+    const otherKey = ssh2.utils.generateKeyPairSync('ed25519').public;
+    writeFileSync(path.join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${sshd.port} ${otherKey}\n`);
+    const other = await startServer(home);
+    try {
+      const result = await other.call('execute_command', { host: 'testhost', command: 'echo must-not-run' });
+      assert.equal(result.isError, true);
+      const text = textOf(result);
+      assert.ok(text.includes(`[127.0.0.1]:${sshd.port}`), text);
+      assert.ok(text.includes(sshd.hostKeyFingerprint), text);
+      const recorded = ssh2.utils.parseKey(otherKey);
+      assert.ok(!(recorded instanceof Error));
+      const digest = createHash('sha256').update(recorded.getPublicSSH()).digest('base64');
+      assert.ok(text.includes(`SHA256:${digest.replace(/=+$/, '')}`), text);
+      assert.doesNotMatch(text, /must-not-run/);
+    } finally {
+      await other.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('refuses enable and sudo secrets as not supported yet, without running anything', async () => {
     const result = await server.call('execute_command', {
       host: 'testhost',
@@ -150,7 +187,7 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
 
   it('names the cause of a failed login without leaking the password', async () => {
     const result = await server.call('execute_command', {
-      host: '127.0.0.1',
+      host: 'localhost', // not the open session's 127.0.0.1, so a new login is attempted
       port: sshd.port,
       username: sshd.user,
       password: 'wrong-password-xyz',

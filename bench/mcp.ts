@@ -1,0 +1,52 @@
+// MCP servers over stdio, the built one and the no-op floor, spawned the same way: `node <script>`.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+export const SERVER_CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+export const NOOP_SERVER = new URL('./noop-server.mjs', import.meta.url).pathname;
+
+export interface McpProcess {
+  client: Client;
+  /** Names from tools/list. */
+  tools: string[];
+  call(name: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<CallToolResult>;
+  /** The last few KB the server wrote to stderr, for error messages. */
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Spawns `node script` with HOME=home and the default log level, completes the MCP handshake and lists the
+ * tools, as an agent does (the SDK client then validates structuredContent against each output schema).
+ */
+export async function spawnMcp(script: string, home: string, timeoutMs = 20_000): Promise<McpProcess> {
+  let stderr = '';
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [script],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+    stderr: 'pipe',
+  });
+  transport.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4096);
+  });
+  const client = new Client({ name: 'bench', version: '0' });
+  const close = () => client.close().catch(() => {});
+  let tools: string[];
+  try {
+    await client.connect(transport, { timeout: timeoutMs });
+    tools = (await client.listTools(undefined, { timeout: timeoutMs })).tools.map((t) => t.name);
+  } catch (err) {
+    await close();
+    throw new Error(`${script} did not start: ${(err as Error).message}\n${stderr}`);
+  }
+  const call = async (name: string, args: Record<string, unknown> = {}, timeout = 60_000) => {
+    const result = (await client.callTool({ name, arguments: args }, undefined, {
+      timeout,
+    })) as CallToolResult;
+    if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}\n${stderr}`);
+    return result;
+  };
+  return { client, tools, call, stderr: () => stderr, close };
+}

@@ -1,0 +1,308 @@
+// `npm run bench`: latency and throughput of the server over MCP stdio, each next to a floor measured in the
+// same run (raw ssh2, a no-op MCP server). Prints a table and writes docs/benchmarks.md.
+//   --floors  only the floors (no dist/cli.js needed)      --quick  a tenth of the samples, no docs written
+import { startSshd } from '../test/harness/sshd.js';
+import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp } from './mcp.js';
+import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
+import { machine, p50, printTable, type Ratio, type Row, writeMarkdown } from './report.js';
+
+const DOCS = new URL('../docs/benchmarks.md', import.meta.url).pathname;
+const SEQ = 'seq 1 100000';
+const SEQ_BYTES = 588_895;
+const ROUNDS = 5;
+const WATCHDOG_MS = 20 * 60_000;
+const floorsOnly = process.argv.includes('--floors');
+const quick = process.argv.includes('--quick');
+
+interface Case {
+  key: string;
+  label: string;
+  n: number;
+  warmup: number;
+  /** One sample in milliseconds; throws if the result is wrong. */
+  run: () => Promise<number>;
+  /** Also record the server's own durationMs of the call just timed, as a row of its own. */
+  inServer?: boolean;
+}
+
+const now = () => performance.now();
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = now();
+  await fn();
+  return now() - t0;
+}
+
+function check(ok: boolean, what: string, got: unknown): void {
+  if (!ok) throw new Error(`${what}: unexpected result ${JSON.stringify(got)?.slice(0, 300)}`);
+}
+const checkLength = (out: string, what: string) =>
+  check(
+    out.length === SEQ_BYTES && out.endsWith('\n100000\n'),
+    `${what} (length ${out.length})`,
+    out.slice(-40),
+  );
+
+/** Warm-up, then ROUNDS interleaved rounds over the cases, until every case has n samples or time is up. */
+async function measure(rows: Row[], cases: Case[], budgetMs: number): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  const scaled = cases.map((c) =>
+    quick ? { ...c, n: Math.max(3, Math.ceil(c.n / 10)), warmup: Math.min(c.warmup, 2) } : c,
+  );
+  for (const c of scaled) for (let i = 0; i < c.warmup && Date.now() < deadline; i++) await c.run();
+  const group = scaled.map((c) => {
+    const row: Row = { key: c.key, label: c.label, wanted: c.n, samples: [] };
+    const label = '  of which durationMs in the server (info)';
+    const inner: Row | undefined = c.inServer
+      ? { ...row, key: `${c.key}.server`, label, samples: [] }
+      : undefined;
+    return { c, row, inner };
+  });
+  rows.push(...group.flatMap((g) => (g.inner ? [g.row, g.inner] : [g.row])));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const { c, row, inner } of group) {
+      const upTo = Math.ceil((c.n * round) / ROUNDS);
+      while (row.samples.length < upTo && Date.now() < deadline) {
+        row.samples.push(await c.run());
+        inner?.samples.push(lastServerMs);
+      }
+    }
+  }
+}
+
+/** durationMs of the last execute_command, as the server measured it. */
+let lastServerMs = Number.NaN;
+
+const cleanups: (() => unknown)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const fn of cleanups.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`bench: cleanup: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const m = machine();
+  const sshd = await startSshd();
+  cleanups.push(() => sshd.stop());
+  const key = readKey(sshd);
+  const ssh = await sshConnect(sshd, key);
+  cleanups.push(() => ssh.end());
+  const shell = await RawShell.open(ssh, 'exec bash --noprofile --norc 2>&1');
+  cleanups.push(() => shell.close());
+  const noop = await spawnMcp(NOOP_SERVER, sshd.clientHome);
+  cleanups.push(() => noop.close());
+  let server: McpProcess | undefined;
+  if (!floorsOnly) {
+    server = await spawnMcp(SERVER_CLI, sshd.clientHome);
+    cleanups.push(() => server?.close());
+  }
+  const exec = async (command: string) => {
+    const r = await (server as McpProcess).call('execute_command', {
+      host: 'testhost',
+      command,
+      timeout: 60,
+    });
+    type Result = { output?: string; exitCode?: number; truncated?: boolean; durationMs?: number };
+    const s = r.structuredContent as Result | undefined;
+    check(s?.exitCode === 0 && s.truncated === false, `execute_command ${command}`, s);
+    lastServerMs = s?.durationMs ?? Number.NaN;
+    return s?.output ?? '';
+  };
+  const withServer = (cases: (Case | false)[]) => cases.filter((c): c is Case => c !== false);
+
+  const rows: Row[] = [];
+  await measure(
+    rows,
+    withServer([
+      {
+        key: 'A',
+        label: 'A  raw ssh2 shell round trip, echo hi',
+        n: 300,
+        warmup: 30,
+        run: () => timed(async () => check((await shell.run('echo hi')) === 'hi\n', 'raw shell echo', '')),
+      },
+      {
+        key: 'B',
+        label: 'B  MCP no-op tool call',
+        n: 300,
+        warmup: 30,
+        run: () =>
+          timed(async () => {
+            const r = await noop.call('noop');
+            check(r.content[0]?.type === 'text' && r.content[0].text === 'ok', 'noop', r);
+          }),
+      },
+      !floorsOnly && {
+        key: 'echo',
+        label: 'execute_command echo hi (warm)',
+        n: 300,
+        warmup: 30,
+        run: () => timed(async () => check((await exec('echo hi')) === 'hi\n', 'echo hi', '')),
+        inServer: true,
+      },
+    ]),
+    180_000,
+  );
+
+  await measure(
+    rows,
+    withServer([
+      {
+        key: 'rawExec',
+        label: 'raw exec seq 1 100000, no pty',
+        n: 25,
+        warmup: 3,
+        run: () => timed(async () => checkLength(await rawExec(ssh, SEQ, false), 'raw exec')),
+      },
+      {
+        key: 'rawPty',
+        label: 'raw exec seq 1 100000, pty (info)',
+        n: 25,
+        warmup: 3,
+        run: () => timed(async () => checkLength(await rawExec(ssh, SEQ, true), 'raw exec pty')),
+      },
+      {
+        key: 'rawShellSeq',
+        label: 'raw shell seq 1 100000 (info)',
+        n: 25,
+        warmup: 3,
+        run: () => timed(async () => checkLength(await shell.run(SEQ, 30_000), 'raw shell seq')),
+      },
+      !floorsOnly && {
+        key: 'seq',
+        label: 'execute_command seq 1 100000 (warm)',
+        n: 25,
+        warmup: 3,
+        run: () => timed(async () => checkLength(await exec(SEQ), 'execute_command seq')),
+        inServer: true,
+      },
+    ]),
+    240_000,
+  );
+
+  await measure(
+    rows,
+    withServer([
+      {
+        key: 'connect',
+        label: 'new ssh2 conn + bash -l + true (info)',
+        n: 25,
+        warmup: 2,
+        run: async () => {
+          const t0 = now();
+          const client = await sshConnect(sshd, key);
+          try {
+            const sh = await RawShell.open(client, DIALECT_SHELL);
+            await sh.run('true');
+            return now() - t0;
+          } finally {
+            client.end();
+          }
+        },
+      },
+      !floorsOnly && {
+        key: 'first',
+        label: 'first command on a new session',
+        n: 25,
+        warmup: 2,
+        run: async () => {
+          await (server as McpProcess).call('close_session', { host: 'testhost' });
+          return timed(() => exec('true'));
+        },
+      },
+    ]),
+    180_000,
+  );
+
+  const spawnToList = (script: string, tool: string) => async () => {
+    const t0 = now();
+    const p = await spawnMcp(script, sshd.clientHome); // spawn, initialize, tools/list
+    const ms = now() - t0;
+    await p.close();
+    check(p.tools.includes(tool), `${script} tools/list`, p.tools);
+    return ms;
+  };
+  await measure(
+    rows,
+    withServer([
+      {
+        key: 'spawnNoop',
+        label: 'spawn no-op server to tools/list',
+        n: 15,
+        warmup: 1,
+        run: spawnToList(NOOP_SERVER, 'noop'),
+      },
+      !floorsOnly && {
+        key: 'spawnServer',
+        label: 'spawn dist/cli.js to tools/list',
+        n: 15,
+        warmup: 1,
+        run: spawnToList(SERVER_CLI, 'execute_command'),
+      },
+    ]),
+    180_000,
+  );
+
+  const at = (key: string) => p50(rows.find((r) => r.key === key));
+  const ratios: Ratio[] = [
+    {
+      label: 'echo hi via MCP / (A + B)',
+      unit: 'x',
+      value: at('echo') / (at('A') + at('B')),
+      formula: 'echo p50 / (A p50 + B p50)',
+      target: 1.5,
+    },
+    {
+      label: 'seq 1 100000 via MCP / raw exec',
+      unit: 'x',
+      value: at('seq') / at('rawExec'),
+      formula: 'seq p50 / raw exec (no pty) p50',
+      target: 1.5,
+    },
+    {
+      label: 'first command on a new session',
+      unit: 'ms',
+      value: at('first'),
+      formula: 'first p50',
+      target: 150,
+    },
+    {
+      label: 'first command / new ssh2 connection',
+      unit: 'x',
+      value: at('first') / at('connect'),
+      formula: 'first p50 / new ssh2 conn p50',
+    },
+    {
+      label: 'spawn to tools/list / no-op server',
+      unit: 'x',
+      value: at('spawnServer') / at('spawnNoop'),
+      formula: 'dist/cli.js p50 / no-op p50',
+    },
+  ];
+  printTable(rows, ratios);
+  if (quick || floorsOnly) console.log('\n(--quick or --floors: docs/benchmarks.md not written)');
+  else {
+    writeMarkdown(DOCS, rows, ratios, m);
+    console.log(`\nwrote ${DOCS}`);
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${WATCHDOG_MS / 60_000} min, giving up`);
+  void cleanUp().finally(() => process.exit(1));
+}, WATCHDOG_MS);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+}
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+  clearTimeout(watchdog);
+}
