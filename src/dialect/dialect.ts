@@ -8,29 +8,32 @@ export interface Dialect {
   source: string;
   channel: DialectFile['channel'];
   lineEnding: string;
-  completion: { strategy: 'marker'; send: Template; match: Template };
+  completion: {
+    strategy: 'marker';
+    send: Template;
+    /** The dialect's `match` with {{marker}} as a named group `marker`, compiled once (global: see the runner). */
+    match: RegExp;
+  };
   onOpen: { send: Template; capture: { name: string; pattern: RegExp }[] }[];
   interrupt: { send?: string; exec?: Template; forceExec?: Template; graceMs: number };
 }
 
-/** A per-command marker regex: the dialect's `match` with the marker spliced in as a literal. */
-export function markerPattern(dialect: Dialect, marker: string): RegExp {
-  return new RegExp(dialect.completion.match.render({ marker }));
-}
+/** Markers are made of these characters, so the group can be this narrow. */
+const MARKER_GROUP = '(?<marker>[0-9A-Za-z]{8,64})';
 
 export function compileDialect(file: DialectFile, source: string): Dialect {
-  // The match must be a valid regex once a marker is in it; the filter makes the marker a literal.
-  const literalMarker = new Template(
-    file.completion.match.replaceAll('{{marker}}', '{{marker|regex_escape}}'),
-  );
-  new RegExp(literalMarker.render({ marker: 'probe' }));
+  // One regex for every command: the runner checks the captured marker is the one it sent, which costs
+  // less than compiling a regex per command.
+  if (!file.completion.match.includes('{{marker}}'))
+    throw new Error('completion.match must contain {{marker}}');
+  const match = new RegExp(file.completion.match.replaceAll('{{marker}}', MARKER_GROUP), 'g');
   return {
     name: file.name,
     description: file.description,
     source,
     channel: file.channel,
     lineEnding: file.line_ending,
-    completion: { strategy: 'marker', send: new Template(file.completion.send), match: literalMarker },
+    completion: { strategy: 'marker', send: new Template(file.completion.send), match },
     onOpen: file.on_open.map((s) => ({
       send: new Template(s.send),
       capture: Object.entries(s.capture ?? {}).map(([name, pattern]) => ({

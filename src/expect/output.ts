@@ -80,12 +80,20 @@ export interface ShapedOutput {
   omittedBytes: number;
 }
 
-/** Bytes a string takes inside a JSON message: UTF-8, with control characters as \uXXXX escapes. */
+/** Bytes a string takes inside a JSON string: UTF-8, with escapes (`\n` is 2 bytes, other controls 6). */
 export function jsonEncodedBytes(text: string): number {
-  const controls = text.match(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g)?.length ?? 0;
-  const escaped = text.match(/["\\\n\r\t]/g)?.length ?? 0;
-  return Buffer.byteLength(text) + 5 * controls + escaped;
+  const utf8 = Buffer.from(text, 'utf8');
+  let escapes = 0;
+  for (let i = 0; i < utf8.length; i++) {
+    const c = utf8[i] as number;
+    if (c < 0x20) escapes += c === 0x0a || c === 0x0d || c === 0x09 || c === 0x08 || c === 0x0c ? 1 : 5;
+    else if (c === 0x22 || c === 0x5c) escapes += 1;
+  }
+  return utf8.length + escapes;
 }
+
+/** Control characters that JSON escapes as \uXXXX (6 bytes each). */
+const WIDE_ESCAPES = /[\x00-\x07\x0b\x0e-\x1f]/;
 
 /**
  * Fit captured output into one tool result: at most `limitBytes` once JSON-encoded (binary output full of
@@ -96,8 +104,17 @@ export function shapeOutput(captured: CapturedOutput, limitBytes: number): Shape
   let budget = limitBytes;
   for (let attempt = 0; attempt < 8; attempt++) {
     const shaped = cut(captured, budget);
-    // Escaping can at most multiply the size by 6, so short text needs no measuring.
-    if (shaped.output.length * 6 <= limitBytes) return shaped;
+    // Escaping at most doubles text without wide escapes, and at most multiplies by 6 any text, so most
+    // output needs no byte-by-byte measuring.
+    const length = shaped.output.length;
+    if (length * 6 <= limitBytes) return shaped;
+    if (
+      length * 2 <= limitBytes &&
+      Buffer.byteLength(shaped.output) * 2 <= limitBytes &&
+      !WIDE_ESCAPES.test(shaped.output)
+    ) {
+      return shaped;
+    }
     const size = jsonEncodedBytes(shaped.output);
     if (size <= limitBytes) return shaped;
     budget = Math.floor((budget * limitBytes) / size / 1.05);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import { type Dialect, markerPattern } from '../dialect/dialect.js';
+import type { Dialect } from '../dialect/dialect.js';
 import { type CapturedOutput, OutputCollector } from './output.js';
 
 /** What the runner needs from a transport; the session layer provides it over an ssh2 channel. */
@@ -36,7 +36,7 @@ export class ShellClosedError extends Error {}
 const HOLD_BACK = 256;
 
 interface Pending {
-  pattern: RegExp;
+  marker: string;
   held: string;
   collector: OutputCollector;
   timedOut: boolean;
@@ -53,6 +53,9 @@ export class ExpectRunner {
   private readonly decoder = new StringDecoder('utf8');
   private current: Pending | undefined;
   private closed = false;
+  /** Markers are this runner's random prefix and a counter: unique, and cheaper than fresh randomness. */
+  private readonly markerPrefix = `MCPSSH${randomBytes(6).toString('hex')}`;
+  private markerSeq = 0;
   /** Values learned at open (e.g. the shell's pid), available to every template. */
   readonly vars: Record<string, string> = {};
 
@@ -93,16 +96,16 @@ export class ExpectRunner {
   run(command: string, options: RunOptions): Promise<RunOutcome> {
     if (this.closed) return Promise.reject(new ShellClosedError('the shell is closed'));
     if (this.current) return Promise.reject(new Error('a command is already running in this shell'));
-    const nonce = randomBytes(8).toString('hex');
-    const head = `MCPSSH${nonce.slice(0, 8)}`;
-    const tail = nonce.slice(8);
+    const marker = `${this.markerPrefix}n${++this.markerSeq}`;
+    const head = marker.slice(0, 10);
+    const tail = marker.slice(10);
     const payload =
       this.dialect.completion.send.render({ ...this.vars, command, marker_head: head, marker_tail: tail }) +
       this.dialect.lineEnding;
 
     return new Promise<RunOutcome>((resolve) => {
       const pending: Pending = {
-        pattern: markerPattern(this.dialect, head + tail),
+        marker,
         held: '',
         collector: new OutputCollector(options.maxOutputBytes),
         timedOut: false,
@@ -150,7 +153,7 @@ export class ExpectRunner {
     // Between commands nothing is waiting; late output of a background job is not the next command's.
     if (!pending || text.length === 0) return;
     const held = pending.held + text;
-    const match = pending.pattern.exec(held);
+    const match = findMarker(this.dialect.completion.match, held, pending.marker);
     if (match) {
       pending.collector.push(held.slice(0, match.index));
       pending.held = '';
@@ -216,4 +219,14 @@ export class ExpectRunner {
     if (send !== undefined) this.channel.write(send);
     if (exec) this.channel.execSide(exec.render(this.vars)).catch(() => {});
   }
+}
+
+/** The first match carrying this command's marker: output that imitates a marker does not end it. */
+function findMarker(pattern: RegExp, text: string, marker: string): RegExpExecArray | undefined {
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+    if (m.groups?.marker === marker) return m;
+    if (m[0].length === 0) pattern.lastIndex++;
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@ export interface ServerLimits {
   maxOutputBytes: number;
   /**
    * Output in one tool result, JSON-encoded. The result carries it twice (text block and
-   * structuredContent) and MCP clients drop messages over 10 MiB, so 1 MiB leaves wide room.
+   * structuredContent) and the SDK client drops messages over 10 MiB: 2 MiB keeps a result under 5 MiB.
    */
   maxResultBytes: number;
   /** TCP connect + SSH handshake + authentication, across jump hosts. */
@@ -13,6 +13,6 @@ export interface ServerLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = {
   maxOutputBytes: 10 * 1024 * 1024,
-  maxResultBytes: 1024 * 1024,
+  maxResultBytes: 2 * 1024 * 1024,
   connectTimeoutMs: 20_000,
 };

@@ -44,11 +44,28 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   /** The newest resolved target per session: a reconnect uses the credentials of the latest call. */
   private readonly targets = new Map<string, ResolvedTarget>();
+  /**
+   * Requests already resolved to an open session. Resolving reads ~/.ssh/config and its includes, which
+   * costs more than running `echo hi` on a warm session, so a repeated request skips it.
+   */
+  private readonly resolved = new Map<string, string>();
   private commandSeq = 0;
 
   constructor(private readonly options: SessionManagerOptions) {}
 
   async execute(request: TargetRequest, command: string, run: RunRequest): Promise<SessionRunResult> {
+    const commandId = `cmd-${++this.commandSeq}`;
+    const requestKey = JSON.stringify([
+      request.host,
+      request.username,
+      request.port,
+      request.keyFilename,
+      request.password,
+      request.keyPassphrase,
+    ]);
+    const known = this.sessions.get(this.resolved.get(requestKey) ?? '');
+    if (known) return known.execute(command, { ...run, commandId });
+
     const target = await resolveTarget(request, this.options.sshPaths);
     this.targets.set(target.id, target);
     let session = this.sessions.get(target.id);
@@ -68,14 +85,13 @@ export class SessionManager {
       );
       this.sessions.set(target.id, session);
     }
-    const commandId = `cmd-${++this.commandSeq}`;
+    this.resolved.set(requestKey, target.id);
     try {
       return await session.execute(command, { ...run, commandId });
     } catch (error) {
       // A session that never got a shell is not a session: forget it so list_sessions stays truthful.
       if (!session.connected && session.commandCount === 0 && this.sessions.get(target.id) === session) {
-        this.sessions.delete(target.id);
-        this.targets.delete(target.id);
+        this.forget(target.id);
       }
       throw error;
     }
@@ -117,8 +133,13 @@ export class SessionManager {
 
   close(session: Session): void {
     session.close();
-    this.sessions.delete(session.id);
-    this.targets.delete(session.id);
+    this.forget(session.id);
+  }
+
+  private forget(id: string): void {
+    this.sessions.delete(id);
+    this.targets.delete(id);
+    for (const [key, sessionId] of this.resolved) if (sessionId === id) this.resolved.delete(key);
   }
 
   closeAll(): string[] {

@@ -48,7 +48,7 @@ describe('loadDialectFile', () => {
   it('reports an invalid regex', async () => {
     const file = await dialectFile(
       'badre',
-      'name: badre\ndescription: x\nchannel: { type: shell }\ncompletion:\n  strategy: marker\n  send: x\n  match: "(unclosed"\ninterrupt: { send: "x" }\n',
+      'name: badre\ndescription: x\nchannel: { type: shell }\ncompletion:\n  strategy: marker\n  send: x\n  match: "(unclosed{{marker}}"\ninterrupt: { send: "x" }\n',
     );
     await assert.rejects(loadDialectFile(file), /badre\.yaml: Invalid regular expression/);
   });

@@ -60,6 +60,12 @@ describe('linux dialect driving a real local bash', () => {
     assert.equal(text(await runner.run('echo fine', opts)), 'fine\n');
   });
 
+  it('is not ended by output that imitates a marker', async () => {
+    const r = await runner.run("printf '\\036MCPSSH0123456789abcdef:0\\036'; echo real", opts);
+    assert.equal(text(r), '\x1eMCPSSH0123456789abcdef:0\x1ereal\n');
+    assert.equal(r.exitCode, 0);
+  });
+
   it('does not let stdin readers swallow the marker', async () => {
     for (const command of ['cat', 'head -c 1', 'read x; echo "got $x"']) {
       const r = await runner.run(command, { ...opts, timeoutMs: 300 });
