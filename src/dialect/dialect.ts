@@ -1,52 +1,217 @@
 import type { DialectFile } from './schema.js';
 import { Template } from './template.js';
 
-/** A dialect with every template and pattern compiled once, ready for the runner. */
+export interface Responder {
+  pattern: RegExp;
+  send?: string;
+  secret?: string;
+}
+
+export interface ModeDef {
+  name: string;
+  /** Rendered with the values learned at open, then anchored to the whole last line. */
+  prompt: Template;
+  contextLines: RegExp[];
+}
+
+export interface Transition {
+  from: string;
+  to: string;
+  send: Template;
+  expect: Responder[];
+  failure: RegExp[];
+}
+
+/** A dialect with `extends` resolved and every template and pattern compiled once, ready for the runner. */
 export interface Dialect {
   name: string;
   description: string;
   source: string;
-  channel: DialectFile['channel'];
+  channel: NonNullable<DialectFile['channel']>;
   lineEnding: string;
-  completion: {
-    strategy: 'marker';
-    send: Template;
-    /** The dialect's `match` with {{marker}} as a named group `marker`, compiled once (global: see the runner). */
-    match: RegExp;
-  };
+  completion:
+    | {
+        strategy: 'marker';
+        send: Template;
+        /** `match` with {{marker}} as a named group `marker`, compiled once (global: see the runner). */
+        match: RegExp;
+      }
+    | { strategy: 'prompt'; send: Template };
+  echo: boolean;
+  promptLearn?: RegExp;
+  modes: ModeDef[];
+  privilegedMode?: string;
+  transitions: Transition[];
+  defaults: Record<string, string>;
   onOpen: { send: Template; capture: { name: string; pattern: RegExp }[] }[];
+  pagers: Responder[];
+  inputPrompts: Responder[];
+  commandRewrite: { match: RegExp; replace: string }[];
+  errors: RegExp[];
+  withSecret: Record<string, string>;
   interrupt: { send?: string; exec?: Template; forceExec?: Template; graceMs: number };
+  detect: {
+    greeting?: RegExp;
+    prompt?: RegExp;
+    probe?: { send: string; expect: RegExp };
+  };
 }
 
 /** Markers are made of these characters, so the group can be this narrow. */
 const MARKER_GROUP = '(?<marker>[0-9A-Za-z]{8,64})';
 
+/** A child's fields replace its parent's; `modes` and `defaults` merge key by key. */
+export function mergeDialectFiles(parent: DialectFile, child: DialectFile): DialectFile {
+  return {
+    ...parent,
+    ...child,
+    modes: { ...parent.modes, ...child.modes },
+    defaults: { ...parent.defaults, ...child.defaults },
+  };
+}
+
+/** A problem with one field; `path` lets the loader point at its line and column. */
+export class DialectFieldError extends Error {
+  constructor(
+    readonly path: (string | number)[],
+    message: string,
+  ) {
+    super(`${path.join('.')}: ${message}`);
+  }
+}
+
+/** "transitions[0].failure[1]" → ['transitions', 0, 'failure', 1] */
+function fieldPath(where: string): (string | number)[] {
+  return where
+    .split(/[.[\]]/)
+    .filter(Boolean)
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function pattern(source: string, where: string, flags = ''): RegExp {
+  try {
+    return new RegExp(source, flags);
+  } catch (error) {
+    throw new DialectFieldError(fieldPath(where), (error as Error).message);
+  }
+}
+
+function responders(list: DialectFile['pagers'], where: string): Responder[] {
+  return (list ?? []).map((r, i) => ({
+    pattern: pattern(r.pattern, `${where}[${i}].pattern`),
+    send: r.send,
+    secret: r.secret,
+  }));
+}
+
+/** Check what only the merged dialect can show, and compile it. Errors name the field. */
 export function compileDialect(file: DialectFile, source: string): Dialect {
-  // One regex for every command: the runner checks the captured marker is the one it sent, which costs
-  // less than compiling a regex per command.
-  if (!file.completion.match.includes('{{marker}}'))
-    throw new Error('completion.match must contain {{marker}}');
-  const match = new RegExp(file.completion.match.replaceAll('{{marker}}', MARKER_GROUP), 'g');
+  const missing = (field: string) =>
+    new DialectFieldError(
+      [field.split(' ')[0] as string],
+      `${field} is required (here or in the dialect it extends)`,
+    );
+  if (!file.channel) throw missing('channel');
+  if (!file.completion) throw missing('completion');
+  if (!file.interrupt) throw missing('interrupt');
+  if (file.channel.type === 'exec' && !file.channel.command)
+    throw new DialectFieldError(['channel', 'command'], 'an exec channel needs it');
+  if (file.interrupt.send === undefined && file.interrupt.exec === undefined) {
+    throw new DialectFieldError(['interrupt'], 'give `send` or `exec`');
+  }
+
+  let completion: Dialect['completion'];
+  if (file.completion.strategy === 'marker') {
+    if (!file.completion.match.includes('{{marker}}'))
+      throw new DialectFieldError(['completion', 'match'], 'must contain {{marker}}');
+    completion = {
+      strategy: 'marker',
+      send: new Template(file.completion.send),
+      match: pattern(file.completion.match.replaceAll('{{marker}}', MARKER_GROUP), 'completion.match', 'g'),
+    };
+  } else {
+    if (!file.prompt_learn) throw missing('prompt_learn (for completion.strategy prompt)');
+    if (!file.modes || Object.keys(file.modes).length === 0)
+      throw missing('modes (for completion.strategy prompt)');
+    completion = { strategy: 'prompt', send: new Template(file.completion.send) };
+  }
+
+  const modes = Object.entries(file.modes ?? {}).map(([modeName, m]) => {
+    const prompt = new Template(m.prompt);
+    // Validate the regex now with stand-in values, so a typo is reported at load, not on first use.
+    const probeVars = Object.fromEntries([...prompt.names].map((n) => [n, 'probe']));
+    pattern(prompt.render(probeVars), `modes.${modeName}.prompt`);
+    return {
+      name: modeName,
+      prompt,
+      contextLines: m.context_lines.map((c, i) => pattern(c, `modes.${modeName}.context_lines[${i}]`)),
+    };
+  });
+  const modeNames = new Set(modes.map((m) => m.name));
+  const transitions = (file.transitions ?? []).map((t, i) => {
+    for (const end of [t.from, t.to]) {
+      if (!modeNames.has(end)) throw new DialectFieldError(['transitions', i], `no mode named "${end}"`);
+    }
+    return {
+      from: t.from,
+      to: t.to,
+      send: new Template(t.send),
+      expect: responders(t.expect, `transitions[${i}].expect`),
+      failure: t.failure.map((f, j) => pattern(f, `transitions[${i}].failure[${j}]`, 'm')),
+    };
+  });
+  if (file.privileged_mode && !modeNames.has(file.privileged_mode)) {
+    throw new DialectFieldError(['privileged_mode'], `no mode named "${file.privileged_mode}"`);
+  }
+
   return {
     name: file.name,
-    description: file.description,
+    description: file.description ?? '',
     source,
     channel: file.channel,
-    lineEnding: file.line_ending,
-    completion: { strategy: 'marker', send: new Template(file.completion.send), match },
-    onOpen: file.on_open.map((s) => ({
+    lineEnding: file.line_ending ?? '\n',
+    completion,
+    echo: file.echo ?? false,
+    promptLearn: file.prompt_learn === undefined ? undefined : pattern(file.prompt_learn, 'prompt_learn'),
+    modes,
+    privilegedMode: file.privileged_mode,
+    transitions,
+    defaults: file.defaults ?? {},
+    onOpen: (file.on_open ?? []).map((s, i) => ({
       send: new Template(s.send),
-      capture: Object.entries(s.capture ?? {}).map(([name, pattern]) => ({
-        name,
-        pattern: new RegExp(pattern),
+      capture: Object.entries(s.capture ?? {}).map(([capture, source]) => ({
+        name: capture,
+        pattern: pattern(source, `on_open[${i}].capture.${capture}`),
       })),
     })),
+    pagers: responders(file.pagers, 'pagers'),
+    inputPrompts: responders(file.input_prompts, 'input_prompts'),
+    commandRewrite: (file.command_rewrite ?? []).map((r, i) => ({
+      match: pattern(r.match, `command_rewrite[${i}].match`),
+      replace: r.replace,
+    })),
+    errors: (file.errors ?? []).map((e, i) => pattern(e, `errors[${i}]`, 'm')),
+    withSecret: file.with_secret ?? {},
     interrupt: {
       send: file.interrupt.send,
       exec: file.interrupt.exec === undefined ? undefined : new Template(file.interrupt.exec),
       forceExec:
         file.interrupt.force_exec === undefined ? undefined : new Template(file.interrupt.force_exec),
       graceMs: file.interrupt.grace_ms,
+    },
+    detect: {
+      greeting:
+        file.detect?.greeting === undefined
+          ? undefined
+          : pattern(file.detect.greeting, 'detect.greeting', 'm'),
+      prompt: file.detect?.prompt === undefined ? undefined : pattern(file.detect.prompt, 'detect.prompt'),
+      probe:
+        file.detect?.probe === undefined
+          ? undefined
+          : {
+              send: file.detect.probe.send,
+              expect: pattern(file.detect.probe.expect, 'detect.probe.expect', 'm'),
+            },
     },
   };
 }

@@ -1,50 +1,98 @@
 import { z } from 'zod';
 
-/** The shape of a dialect YAML file. Field names are snake_case because network engineers write them. */
+/**
+ * The shape of a dialect YAML file. Field names are snake_case because network engineers write them.
+ * Every regular expression is JavaScript syntax, without surrounding slashes.
+ */
 
-const regexSource = z.string().min(1).describe('A JavaScript regular expression (no surrounding slashes).');
+const regex = z.string().min(1).describe('A JavaScript regular expression, without surrounding slashes.');
 const template = z
   .string()
-  .describe('Text with {{name}} placeholders, optionally filtered: {{command|shell_quote}}.');
+  .describe(
+    'Text with {{name}} placeholders, optionally filtered: {{command|shell_quote}}, {{host|regex_escape}}.',
+  );
+const name = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case letters, digits, "_" and "-"');
 
 const channel = z
   .object({
     type: z
       .enum(['exec', 'shell'])
-      .describe('exec: run `command` on an exec channel; shell: open the login shell or device CLI.'),
+      .describe('exec: run `command` on an exec channel; shell: the login shell or device CLI.'),
     pty: z
       .union([
         z.literal(false),
-        z.object({
-          term: z.string().default('vt100'),
-          cols: z.number().int().positive().default(511),
-          rows: z.number().int().positive().default(24),
-        }),
+        z
+          .object({
+            term: z.string().default('vt100'),
+            cols: z.number().int().positive().default(511),
+            rows: z.number().int().positive().default(24),
+          })
+          .strict(),
       ])
       .default(false)
-      .describe('false for no terminal (fastest, exact bytes); a terminal for device CLIs that need one.'),
+      .describe('false for no terminal (fastest, exact bytes); a terminal for CLIs that need one.'),
     command: z.string().optional().describe('The command an exec channel runs.'),
   })
-  .strict()
-  .refine((c) => c.type !== 'exec' || c.command, { message: 'an exec channel needs `command`' });
+  .strict();
 
 const markerCompletion = z
   .object({
     strategy: z.literal('marker'),
     send: template.describe(
-      'What is sent for each command. Placeholders: command, marker_head, marker_tail (the marker split in two so the sent text never matches by itself).',
+      'Sent for each command. Placeholders: command, marker_head, marker_tail (the marker split in two so the sent text never matches by itself).',
     ),
-    match: regexSource.describe(
-      'Where the command ends in what comes back; {{marker}} is the per-command marker. A named group `status` carries the exit status.',
+    match: regex.describe(
+      'Where the command ends; must contain {{marker}}. A named group `status` carries the exit status.',
     ),
+  })
+  .strict();
+
+const promptCompletion = z
+  .object({
+    strategy: z.literal('prompt'),
+    send: template.default('{{command}}').describe('Sent for each command; the line ending is added.'),
+  })
+  .strict()
+  .describe('The command ends when the prompt of a known mode is the last line received.');
+
+const responder = z
+  .object({
+    pattern: regex.describe('Matched against the last line received, while the line is still open.'),
+    send: z.string().optional().describe('Text to answer with (no line ending is added).'),
+    secret: name.optional().describe('Answer with this named secret (enable, sudo) and a line ending.'),
+  })
+  .strict()
+  .refine((r) => (r.send === undefined) !== (r.secret === undefined), {
+    message: 'give exactly one of `send` or `secret`',
+  });
+
+const mode = z
+  .object({
+    prompt: template.describe(
+      'Regex for the whole prompt line, e.g. "{{host|regex_escape}}#\\\\s?". Anchored at both ends by the runner.',
+    ),
+    context_lines: z
+      .array(regex)
+      .default([])
+      .describe('Lines that come just before the prompt and belong to it ([edit], {master:0}); not output.'),
+  })
+  .strict();
+
+const transition = z
+  .object({
+    from: name,
+    to: name,
+    send: template.describe('What moves the device from `from` to `to`, e.g. "{{enable_command}}".'),
+    expect: z.array(responder).default([]).describe('Prompts on the way, e.g. the enable password prompt.'),
+    failure: z.array(regex).default([]).describe('Output that means the move failed, e.g. "% Bad secrets".'),
   })
   .strict();
 
 const step = z
   .object({
-    send: template.describe('A command to run once the channel is open.'),
+    send: template.describe('A command to run once the session opens.'),
     capture: z
-      .record(z.string().regex(/^[a-z_][a-z0-9_]*$/i), regexSource)
+      .record(z.string().regex(/^[a-z_][a-z0-9_]*$/i), regex)
       .optional()
       .describe('Variables to learn from the output: name → regex whose first group is the value.'),
   })
@@ -62,26 +110,68 @@ const interrupt = z
       .describe(
         'Run on a second channel when the command ignored the interrupt for grace_ms: ends it for good.',
       ),
-    grace_ms: z
-      .number()
-      .int()
-      .positive()
-      .default(2000)
-      .describe('How long to wait for the command to end before the shell is restarted.'),
+    grace_ms: z.number().int().positive().default(2000).describe('How long a command may take to stop.'),
   })
-  .strict()
-  .refine((i) => i.send !== undefined || i.exec !== undefined, { message: 'give `send` or `exec`' });
+  .strict();
 
+const detect = z
+  .object({
+    greeting: regex.optional().describe('Matches the text a fresh session shows before its first prompt.'),
+    prompt: regex.optional().describe('Matches the first prompt line.'),
+    probe: z
+      .object({ send: z.string(), expect: regex })
+      .strict()
+      .optional()
+      .describe('A harmless command and what its output contains on this platform.'),
+  })
+  .strict();
+
+/** Every field is optional here: a dialect that `extends` another only states what differs. */
 export const dialectFileSchema = z
   .object({
     $schema: z.string().optional(),
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
-    description: z.string(),
-    channel,
-    line_ending: z.string().default('\n').describe('What ends a line sent to the device.'),
-    completion: markerCompletion,
-    on_open: z.array(step).default([]),
-    interrupt,
+    description: z.string().optional(),
+    extends: z
+      .string()
+      .optional()
+      .describe('Name of a dialect this one builds on; its fields are the defaults.'),
+    channel: channel.optional(),
+    line_ending: z.string().optional().describe('What ends a line sent to the device (default "\\n").'),
+    completion: z.discriminatedUnion('strategy', [markerCompletion, promptCompletion]).optional(),
+    echo: z
+      .boolean()
+      .optional()
+      .describe('The device echoes each command line: the first line is not output.'),
+    prompt_learn: regex
+      .optional()
+      .describe('Finds the first prompt at open; its named groups (e.g. host) become template values.'),
+    modes: z.record(name, mode).optional(),
+    privileged_mode: name.optional().describe('The mode enable_password brings the device to.'),
+    transitions: z.array(transition).optional(),
+    defaults: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Template values unless the caller gives them.'),
+    on_open: z.array(step).optional(),
+    pagers: z.array(responder).optional().describe('Pager prompts and how to continue past them.'),
+    input_prompts: z
+      .array(responder)
+      .optional()
+      .describe('Prompts a command may show (sudo password) and how to answer; a second ask means refused.'),
+    command_rewrite: z
+      .array(z.object({ match: regex, replace: z.string() }).strict())
+      .optional()
+      .describe('Applied in order to each command before it is sent (e.g. prefix sudo).'),
+    errors: z.array(regex).optional().describe('Output lines that mark a command failed.'),
+    with_secret: z
+      .record(name, z.string())
+      .optional()
+      .describe(
+        'When a call brings this secret (e.g. sudo), run its command with the command_rewrite and input_prompts of the named dialect, in the same shell.',
+      ),
+    interrupt: interrupt.optional(),
+    detect: detect.optional(),
   })
   .strict();
 

@@ -5,8 +5,18 @@
 const FILTERS: Record<string, (value: string) => string> = {
   // POSIX single quoting: the value reaches the shell as one literal word, whatever it contains.
   shell_quote: (value) => `'${value.replaceAll("'", `'\\''`)}'`,
-  regex_escape: (value) => value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'),
+  regex_escape: escapeRegex,
+  // Any non-empty prefix of the value: devices cut long host names in some prompts.
+  regex_prefixes: (value) =>
+    [...value].reduceRight(
+      (inner, char, i) => (i === 0 ? escapeRegex(char) + inner : `(?:${escapeRegex(char)}${inner})?`),
+      '',
+    ),
 };
+
+function escapeRegex(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
 
 const PLACEHOLDER = /\{\{\s*([a-z_][a-z0-9_]*)\s*(?:\|\s*([a-z_]+)\s*)?\}\}/gi;
 

@@ -40,14 +40,14 @@ export class OutputCollector {
     }
   }
 
-  /** Head and tail with terminal noise removed; `omittedBytes` is what fell between them. */
+  /** Head and tail; `omittedBytes` is what fell between them. */
   finish(): CapturedOutput {
     let tail = this.tail.join('');
     if (tail.length > this.tailCap) tail = tail.slice(tail.length - this.tailCap);
     const keptBytes = Buffer.byteLength(this.head) + Buffer.byteLength(tail);
     return {
-      head: cleanTerminalText(this.head),
-      tail: cleanTerminalText(tail),
+      head: this.head,
+      tail,
       omittedBytes: this.bytes - keptBytes,
       totalBytes: this.bytes,
     };
@@ -60,18 +60,6 @@ export interface CapturedOutput {
   tail: string;
   omittedBytes: number;
   totalBytes: number;
-}
-
-// CSI and OSC sequences, charset selection and other two-byte escapes; bracketed paste is a CSI.
-const TERMINAL_ESCAPES =
-  /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[@-Z\\-_=>])/g;
-
-/** Strip terminal escape codes and turn CRLF (and stray CR before LF) into LF. */
-export function cleanTerminalText(text: string): string {
-  let out = text;
-  if (out.includes('\x1b')) out = out.replace(TERMINAL_ESCAPES, '');
-  if (out.includes('\r')) out = out.replace(/\r+\n/g, '\n');
-  return out;
 }
 
 export interface ShapedOutput {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import type { Dialect } from '../dialect/dialect.js';
+import type { Dialect, Responder } from '../dialect/dialect.js';
 import { type CapturedOutput, OutputCollector } from './output.js';
+import { TerminalCleaner } from './terminal.js';
 
 /** What the runner needs from a transport; the session layer provides it over an ssh2 channel. */
 export interface ShellChannel {
@@ -17,6 +18,20 @@ export interface RunOptions {
   maxOutputBytes: number;
   /** Aborting interrupts the command, as a timeout does. */
   signal?: AbortSignal;
+  /** Named secrets prompts may be answered with (enable, sudo). Never written anywhere else. */
+  secrets?: Readonly<Record<string, string | undefined>>;
+  /** Template values from the caller (e.g. enable_command). */
+  vars?: Readonly<Record<string, string | undefined>>;
+  /** Command rewrites and input prompts to use instead of the dialect's (see `with_secret`). */
+  overlay?: Pick<Dialect, 'commandRewrite' | 'inputPrompts'>;
+}
+
+interface StepOptions extends RunOptions {
+  /** Prompts to answer besides the dialect's, and output that means failure: for mode transitions. */
+  responders?: Responder[];
+  failure?: RegExp[];
+  /** Send as is: no command rewrite (transitions and open steps are the dialect's own text). */
+  raw?: boolean;
 }
 
 export interface RunOutcome {
@@ -27,37 +42,62 @@ export interface RunOutcome {
   interrupted: boolean;
   /** The shell is gone (the command exited it, the connection dropped, or it was ended by force). */
   shellLost: boolean;
+  /** The mode whose prompt ended the command (prompt dialects). */
+  mode?: string;
+  /** The device error line that marked the command failed, or why an answer to a prompt failed. */
+  error?: string;
   note?: string;
 }
 
 export class ShellClosedError extends Error {}
 
-/** Output this long is held back so a marker split across chunks is seen whole before it is output. */
-const HOLD_BACK = 256;
+/** Output this long is held back so a marker or a prompt with its context lines is seen whole. */
+const HOLD_BACK = 2048;
+
+interface End {
+  index: number;
+  exitCode: number | null;
+  mode?: string;
+}
 
 interface Pending {
-  marker: string;
+  marker?: string;
+  /** Waiting for the first prompt at open, not for a command. */
+  learning: boolean;
   held: string;
+  echoPending: boolean;
   collector: OutputCollector;
+  responders: Responder[];
+  secrets: Readonly<Record<string, string | undefined>>;
+  answered: Set<Responder>;
+  /** After a secret: the device's newline that ended the hidden input is not output. */
+  dropNewline: boolean;
+  failurePatterns: RegExp[];
+  failure?: string;
   timedOut: boolean;
   interrupted: boolean;
   timers: NodeJS.Timeout[];
-  done: (exitCode: number | null, extra?: { shellLost?: boolean; note?: string }) => void;
+  done: (end: End | undefined, extra?: { shellLost?: boolean; note?: string }) => void;
 }
 
 /**
- * Drives one shell as its dialect says: sends each command, finds where it ends in the stream, and knows
- * nothing about any vendor or platform.
+ * Drives one shell as its dialect says: sends each command, answers prompts, finds where the command
+ * ends in the stream. It knows nothing about any vendor or platform.
  */
 export class ExpectRunner {
   private readonly decoder = new StringDecoder('utf8');
+  private readonly cleaner = new TerminalCleaner();
   private current: Pending | undefined;
   private closed = false;
   /** Markers are this runner's random prefix and a counter: unique, and cheaper than fresh randomness. */
   private readonly markerPrefix = `MCPSSH${randomBytes(6).toString('hex')}`;
   private markerSeq = 0;
-  /** Values learned at open (e.g. the shell's pid), available to every template. */
+  /** Mode prompts with the learned values filled in, anchored to a whole line. */
+  private modePatterns: { name: string; prompt: RegExp; contextLines: RegExp[] }[] = [];
+  /** Values learned at open (the shell's pid, the device's host name), available to every template. */
   readonly vars: Record<string, string> = {};
+  /** The mode the device is in, as its last prompt said. */
+  mode: string | undefined;
 
   constructor(
     private readonly channel: ShellChannel,
@@ -72,71 +112,65 @@ export class ExpectRunner {
     return this.closed;
   }
 
-  /** Run the dialect's on_open steps and learn what they capture. */
+  /** Learn the prompt (prompt dialects), then run the dialect's on_open steps and learn what they capture. */
   async open(timeoutMs: number): Promise<void> {
-    for (const step of this.dialect.onOpen) {
-      const command = step.send.render(this.vars);
-      const outcome = await this.run(command, { timeoutMs, maxOutputBytes: 64 * 1024 });
-      const text = outcome.output.head + outcome.output.tail;
-      if (outcome.exitCode !== 0) {
+    if (this.dialect.completion.strategy === 'prompt') {
+      const first = await this.step('', { timeoutMs, maxOutputBytes: 64 * 1024 }, true);
+      if (first.exitCode === null) {
         throw new Error(
-          `opening the ${this.dialect.name} shell failed at step "${command}": ${outcome.note ?? `exit status ${outcome.exitCode}`}`,
+          `opening the ${this.dialect.name} session: no prompt seen within ${timeoutMs} ms${first.note ? ` (${first.note})` : ''}`,
         );
       }
-      for (const { name, pattern } of step.capture) {
+    }
+    for (const openStep of this.dialect.onOpen) {
+      const command = openStep.send.render({ ...this.dialect.defaults, ...this.vars });
+      const outcome = await this.step(command, { timeoutMs, maxOutputBytes: 64 * 1024, raw: true });
+      const text = outcome.output.head + outcome.output.tail;
+      if (outcome.exitCode !== 0) {
+        const why = outcome.error ?? outcome.note ?? `exit status ${outcome.exitCode}`;
+        throw new Error(`opening the ${this.dialect.name} session failed at step "${command}": ${why}`);
+      }
+      for (const { name, pattern } of openStep.capture) {
         const value = pattern.exec(text)?.[1];
         if (value === undefined) {
-          throw new Error(`opening the ${this.dialect.name} shell: step "${command}" printed no ${name}`);
+          throw new Error(`opening the ${this.dialect.name} session: step "${command}" printed no ${name}`);
         }
         this.vars[name] = value;
       }
     }
   }
 
+  /** Run one command as the dialect says. */
   run(command: string, options: RunOptions): Promise<RunOutcome> {
-    if (this.closed) return Promise.reject(new ShellClosedError('the shell is closed'));
-    if (this.current) return Promise.reject(new Error('a command is already running in this shell'));
-    const marker = `${this.markerPrefix}n${++this.markerSeq}`;
-    const head = marker.slice(0, 10);
-    const tail = marker.slice(10);
-    const payload =
-      this.dialect.completion.send.render({ ...this.vars, command, marker_head: head, marker_tail: tail }) +
-      this.dialect.lineEnding;
+    return this.step(command, options);
+  }
 
-    return new Promise<RunOutcome>((resolve) => {
-      const pending: Pending = {
-        marker,
-        held: '',
-        collector: new OutputCollector(options.maxOutputBytes),
-        timedOut: false,
-        interrupted: false,
-        timers: [],
-        done: (exitCode, extra = {}) => {
-          for (const timer of pending.timers) clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-          if (this.current === pending) this.current = undefined;
-          resolve({
-            exitCode,
-            output: pending.collector.finish(),
-            timedOut: pending.timedOut,
-            interrupted: pending.interrupted,
-            shellLost: extra.shellLost ?? false,
-            note: extra.note,
-          });
-        },
-      };
-      const onAbort = () => this.stop(pending, 'cancelled');
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      pending.timers.push(
-        setTimeout(() => {
-          pending.timedOut = true;
-          this.stop(pending, 'timeout');
-        }, options.timeoutMs),
-      );
-      this.current = pending;
-      this.channel.write(payload);
-      if (options.signal?.aborted) onAbort();
-    });
+  /**
+   * Bring the device to `target` through the dialect's transitions (e.g. user → privileged with the enable
+   * secret). Throws with the device's words when a step fails.
+   */
+  async enterMode(target: string, options: RunOptions): Promise<void> {
+    const path = this.pathTo(target);
+    for (const t of path) {
+      const send = t.send.render({ ...this.dialect.defaults, ...this.vars, ...definedOnly(options.vars) });
+      const outcome = await this.step(send, {
+        ...options,
+        raw: true,
+        responders: t.expect,
+        failure: t.failure,
+      });
+      if (outcome.error) throw new Error(`could not enter ${t.to} mode with "${send}": ${outcome.error}`);
+      if (outcome.exitCode === null || outcome.timedOut) {
+        throw new Error(
+          `could not enter ${t.to} mode with "${send}": ${outcome.note ?? 'no prompt came back'}`,
+        );
+      }
+      if (outcome.mode !== t.to) {
+        throw new Error(
+          `sent "${send}" to enter ${t.to} mode, but the device answered in ${outcome.mode ?? 'no known'} mode`,
+        );
+      }
+    }
   }
 
   /** Interrupt the running command, as Ctrl+C would. False when nothing is running. */
@@ -148,17 +182,30 @@ export class ExpectRunner {
 
   /** Bytes from the channel, in order. */
   feed(chunk: Buffer): void {
-    const text = this.decoder.write(chunk);
+    const text = this.cleaner.push(this.decoder.write(chunk));
     const pending = this.current;
     // Between commands nothing is waiting; late output of a background job is not the next command's.
     if (!pending || text.length === 0) return;
-    const held = pending.held + text;
-    const match = findMarker(this.dialect.completion.match, held, pending.marker);
-    if (match) {
-      pending.collector.push(held.slice(0, match.index));
+    let held = pending.held + text;
+    if (pending.dropNewline) {
+      held = held.replace(/^[ \t]*\n/, '');
+      pending.dropNewline = held.length === 0;
+    }
+    if (pending.echoPending) {
+      const lineEnd = held.indexOf('\n');
+      if (lineEnd < 0) {
+        pending.held = held;
+        return;
+      }
+      held = held.slice(lineEnd + 1);
+      pending.echoPending = false;
+    }
+    if (pending.responders.length > 0) held = this.respond(pending, held);
+    const end = this.findEnd(pending, held);
+    if (end) {
+      pending.collector.push(held.slice(0, end.index));
       pending.held = '';
-      const status = match.groups?.status;
-      pending.done(status === undefined ? null : Number.parseInt(status, 10));
+      pending.done(end);
       return;
     }
     if (held.length > HOLD_BACK) {
@@ -174,15 +221,18 @@ export class ExpectRunner {
     this.closed = true;
     const pending = this.current;
     if (!pending) return;
-    pending.collector.push(pending.held);
+    pending.collector.push(pending.held + this.cleaner.flush());
     pending.held = '';
-    pending.done(exitCode, {
-      shellLost: true,
-      note:
-        pending.interrupted || pending.timedOut
-          ? undefined
-          : 'the shell ended while the command ran (it exited, or the connection dropped); the next command starts a new shell',
-    });
+    pending.done(
+      { index: 0, exitCode },
+      {
+        shellLost: true,
+        note:
+          pending.interrupted || pending.timedOut
+            ? undefined
+            : 'the shell ended while the command ran (it exited, or the connection dropped); the next command starts a new shell',
+      },
+    );
   }
 
   close(): void {
@@ -190,15 +240,203 @@ export class ExpectRunner {
     this.channel.close();
   }
 
+  private step(command: string, options: StepOptions, learning = false): Promise<RunOutcome> {
+    if (this.closed) return Promise.reject(new ShellClosedError('the shell is closed'));
+    if (this.current) return Promise.reject(new Error('a command is already running in this shell'));
+    const dialect = this.dialect;
+    const marker =
+      dialect.completion.strategy === 'marker' ? `${this.markerPrefix}n${++this.markerSeq}` : undefined;
+    let payload = '';
+    if (!learning) {
+      let text = command;
+      const rewrite = options.overlay?.commandRewrite ?? dialect.commandRewrite;
+      if (!options.raw) for (const rule of rewrite) text = text.replace(rule.match, rule.replace);
+      const vars = { ...dialect.defaults, ...this.vars, ...definedOnly(options.vars), command: text };
+      if (marker) Object.assign(vars, { marker_head: marker.slice(0, 10), marker_tail: marker.slice(10) });
+      payload = dialect.completion.send.render(vars) + dialect.lineEnding;
+    }
+
+    return new Promise<RunOutcome>((resolve) => {
+      const pending: Pending = {
+        marker,
+        learning,
+        held: '',
+        echoPending: dialect.echo && !learning,
+        collector: new OutputCollector(options.maxOutputBytes),
+        responders: [
+          ...(options.responders ?? []),
+          ...(options.overlay?.inputPrompts ?? dialect.inputPrompts),
+          ...dialect.pagers,
+        ],
+        secrets: options.secrets ?? {},
+        answered: new Set(),
+        dropNewline: false,
+        failurePatterns: options.failure ?? [],
+        timedOut: false,
+        interrupted: false,
+        timers: [],
+        done: (end, extra = {}) => {
+          for (const timer of pending.timers) clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          if (this.current === pending) this.current = undefined;
+          if (end?.mode) this.mode = end.mode;
+          const output = pending.collector.finish();
+          const error = pending.failure ?? findLine(output, [...pending.failurePatterns, ...dialect.errors]);
+          let exitCode = end?.exitCode ?? null;
+          // Prompt dialects have no exit status: an interrupt is 130, a device error 1, else 0.
+          if (exitCode === null && end && !extra.shellLost)
+            exitCode = pending.interrupted ? 130 : error ? 1 : 0;
+          else if (exitCode === 0 && error) exitCode = 1;
+          resolve({
+            exitCode,
+            output,
+            timedOut: pending.timedOut,
+            interrupted: pending.interrupted,
+            shellLost: extra.shellLost ?? false,
+            ...(end?.mode === undefined ? {} : { mode: end.mode }),
+            ...(error === undefined ? {} : { error }),
+            ...(extra.note === undefined ? {} : { note: extra.note }),
+          });
+        },
+      };
+      const onAbort = () => this.stop(pending, 'cancelled');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      pending.timers.push(
+        setTimeout(() => {
+          pending.timedOut = true;
+          this.stop(pending, 'timeout');
+        }, options.timeoutMs),
+      );
+      this.current = pending;
+      if (payload) this.channel.write(payload);
+      if (options.signal?.aborted) onAbort();
+    });
+  }
+
+  /** Answer a prompt on the last line (pager, password); the prompt itself is not output. */
+  private respond(pending: Pending, held: string): string {
+    const lineStart = held.lastIndexOf('\n') + 1;
+    const lastLine = held.slice(lineStart);
+    if (lastLine.length === 0) return held;
+    for (const responder of pending.responders) {
+      if (!responder.pattern.test(lastLine)) continue;
+      if (responder.secret === undefined) {
+        this.channel.write(responder.send ?? '');
+      } else {
+        const secret = pending.secrets[responder.secret];
+        const asked = lastLine.trim();
+        if (secret === undefined) {
+          this.fail(
+            pending,
+            `the device asks for the ${responder.secret} secret ("${asked}") but none was given`,
+          );
+        } else if (pending.answered.has(responder)) {
+          this.fail(
+            pending,
+            `the ${responder.secret} secret was refused: the device asked for it again ("${asked}")`,
+          );
+        } else {
+          pending.answered.add(responder);
+          pending.dropNewline = true;
+          this.channel.write(secret + this.dialect.lineEnding);
+        }
+      }
+      return held.slice(0, lineStart);
+    }
+    return held;
+  }
+
+  private findEnd(pending: Pending, held: string): End | undefined {
+    if (pending.marker !== undefined && this.dialect.completion.strategy === 'marker') {
+      const match = findMarker(this.dialect.completion.match, held, pending.marker);
+      if (!match) return undefined;
+      const status = match.groups?.status;
+      return { index: match.index, exitCode: status === undefined ? null : Number.parseInt(status, 10) };
+    }
+    const lineStart = held.lastIndexOf('\n') + 1;
+    const lastLine = held.slice(lineStart);
+    if (lastLine.length === 0) return undefined;
+    if (pending.learning) return this.learnPrompt(lastLine, lineStart);
+    for (const mode of this.modePatterns) {
+      if (!mode.prompt.test(lastLine)) continue;
+      let index = lineStart;
+      // Lines that belong to the prompt ([edit], {master:0}) are not output either.
+      while (index > 0 && mode.contextLines.length > 0) {
+        const previousStart = held.lastIndexOf('\n', index - 2) + 1;
+        const previous = held.slice(previousStart, index - 1);
+        if (!mode.contextLines.some((c) => c.test(previous))) break;
+        index = previousStart;
+      }
+      return { index, exitCode: null, mode: mode.name };
+    }
+    return undefined;
+  }
+
+  /** At open: the first prompt names the device; its named groups become template values. */
+  private learnPrompt(lastLine: string, lineStart: number): End | undefined {
+    const learned = this.dialect.promptLearn?.exec(lastLine);
+    if (!learned) return undefined;
+    Object.assign(this.vars, definedOnly(learned.groups ?? {}));
+    this.modePatterns = this.dialect.modes.map((m) => ({
+      name: m.name,
+      prompt: new RegExp(`^(?:${m.prompt.render({ ...this.dialect.defaults, ...this.vars })})$`),
+      contextLines: m.contextLines,
+    }));
+    const mode = this.modePatterns.find((m) => m.prompt.test(lastLine))?.name;
+    return { index: lineStart, exitCode: null, mode };
+  }
+
+  private pathTo(target: string): Dialect['transitions'] {
+    if (!this.dialect.modes.some((m) => m.name === target)) {
+      throw new Error(`the ${this.dialect.name} dialect has no mode named "${target}"`);
+    }
+    const start = this.mode;
+    if (start === undefined) throw new Error('the device mode is unknown: no prompt was recognised');
+    // Breadth-first over the transitions: the shortest way from the current mode.
+    const previous = new Map<string, Dialect['transitions'][number]>();
+    const queue = [start];
+    const seen = new Set([start]);
+    while (queue.length > 0) {
+      const mode = queue.shift() as string;
+      if (mode === target) break;
+      for (const t of this.dialect.transitions) {
+        if (t.from !== mode || seen.has(t.to)) continue;
+        seen.add(t.to);
+        previous.set(t.to, t);
+        queue.push(t.to);
+      }
+    }
+    if (!seen.has(target)) {
+      throw new Error(`the ${this.dialect.name} dialect has no way from ${start} mode to ${target} mode`);
+    }
+    const path: Dialect['transitions'] = [];
+    for (let mode = target; mode !== start; ) {
+      const t = previous.get(mode) as Dialect['transitions'][number];
+      path.unshift(t);
+      mode = t.from;
+    }
+    return path;
+  }
+
+  private fail(pending: Pending, reason: string): void {
+    if (pending.failure !== undefined) return;
+    pending.failure = reason;
+    this.stop(pending, 'interrupt');
+  }
+
   private stop(pending: Pending, reason: 'interrupt' | 'timeout' | 'cancelled'): void {
     if (pending.interrupted || this.current !== pending) return;
     pending.interrupted = true;
+    if (pending.learning) {
+      pending.done(undefined, { note: `${reason} before any prompt` });
+      return;
+    }
     this.sendInterrupt();
     const graceMs = this.dialect.interrupt.graceMs;
     pending.timers.push(
       setTimeout(() => {
         if (this.current !== pending) return;
-        // Ctrl+C was ignored: end the command with its shell rather than leave the session wedged.
+        // The interrupt was ignored: end the command with its shell rather than leave the session wedged.
         const force = this.dialect.interrupt.forceExec;
         const forced = force
           ? this.channel.execSide(force.render(this.vars)).catch(() => {})
@@ -206,7 +444,7 @@ export class ExpectRunner {
         void forced.finally(() => this.close());
         pending.collector.push(pending.held);
         pending.held = '';
-        pending.done(null, {
+        pending.done(undefined, {
           shellLost: true,
           note: `the command did not stop within ${graceMs} ms of the ${reason === 'timeout' ? 'timeout interrupt' : 'interrupt'}; its shell was ended and the next command starts a new one (shell state reset)`,
         });
@@ -229,4 +467,25 @@ function findMarker(pattern: RegExp, text: string, marker: string): RegExpExecAr
     if (m[0].length === 0) pattern.lastIndex++;
   }
   return undefined;
+}
+
+/** The first output line any pattern matches, trimmed. */
+function findLine(output: CapturedOutput, patterns: RegExp[]): string | undefined {
+  if (patterns.length === 0) return undefined;
+  for (const text of [output.head, output.tail]) {
+    for (const p of patterns) {
+      const m = p.exec(text);
+      if (!m) continue;
+      const start = text.lastIndexOf('\n', m.index) + 1;
+      const end = text.indexOf('\n', m.index);
+      return text.slice(start, end < 0 ? undefined : end).trim();
+    }
+  }
+  return undefined;
+}
+
+function definedOnly(values: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key] = value;
+  return out;
 }

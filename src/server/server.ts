@@ -1,7 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { DialectRegistry } from '../dialect/loader.js';
+import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
 import { SessionManager } from '../session/manager.js';
 import type { SshPaths } from '../ssh/index.js';
+import { registerDialectTools } from './dialect-tools.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { registerTools } from './tools.js';
 import { VERSION } from './version.js';
@@ -9,6 +10,7 @@ import { VERSION } from './version.js';
 export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   sshPaths?: SshPaths;
+  /** Extra dialect folders, after the built-ins; MCP_SSH_DIALECT_PATH folders come after these. */
   dialectDirs?: string[];
 }
 
@@ -16,8 +18,9 @@ export function createServer(options: ServerOptions = {}): { server: McpServer; 
   // Unset values keep their defaults instead of overwriting them with undefined.
   const given = Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined);
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...Object.fromEntries(given) };
+  const dialects = new DialectRegistry(defaultDialectDirs(options.dialectDirs));
   const manager = new SessionManager({
-    dialects: new DialectRegistry(options.dialectDirs),
+    dialects,
     connectTimeoutMs: limits.connectTimeoutMs,
     sshPaths: options.sshPaths,
   });

@@ -48,9 +48,25 @@ const executeInput = {
     .describe('Private key file to log in with; overrides IdentityFile from ~/.ssh/config.'),
   key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
   port,
-  enable_password: z.string().optional().describe('Enable secret for network devices (not supported yet).'),
-  enable_command: z.string().optional().describe('Command that enters privileged mode (not supported yet).'),
-  sudo_password: z.string().optional().describe('Password for sudo on Linux hosts (not supported yet).'),
+  dialect: z
+    .string()
+    .optional()
+    .describe(
+      'How to talk to the host: linux (default), linux-sudo, cisco-ios, arista-eos, junos, or a custom dialect (list_dialects). Applies when the session opens.',
+    ),
+  enable_password: z
+    .string()
+    .optional()
+    .describe(
+      'Enable secret for network devices: the device is brought to privileged mode before the command (and back into it if an earlier command left it).',
+    ),
+  enable_command: z.string().optional().describe('Command that enters privileged mode (default: enable).'),
+  sudo_password: z
+    .string()
+    .optional()
+    .describe(
+      "Password for sudo on Linux hosts: the command runs with sudo (prefixed when missing); the password only answers sudo's prompt.",
+    ),
   timeout: z
     .number()
     .positive()
@@ -66,6 +82,14 @@ const executeOutput = {
   session: z.string().describe('user@host:port'),
   command: z.string(),
   dialect: z.string(),
+  mode: z
+    .string()
+    .optional()
+    .describe('The device mode after the command (dialect mode name), for prompt-driven devices.'),
+  error: z
+    .string()
+    .optional()
+    .describe('The device error line that marked the command failed, or why answering a prompt failed.'),
   exitCode: z
     .number()
     .int()
@@ -96,6 +120,7 @@ const sessionInfo = z.object({
   port: z.number().int(),
   username: z.string(),
   dialect: z.string(),
+  mode: z.string().optional(),
   connected: z.boolean(),
   busy: z.boolean(),
   commandCount: z.number().int(),
@@ -168,18 +193,14 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
       try {
         registerSecret(args.enable_password);
         registerSecret(args.sudo_password);
-        const unsupported = (['enable_password', 'enable_command', 'sudo_password'] as const).filter(
-          (name) => args[name] !== undefined,
-        );
-        if (unsupported.length > 0) {
-          throw new Error(
-            `${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} not supported yet: nothing was run. Leave it out, or run the command without privilege escalation.`,
-          );
-        }
         const result = await manager.execute(targetOf(args), args.command, {
           timeoutMs: args.timeout * 1000,
           maxOutputBytes: limits.maxOutputBytes,
           signal: extra.signal,
+          dialect: args.dialect,
+          secrets: { enable: args.enable_password, sudo: args.sudo_password },
+          vars: { enable_command: args.enable_command },
+          privileged: args.enable_password !== undefined || args.enable_command !== undefined,
         });
         const shaped = shapeOutput(result.output, limits.maxResultBytes);
         const structured = {
@@ -187,6 +208,8 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
           session: result.session,
           command: result.command,
           dialect: result.dialect,
+          ...(result.mode === undefined ? {} : { mode: result.mode }),
+          ...(result.error === undefined ? {} : { error: redact(result.error) }),
           exitCode: result.exitCode,
           output: redact(shaped.output),
           timedOut: result.timedOut,
@@ -199,6 +222,7 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
           ...(result.note === undefined ? {} : { note: result.note }),
         };
         const notes = [
+          result.error ? `Error: ${result.error}` : '',
           result.sessionReset
             ? 'Note: the connection or shell was re-established; shell state (cd, export) was reset.'
             : '',

@@ -6,7 +6,7 @@ import {
   type SshPaths,
   type TargetRequest,
 } from '../ssh/index.js';
-import { type RunningCommand, Session, type SessionRunResult } from './session.js';
+import { type ExecuteOptions, type RunningCommand, Session, type SessionRunResult } from './session.js';
 
 export interface SessionManagerOptions {
   dialects: DialectRegistry;
@@ -20,6 +20,14 @@ export interface RunRequest {
   timeoutMs: number;
   maxOutputBytes: number;
   signal?: AbortSignal;
+  /** Dialect for a new session; an open session keeps the one it was opened with. */
+  dialect?: string;
+  /** Named secrets for this call (enable, sudo); they decide the mode and prompts the call needs. */
+  secrets?: Record<string, string | undefined>;
+  /** Template values, e.g. enable_command. */
+  vars?: Record<string, string | undefined>;
+  /** Run in the dialect's privileged mode (enable). */
+  privileged?: boolean;
 }
 
 export interface SessionInfo {
@@ -28,6 +36,7 @@ export interface SessionInfo {
   port: number;
   username: string;
   dialect: string;
+  mode?: string;
   connected: boolean;
   busy: boolean;
   commandCount: number;
@@ -64,13 +73,13 @@ export class SessionManager {
       request.keyPassphrase,
     ]);
     const known = this.sessions.get(this.resolved.get(requestKey) ?? '');
-    if (known) return known.execute(command, { ...run, commandId });
+    if (known) return known.execute(command, await this.executeOptions(known, run, commandId));
 
     const target = await resolveTarget(request, this.options.sshPaths);
     this.targets.set(target.id, target);
     let session = this.sessions.get(target.id);
     if (!session) {
-      const dialect = await this.options.dialects.get(this.options.defaultDialect ?? 'linux');
+      const dialect = await this.options.dialects.get(run.dialect ?? this.options.defaultDialect ?? 'linux');
       session = new Session(
         {
           id: target.id,
@@ -87,7 +96,7 @@ export class SessionManager {
     }
     this.resolved.set(requestKey, target.id);
     try {
-      return await session.execute(command, { ...run, commandId });
+      return await session.execute(command, await this.executeOptions(session, run, commandId));
     } catch (error) {
       // A session that never got a shell is not a session: forget it so list_sessions stays truthful.
       if (!session.connected && session.commandCount === 0 && this.sessions.get(target.id) === session) {
@@ -95,6 +104,38 @@ export class SessionManager {
       }
       throw error;
     }
+  }
+
+  /** Check the call fits the session's dialect, and turn its secrets into a target mode and prompts. */
+  private async executeOptions(
+    session: Session,
+    run: RunRequest,
+    commandId: string,
+  ): Promise<ExecuteOptions> {
+    const dialect = session.dialect;
+    if (run.dialect !== undefined && run.dialect !== dialect.name) {
+      throw new Error(
+        `session ${session.id} speaks the ${dialect.name} dialect; close_session first to reopen it as ${run.dialect}`,
+      );
+    }
+    const options: ExecuteOptions = { ...run, commandId };
+    if (run.privileged) {
+      if (dialect.privilegedMode === undefined) {
+        throw new Error(
+          `the ${dialect.name} dialect has no privileged (enable) mode, so enable_password and enable_command do not apply; leave them out`,
+        );
+      }
+      options.mode = dialect.privilegedMode;
+    }
+    for (const [secret, value] of Object.entries(run.secrets ?? {})) {
+      if (value === undefined) continue;
+      const overlay = dialect.withSecret[secret];
+      if (overlay !== undefined) options.overlay = await this.options.dialects.get(overlay);
+      else if (!dialect.transitions.some((t) => t.expect.some((e) => e.secret === secret))) {
+        throw new Error(`the ${dialect.name} dialect has no use for a ${secret} secret; leave it out`);
+      }
+    }
+    return options;
   }
 
   /** The session a host/username/port (or alias, or `user@host:port` id) addresses, if open. */
@@ -114,6 +155,7 @@ export class SessionManager {
         port: target?.port ?? 0,
         username: target?.username ?? '',
         dialect: session.dialect.name,
+        ...(session.mode === undefined ? {} : { mode: session.mode }),
         connected: session.connected,
         busy: session.running !== undefined,
         commandCount: session.commandCount,

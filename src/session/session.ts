@@ -1,6 +1,6 @@
 import type { Client, ClientChannel } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
-import { ExpectRunner, type RunOutcome, type ShellChannel } from '../expect/runner.js';
+import { ExpectRunner, type RunOptions, type RunOutcome, type ShellChannel } from '../expect/runner.js';
 import { log } from '../util/log.js';
 
 export interface SessionTarget {
@@ -10,11 +10,10 @@ export interface SessionTarget {
   connect(): Promise<Client>;
 }
 
-export interface ExecuteOptions {
+export interface ExecuteOptions extends RunOptions {
   commandId: string;
-  timeoutMs: number;
-  maxOutputBytes: number;
-  signal?: AbortSignal;
+  /** Bring the device to this mode first (e.g. privileged, for enable_password). */
+  mode?: string;
 }
 
 export interface SessionRunResult extends RunOutcome {
@@ -70,6 +69,11 @@ export class Session {
     return job;
   }
 
+  /** The mode the device is in, as its last prompt said (prompt dialects). */
+  get mode(): string | undefined {
+    return this.runner?.mode;
+  }
+
   /** Interrupt the running command; false when none is running. */
   interrupt(): boolean {
     return this.runner?.interrupt() ?? false;
@@ -91,6 +95,8 @@ export class Session {
     const t0 = performance.now();
     this.running = { commandId: options.commandId, command, startedAt };
     try {
+      if (options.mode !== undefined && runner.mode !== options.mode)
+        await runner.enterMode(options.mode, options);
       const outcome = await runner.run(command, options);
       this.commandCount++;
       return {

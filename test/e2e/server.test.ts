@@ -134,6 +134,15 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
   it('re-establishes a dropped connection and says the shell state was reset', async () => {
     // Kill the server side of this session's connection, as a reboot or a dropped link would.
     execFileSync('pkill', ['-KILL', '-u', sshd.user]);
+    // The next call after the drop is noticed reconnects; a command written into the dying connection
+    // instead is reported as having lost its shell (it may or may not have run, so it is not re-run).
+    for (let i = 0; i < 100; i++) {
+      const { sessions } = (await server.call('list_sessions')).structuredContent as {
+        sessions: { connected: boolean }[];
+      };
+      if (sessions[0]?.connected === false) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const r = await run('[ -n "$E2E_VAR" ] && echo kept || echo gone');
     assert.equal(r.output, 'gone\n');
     assert.equal(r.sessionReset, true);
@@ -173,15 +182,39 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     }
   });
 
-  it('refuses enable and sudo secrets as not supported yet, without running anything', async () => {
+  it('runs a command with sudo: the password only answers sudo, and a wrong one is reported as such', async () => {
+    const wrong = await server.call('execute_command', {
+      host: 'testhost',
+      command: 'id -u',
+      sudo_password: 'not-the-password',
+    });
+    assert.equal(wrong.isError, undefined, textOf(wrong));
+    const refused = wrong.structuredContent as Structured;
+    assert.match(String(refused.error), /sudo secret was refused/);
+    assert.notEqual(refused.exitCode, 0);
+    assert.doesNotMatch(JSON.stringify(wrong), /not-the-password/);
+
+    const right = await run('id -u', { sudo_password: sshd.password });
+    assert.equal(right.output, '0\n');
+    assert.equal(right.exitCode, 0);
+    assert.doesNotMatch(JSON.stringify(right), new RegExp(sshd.password));
+    // an explicit sudo keeps its own options, and the real exit status comes back
+    await run('sudo -k');
+    const status = await run('sudo sh -c "exit 7"', { sudo_password: sshd.password });
+    assert.equal(status.exitCode, 7);
+    assert.equal(status.output, '');
+    assert.doesNotMatch(server.stderr(), new RegExp(sshd.password));
+  });
+
+  it('says enable does not apply to a Linux shell, without running anything', async () => {
     const result = await server.call('execute_command', {
       host: 'testhost',
       command: 'touch /tmp/should-not-exist-$USER',
-      sudo_password: 'sudo-secret-123',
+      enable_password: 'enable-secret-123',
     });
     assert.equal(result.isError, true);
-    assert.match(textOf(result), /sudo_password is not supported yet/);
-    assert.doesNotMatch(textOf(result), /sudo-secret-123/);
+    assert.match(textOf(result), /linux dialect has no privileged \(enable\) mode/);
+    assert.doesNotMatch(textOf(result), /enable-secret-123/);
     assert.equal((await run('ls /tmp/should-not-exist-$USER 2>/dev/null; echo $?')).output, '2\n');
   });
 

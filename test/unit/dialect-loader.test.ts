@@ -50,13 +50,16 @@ describe('loadDialectFile', () => {
       'badre',
       'name: badre\ndescription: x\nchannel: { type: shell }\ncompletion:\n  strategy: marker\n  send: x\n  match: "(unclosed{{marker}}"\ninterrupt: { send: "x" }\n',
     );
-    await assert.rejects(loadDialectFile(file), /badre\.yaml: Invalid regular expression/);
+    await assert.rejects(
+      loadDialectFile(file),
+      /badre\.yaml:7:10: completion\.match: Invalid regular expression/,
+    );
   });
 
   it('says which dialects folder it searched for an unknown name', async () => {
     await assert.rejects(
       new DialectRegistry(['/nonexistent']).get('nope'),
-      /no dialect named "nope" in \/nonexistent/,
+      /no dialect named "nope"; known dialects: none \(folders: \/nonexistent\)/,
     );
   });
 });

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  cleanTerminalText,
-  jsonEncodedBytes,
-  OutputCollector,
-  shapeOutput,
-} from '../../src/expect/output.js';
+import { jsonEncodedBytes, OutputCollector, shapeOutput } from '../../src/expect/output.js';
+import { cleanTerminalText, TerminalCleaner } from '../../src/expect/terminal.js';
 
 describe('OutputCollector', () => {
   it('keeps everything under the cap', () => {
@@ -36,6 +32,19 @@ describe('cleanTerminalText', () => {
   it('removes colours, cursor moves, OSC titles and bracketed paste, and CRLF', () => {
     const raw = '\x1b[?2004h\x1b]0;title\x07\x1b[1;31mred\x1b[0m\r\nline\x1b[K\r\n\x1b[?2004l';
     assert.equal(cleanTerminalText(raw), 'red\nline\n');
+  });
+
+  it('removes a pager erasing itself with backspaces', () => {
+    assert.equal(cleanTerminalText('line1\n\x08\x08\x08\x08      \x08\x08\x08\x08line2'), 'line1\nline2');
+  });
+
+  it('gives the same text chunk by chunk as in one piece, however the chunks are cut', () => {
+    const raw = 'a\x1b[31mred\x1b[0m\r\nb\x1b]0;t\x07c\r\n';
+    for (let cut = 1; cut < raw.length; cut++) {
+      const cleaner = new TerminalCleaner();
+      const pieces = cleaner.push(raw.slice(0, cut)) + cleaner.push(raw.slice(cut)) + cleaner.flush();
+      assert.equal(pieces, 'ared\nbc\n', `cut at ${cut}`);
+    }
   });
 
   it('leaves a lone CR that is not a line end', () => {
