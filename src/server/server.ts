@@ -26,8 +26,9 @@ export function createServer(options: ServerOptions = {}): { server: McpServer; 
   });
   const server = new McpServer(
     { name: 'mcp-ssh-session', version: VERSION },
-    { capabilities: { tools: {} } },
+    { capabilities: { tools: {}, resources: {} } },
   );
   registerTools(server, manager, limits);
+  registerDialectTools(server, dialects);
   return { server, manager };
 }
