@@ -1,0 +1,585 @@
+// Arista EOS CLI simulator (commands, prompts and messages; the line discipline is cli-engine.ts).
+//
+// Modelled behaviour (Arista EOS user manual, and what Netmiko's arista_eos / scrapli's EOSDriver handle):
+//   prompts      host>  host#  host(config)#  host(config-if-Et1)#  host(config-s-NAME)#
+//                host(config-s-NAME-if-Et1)#  host(config-router-bgp)#  host(config-vlan-10)#
+//   enable       asks "Password: " only if an enable secret is set (profile option); wrong -> "% Access denied"
+//   paging       " --More-- " until `terminal length 0` ("Pagination disabled."); `terminal width N`
+//                answers "Width set to N columns." (Netmiko waits for exactly these two strings)
+//   errors       "% Invalid input (at token N: 'x')", "% Invalid input (privileged mode required)",
+//                "% Incomplete command", "% Ambiguous command", "% Unavailable command (...)", "% Error ..."
+//   sessions     `configure session NAME` ... `commit` / `abort`
+//   bash         `bash` -> "Arista Networks EOS shell" and a Linux prompt "[user@host ~]$ "; `exit` returns
+//   noise        Netmiko notes that "Arista will echo immediately and then when the device really responds":
+//                `repeatEcho` redraws the command line when Enter arrives; `ansiNoise` adds cursor movement /
+//                erase-line sequences (ESC[5D, ESC[K) and, in bash (>= 5.1, EOS 4.32+), bracketed-paste
+//                mode switches (ESC[?2004h / ESC[?2004l).
+import {
+  applyFilter,
+  CliShell,
+  CommandTree,
+  type CommonDeviceOptions,
+  clockParts,
+  type DeviceProfile,
+  type FilterKind,
+  fakeHex,
+  type PagerStyle,
+  type ParseResult,
+  printPausingAtPromptLikeLines,
+  type ReadLineOptions,
+  type ResolvedCommon,
+  resolveCommon,
+  type SessionInfo,
+  splitPipes,
+  type Terminal,
+  tokenize,
+} from './cli-engine.js';
+
+export interface EosOptions extends CommonDeviceOptions {
+  /** Secret asked by `enable`; default null: `enable` needs no password. */
+  enableSecret?: string | null;
+  /** Log in directly in privileged EXEC ("#"). */
+  startPrivileged?: boolean;
+  /** Add ANSI escape sequences (cursor back / erase line, bash bracketed paste). */
+  ansiNoise?: boolean;
+  /** Re-echo the command line when Enter is received (the echo appears twice). */
+  repeatEcho?: boolean;
+  /** "% Invalid input (at token N: 'x')" (default, EOS 4.2x) or the older bare "% Invalid input". */
+  invalidInputDetail?: boolean;
+  /** Hostname characters kept in configuration-mode prompts; default null (EOS keeps the full name). */
+  configHostnameMax?: number | null;
+}
+
+interface EosConfig extends ResolvedCommon {
+  enableSecret: string | null;
+  startPrivileged: boolean;
+  ansiNoise: boolean;
+  repeatEcho: boolean;
+  invalidInputDetail: boolean;
+  configHostnameMax: number | null;
+}
+
+interface EosDevice {
+  hostname: string;
+}
+
+export function eosProfile(options: EosOptions = {}): DeviceProfile {
+  const cfg: EosConfig = {
+    ...resolveCommon(options, { hostname: 'lab-sw1', trailingSpaceInPrompt: false }),
+    enableSecret: options.enableSecret ?? null,
+    startPrivileged: options.startPrivileged ?? false,
+    ansiNoise: options.ansiNoise ?? false,
+    repeatEcho: options.repeatEcho ?? false,
+    invalidInputDetail: options.invalidInputDetail ?? true,
+    configHostnameMax: options.configHostnameMax ?? null,
+  };
+  const device: EosDevice = { hostname: cfg.hostname };
+  return {
+    vendor: 'arista-eos',
+    username: cfg.username,
+    password: cfg.password,
+    authMethods: cfg.authMethods,
+    terminal: cfg.terminal,
+    createShell: (term, session) => new EosShell(term, session, cfg, device),
+  };
+}
+
+function eosPager(ansi: boolean): PagerStyle {
+  return {
+    prompt: () => ' --More-- ',
+    erase: (p) => (ansi ? '\r\x1b[K' : `\r${' '.repeat(p.length)}\r`),
+    keyAction: (k) =>
+      k === ' ' ? 'page' : k === '\r' || k === '\n' ? 'line' : k === 'q' || k === 'Q' ? 'quit' : 'ignore',
+  };
+}
+
+type EosLevel = 'user' | 'priv' | 'config' | 'bash';
+const FILTERS: FilterKind[] = ['include', 'exclude', 'begin', 'section'];
+
+/** "Ethernet1" -> "Et1", "management 1" -> "Ma1" (EOS interface short names used in prompts). */
+function shortInterface(raw: string): string | null {
+  const compact = raw.replace(/\s+/g, '');
+  const m = /^([a-z-]+)(\d[\d/.]*)$/i.exec(compact);
+  if (!m) return null;
+  const kind = (m[1] ?? '').toLowerCase();
+  const types: [string, string][] = [
+    ['ethernet', 'Et'],
+    ['management', 'Ma'],
+    ['loopback', 'Lo'],
+    ['vlan', 'Vl'],
+    ['port-channel', 'Po'],
+  ];
+  const hit = types.find(([full]) => full.startsWith(kind));
+  return hit ? `${hit[1]}${m[2]}` : null;
+}
+
+class EosShell extends CliShell {
+  private level: EosLevel;
+  /** Configuration session name while in `configure session NAME`. */
+  private session_: string | null = null;
+  /** Sub-mode suffix: "if-Et1", "router-bgp", "vlan-10". */
+  private sub: string | null = null;
+  private readonly trees: Record<'user' | 'priv' | 'config' | 'if' | 'router', CommandTree>;
+  private readonly pager: PagerStyle;
+
+  constructor(
+    term: Terminal,
+    session: SessionInfo,
+    private readonly cfg: EosConfig,
+    private readonly device: EosDevice,
+  ) {
+    super(term, session);
+    term.initPaging(cfg.pagingDefaultOn, cfg.terminalLength);
+    this.level = cfg.startPrivileged ? 'priv' : 'user';
+    this.pager = eosPager(cfg.ansiNoise);
+    this.trees = {
+      user: this.execTree(false),
+      priv: this.execTree(true),
+      config: this.configTree(),
+      if: this.subTree(['description', 'switchport', 'ip', 'ipv6', 'speed', 'channel-group', 'mtu']),
+      router: this.subTree(['neighbor', 'network', 'router-id', 'redistribute', 'maximum-paths']),
+    };
+  }
+
+  protected loginBanner(): string {
+    return this.cfg.banner ? `${this.cfg.banner.replace(/\n+$/, '')}\n` : '';
+  }
+
+  protected prompt(): string {
+    const h = this.device.hostname;
+    const sp = this.cfg.trailingSpace ? ' ' : '';
+    switch (this.level) {
+      case 'user':
+        return `${h}>${sp}`;
+      case 'priv':
+        return `${h}#${sp}`;
+      case 'bash':
+        return `${this.cfg.ansiNoise ? '\x1b[?2004h' : ''}[${this.session.username}@${h} ~]$ `;
+      case 'config': {
+        const max = this.cfg.configHostnameMax;
+        const short = max !== null && h.length > max ? h.slice(0, max) : h;
+        const s = this.session_ ? `-s-${this.session_}` : '';
+        return `${short}(config${s}${this.sub ? `-${this.sub}` : ''})#${sp}`;
+      }
+    }
+  }
+
+  protected override lineOptions(): ReadLineOptions {
+    const cfg = this.cfg;
+    const prompt = this.prompt();
+    return {
+      allowSuspend: this.level === 'config',
+      onEnter: (line) => {
+        if (this.level === 'bash') return cfg.ansiNoise ? '\x1b[?2004l' : '';
+        if (cfg.repeatEcho && line.length > 0) {
+          return cfg.ansiNoise ? `\x1b[${line.length}D\x1b[K${line}` : `\r${prompt}${line}`;
+        }
+        if (cfg.ansiNoise && line.length >= 5) return `\x1b[5D${line.slice(-5)}\x1b[K`;
+        return '';
+      },
+    };
+  }
+
+  protected override onSuspend(): void {
+    if (this.level === 'config') this.leaveConfig();
+  }
+
+  private leaveConfig(): void {
+    this.level = 'priv';
+    this.sub = null;
+    // `end` leaves a configuration session pending (uncommitted); it is not kept here.
+    this.session_ = null;
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------------------
+
+  protected async execute(line: string): Promise<void> {
+    if (this.level === 'bash') return this.term.print(this.bash(line));
+    const tree = this.currentTree();
+    const { command } = splitPipes(line);
+    if (this.level === 'config' && this.sub) {
+      const own = tree.parse(command);
+      if (own.kind !== 'ok' && this.trees.config.parse(command).kind === 'ok') {
+        this.sub = null; // global configuration commands are accepted from sub-modes
+        return this.runLine(this.trees.config, line);
+      }
+    }
+    return this.runLine(tree, line);
+  }
+
+  private currentTree(): CommandTree {
+    if (this.level === 'user') return this.trees.user;
+    if (this.level === 'priv') return this.trees.priv;
+    if (this.sub?.startsWith('if-')) return this.trees.if;
+    if (this.sub) return this.trees.router;
+    return this.trees.config;
+  }
+
+  private async runLine(tree: CommandTree, line: string): Promise<void> {
+    const { command, pipes } = splitPipes(line);
+    const r = tree.parse(command);
+    if (r.kind === 'empty') return;
+    if (r.kind !== 'ok') return this.reportError(r, command);
+    let noMore = false;
+    const filters: { kind: FilterKind; arg: string }[] = [];
+    for (const p of pipes) {
+      const [kw, ...rest] = tokenize(p.text);
+      const word = kw?.text.toLowerCase() ?? '';
+      if (word && 'no-more'.startsWith(word) && word.startsWith('n')) {
+        noMore = true;
+        continue;
+      }
+      const kind = word ? FILTERS.find((f) => f.startsWith(word)) : undefined;
+      if (!kind) {
+        this.term.print(
+          `% Invalid input${this.cfg.invalidInputDetail ? ` (at token 0: '${kw?.text ?? '|'}')` : ''}\n`,
+        );
+        return;
+      }
+      if (rest.length === 0) {
+        this.term.print('% Incomplete command\n');
+        return;
+      }
+      filters.push({ kind, arg: p.text.slice((rest[0] as { start: number }).start).trim() });
+    }
+    let out = await r.handler(r.match);
+    if (out === undefined) return;
+    for (const f of filters) out = applyFilter(out, f.kind, f.arg);
+    if (noMore) this.term.print(out);
+    else await this.term.page(out, this.pager);
+  }
+
+  private reportError(r: ParseResult, command: string): void {
+    switch (r.kind) {
+      case 'ambiguous':
+        this.term.print('% Ambiguous command\n');
+        return;
+      case 'incomplete':
+        this.term.print('% Incomplete command\n');
+        return;
+      case 'invalid': {
+        // Unprivileged users get a distinct message for commands that exist in privileged mode.
+        if (this.level === 'user' && this.trees.priv.parse(command).kind !== 'invalid') {
+          this.term.print('% Invalid input (privileged mode required)\n');
+          return;
+        }
+        const detail = this.cfg.invalidInputDetail ? ` (at token ${r.index}: '${r.token?.text ?? ''}')` : '';
+        this.term.print(`% Invalid input${detail}\n`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // ---- EXEC --------------------------------------------------------------------------------------------
+
+  private execTree(privileged: boolean): CommandTree {
+    const t = new CommandTree();
+    const cfg = this.cfg;
+    t.add('enable', () => this.enable());
+    t.add('disable', () => {
+      this.level = 'user';
+      return undefined;
+    });
+    for (const w of ['exit', 'logout', 'quit']) {
+      t.add(w, () => {
+        this.logout();
+        return undefined;
+      });
+    }
+    t.add('terminal length <len:number>', (m) => {
+      this.term.screenLength = Number(m.args.len);
+      return this.term.screenLength === 0 ? 'Pagination disabled.\n' : undefined;
+    });
+    t.add('terminal width <width:number>', (m) => {
+      this.term.screenWidth = Number(m.args.width);
+      return `Width set to ${this.term.screenWidth} columns.\n`;
+    });
+    t.add('terminal monitor', () => undefined);
+    t.add('ping <host...>', (m) => eosPing(m.args.host ?? ''));
+    t.add('show version', () => eosVersion());
+    t.add('show clock', () => {
+      const c = clockParts();
+      return `${c.day} ${c.month} ${String(c.date).padStart(2, ' ')} ${c.time} ${c.year}\nTimezone: UTC\nClock source: local\n`;
+    });
+    t.add('show interfaces status', () => eosInterfacesStatus());
+    t.add('show ip interface brief', () => EOS_IP_INT_BRIEF);
+    t.add('show interfaces description', async () => {
+      await printPausingAtPromptLikeLines(this.term, EOS_DESCRIPTION, cfg.falsePromptPauseMs);
+      return undefined;
+    });
+    t.add('show banner motd', async () => {
+      const text = cfg.banner || `Authorized access only.\nWelcome to ${this.device.hostname}#`;
+      await printPausingAtPromptLikeLines(this.term, `${text}\n`, cfg.falsePromptPauseMs);
+      return undefined;
+    });
+    t.add(
+      'show inventory',
+      () =>
+        'System information\n  Model                    Description\n  ------------------------ ----------------------------------------------\n  vEOS-lab                 Arista Networks vEOS\n\n',
+    );
+    t.add('show privilege', () => `Current privilege level is ${this.level === 'user' ? 1 : 15}\n`);
+    // Hardware-specific commands are missing on virtual platforms.
+    t.add(
+      'show platform <what...>',
+      () => '% Unavailable command (not supported on this hardware platform)\n',
+    );
+    if (!privileged) return t;
+
+    t.add('configure', () => this.enterConfig(null));
+    t.add('configure terminal', () => this.enterConfig(null));
+    t.add('configure session <name>', (m) => this.enterConfig(m.args.name ?? 'session'));
+    t.add('show running-config', () => eosRunningConfig(this.device.hostname, cfg.runningConfigLines));
+    t.add('show startup-config', () => eosRunningConfig(this.device.hostname, cfg.runningConfigLines));
+    t.add('write memory', () => 'Copy completed successfully.\n');
+    t.add('copy <src> <dst>', (m) =>
+      /^run/i.test(m.args.src ?? '') && /^start/i.test(m.args.dst ?? '')
+        ? 'Copy completed successfully.\n'
+        : `% Error copying ${m.args.src} to ${m.args.dst} (No such file or directory)\n`,
+    );
+    t.add('bash', () => {
+      this.level = 'bash';
+      return '\nArista Networks EOS shell\n\n';
+    });
+    return t;
+  }
+
+  private enterConfig(sessionName: string | null): undefined {
+    this.level = 'config';
+    this.session_ = sessionName;
+    this.sub = null;
+    return undefined;
+  }
+
+  private async enable(): Promise<undefined> {
+    if (this.level !== 'user') return undefined;
+    if (this.cfg.enableSecret === null) {
+      this.level = 'priv';
+      return undefined;
+    }
+    this.term.writeRaw('Password: ');
+    const r = await this.term.readLine({ echo: false });
+    if (r.kind !== 'line') return undefined;
+    if (r.text === this.cfg.enableSecret) this.level = 'priv';
+    else this.term.print('% Access denied\n');
+    return undefined;
+  }
+
+  // ---- configuration -----------------------------------------------------------------------------------
+
+  private addConfigCommon(t: CommandTree, top: boolean): CommandTree {
+    t.add('end', () => {
+      this.leaveConfig();
+      return undefined;
+    });
+    t.add('exit', () => {
+      if (top) this.leaveConfig();
+      else this.sub = null;
+      return undefined;
+    });
+    t.add('no <rest...>', () => undefined);
+    t.add('commit', () => {
+      if (!this.session_) return '% Invalid input\n';
+      this.leaveConfig();
+      return undefined;
+    });
+    t.add('abort', () => {
+      if (!this.session_) return '% Invalid input\n';
+      this.leaveConfig();
+      return undefined;
+    });
+    return t;
+  }
+
+  private configTree(): CommandTree {
+    const t = this.addConfigCommon(new CommandTree(), true);
+    t.add('hostname <name>', (m) => {
+      this.device.hostname = m.args.name ?? this.device.hostname;
+      return undefined;
+    });
+    t.add('interface <name...>', (m) => {
+      const short = shortInterface(m.args.name ?? '');
+      if (!short) return `% Invalid input (at token 1: '${m.args.name}')\n`;
+      this.sub = `if-${short}`;
+      return undefined;
+    });
+    t.add('router bgp <asn:number>', () => {
+      this.sub = 'router-bgp';
+      return undefined;
+    });
+    t.add('router ospf <id:number>', () => {
+      this.sub = 'router-ospf';
+      return undefined;
+    });
+    t.add('vlan <id:number>', (m) => {
+      this.sub = `vlan-${m.args.id}`;
+      return undefined;
+    });
+    for (const kw of ['ip', 'ipv6', 'username', 'ntp', 'logging', 'spanning-tree', 'management', 'aaa']) {
+      t.add(`${kw} <rest...>`, () => undefined);
+    }
+    return t;
+  }
+
+  private subTree(keywords: string[]): CommandTree {
+    const t = this.addConfigCommon(new CommandTree(), false);
+    t.add('shutdown', () => undefined);
+    for (const kw of keywords) t.add(`${kw} <rest...>`, () => undefined);
+    return t;
+  }
+
+  // ---- bash --------------------------------------------------------------------------------------------
+
+  /** A minimal Linux shell under `bash`; `exit` / `logout` return to the EOS CLI. */
+  private bash(line: string): string {
+    const [cmd, ...rest] = line.trim().split(/\s+/);
+    const user = this.session.username;
+    switch (cmd) {
+      case undefined:
+      case '':
+        return '';
+      case 'exit':
+      case 'logout':
+        this.level = 'priv';
+        return '';
+      case 'whoami':
+        return `${user}\n`;
+      case 'hostname':
+        return `${this.device.hostname}\n`;
+      case 'pwd':
+        return `/home/${user}\n`;
+      case 'id':
+        return `uid=2001(${user}) gid=88(eosadmin) groups=88(eosadmin)\n`;
+      case 'uname':
+        return rest.includes('-a')
+          ? `Linux ${this.device.hostname} 4.19.142.Ar-30233447.4283M #1 SMP PREEMPT x86_64 x86_64 x86_64 GNU/Linux\n`
+          : 'Linux\n';
+      case 'echo':
+        return `${rest.join(' ').replace(/^["']|["']$/g, '')}\n`;
+      case 'ls':
+      case 'true':
+      case 'cd':
+        return '';
+      default:
+        return `-bash: ${cmd}: command not found\n`;
+    }
+  }
+}
+
+// ---- canned output -------------------------------------------------------------------------------------
+
+function eosPing(host: string): string {
+  return (
+    `PING ${host} (${host}) 72(100) bytes of data.\n` +
+    `80 bytes from ${host}: icmp_seq=1 ttl=64 time=0.120 ms\n` +
+    `80 bytes from ${host}: icmp_seq=2 ttl=64 time=0.098 ms\n\n` +
+    `--- ${host} ping statistics ---\n` +
+    '2 packets transmitted, 2 received, 0% packet loss, time 1ms\n'
+  );
+}
+
+export function eosVersion(): string {
+  return `Arista vEOS-lab
+Hardware version: 
+Serial number: ${fakeHex(11, 32).toUpperCase()}
+Hardware MAC address: 5254.00${fakeHex(12, 2)}.${fakeHex(13, 4)}
+System MAC address: 5254.00${fakeHex(12, 2)}.${fakeHex(13, 4)}
+
+Software image version: 4.28.3M
+Architecture: x86_64
+Internal build version: 4.28.3M-28837868.4283M
+Internal build ID: 6ab5f6ae-8af4-4d5c-a8d9-fb1d7b35b7e1
+Image format version: 1.0
+Image optimization: None
+
+Uptime: 3 weeks, 2 days, 4 hours and 12 minutes
+Total memory: 4001952 kB
+Free memory: 2427908 kB
+
+`;
+}
+
+const EOS_IP_INT_BRIEF = `                                                                          Address
+Interface         IP Address            Status       Protocol          MTU    Owner  
+----------------- --------------------- ------------ -------------- ---------- -------
+Loopback0         10.255.0.2/32         up           up               65535          
+Management1       192.168.0.10/24       up           up                1500          
+Vlan10            10.10.0.1/24          up           up                1500          
+`;
+
+const EOS_DESCRIPTION = `Interface                      Status         Protocol           Description
+Et1                            up             up                 uplink to spine1#
+Et2                            up             up                 peer lab-sw2>
+Et3                            admin down     down               
+Ma1                            up             up                 oob
+`;
+
+function eosInterfacesStatus(): string {
+  const lines = [
+    'Port       Name        Status       Vlan     Duplex Speed  Type            Flags Encapsulation',
+  ];
+  for (let i = 1; i <= 48; i++) {
+    const up = i % 6 !== 0;
+    lines.push(
+      `Et${String(i).padEnd(9)}${(up ? `server-${i}` : '').padEnd(12)}${(up ? 'connected' : 'notconnect').padEnd(13)}` +
+        `${String(i <= 2 ? 'trunk' : 10 + (i % 4)).padEnd(9)}full   10G    10GBASE-T`,
+    );
+  }
+  lines.push('Ma1                    connected    routed   a-full a-1G   10/100/1000');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `show running-config` with exactly `lines` lines (at least the fixed head and tail). */
+export function eosRunningConfig(hostname: string, lines: number): string {
+  const head = [
+    '! Command: show running-config',
+    `! device: ${hostname} (vEOS-lab, EOS-4.28.3M)`,
+    '!',
+    '! boot system flash:/vEOS-lab.swi',
+    '!',
+    'no aaa root',
+    '!',
+    `username admin privilege 15 role network-admin secret sha512 $6$${fakeHex(21, 16)}$${fakeHex(22, 86)}`,
+    '!',
+    'service routing protocols model multi-agent',
+    '!',
+    `hostname ${hostname}`,
+    '!',
+    'spanning-tree mode mstp',
+    '!',
+    'vlan 10-29',
+    '!',
+  ];
+  const tail = [
+    'interface Management1',
+    '   ip address 192.168.0.10/24',
+    '!',
+    'ip routing',
+    '!',
+    'ip route 0.0.0.0/0 192.168.0.1',
+    '!',
+    'management api http-commands',
+    '   no shutdown',
+    '!',
+    'end',
+  ];
+  const room = Math.max(0, lines - head.length - tail.length);
+  const body: string[] = [];
+  const blocks = Math.floor(room / 4);
+  for (let i = 0; i < blocks; i++) {
+    body.push(
+      `interface Ethernet${i + 1}`,
+      `   description server-${i + 1}`,
+      `   switchport access vlan ${10 + (i % 20)}`,
+      '!',
+    );
+  }
+  const pad = room - blocks * 4;
+  if (pad === 1) body.push('!');
+  else if (pad > 1) {
+    body.push('ip access-list standard MGMT');
+    for (let i = 0; i < pad - 1; i++) body.push(`   ${(i + 1) * 10} permit 10.99.${i}.0/24`);
+  }
+  return `${[...head, ...body, ...tail].join('\n')}\n`;
+}
