@@ -362,7 +362,8 @@ export class ExpectRunner {
       let index = lineStart;
       // Lines that belong to the prompt ([edit], {master:0}) are not output either.
       while (index > 0 && mode.contextLines.length > 0) {
-        const previousStart = held.lastIndexOf('\n', index - 2) + 1;
+        // `index` is just after a newline; the line before it ends at index - 1.
+        const previousStart = index >= 2 ? held.lastIndexOf('\n', index - 2) + 1 : 0;
         const previous = held.slice(previousStart, index - 1);
         if (!mode.contextLines.some((c) => c.test(previous))) break;
         index = previousStart;

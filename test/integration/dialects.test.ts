@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type DeviceSimulator, startDeviceSimulator } from '../simulators/device-sim.js';
+import { eosProfile } from '../simulators/eos.js';
+import { iosProfile } from '../simulators/ios.js';
+import { junosProfile } from '../simulators/junos.js';
+import { startServer, textOf } from '../support/mcp-client.js';
+
+type Structured = Record<string, unknown> & {
+  output: string;
+  exitCode: number | null;
+  mode?: string;
+  error?: string;
+};
+
+/** A client HOME of its own (known_hosts), and the built server speaking MCP over stdio. */
+async function serverWithHome(extraEnv: Record<string, string> = {}) {
+  const home = mkdtempSync(path.join(tmpdir(), 'dialects-home-'));
+  mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+  const server = await startServer(home, extraEnv);
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+function device(sim: DeviceSimulator, dialect: string) {
+  return { host: '127.0.0.1', port: sim.port, username: sim.username, password: sim.password, dialect };
+}
+
+describe('cisco-ios against the IOS simulator, through MCP', () => {
+  let sim: DeviceSimulator;
+  let longNamed: DeviceSimulator;
+  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  const run = async (command: string, extra: Record<string, unknown> = {}, target = sim) => {
+    const result = await server.call('execute_command', {
+      ...device(target, 'cisco-ios'),
+      command,
+      ...extra,
+    });
+    assert.equal(result.isError, undefined, textOf(result));
+    return result.structuredContent as Structured;
+  };
+
+  before(async () => {
+    sim = await startDeviceSimulator(
+      iosProfile({
+        hostname: 'lab-rtr1',
+        enableSecret: 'en-secret-1',
+        banner: 'Authorized access only#\nDisconnect now>',
+        chunking: true,
+        runningConfigLines: 300,
+      }),
+    );
+    longNamed = await startDeviceSimulator(
+      iosProfile({
+        hostname: 'core-distribution-switch-building-7',
+        enableSecret: 'en-secret-2',
+        chunking: true,
+      }),
+    );
+    server = await serverWithHome();
+  });
+  after(async () => {
+    await server?.close();
+    await sim?.close();
+    await longNamed?.close();
+  });
+
+  it('gets past the banner, learns the prompt and returns exactly the output in user mode', async () => {
+    const r = await run('show version');
+    assert.match(r.output, /Cisco IOS/);
+    assert.doesNotMatch(r.output, /show version/, 'no echo');
+    assert.doesNotMatch(r.output, /lab-rtr1[>#]\s*$/, 'no prompt');
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.mode, 'user');
+    assert.equal(r.dialect, 'cisco-ios');
+  });
+
+  it('enables with the secret and pages through nothing: paging was turned off at open', async () => {
+    const r = await run('show running-config', { enable_password: 'en-secret-1' });
+    assert.equal(r.mode, 'privileged');
+    assert.equal(r.exitCode, 0);
+    assert.doesNotMatch(r.output, /--More--/);
+    assert.match(r.output, /^end$/m);
+    assert.ok(r.output.split('\n').length >= 300, `${r.output.split('\n').length} lines`);
+    // the secret went to the device once, for the password prompt, and is in no result
+    assert.equal(sim.transcript().split('en-secret-1').length - 1, 1);
+    assert.doesNotMatch(JSON.stringify(r), /en-secret-1/);
+  });
+
+  it('does not end a command at a line that only ends in # or >', async () => {
+    const r = await run('show interfaces description');
+    assert.match(r.output, /uplink to core-sw1#\n/);
+    assert.match(r.output, /link to lab-rtr2>\n/);
+    assert.match(r.output, /Lo0 /);
+  });
+
+  it('follows configuration modes and comes back to privileged mode when enable is asked again', async () => {
+    assert.equal((await run('configure terminal')).mode, 'config');
+    const inInterface = await run('interface GigabitEthernet0/1');
+    assert.equal(inInterface.mode, 'config');
+    const back = await run('show privilege', { enable_password: 'en-secret-1' });
+    assert.equal(back.mode, 'privileged');
+    assert.match(back.output, /Current privilege level is 15/);
+  });
+
+  it('reports device errors with a non-zero exit status and the error line', async () => {
+    const r = await run('show bogus-thing');
+    assert.equal(r.exitCode, 1);
+    assert.match(String(r.error), /% Invalid input detected at '\^' marker\./);
+  });
+
+  it('reports a wrong enable secret as such, within seconds', async () => {
+    const started = Date.now();
+    await run('disable');
+    const result = await server.call('execute_command', {
+      ...device(sim, 'cisco-ios'),
+      command: 'show privilege',
+      enable_password: 'wrong-secret',
+    });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /enable secret was refused|Bad secrets|Access denied/);
+    assert.doesNotMatch(textOf(result), /wrong-secret/);
+    assert.ok(Date.now() - started < 15_000);
+    // the session is still usable, in user mode
+    assert.equal((await run('show privilege')).mode, 'user');
+  });
+
+  it('says a missing enable secret is missing', async () => {
+    const result = await server.call('execute_command', {
+      ...device(sim, 'cisco-ios'),
+      command: 'show privilege',
+      enable_command: 'enable',
+    });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /asks for the enable secret .* but none was given/);
+  });
+
+  it('matches configuration prompts with a truncated long host name', async () => {
+    const conf = await run('configure terminal', { enable_password: 'en-secret-2' }, longNamed);
+    assert.equal(conf.mode, 'config');
+    const iface = await run('interface Loopback0', {}, longNamed);
+    assert.equal(iface.mode, 'config');
+    assert.equal((await run('end', {}, longNamed)).mode, 'privileged');
+  });
+});
+
+describe('a pager that appears anyway is answered and left out of the output', () => {
+  let sim: DeviceSimulator;
+  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  let dir: string;
+
+  before(async () => {
+    // A user dialect that does not turn paging off, loaded from a folder named in MCP_SSH_DIALECT_PATH.
+    dir = mkdtempSync(path.join(tmpdir(), 'dialects-'));
+    writeFileSync(
+      path.join(dir, 'ios-paging.yaml'),
+      'name: ios-paging\nextends: cisco-ios\ndescription: IOS with paging left on\non_open: []\n',
+    );
+    sim = await startDeviceSimulator(
+      iosProfile({ hostname: 'pager-rtr', enableSecret: null, runningConfigLines: 120 }),
+    );
+    server = await serverWithHome({ MCP_SSH_DIALECT_PATH: dir });
+  });
+  after(async () => {
+    await server?.close();
+    await sim?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pages through show running-config', async () => {
+    const result = await server.call('execute_command', {
+      ...device(sim, 'ios-paging'),
+      command: 'show running-config',
+      enable_command: 'enable',
+    });
+    const r = result.structuredContent as Structured;
+    assert.equal(r.exitCode, 0, textOf(result));
+    assert.doesNotMatch(r.output, /More/);
+    assert.doesNotMatch(r.output, /\x08/);
+    assert.match(r.output, /^end$/m);
+    assert.ok(r.output.split('\n').length >= 120);
+  });
+});
+
+describe('arista-eos against the EOS simulator, through MCP', () => {
+  let sim: DeviceSimulator;
+  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  const run = async (command: string, extra: Record<string, unknown> = {}) => {
+    const result = await server.call('execute_command', { ...device(sim, 'arista-eos'), command, ...extra });
+    assert.equal(result.isError, undefined, textOf(result));
+    return result.structuredContent as Structured;
+  };
+
+  before(async () => {
+    sim = await startDeviceSimulator(
+      eosProfile({ hostname: 'leaf1', enableSecret: 'eos-en', chunking: true }),
+    );
+    server = await serverWithHome();
+  });
+  after(async () => {
+    await server?.close();
+    await sim?.close();
+  });
+
+  it('runs show commands, enables, and reports EOS errors', async () => {
+    const version = await run('show version', { enable_password: 'eos-en' });
+    assert.match(version.output, /Arista/);
+    assert.equal(version.mode, 'privileged');
+    assert.doesNotMatch(version.output, /\x1b/);
+    const bad = await run('show nothing-here');
+    assert.equal(bad.exitCode, 1);
+    assert.match(String(bad.error), /^% Invalid input/);
+  });
+
+  it('enters a config session and leaves it', async () => {
+    assert.equal((await run('configure session s1')).mode, 'config');
+    assert.equal((await run('end')).mode, 'privileged');
+  });
+});
+
+describe('junos against the Junos simulator, through MCP', () => {
+  let sim: DeviceSimulator;
+  let cluster: DeviceSimulator;
+  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  const run = async (command: string, target = sim) => {
+    const result = await server.call('execute_command', { ...device(target, 'junos'), command });
+    assert.equal(result.isError, undefined, textOf(result));
+    return result.structuredContent as Structured;
+  };
+
+  before(async () => {
+    sim = await startDeviceSimulator(junosProfile({ hostname: 'lab-fw1', chunking: true }));
+    cluster = await startDeviceSimulator(
+      junosProfile({ hostname: 'lab-fw2', clusterLine: '{primary:node0}' }),
+    );
+    server = await serverWithHome();
+  });
+  after(async () => {
+    await server?.close();
+    await sim?.close();
+    await cluster?.close();
+  });
+
+  it('runs operational commands with paging off', async () => {
+    const r = await run('show configuration');
+    assert.equal(r.mode, 'operational');
+    assert.doesNotMatch(r.output, /---\(more/);
+    assert.ok(r.output.split('\n').length > 50);
+  });
+
+  it('enters and leaves configuration mode, leaving [edit] lines out of the output', async () => {
+    const conf = await run('configure');
+    assert.equal(conf.mode, 'configuration');
+    assert.doesNotMatch(conf.output, /\[edit\]/);
+    const set = await run('set interfaces ge-0/0/1 description uplink');
+    assert.equal(set.exitCode, 0);
+    assert.equal(set.output, '');
+    assert.match((await run('commit')).output, /commit complete/);
+    const leave = await run('exit configuration-mode');
+    assert.equal(leave.mode, 'operational');
+  });
+
+  it('reports Junos errors', async () => {
+    const r = await run('show bogus');
+    assert.equal(r.exitCode, 1);
+    assert.match(String(r.error), /unknown command|syntax error/);
+  });
+
+  it('leaves a cluster line before the prompt out of the output', async () => {
+    const r = await run('show version', cluster);
+    assert.equal(r.mode, 'operational');
+    assert.doesNotMatch(r.output, /primary:node0/);
+    assert.match(r.output, /JUNOS|Junos/);
+  });
+});
