@@ -60,13 +60,17 @@ export interface Dialect {
 /** Markers are made of these characters, so the group can be this narrow. */
 const MARKER_GROUP = '(?<marker>[0-9A-Za-z]{8,64})';
 
-/** A child's fields replace its parent's; `modes` and `defaults` merge key by key. */
+/**
+ * A child's fields replace its parent's; `modes` and `defaults` merge key by key. Detection rules are not
+ * inherited: a dialect that extends another is chosen by name, or it would tie with its parent.
+ */
 export function mergeDialectFiles(parent: DialectFile, child: DialectFile): DialectFile {
   return {
     ...parent,
     ...child,
     modes: { ...parent.modes, ...child.modes },
     defaults: { ...parent.defaults, ...child.defaults },
+    detect: child.detect,
   };
 }
 

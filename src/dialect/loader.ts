@@ -77,7 +77,7 @@ export interface DialectListing {
   modes: string[];
 }
 
-/** Dialects by name, loaded lazily and cached: a server that only talks to Linux hosts parses one file. */
+/** Dialects by name, loaded lazily and cached: a server that only talks to one kind of host parses one file. */
 export class DialectRegistry {
   private readonly cache = new Map<string, Promise<Dialect>>();
 
@@ -116,6 +116,12 @@ export class DialectRegistry {
       });
     }
     return listings;
+  }
+
+  /** Dialects that declare detection rules, for a host whose dialect nobody named. */
+  async detectable(): Promise<Dialect[]> {
+    const all = await Promise.all((await this.names()).map((name) => this.get(name)));
+    return all.filter((d) => d.detect.prompt || d.detect.probe || d.detect.greeting);
   }
 
   /** The file that defines a name: the last folder that has it. */

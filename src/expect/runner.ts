@@ -126,8 +126,10 @@ export class ExpectRunner {
       const command = openStep.send.render({ ...this.dialect.defaults, ...this.vars });
       const outcome = await this.step(command, { timeoutMs, maxOutputBytes: 64 * 1024, raw: true });
       const text = outcome.output.head + outcome.output.tail;
-      if (outcome.exitCode !== 0) {
-        const why = outcome.error ?? outcome.note ?? `exit status ${outcome.exitCode}`;
+      if (outcome.exitCode !== 0 || outcome.shellLost) {
+        const why = outcome.shellLost
+          ? 'the channel closed'
+          : (outcome.error ?? outcome.note ?? `exit status ${outcome.exitCode}`);
         throw new Error(`opening the ${this.dialect.name} session failed at step "${command}": ${why}`);
       }
       for (const { name, pattern } of openStep.capture) {

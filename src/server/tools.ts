@@ -52,7 +52,7 @@ const executeInput = {
     .string()
     .optional()
     .describe(
-      'How to talk to the host: linux (default), linux-sudo, cisco-ios, arista-eos, junos, or a custom dialect (list_dialects). Applies when the session opens.',
+      'How to talk to the host: a dialect name from list_dialects. Detected from the host when left out. Applies when the session opens.',
     ),
   enable_password: z
     .string()
@@ -65,7 +65,7 @@ const executeInput = {
     .string()
     .optional()
     .describe(
-      "Password for sudo on Linux hosts: the command runs with sudo (prefixed when missing); the password only answers sudo's prompt.",
+      "Password for sudo, where the host's dialect supports it: the command runs with sudo (prefixed when missing) and the password only answers sudo's prompt.",
     ),
   timeout: z
     .number()

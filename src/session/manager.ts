@@ -1,3 +1,4 @@
+import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
 import {
   connect,
@@ -72,14 +73,16 @@ export class SessionManager {
       request.password,
       request.keyPassphrase,
     ]);
+    const prepare = (dialect: Dialect) => this.executeOptions(dialect, run, commandId);
     const known = this.sessions.get(this.resolved.get(requestKey) ?? '');
-    if (known) return known.execute(command, await this.executeOptions(known, run, commandId));
+    if (known) return known.execute(command, prepare);
 
     const target = await resolveTarget(request, this.options.sshPaths);
     this.targets.set(target.id, target);
     let session = this.sessions.get(target.id);
     if (!session) {
-      const dialect = await this.options.dialects.get(run.dialect ?? this.options.defaultDialect ?? 'linux');
+      const name = run.dialect ?? this.options.defaultDialect;
+      const dialect = name === undefined ? undefined : await this.options.dialects.get(name);
       session = new Session(
         {
           id: target.id,
@@ -91,12 +94,13 @@ export class SessionManager {
         },
         dialect,
         this.options.connectTimeoutMs,
+        () => this.options.dialects.detectable(),
       );
       this.sessions.set(target.id, session);
     }
     this.resolved.set(requestKey, target.id);
     try {
-      return await session.execute(command, await this.executeOptions(session, run, commandId));
+      return await session.execute(command, prepare);
     } catch (error) {
       // A session that never got a shell is not a session: forget it so list_sessions stays truthful.
       if (!session.connected && session.commandCount === 0 && this.sessions.get(target.id) === session) {
@@ -108,14 +112,13 @@ export class SessionManager {
 
   /** Check the call fits the session's dialect, and turn its secrets into a target mode and prompts. */
   private async executeOptions(
-    session: Session,
+    dialect: Dialect,
     run: RunRequest,
     commandId: string,
   ): Promise<ExecuteOptions> {
-    const dialect = session.dialect;
     if (run.dialect !== undefined && run.dialect !== dialect.name) {
       throw new Error(
-        `session ${session.id} speaks the ${dialect.name} dialect; close_session first to reopen it as ${run.dialect}`,
+        `this session speaks the ${dialect.name} dialect; close_session first to reopen it as ${run.dialect}`,
       );
     }
     const options: ExecuteOptions = { ...run, commandId };
@@ -154,7 +157,7 @@ export class SessionManager {
         host: target?.host ?? '',
         port: target?.port ?? 0,
         username: target?.username ?? '',
-        dialect: session.dialect.name,
+        dialect: session.dialect?.name ?? 'not yet detected',
         ...(session.mode === undefined ? {} : { mode: session.mode }),
         connected: session.connected,
         busy: session.running !== undefined,

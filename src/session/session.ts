@@ -1,7 +1,9 @@
-import type { Client, ClientChannel } from 'ssh2';
+import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
-import { ExpectRunner, type RunOptions, type RunOutcome, type ShellChannel } from '../expect/runner.js';
+import type { ExpectRunner, RunOptions, RunOutcome } from '../expect/runner.js';
 import { log } from '../util/log.js';
+import { openRunner } from './channel.js';
+import { detectDialect } from './detect.js';
 
 export interface SessionTarget {
   /** `user@host:port`, the session's identity. */
@@ -50,9 +52,16 @@ export class Session {
 
   constructor(
     readonly target: SessionTarget,
-    readonly dialect: Dialect,
+    /** Undefined until detected, when the caller named none. */
+    private chosenDialect: Dialect | undefined,
     private readonly openTimeoutMs: number,
+    /** Dialects with detection rules, for a session opened without one. */
+    private readonly detectable: () => Promise<Dialect[]>,
   ) {}
+
+  get dialect(): Dialect | undefined {
+    return this.chosenDialect;
+  }
 
   get id(): string {
     return this.target.id;
@@ -62,9 +71,15 @@ export class Session {
     return this.client !== undefined;
   }
 
-  /** Queue a command behind any running on this session. */
-  execute(command: string, options: ExecuteOptions): Promise<SessionRunResult> {
-    const job = this.queue.then(() => this.executeNow(command, options));
+  /**
+   * Queue a command behind any running on this session. `prepare` turns the call into run options once the
+   * session's dialect is known (it may be detected first).
+   */
+  execute(
+    command: string,
+    prepare: (dialect: Dialect) => Promise<ExecuteOptions>,
+  ): Promise<SessionRunResult> {
+    const job = this.queue.then(() => this.executeNow(command, prepare));
     this.queue = job.catch(() => {});
     return job;
   }
@@ -87,10 +102,14 @@ export class Session {
     this.runner = undefined;
   }
 
-  private async executeNow(command: string, options: ExecuteOptions): Promise<SessionRunResult> {
+  private async executeNow(
+    command: string,
+    prepare: (dialect: Dialect) => Promise<ExecuteOptions>,
+  ): Promise<SessionRunResult> {
     if (this.closedByUser) throw new Error(`session ${this.id} was closed`);
     const sessionReset = await this.ensureShell();
     const runner = this.runner as ExpectRunner;
+    const options = await prepare(runner.dialect);
     const startedAt = new Date();
     const t0 = performance.now();
     this.running = { commandId: options.commandId, command, startedAt };
@@ -104,7 +123,7 @@ export class Session {
         commandId: options.commandId,
         session: this.id,
         command,
-        dialect: this.dialect.name,
+        dialect: runner.dialect.name,
         startedAt,
         durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
         sessionReset,
@@ -128,55 +147,14 @@ export class Session {
       client.on('error', (error) => log.warn(`${this.id}: ${error.message}`));
       this.client = client;
     }
-    this.runner = await this.openShell(this.client);
+    if (this.chosenDialect) {
+      this.runner = await openRunner(this.client, this.chosenDialect, this.openTimeoutMs);
+    } else {
+      const detected = await detectDialect(this.client, await this.detectable(), this.openTimeoutMs);
+      this.chosenDialect = detected.dialect;
+      this.runner = detected.runner ?? (await openRunner(this.client, detected.dialect, this.openTimeoutMs));
+    }
     this.hadShell = true;
     return reset;
   }
-
-  private async openShell(client: Client): Promise<ExpectRunner> {
-    const stream = await openChannel(client, this.dialect);
-    const shell: ShellChannel = {
-      write: (data) => stream.write(data),
-      execSide: (command) => execSide(client, command),
-      close: () => stream.close(),
-    };
-    const runner = new ExpectRunner(shell, this.dialect);
-    stream.on('data', (chunk: Buffer) => runner.feed(chunk));
-    stream.stderr.on('data', (chunk: Buffer) => runner.feed(chunk));
-    let exitCode: number | null = null;
-    stream.on('exit', (code: number | null) => {
-      exitCode = code;
-    });
-    stream.on('close', () => runner.closedByPeer(exitCode));
-    try {
-      await runner.open(this.openTimeoutMs);
-    } catch (error) {
-      runner.close();
-      throw error;
-    }
-    return runner;
-  }
-}
-
-function openChannel(client: Client, dialect: Dialect): Promise<ClientChannel> {
-  const { type, pty, command } = dialect.channel;
-  return new Promise((resolve, reject) => {
-    const done = (error: Error | undefined, channel: ClientChannel) =>
-      error ? reject(error) : resolve(channel);
-    const ptyOptions = pty === false ? undefined : { term: pty.term, cols: pty.cols, rows: pty.rows };
-    if (type === 'exec') client.exec(command ?? '', ptyOptions ? { pty: ptyOptions } : {}, done);
-    else if (ptyOptions) client.shell(ptyOptions, done);
-    else client.shell(false, done);
-  });
-}
-
-function execSide(client: Client, command: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.exec(command, (error, channel) => {
-      if (error) return reject(error);
-      channel.on('close', () => resolve());
-      channel.resume();
-      channel.stderr.resume();
-    });
-  });
 }

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import ssh2 from 'ssh2';
 import { type DeviceSimulator, startDeviceSimulator } from '../simulators/device-sim.js';
 import { eosProfile } from '../simulators/eos.js';
 import { iosProfile } from '../simulators/ios.js';
@@ -279,5 +280,87 @@ describe('junos against the Junos simulator, through MCP', () => {
     assert.equal(r.mode, 'operational');
     assert.doesNotMatch(r.output, /primary:node0/);
     assert.match(r.output, /JUNOS|Junos/);
+  });
+});
+
+describe('auto-detection picks the dialect from the detection rules', () => {
+  const sims: DeviceSimulator[] = [];
+  let server: Awaited<ReturnType<typeof serverWithHome>>;
+
+  before(async () => {
+    sims.push(
+      await startDeviceSimulator(
+        iosProfile({ hostname: 'det-rtr1', banner: 'Unauthorized access prohibited' }),
+      ),
+    );
+    sims.push(await startDeviceSimulator(eosProfile({ hostname: 'det-leaf1' })));
+    sims.push(await startDeviceSimulator(junosProfile({ hostname: 'det-fw1' })));
+    server = await serverWithHome();
+  });
+  after(async () => {
+    await server?.close();
+    for (const sim of sims) await sim.close();
+  });
+
+  for (const [index, expected] of ['cisco-ios', 'arista-eos', 'junos'].entries()) {
+    it(`recognises ${expected}`, async () => {
+      const sim = sims[index] as DeviceSimulator;
+      const result = await server.call('execute_command', {
+        host: '127.0.0.1',
+        port: sim.port,
+        username: sim.username,
+        password: sim.password,
+        command: 'show version',
+      });
+      assert.equal(result.isError, undefined, textOf(result));
+      const r = result.structuredContent as Structured;
+      assert.equal(r.dialect, expected);
+      assert.equal(r.exitCode, 0);
+      assert.ok(r.output.length > 100);
+    });
+  }
+});
+
+describe('auto-detection of an unknown device', () => {
+  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  let device: ssh2.Server;
+  let port = 0;
+
+  before(async () => {
+    // A device no dialect knows: exec refused, and a terminal that shows an unfamiliar prompt.
+    const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+    device = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
+      client.on('authentication', (ctx) =>
+        ctx.method === 'password' ? ctx.accept() : ctx.reject(['password']),
+      );
+      client.on('session', (accept) => {
+        const session = accept();
+        session.on('exec', (_accept, reject) => reject());
+        session.on('pty', (acceptPty) => acceptPty());
+        session.on('shell', (acceptShell) => acceptShell().write('MYSTERY OS 1.0\r\n(mystery) ~~ '));
+      });
+      client.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => device.listen(0, '127.0.0.1', resolve));
+    port = (device.address() as { port: number }).port;
+    server = await serverWithHome();
+  });
+  after(async () => {
+    await server?.close();
+    device?.close();
+  });
+
+  it('says it could not tell, names the dialects and how to choose', async () => {
+    const result = await server.call('execute_command', {
+      host: '127.0.0.1',
+      port,
+      username: 'someone',
+      password: 'pw-mystery',
+      command: 'show version',
+    });
+    assert.equal(result.isError, true);
+    const text = textOf(result);
+    assert.match(text, /Could not detect the device's dialect/);
+    assert.match(text, /Pass dialect: one of .*cisco-ios.*junos.*linux/);
   });
 });
