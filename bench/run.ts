@@ -1,40 +1,21 @@
 // `npm run bench`: latency and throughput of the server over MCP stdio, each next to a floor measured in the
-// same run (raw ssh2, a no-op MCP server). Prints a table and writes docs/benchmarks.md.
+// same run (raw ssh2, a no-op MCP server), then the network-device section (bench/devices.ts: the Cisco IOS
+// simulator, prompt matching). Prints tables and writes docs/benchmarks.md.
 //   --floors  only the floors (no dist/cli.js needed)      --quick  a tenth of the samples, no docs written
 import { startSshd } from '../test/harness/sshd.js';
+import { CONFIG_LINES, deviceBenchmarks, LARGE_PIECES, MATCH_BYTES, SMALL_PIECES } from './devices.js';
 import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp } from './mcp.js';
+import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
 import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
 import { machine, p50, printTable, type Ratio, type Row, writeMarkdown } from './report.js';
 
 const DOCS = new URL('../docs/benchmarks.md', import.meta.url).pathname;
 const SEQ = 'seq 1 100000';
 const SEQ_BYTES = 588_895;
-const ROUNDS = 5;
-const WATCHDOG_MS = 20 * 60_000;
+const WATCHDOG_MS = 25 * 60_000;
 const floorsOnly = process.argv.includes('--floors');
 const quick = process.argv.includes('--quick');
 
-interface Case {
-  key: string;
-  label: string;
-  n: number;
-  warmup: number;
-  /** One sample in milliseconds; throws if the result is wrong. */
-  run: () => Promise<number>;
-  /** Also record the server's own durationMs of the call just timed, as a row of its own. */
-  inServer?: boolean;
-}
-
-const now = () => performance.now();
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = now();
-  await fn();
-  return now() - t0;
-}
-
-function check(ok: boolean, what: string, got: unknown): void {
-  if (!ok) throw new Error(`${what}: unexpected result ${JSON.stringify(got)?.slice(0, 300)}`);
-}
 const checkLength = (out: string, what: string) =>
   check(
     out.length === SEQ_BYTES && out.endsWith('\n100000\n'),
@@ -42,35 +23,13 @@ const checkLength = (out: string, what: string) =>
     out.slice(-40),
   );
 
-/** Warm-up, then ROUNDS interleaved rounds over the cases, until every case has n samples or time is up. */
-async function measure(rows: Row[], cases: Case[], budgetMs: number): Promise<void> {
-  const deadline = Date.now() + budgetMs;
-  const scaled = cases.map((c) =>
-    quick ? { ...c, n: Math.max(3, Math.ceil(c.n / 10)), warmup: Math.min(c.warmup, 2) } : c,
-  );
-  for (const c of scaled) for (let i = 0; i < c.warmup && Date.now() < deadline; i++) await c.run();
-  const group = scaled.map((c) => {
-    const row: Row = { key: c.key, label: c.label, wanted: c.n, samples: [] };
-    const label = '  of which durationMs in the server (info)';
-    const inner: Row | undefined = c.inServer
-      ? { ...row, key: `${c.key}.server`, label, samples: [] }
-      : undefined;
-    return { c, row, inner };
-  });
-  rows.push(...group.flatMap((g) => (g.inner ? [g.row, g.inner] : [g.row])));
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const { c, row, inner } of group) {
-      const upTo = Math.ceil((c.n * round) / ROUNDS);
-      while (row.samples.length < upTo && Date.now() < deadline) {
-        row.samples.push(await c.run());
-        inner?.samples.push(lastServerMs);
-      }
-    }
-  }
-}
-
 /** durationMs of the last execute_command, as the server measured it. */
 let lastServerMs = Number.NaN;
+/** Records the server's own durationMs of each call of a case, as a row of its own. */
+const inServer = (key: string) => [
+  { key: `${key}.server`, label: '  of which durationMs in the server (info)', value: () => lastServerMs },
+];
+const measure = (rows: Row[], cases: Case[], budgetMs: number) => measureGroup(rows, cases, budgetMs, quick);
 
 const cleanups: (() => unknown)[] = [];
 async function cleanUp(): Promise<void> {
@@ -111,12 +70,11 @@ async function main(): Promise<void> {
     lastServerMs = s?.durationMs ?? Number.NaN;
     return s?.output ?? '';
   };
-  const withServer = (cases: (Case | false)[]) => cases.filter((c): c is Case => c !== false);
 
   const rows: Row[] = [];
   await measure(
     rows,
-    withServer([
+    present([
       {
         key: 'A',
         label: 'A  raw ssh2 shell round trip, echo hi',
@@ -141,7 +99,7 @@ async function main(): Promise<void> {
         n: 300,
         warmup: 30,
         run: () => timed(async () => check((await exec('echo hi')) === 'hi\n', 'echo hi', '')),
-        inServer: true,
+        also: inServer('echo'),
       },
     ]),
     180_000,
@@ -149,7 +107,7 @@ async function main(): Promise<void> {
 
   await measure(
     rows,
-    withServer([
+    present([
       {
         key: 'rawExec',
         label: 'raw exec seq 1 100000, no pty',
@@ -177,7 +135,7 @@ async function main(): Promise<void> {
         n: 25,
         warmup: 3,
         run: () => timed(async () => checkLength(await exec(SEQ), 'execute_command seq')),
-        inServer: true,
+        also: inServer('seq'),
       },
     ]),
     240_000,
@@ -185,7 +143,7 @@ async function main(): Promise<void> {
 
   await measure(
     rows,
-    withServer([
+    present([
       {
         key: 'connect',
         label: 'new ssh2 conn + bash -l + true (info)',
@@ -227,7 +185,7 @@ async function main(): Promise<void> {
   };
   await measure(
     rows,
-    withServer([
+    present([
       {
         key: 'spawnNoop',
         label: 'spawn no-op server to tools/list',
@@ -282,10 +240,27 @@ async function main(): Promise<void> {
       formula: 'dist/cli.js p50 / no-op p50',
     },
   ];
+
+  const deviceRows: Row[] = [];
+  const deviceRatios = await deviceBenchmarks(deviceRows, {
+    quick,
+    floorsOnly,
+    defer: (fn) => cleanups.push(fn),
+  });
+
   printTable(rows, ratios);
+  console.log('');
+  printTable(deviceRows, deviceRatios, 'network devices (ms)');
   if (quick || floorsOnly) console.log('\n(--quick or --floors: docs/benchmarks.md not written)');
   else {
-    writeMarkdown(DOCS, rows, ratios, m);
+    writeMarkdown(DOCS, rows, ratios, m, {
+      rows: deviceRows,
+      ratios: deviceRatios,
+      configLines: CONFIG_LINES,
+      small: SMALL_PIECES.label,
+      large: LARGE_PIECES.label,
+      matchBytes: MATCH_BYTES,
+    });
     console.log(`\nwrote ${DOCS}`);
   }
 }
