@@ -96,6 +96,23 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     assert.equal((await run(`cat ${log}`)).output, 'start1\nend1\nstart2\n');
   });
 
+  it('runs different sessions in parallel', async () => {
+    // 127.0.0.1 and localhost are two sessions (user@host:port differ) on the same sshd.
+    const other = { host: 'localhost', port: sshd.port, username: sshd.user, key_filename: sshd.userKeyPath };
+    const first = run('sleep 1; echo one');
+    const second = server.call('execute_command', { ...other, command: 'sleep 1; echo two' });
+    let seen = 0;
+    for (let i = 0; i < 100 && seen < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen = ((await server.call('get_active_commands')).structuredContent as { commands: unknown[] })
+        .commands.length;
+    }
+    assert.equal(seen, 2, 'both commands were running at the same time');
+    assert.equal((await first).output, 'one\n');
+    assert.equal(((await second).structuredContent as Structured).output, 'two\n');
+    await server.call('close_session', other);
+  });
+
   it('interrupts a running command: it returns at once with 130 and the shell stays usable', async () => {
     const running = run('echo before; sleep 600');
     let active: { commandId: string; session: string; command: string }[] = [];

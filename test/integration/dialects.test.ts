@@ -221,6 +221,30 @@ describe('arista-eos against the EOS simulator, through MCP', () => {
     assert.match(String(bad.error), /^% Invalid input/);
   });
 
+  it('copes with ANSI noise, a redrawn echo and bracketed paste in bash mode', async () => {
+    const noisy = await startDeviceSimulator(
+      eosProfile({ hostname: 'leaf2', ansiNoise: true, repeatEcho: true, chunking: true }),
+    );
+    try {
+      const call = async (command: string, extra: Record<string, unknown> = {}) => {
+        const result = await server.call('execute_command', { ...device(noisy, 'arista-eos'), command, ...extra });
+        assert.equal(result.isError, undefined, textOf(result));
+        return result.structuredContent as Structured;
+      };
+      const version = await call('show version');
+      assert.match(version.output, /^Arista /m);
+      assert.doesNotMatch(version.output, /show version|\x1b|\r/);
+      const bash = await call('bash', { enable_command: 'enable' });
+      assert.equal(bash.mode, 'bash');
+      const uname = await call('echo hello-from-bash');
+      assert.equal(uname.mode, 'bash');
+      assert.doesNotMatch(uname.output, /\x1b|2004/);
+      assert.equal((await call('exit')).mode, 'privileged');
+    } finally {
+      await noisy.close();
+    }
+  });
+
   it('enters a config session and leaves it', async () => {
     assert.equal((await run('configure session s1')).mode, 'config');
     assert.equal((await run('end')).mode, 'privileged');
