@@ -92,6 +92,14 @@ function fieldPath(where: string): (string | number)[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
+function template(source: string, where: string): Template {
+  try {
+    return new Template(source);
+  } catch (error) {
+    throw new DialectFieldError(fieldPath(where), (error as Error).message);
+  }
+}
+
 function pattern(source: string, where: string, flags = ''): RegExp {
   try {
     return new RegExp(source, flags);
@@ -130,18 +138,31 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
       throw new DialectFieldError(['completion', 'match'], 'must contain {{marker}}');
     completion = {
       strategy: 'marker',
-      send: new Template(file.completion.send),
+      send: template(file.completion.send, 'completion.send'),
       match: pattern(file.completion.match.replaceAll('{{marker}}', MARKER_GROUP), 'completion.match', 'g'),
     };
   } else {
     if (!file.prompt_learn) throw missing('prompt_learn (for completion.strategy prompt)');
     if (!file.modes || Object.keys(file.modes).length === 0)
       throw missing('modes (for completion.strategy prompt)');
-    completion = { strategy: 'prompt', send: new Template(file.completion.send) };
+    completion = { strategy: 'prompt', send: template(file.completion.send, 'completion.send') };
   }
 
+  const learnable = new Set([
+    ...[...(file.prompt_learn ?? '').matchAll(/\(\?<([A-Za-z_]\w*)>/g)].map((m) => m[1] as string),
+    ...Object.keys(file.defaults ?? {}),
+  ]);
   const modes = Object.entries(file.modes ?? {}).map(([modeName, m]) => {
-    const prompt = new Template(m.prompt);
+    const prompt = template(m.prompt, `modes.${modeName}.prompt`);
+    // Mode prompts are filled in when the first prompt is learned: only its groups and defaults exist then.
+    for (const value of prompt.names) {
+      if (!learnable.has(value)) {
+        throw new DialectFieldError(
+          ['modes', modeName, 'prompt'],
+          `{{${value}}} is neither a named group of prompt_learn nor in defaults (known: ${[...learnable].join(', ') || 'none'})`,
+        );
+      }
+    }
     // Validate the regex now with stand-in values, so a typo is reported at load, not on first use.
     const probeVars = Object.fromEntries([...prompt.names].map((n) => [n, 'probe']));
     pattern(prompt.render(probeVars), `modes.${modeName}.prompt`);
@@ -159,7 +180,7 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
     return {
       from: t.from,
       to: t.to,
-      send: new Template(t.send),
+      send: template(t.send, `transitions[${i}].send`),
       expect: responders(t.expect, `transitions[${i}].expect`),
       failure: t.failure.map((f, j) => pattern(f, `transitions[${i}].failure[${j}]`, 'm')),
     };
@@ -182,7 +203,7 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
     transitions,
     defaults: file.defaults ?? {},
     onOpen: (file.on_open ?? []).map((s, i) => ({
-      send: new Template(s.send),
+      send: template(s.send, `on_open[${i}].send`),
       capture: Object.entries(s.capture ?? {}).map(([capture, source]) => ({
         name: capture,
         pattern: pattern(source, `on_open[${i}].capture.${capture}`),
@@ -198,9 +219,11 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
     withSecret: file.with_secret ?? {},
     interrupt: {
       send: file.interrupt.send,
-      exec: file.interrupt.exec === undefined ? undefined : new Template(file.interrupt.exec),
+      exec: file.interrupt.exec === undefined ? undefined : template(file.interrupt.exec, 'interrupt.exec'),
       forceExec:
-        file.interrupt.force_exec === undefined ? undefined : new Template(file.interrupt.force_exec),
+        file.interrupt.force_exec === undefined
+          ? undefined
+          : template(file.interrupt.force_exec, 'interrupt.force_exec'),
       graceMs: file.interrupt.grace_ms,
     },
     detect: {

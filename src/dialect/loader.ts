@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isNode, LineCounter, parseDocument } from 'yaml';
+import { log } from '../util/log.js';
 import { compileDialect, type Dialect, DialectFieldError, mergeDialectFiles } from './dialect.js';
 import { type DialectFile, dialectFileSchema } from './schema.js';
 
@@ -103,25 +104,45 @@ export class DialectRegistry {
     return [...names].sort();
   }
 
+  /** Every dialect; a file that does not load is listed as such rather than hiding the others. */
   async list(): Promise<DialectListing[]> {
     const listings: DialectListing[] = [];
     for (const name of await this.names()) {
-      const dialect = await this.get(name);
-      listings.push({
-        name,
-        description: dialect.description,
-        source:
-          path.dirname(dialect.source) === path.resolve(BUILTIN_DIALECT_DIR) ? 'builtin' : dialect.source,
-        modes: dialect.modes.map((m) => m.name),
-      });
+      try {
+        const dialect = await this.get(name);
+        const builtin = path.dirname(dialect.source) === path.resolve(BUILTIN_DIALECT_DIR);
+        listings.push({
+          name,
+          description: dialect.description,
+          source: builtin ? 'builtin' : dialect.source,
+          modes: dialect.modes.map((m) => m.name),
+        });
+      } catch (error) {
+        listings.push({
+          name,
+          description: `does not load: ${(error as Error).message}`,
+          source: 'error',
+          modes: [],
+        });
+      }
     }
     return listings;
   }
 
   /** Dialects that declare detection rules, for a host whose dialect nobody named. */
   async detectable(): Promise<Dialect[]> {
-    const all = await Promise.all((await this.names()).map((name) => this.get(name)));
-    return all.filter((d) => d.detect.prompt || d.detect.probe || d.detect.greeting);
+    const loaded = await Promise.all(
+      (await this.names()).map((name) =>
+        this.get(name).catch((error: Error) => {
+          // One broken file must not stop every other dialect from being detected.
+          log.warn(`dialect ${name} skipped for detection: ${error.message}`);
+          return undefined;
+        }),
+      ),
+    );
+    return loaded.filter(
+      (d): d is Dialect => d !== undefined && Boolean(d.detect.prompt || d.detect.probe || d.detect.greeting),
+    );
   }
 
   /** The file that defines a name: the last folder that has it. */
@@ -158,15 +179,23 @@ export class DialectRegistry {
 
   private async resolveExtends(file: DialectFile, source: string, chain: string[]): Promise<DialectFile> {
     if (!file.extends) return file;
-    if (chain.includes(file.extends)) {
-      throw new DialectError(`${source}: extends: cycle ${[...chain, file.extends].join(' -> ')}`);
+    const parentName = file.extends;
+    // A dialect may extend the built-in it overrides (same name): its parent is then looked up in the
+    // folders before this file's, which is no cycle.
+    const overridesParent = parentName === file.name;
+    if (!overridesParent && chain.includes(parentName)) {
+      throw new DialectError(`${source}: extends: cycle ${[...chain, parentName].join(' -> ')}`);
     }
-    // A dialect may extend a built-in it overrides: look the parent up in the folders before this file's.
-    const parentFile = await this.fileOf(file.extends).then(async (found) =>
-      found === path.resolve(source) ? this.fileBefore(file.extends as string, source) : found,
-    );
+    let parentFile: string;
+    try {
+      parentFile = overridesParent
+        ? await this.fileBefore(parentName, source)
+        : await this.fileOf(parentName);
+    } catch (error) {
+      throw new DialectError(`${source}: extends: ${(error as Error).message}`);
+    }
     const parent = (await readDialectFile(parentFile)).data;
-    const resolvedParent = await this.resolveExtends(parent, parentFile, [...chain, file.extends]);
+    const resolvedParent = await this.resolveExtends(parent, parentFile, [...chain, parentName]);
     return mergeDialectFiles(resolvedParent, file);
   }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dialect, Responder } from '../dialect/dialect.js';
 import { type CapturedOutput, OutputCollector } from './output.js';
-import { TerminalCleaner } from './terminal.js';
+import { shownLine, TerminalCleaner } from './terminal.js';
 
 /** What the runner needs from a transport; the session layer provides it over an ssh2 channel. */
 export interface ShellChannel {
@@ -318,7 +318,7 @@ export class ExpectRunner {
   /** Answer a prompt on the last line (pager, password); the prompt itself is not output. */
   private respond(pending: Pending, held: string): string {
     const lineStart = held.lastIndexOf('\n') + 1;
-    const lastLine = held.slice(lineStart);
+    const lastLine = shownLine(held.slice(lineStart));
     if (lastLine.length === 0) return held;
     for (const responder of pending.responders) {
       if (!responder.pattern.test(lastLine)) continue;
@@ -356,7 +356,7 @@ export class ExpectRunner {
       return { index: match.index, exitCode: status === undefined ? null : Number.parseInt(status, 10) };
     }
     const lineStart = held.lastIndexOf('\n') + 1;
-    const lastLine = held.slice(lineStart);
+    const lastLine = shownLine(held.slice(lineStart));
     if (lastLine.length === 0) return undefined;
     if (pending.learning) return this.learnPrompt(lastLine, lineStart);
     for (const mode of this.modePatterns) {

@@ -44,3 +44,9 @@ export class TerminalCleaner {
     return rest;
   }
 }
+
+/** What a terminal shows of a line: a carriage return (devices send one before a prompt) starts it over. */
+export function shownLine(line: string): string {
+  const cr = line.lastIndexOf('\r');
+  return cr < 0 || cr === line.length - 1 ? line : line.slice(cr + 1);
+}

@@ -1,7 +1,7 @@
 import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import type { ExpectRunner } from '../expect/runner.js';
-import { cleanTerminalText } from '../expect/terminal.js';
+import { cleanTerminalText, shownLine } from '../expect/terminal.js';
 import { openChannel, openRunner } from './channel.js';
 
 export class DetectionError extends Error {}
@@ -51,7 +51,7 @@ async function detectOnTerminal(
     text += cleanTerminalText(chunk.toString('utf8'));
     wake?.();
   });
-  const lastLine = () => text.slice(text.lastIndexOf('\n') + 1);
+  const lastLine = () => shownLine(text.slice(text.lastIndexOf('\n') + 1));
   /** Wait, bounded, until the last line received satisfies `done`. */
   const waitFor = (done: (line: string) => boolean) =>
     new Promise<boolean>((resolve) => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { DialectRegistry, loadDialectFile } from '../../src/dialect/loader.js';
+import { DialectRegistry, defaultDialectDirs, loadDialectFile } from '../../src/dialect/loader.js';
 import { Template } from '../../src/dialect/template.js';
 
 async function dialectFile(name: string, text: string): Promise<string> {
@@ -60,6 +61,46 @@ describe('loadDialectFile', () => {
     await assert.rejects(
       new DialectRegistry(['/nonexistent']).get('nope'),
       /no dialect named "nope"; known dialects: none \(folders: \/nonexistent\)/,
+    );
+  });
+
+  it('lets a user folder override a built-in that it extends, and rejects real cycles', async () => {
+    const dir = path.dirname(
+      await dialectFile('cisco-ios', 'name: cisco-ios\nextends: cisco-ios\ndescription: mine\n'),
+    );
+    const registry = new DialectRegistry(defaultDialectDirs([dir]));
+    const mine = await registry.get('cisco-ios');
+    assert.equal(mine.description, 'mine');
+    assert.ok(
+      mine.modes.some((m) => m.name === 'privileged'),
+      'inherits the built-in modes',
+    );
+    assert.equal((await registry.get('arista-eos')).name, 'arista-eos');
+    writeFileSync(path.join(dir, 'a.yaml'), 'name: a\nextends: b\n');
+    writeFileSync(path.join(dir, 'b.yaml'), 'name: b\nextends: a\n');
+    await assert.rejects(registry.get('a'), /extends: cycle a -> b -> a/);
+    const listed = await registry.list();
+    assert.match(listed.find((d) => d.name === 'a')?.description ?? '', /does not load/);
+    assert.ok(
+      listed.some((d) => d.name === 'linux' && d.source === 'builtin'),
+      'a broken file hides nothing else',
+    );
+  });
+
+  it('points at template mistakes: unknown filters and values a prompt cannot have', async () => {
+    const base = 'channel: { type: shell }\ncompletion: { strategy: prompt }\ninterrupt: { send: "x" }\n';
+    const filter = await dialectFile(
+      'f1',
+      `name: f1\n${base}prompt_learn: '(?<host>\\w+)#'\nmodes:\n  m: { prompt: '{{host|nope}}#' }\n`,
+    );
+    await assert.rejects(loadDialectFile(filter), /f1\.yaml:7:\d+: modes\.m\.prompt: unknown filter "nope"/);
+    const value = await dialectFile(
+      'f2',
+      `name: f2\n${base}prompt_learn: '(?<host>\\w+)#'\nmodes:\n  m: { prompt: '{{hostname}}#' }\n`,
+    );
+    await assert.rejects(
+      loadDialectFile(value),
+      /modes\.m\.prompt: \{\{hostname\}\} is neither a named group of prompt_learn nor in defaults \(known: host\)/,
     );
   });
 });
