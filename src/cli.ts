@@ -15,6 +15,7 @@ Usage: mcp-ssh-session [options]
   --connect-timeout S     seconds for connect + authentication (default ${DEFAULT_LIMITS.connectTimeoutMs / 1000}; env MCP_SSH_CONNECT_TIMEOUT)
   --help, --version
 
+Dialect folders beyond the built-ins: MCP_SSH_DIALECT_PATH (folders separated by ':', later ones win).
 Logs go to stderr; MCP_SSH_SESSION_LOG_LEVEL=error|warn|info|debug (default warn).`;
 
 function positiveNumber(name: string, raw: string | undefined): number | undefined {

@@ -8,6 +8,7 @@ import { type DeviceSimulator, startDeviceSimulator } from '../simulators/device
 import { eosProfile } from '../simulators/eos.js';
 import { iosProfile } from '../simulators/ios.js';
 import { junosProfile } from '../simulators/junos.js';
+import { nxosProfile } from '../simulators/nxos.js';
 import { startServer, textOf } from '../support/mcp-client.js';
 
 type Structured = Record<string, unknown> & {
@@ -227,7 +228,11 @@ describe('arista-eos against the EOS simulator, through MCP', () => {
     );
     try {
       const call = async (command: string, extra: Record<string, unknown> = {}) => {
-        const result = await server.call('execute_command', { ...device(noisy, 'arista-eos'), command, ...extra });
+        const result = await server.call('execute_command', {
+          ...device(noisy, 'arista-eos'),
+          command,
+          ...extra,
+        });
         assert.equal(result.isError, undefined, textOf(result));
         return result.structuredContent as Structured;
       };
@@ -386,5 +391,72 @@ describe('auto-detection of an unknown device', () => {
     const text = textOf(result);
     assert.match(text, /Could not detect the device's dialect/);
     assert.match(text, /Pass dialect: one of .*cisco-ios.*junos.*linux/);
+  });
+});
+
+describe('a fifth platform as a plugin: the NX-OS example dialect from a user folder', () => {
+  const examples = new URL('../../examples/dialects/', import.meta.url).pathname;
+  let sim: DeviceSimulator;
+  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  const run = async (command: string, extra: Record<string, unknown> = {}) => {
+    const result = await server.call('execute_command', { ...device(sim, 'cisco-nxos'), command, ...extra });
+    assert.equal(result.isError, undefined, textOf(result));
+    return result.structuredContent as Structured;
+  };
+
+  before(async () => {
+    sim = await startDeviceSimulator(
+      nxosProfile({
+        hostname: 'nexus-core-switch-01-datacenter-east-a1',
+        chunking: true,
+        runningConfigLines: 400,
+      }),
+    );
+    server = await serverWithHome({ MCP_SSH_DIALECT_PATH: examples });
+  });
+  after(async () => {
+    await server?.close();
+    await sim?.close();
+  });
+
+  it('is listed with its source file', async () => {
+    const { dialects } = (await server.call('list_dialects')).structuredContent as {
+      dialects: { name: string; source: string }[];
+    };
+    assert.match(
+      dialects.find((d) => d.name === 'cisco-nxos')?.source ?? '',
+      /examples\/dialects\/cisco-nxos\.yaml$/,
+    );
+  });
+
+  it('runs show commands with paging off, follows config modes and reports errors', async () => {
+    const config = await run('show running-config');
+    assert.equal(config.mode, 'exec');
+    assert.doesNotMatch(config.output, /More/);
+    assert.ok(config.output.split('\n').length >= 400);
+    assert.equal((await run('configure terminal')).mode, 'config');
+    assert.equal((await run('interface Ethernet1/1')).mode, 'config');
+    assert.equal((await run('end')).mode, 'exec');
+    const bad = await run('show nonsense');
+    assert.equal(bad.exitCode, 1);
+    assert.match(String(bad.error), /^% Invalid command/);
+  });
+
+  it('is picked by auto-detection when its folder is known', async () => {
+    const other = await startDeviceSimulator(nxosProfile({ hostname: 'nx-detect' }));
+    try {
+      const result = await server.call('execute_command', {
+        host: '127.0.0.1',
+        port: other.port,
+        username: other.username,
+        password: other.password,
+        command: 'show hostname',
+      });
+      const r = result.structuredContent as Structured;
+      assert.equal(r.dialect, 'cisco-nxos', textOf(result));
+      assert.match(r.output, /nx-detect/);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -73,7 +73,7 @@ export interface DeviceShell {
 }
 
 export interface DeviceProfile {
-  readonly vendor: 'cisco-ios' | 'arista-eos' | 'juniper-junos';
+  readonly vendor: 'cisco-ios' | 'arista-eos' | 'juniper-junos' | 'cisco-nxos';
   readonly username: string;
   readonly password: string;
   readonly authMethods: AuthMethod[];

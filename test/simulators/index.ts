@@ -9,3 +9,4 @@ export { type DeviceSimulator, startDeviceSimulator } from './device-sim.js';
 export { type EosOptions, eosProfile } from './eos.js';
 export { type IosOptions, iosProfile } from './ios.js';
 export { type JunosOptions, junosProfile } from './junos.js';
+export { type NxosOptions, nxosProfile } from './nxos.js';
