@@ -2,185 +2,12 @@
 // and checks the documented NX-OS behaviours it models. Every wait is bounded; failures show the unread output.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
-import { Client, type ClientChannel } from 'ssh2';
-import type { DeviceProfile } from '../simulators/cli-engine.js';
-import { type DeviceSimulator, startDeviceSimulator } from '../simulators/device-sim.js';
 import { nxosProfile } from '../simulators/nxos.js';
+import { execCommand, withShell, withSim } from '../support/raw-shell.js';
 
-const WAIT_MS = 4_000;
 /** The EXEC prompt as NX-OS sends it: a CR, the host name, "# ". */
 const PROMPT = /\rlab-nx1# $/;
 const MORE = /\x1b\[7m--More--\x1b\[m$/;
-
-/** A pty + shell channel with expect-style reading of the raw output. */
-class RawShell {
-  private out = '';
-  private readPos = 0;
-  private readonly listeners = new Set<() => void>();
-
-  private constructor(
-    private readonly client: Client,
-    private readonly stream: ClientChannel,
-  ) {
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => {
-      this.out += d;
-      for (const l of [...this.listeners]) l();
-    });
-  }
-
-  static open(sim: DeviceSimulator): Promise<RawShell> {
-    return new Promise((resolve, reject) => {
-      const client = new Client();
-      const timer = setTimeout(() => {
-        client.end();
-        reject(new Error('ssh shell did not open in time'));
-      }, WAIT_MS);
-      client.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      client.on('ready', () => {
-        client.shell({ term: 'vt100', rows: 24, cols: 80 }, (err, stream) => {
-          clearTimeout(timer);
-          if (err) {
-            client.end();
-            reject(err);
-          } else resolve(new RawShell(client, stream));
-        });
-      });
-      client.connect({
-        host: sim.host,
-        port: sim.port,
-        username: sim.username,
-        password: sim.password,
-        readyTimeout: WAIT_MS,
-      });
-    });
-  }
-
-  get all(): string {
-    return this.out;
-  }
-
-  send(text: string): void {
-    this.stream.write(text);
-  }
-
-  /** Waits until the unread output matches; returns (and consumes) the unread text up to the match's end. */
-  expect(re: RegExp, timeoutMs = WAIT_MS): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      const check = () => {
-        const unread = this.out.slice(this.readPos);
-        const m = re.exec(unread);
-        if (!m) return;
-        const end = m.index + m[0].length;
-        this.readPos += end;
-        finish();
-        resolve(unread.slice(0, end));
-      };
-      const timer = setTimeout(() => {
-        finish();
-        const unread = JSON.stringify(this.out.slice(this.readPos));
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re}; unread output: ${unread}`));
-      }, timeoutMs);
-      this.listeners.add(check);
-      check();
-    });
-  }
-
-  /** Sends a line (Enter = CR, as a terminal does) and waits for the given prompt. */
-  run(line: string, prompt: RegExp = PROMPT): Promise<string> {
-    this.send(`${line}\r`);
-    return this.expect(prompt);
-  }
-
-  /** Waits a little and returns (and consumes) whatever arrived meanwhile. */
-  async settle(ms = 100): Promise<string> {
-    await delay(ms);
-    const s = this.out.slice(this.readPos);
-    this.readPos = this.out.length;
-    return s;
-  }
-
-  close(): void {
-    this.client.end();
-  }
-}
-
-function execCommand(sim: DeviceSimulator, command: string): Promise<{ out: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const client = new Client();
-    const timer = setTimeout(() => {
-      client.end();
-      reject(new Error('exec timed out'));
-    }, WAIT_MS);
-    client.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    client.on('ready', () => {
-      client.exec(command, (err, stream) => {
-        if (err) {
-          clearTimeout(timer);
-          client.end();
-          return reject(err);
-        }
-        let out = '';
-        let code: number | null = null;
-        stream.on('data', (d: Buffer) => {
-          out += d.toString('utf8');
-        });
-        stream.on('exit', (c: number | null) => {
-          code = c;
-        });
-        stream.on('close', () => {
-          clearTimeout(timer);
-          client.end();
-          resolve({ out, code });
-        });
-      });
-    });
-    client.connect({
-      host: sim.host,
-      port: sim.port,
-      username: sim.username,
-      password: sim.password,
-      readyTimeout: WAIT_MS,
-    });
-  });
-}
-
-async function withSim(profile: DeviceProfile, body: (sim: DeviceSimulator) => Promise<void>): Promise<void> {
-  const sim = await startDeviceSimulator(profile);
-  try {
-    await body(sim);
-  } finally {
-    await sim.close();
-  }
-}
-
-/** Opens a shell, reads up to the first prompt, runs the body and always cleans up. */
-async function withShell(
-  profile: DeviceProfile,
-  body: (sh: RawShell, first: string, sim: DeviceSimulator) => Promise<void>,
-  firstPrompt: RegExp = PROMPT,
-): Promise<void> {
-  await withSim(profile, async (sim) => {
-    const sh = await RawShell.open(sim);
-    try {
-      const first = await sh.expect(firstPrompt);
-      await body(sh, first, sim);
-    } finally {
-      sh.close();
-    }
-  });
-}
 
 /** What NX-OS prints for a rejected line: a caret under `column` of the prompt line, then the message. */
 function caretError(column: number, message: string): string {
@@ -207,39 +34,47 @@ function bodyLines(chunk: string, prompt: string): string[] {
 
 describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
   it('login: the NX-OS copyright banner, then "host# "; Enter echoes CR CR LF; prompts start with CR', async () => {
-    await withShell(nxosProfile(), async (sh, first) => {
+    await withShell(nxosProfile(), PROMPT, async (sh, _sim, first) => {
       assert.ok(first.startsWith('Cisco Nexus Operating System (NX-OS) Software\r\nTAC support: '), first);
       assert.ok(first.endsWith('http://www.gnu.org/licenses/old-licenses/library.txt.\r\n\rlab-nx1# '));
       assert.equal(await sh.settle(50), '', 'nothing after the prompt');
-      assert.equal(await sh.run('show hostname'), 'show hostname\r\r\nlab-nx1\r\n\rlab-nx1# ');
+      assert.equal(await sh.run('show hostname', PROMPT), 'show hostname\r\r\nlab-nx1\r\n\rlab-nx1# ');
       assert.ok(!/[^\r]\n/.test(sh.all), 'every LF is preceded by CR');
     });
-    await withShell(nxosProfile({ banner: 'LAB NEXUS - authorised use only' }), async (_sh, first) => {
-      assert.equal(first, 'LAB NEXUS - authorised use only\r\n\rlab-nx1# ');
-    });
+    await withShell(
+      nxosProfile({ banner: 'LAB NEXUS - authorised use only' }),
+      PROMPT,
+      async (_sh, _sim, first) => {
+        assert.equal(first, 'LAB NEXUS - authorised use only\r\n\rlab-nx1# ');
+      },
+    );
     await withShell(
       nxosProfile({ banner: '', extraCarriageReturns: false, trailingSpaceInPrompt: false }),
-      async (sh, first) => {
+      /lab-nx1#$/,
+      async (sh, _sim, first) => {
         assert.equal(first, 'lab-nx1#');
         assert.equal(await sh.run('show hostname', /lab-nx1#$/), 'show hostname\r\nlab-nx1\r\nlab-nx1#');
       },
-      /lab-nx1#$/,
     );
   });
 
   it('`enable` is not an NX-OS command: caret under it and "% Invalid command at \'^\' marker."', async () => {
-    await withShell(nxosProfile(), async (sh) => {
-      assert.equal(await sh.run('enable'), `enable\r\r\n${caretError(P, INVALID)}\rlab-nx1# `);
-      assert.equal(await sh.run('enable 15'), `enable 15\r\r\n${caretError(P, INVALID)}\rlab-nx1# `);
+    await withShell(nxosProfile(), PROMPT, async (sh) => {
+      assert.equal(await sh.run('enable', PROMPT), `enable\r\r\n${caretError(P, INVALID)}\rlab-nx1# `);
+      assert.equal(await sh.run('enable 15', PROMPT), `enable 15\r\r\n${caretError(P, INVALID)}\rlab-nx1# `);
       // Still (and only) privileged EXEC: configuration needs no enable.
       await sh.run('configure terminal', /\rlab-nx1\(config\)# $/);
     });
   });
 
   it('error messages with caret lines under the offending token', async () => {
-    await withShell(nxosProfile(), async (sh) => {
+    await withShell(nxosProfile(), PROMPT, async (sh) => {
       const check = async (line: string, column: number, message: string) => {
-        assert.equal(await sh.run(line), `${line}\r\r\n${caretError(column, message)}\rlab-nx1# `, line);
+        assert.equal(
+          await sh.run(line, PROMPT),
+          `${line}\r\r\n${caretError(column, message)}\rlab-nx1# `,
+          line,
+        );
       };
       await check('show foo', P + 5, INVALID);
       await check('show version extra', P + 13, INVALID);
@@ -298,7 +133,7 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
   });
 
   it('pages at reverse-video --More-- (Space page, Enter line, q quit, others ignored) until terminal length 0', async () => {
-    await withShell(nxosProfile(), async (sh) => {
+    await withShell(nxosProfile(), PROMPT, async (sh) => {
       const firstPage = await sh.run('show running-config', MORE);
       const lines = firstPage.split('\r\n');
       assert.equal(lines[0], 'show running-config\r');
@@ -321,9 +156,9 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
       sh.send('q');
       assert.equal(await sh.expect(PROMPT), '\r\x1b[K\rlab-nx1# ');
 
-      assert.equal(await sh.run('terminal length 0'), 'terminal length 0\r\r\n\rlab-nx1# ');
-      assert.equal(await sh.run('terminal width 511'), 'terminal width 511\r\r\n\rlab-nx1# ');
-      assert.match(await sh.run('show terminal'), /\r\nLength: 0 lines, Width: 511 columns\r\n/);
+      assert.equal(await sh.run('terminal length 0', PROMPT), 'terminal length 0\r\r\n\rlab-nx1# ');
+      assert.equal(await sh.run('terminal width 511', PROMPT), 'terminal width 511\r\r\n\rlab-nx1# ');
+      assert.match(await sh.run('show terminal', PROMPT), /\r\nLength: 0 lines, Width: 511 columns\r\n/);
       const full = await sh.run('show running-config', /\r\nboot nxos [^\r]+\r\n\rlab-nx1# $/);
       assert.ok(!full.includes('--More--'));
       const body = bodyLines(full, '\rlab-nx1# ');
@@ -334,7 +169,7 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
   });
 
   it('paged output, reassembled, equals the unpaged output; paging can start off; plain pager option', async () => {
-    await withShell(nxosProfile({ runningConfigLines: 120 }), async (sh) => {
+    await withShell(nxosProfile({ runningConfigLines: 120 }), PROMPT, async (sh) => {
       const stop = /\x1b\[7m--More--\x1b\[m$|\rlab-nx1# $/;
       let chunk = await sh.run('show running-config', stop);
       let paged = chunk;
@@ -344,17 +179,17 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
         paged += chunk;
       }
       const clean = paged.replace(/\x1b\[7m--More--\x1b\[m\r\x1b\[K/g, '').replace(/!Time: [^\r]*/, '');
-      await sh.run('terminal length 0');
-      const full = (await sh.run('show running-config')).replace(/!Time: [^\r]*/, '');
+      await sh.run('terminal length 0', PROMPT);
+      const full = (await sh.run('show running-config', PROMPT)).replace(/!Time: [^\r]*/, '');
       assert.equal(clean, full);
       assert.equal(bodyLines(full, '\rlab-nx1# ').length, 120);
     });
-    await withShell(nxosProfile({ pagingDefaultOn: false, runningConfigLines: 300 }), async (sh) => {
-      const full = await sh.run('show running-config');
+    await withShell(nxosProfile({ pagingDefaultOn: false, runningConfigLines: 300 }), PROMPT, async (sh) => {
+      const full = await sh.run('show running-config', PROMPT);
       assert.ok(!full.includes('--More--'));
       assert.equal(bodyLines(full, '\rlab-nx1# ').length, 300);
     });
-    await withShell(nxosProfile({ ansiPager: false, terminalLength: 10 }), async (sh) => {
+    await withShell(nxosProfile({ ansiPager: false, terminalLength: 10 }), PROMPT, async (sh) => {
       const page = await sh.run('show version', /--More--$/);
       assert.equal(page.split('\r\n').length, 1 + 9 + 1);
       assert.ok(!page.includes('\x1b'));
@@ -364,7 +199,7 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
   });
 
   it('configuration prompts: (config)# (config-if)# (config-vlan)# (config-router)# ..., exit / end / Ctrl+Z', async () => {
-    await withShell(nxosProfile(), async (sh) => {
+    await withShell(nxosProfile(), PROMPT, async (sh) => {
       assert.equal(
         await sh.run('configure terminal', /\(config\)# $/),
         'configure terminal\r\r\nEnter configuration commands, one per line. End with CNTL/Z.\r\n\rlab-nx1(config)# ',
@@ -405,7 +240,7 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
         await sh.run('do show hostname', /# $/),
         'do show hostname\r\r\nlab-nx1\r\n\rlab-nx1(config-if)# ',
       );
-      assert.equal(await sh.run('end'), 'end\r\r\n\rlab-nx1# ');
+      assert.equal(await sh.run('end', PROMPT), 'end\r\r\n\rlab-nx1# ');
       await sh.run('conf', /\(config\)# $/);
       await sh.run('interface mgmt0', /\(config-if\)# $/);
       sh.send('\x1a');
@@ -417,7 +252,7 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
         'show ver^C\r\n\rlab-nx1(config)# ',
         'Ctrl+C abandons the line only',
       );
-      assert.equal(await sh.run('exit'), 'exit\r\r\n\rlab-nx1# ');
+      assert.equal(await sh.run('exit', PROMPT), 'exit\r\r\n\rlab-nx1# ');
     });
   });
 
@@ -425,58 +260,54 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
     const host = 'dc1-pod7-leaf-nexus93180yc-fx-switch-017';
     assert.equal(host.length, 40);
     const prompt = (mode?: string) => new RegExp(`\\r${host}${mode ? `\\(${mode}\\)` : ''}# $`);
-    await withShell(
-      nxosProfile({ hostname: host, banner: '' }),
-      async (sh, first) => {
-        assert.equal(first, `\r${host}# `);
-        await sh.run('conf t', prompt('config'));
-        await sh.run('interface Ethernet1/10', prompt('config-if'));
-        await sh.run('vlan 30', prompt('config-vlan'));
-        await sh.run('router bgp 65000', prompt('config-router'));
-        await sh.run('neighbor 192.0.2.1', prompt('config-router-neighbor'));
-        const err = await sh.run('bogus', prompt('config-router-neighbor'));
-        assert.equal(
-          err,
-          `bogus\r\r\n${caretError(host.length + '(config-router-neighbor)# '.length, INVALID)}\r${host}(config-router-neighbor)# `,
-        );
-        await sh.run('end', prompt());
-        await sh.run('conf t', prompt('config'));
-        await sh.run('hostname lab-nx9', /\rlab-nx9\(config\)# $/);
-        await sh.run('end', /\rlab-nx9# $/);
-        assert.match(
-          await sh.run('show version | no-more', /\rlab-nx9# $/),
-          /\r\n {2}Device name: lab-nx9\r\n/,
-        );
-      },
-      prompt(),
-    );
+    await withShell(nxosProfile({ hostname: host, banner: '' }), prompt(), async (sh, _sim, first) => {
+      assert.equal(first, `\r${host}# `);
+      await sh.run('conf t', prompt('config'));
+      await sh.run('interface Ethernet1/10', prompt('config-if'));
+      await sh.run('vlan 30', prompt('config-vlan'));
+      await sh.run('router bgp 65000', prompt('config-router'));
+      await sh.run('neighbor 192.0.2.1', prompt('config-router-neighbor'));
+      const err = await sh.run('bogus', prompt('config-router-neighbor'));
+      assert.equal(
+        err,
+        `bogus\r\r\n${caretError(host.length + '(config-router-neighbor)# '.length, INVALID)}\r${host}(config-router-neighbor)# `,
+      );
+      await sh.run('end', prompt());
+      await sh.run('conf t', prompt('config'));
+      await sh.run('hostname lab-nx9', /\rlab-nx9\(config\)# $/);
+      await sh.run('end', /\rlab-nx9# $/);
+      assert.match(
+        await sh.run('show version | no-more', /\rlab-nx9# $/),
+        /\r\n {2}Device name: lab-nx9\r\n/,
+      );
+    });
   });
 
   it('canned output: show version, interface brief / description, vlan brief, clock, hostname; state changes show', async () => {
-    await withShell(nxosProfile({ pagingDefaultOn: false }), async (sh) => {
-      const ver = await sh.run('show version');
+    await withShell(nxosProfile({ pagingDefaultOn: false }), PROMPT, async (sh) => {
+      const ver = await sh.run('show version', PROMPT);
       assert.match(ver, /^show version\r\r\nCisco Nexus Operating System \(NX-OS\) Software\r\n/);
       assert.match(ver, /\r\n NXOS: version 9\.3\(10\)\r\n/);
       assert.match(ver, /\r\n {2}NXOS image file is: bootflash:\/\/\/nxos\.9\.3\.10\.bin\r\n/);
       assert.match(ver, /\r\n {2}cisco Nexus9000 C93180YC-FX Chassis\r\n/);
 
-      const brief = await sh.run('show interface brief');
+      const brief = await sh.run('show interface brief', PROMPT);
       assert.match(brief, /\r\nEthernet +VLAN +Type Mode +Status +Reason +Speed +Port\r\n/);
       assert.match(brief, /\r\nEth1\/1 +1 +eth +trunk +up +none +25G\(D\) --\r\n/);
       assert.match(brief, /\r\nEth1\/4 +20 +eth +access down +Link not connected +auto\(D\) --\r\n/);
       assert.match(brief, /\r\nmgmt0 +-- +up +10\.0\.0\.11 +1000 +1500\r\n/);
 
-      const vlans = await sh.run('show vlan brief');
+      const vlans = await sh.run('show vlan brief', PROMPT);
       assert.match(vlans, /\r\nVLAN Name +Status +Ports\r\n---- -{32} -{9} -{31}\r\n/);
       assert.match(vlans, /\r\n10 {3}SERVERS {26}active {4}Eth1\/1, Eth1\/2, Eth1\/3, Eth1\/5\r\n/);
 
       assert.match(
-        await sh.run('show clock'),
+        await sh.run('show clock', PROMPT),
         /^show clock\r\r\nTime source is NTP\r\n\d\d:\d\d:\d\d\.\d{3} UTC \w{3} \w{3} \d\d \d{4}\r\n\rlab-nx1# $/,
       );
-      assert.equal(await sh.run('show hostname'), 'show hostname\r\r\nlab-nx1\r\n\rlab-nx1# ');
+      assert.equal(await sh.run('show hostname', PROMPT), 'show hostname\r\r\nlab-nx1\r\n\rlab-nx1# ');
 
-      const desc = await sh.run('show interface description');
+      const desc = await sh.run('show interface description', PROMPT);
       assert.match(desc, /\r\nPort +Type +Speed +Description\r\n/);
       assert.match(desc, /\r\nEth1\/1 +eth +25G +uplink to lab-core1#\r\n/);
 
@@ -488,29 +319,29 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
       await sh.run('description db-primary', /\(config-if\)# $/);
       await sh.run('switchport access vlan 30', /\(config-if\)# $/);
       await sh.run('shutdown', /\(config-if\)# $/);
-      await sh.run('end');
+      await sh.run('end', PROMPT);
       assert.match(
-        await sh.run('show vlan brief | include APP'),
+        await sh.run('show vlan brief | include APP', PROMPT),
         /\r\n30 {3}APP {30}active {4}Eth1\/1, Eth1\/2, Eth1\/5, Eth1\/49\r\n/,
       );
       assert.match(
-        await sh.run('show interface brief | include Eth1/5 '),
+        await sh.run('show interface brief | include Eth1/5 ', PROMPT),
         /\r\nEth1\/5 +30 +eth +access down +Administratively down +auto\(D\) --\r\n/,
       );
       assert.match(
-        await sh.run('sh int e1/5'),
+        await sh.run('sh int e1/5', PROMPT),
         /\r\nEthernet1\/5 is down \(Administratively down\)\r\n(?:.*\r\n)*? {2}Description: db-primary\r\n/,
       );
       assert.match(
-        await sh.run('show running-config interface Ethernet1/5'),
+        await sh.run('show running-config interface Ethernet1/5', PROMPT),
         /\r\ninterface Ethernet1\/5\r\n {2}description db-primary\r\n {2}switchport access vlan 30\r\n {2}shutdown\r\n/,
       );
     });
   });
 
   it('pauses right after the prompt-like interface description (false-prompt test)', async () => {
-    await withShell(nxosProfile({ falsePromptPauseMs: 150 }), async (sh) => {
-      await sh.run('terminal length 0');
+    await withShell(nxosProfile({ falsePromptPauseMs: 150 }), PROMPT, async (sh) => {
+      await sh.run('terminal length 0', PROMPT);
       sh.send('show interface description\r');
       await sh.expect(/uplink to lab-core1#/);
       const t0 = performance.now();
@@ -521,8 +352,8 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
   });
 
   it('copy running-config startup-config draws a progress bar, then "Copy complete."', async () => {
-    await withShell(nxosProfile(), async (sh) => {
-      const out = await sh.run('copy run start');
+    await withShell(nxosProfile(), PROMPT, async (sh) => {
+      const out = await sh.run('copy run start', PROMPT);
       assert.match(out, /^copy run start\r\r\n\[#*\s*\] +\d+%\r\[/, 'the bar is redrawn with CRs');
       assert.ok(
         out.endsWith(
@@ -532,9 +363,9 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
         JSON.stringify(out),
       );
     });
-    await withShell(nxosProfile({ copyProgress: 'final' }), async (sh) => {
+    await withShell(nxosProfile({ copyProgress: 'final' }), PROMPT, async (sh) => {
       assert.equal(
-        await sh.run('copy running-config startup-config'),
+        await sh.run('copy running-config startup-config', PROMPT),
         'copy running-config startup-config\r\r\n[########################################] 100%\r\n' +
           'Copy complete, now saving to disk (please wait)...\r\nCopy complete.\r\n\rlab-nx1# ',
       );
@@ -542,33 +373,33 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
   });
 
   it('pipes: include, count, last, no-more', async () => {
-    await withShell(nxosProfile(), async (sh) => {
+    await withShell(nxosProfile(), PROMPT, async (sh) => {
       assert.equal(
-        await sh.run('show running-config | include ^hostname'),
+        await sh.run('show running-config | include ^hostname', PROMPT),
         'show running-config | include ^hostname\r\r\nhostname lab-nx1\r\n\rlab-nx1# ',
       );
       assert.equal(
-        await sh.run('show running-config | count'),
+        await sh.run('show running-config | count', PROMPT),
         'show running-config | count\r\r\n200\r\n\rlab-nx1# ',
       );
       assert.equal(
-        await sh.run('show running-config | last 2'),
+        await sh.run('show running-config | last 2', PROMPT),
         'show running-config | last 2\r\r\nline vty\r\nboot nxos bootflash:/nxos.9.3.10.bin\r\n\rlab-nx1# ',
       );
-      const all = await sh.run('show running-config | no-more');
+      const all = await sh.run('show running-config | no-more', PROMPT);
       assert.ok(!all.includes('--More--'), 'no-more bypasses the pager');
       assert.equal(bodyLines(all, '\rlab-nx1# ').length, 200);
     });
   });
 
   it('roles: network-operator may show and enter config mode, the rest is "% Permission denied for the role"', async () => {
-    await withShell(nxosProfile({ role: 'network-operator' }), async (sh) => {
-      assert.match(await sh.run('show version | no-more'), /NXOS: version/);
+    await withShell(nxosProfile({ role: 'network-operator' }), PROMPT, async (sh) => {
+      assert.match(await sh.run('show version | no-more', PROMPT), /NXOS: version/);
       const denied = (line: string, prompt = '\rlab-nx1# ') =>
         `${line}\r\r\n% Permission denied for the role\r\n${prompt}`;
-      assert.equal(await sh.run('show running-config'), denied('show running-config'));
+      assert.equal(await sh.run('show running-config', PROMPT), denied('show running-config'));
       assert.equal(
-        await sh.run('copy running-config startup-config'),
+        await sh.run('copy running-config startup-config', PROMPT),
         denied('copy running-config startup-config'),
       );
       await sh.run('configure terminal', /\(config\)# $/);
@@ -580,11 +411,14 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
         await sh.run('interface Ethernet1/1', /\(config\)# $/),
         denied('interface Ethernet1/1', '\rlab-nx1(config)# '),
       );
-      await sh.run('end');
+      await sh.run('end', PROMPT);
     });
-    await withShell(nxosProfile({ deniedCommands: [/^show inventory/] }), async (sh) => {
-      assert.equal(await sh.run('sh inv'), 'sh inv\r\r\n% Permission denied for the role\r\n\rlab-nx1# ');
-      assert.match(await sh.run('show version | no-more'), /NXOS: version/);
+    await withShell(nxosProfile({ deniedCommands: [/^show inventory/] }), PROMPT, async (sh) => {
+      assert.equal(
+        await sh.run('sh inv', PROMPT),
+        'sh inv\r\r\n% Permission denied for the role\r\n\rlab-nx1# ',
+      );
+      assert.match(await sh.run('show version | no-more', PROMPT), /NXOS: version/);
     });
   });
 
@@ -607,11 +441,15 @@ describe('Cisco NX-OS simulator', { timeout: 90_000 }, () => {
   });
 
   it('survives chunked delivery: the same bytes arrive in small pieces', async () => {
-    await withShell(nxosProfile({ chunking: true, seed: 7, runningConfigLines: 60 }), async (sh, first) => {
-      assert.ok(first.endsWith('library.txt.\r\n\rlab-nx1# '));
-      await sh.run('terminal length 0');
-      const out = await sh.run('show running-config');
-      assert.equal(bodyLines(out, '\rlab-nx1# ').length, 60);
-    });
+    await withShell(
+      nxosProfile({ chunking: true, seed: 7, runningConfigLines: 60 }),
+      PROMPT,
+      async (sh, _sim, first) => {
+        assert.ok(first.endsWith('library.txt.\r\n\rlab-nx1# '));
+        await sh.run('terminal length 0', PROMPT);
+        const out = await sh.run('show running-config', PROMPT);
+        assert.equal(bodyLines(out, '\rlab-nx1# ').length, 60);
+      },
+    );
   });
 });
