@@ -81,6 +81,8 @@ export interface DeviceSection {
   rows: Row[];
   ratios: Ratio[];
   configLines: number;
+  /** Bytes of the configuration with LF line ends. */
+  configBytes: number;
   /** How the two simulators deliver output, e.g. "17-64 B pieces". */
   small: string;
   large: string;
@@ -174,7 +176,8 @@ Measured in the same run, after the cases above, with the same rounds, budgets a
   ${d.configLines}, chunking, seed: 1 })\`, started twice: with its default delivery (**${d.small}**: pieces of 17 to
   64 bytes cut at arbitrary byte offsets, 0 to 2 ms apart, a device trickling its output) and with
   **${d.large}** (\`{ minBytes: 512, maxBytes: 4096, maxGapMs: 0 }\`: only a \`setImmediate\` between pieces, as
-  fast as the simulator produces output). \`show running-config\` prints ${lines} lines (about 115 KB, CR LF).
+  fast as the simulator produces output). \`show running-config\` prints ${lines} lines: ${d.configBytes.toLocaleString('en-US')} bytes
+  once CR LF is turned into LF, as the server returns it.
 - **execute_command \`show running-config\`**: through the built server over MCP stdio, as above but with HOME
   set to a fresh temporary directory holding an empty \`.ssh\` (the simulator's host key is accepted as new),
   with \`dialect: 'cisco-ios'\`, password login, \`enable_command: 'enable'\` and \`timeout: 120\`, on a warm
@@ -188,11 +191,14 @@ Measured in the same run, after the cases above, with the same rounds, budgets a
   the same call; under back-pressure the moment the channel drains is taken). Both ends are
   \`performance.now()\` in the bench process: one clock. The span holds the server's decryption and prompt
   detection, building the result (the output twice: text block and \`structuredContent\`), the stdio pipe and
-  the client's parsing and validation; the target of 5 ms means no idle wait after the prompt.
+  the client's parsing and validation; the target of 5 ms means no idle wait after the prompt. **Of which
+  response parsed to result** (information): from the moment the client transport handed the parsed response
+  to the SDK (its \`onmessage\`, wrapped) to \`callTool\` resolving: the client's own share, mostly validating
+  \`structuredContent\` against the tool's output schema.
 - **raw ssh2 shell** (the floor): a plain ssh2 client on the same simulator (password, TCP no-delay, a pty as
   the dialect asks for: vt100, 511 columns), paging turned off and enabled by hand once; per run
   \`show running-config\` and a newline are written and the time taken until the text received ends in
-  \`\\r\\nbench-rtr1#\` (checked: ${lines} lines, \`end\` right before the prompt). Its **last byte sent to
+  \`\\r\\nbench-rtr1#\` (checked: at least ${lines} lines, \`end\` right before the prompt). Its **last byte sent to
   prompt seen** (information) is the floor of the span above. With ${d.small} both totals are mostly the
   simulator's pacing.
 - **of which durationMs in the server** (information): as above.

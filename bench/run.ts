@@ -3,7 +3,14 @@
 // simulator, prompt matching). Prints tables and writes docs/benchmarks.md.
 //   --floors  only the floors (no dist/cli.js needed)      --quick  a tenth of the samples, no docs written
 import { startSshd } from '../test/harness/sshd.js';
-import { CONFIG_LINES, deviceBenchmarks, LARGE_PIECES, MATCH_BYTES, SMALL_PIECES } from './devices.js';
+import {
+  CONFIG_BYTES,
+  CONFIG_LINES,
+  deviceBenchmarks,
+  LARGE_PIECES,
+  MATCH_BYTES,
+  SMALL_PIECES,
+} from './devices.js';
 import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp } from './mcp.js';
 import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
 import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
@@ -257,6 +264,7 @@ async function main(): Promise<void> {
       rows: deviceRows,
       ratios: deviceRatios,
       configLines: CONFIG_LINES,
+      configBytes: CONFIG_BYTES,
       small: SMALL_PIECES.label,
       large: LARGE_PIECES.label,
       matchBytes: MATCH_BYTES,
