@@ -102,10 +102,9 @@ export class SessionManager {
     try {
       return await session.execute(command, prepare);
     } catch (error) {
-      // A session that never got a shell is not a session: forget it so list_sessions stays truthful.
-      if (!session.connected && session.commandCount === 0 && this.sessions.get(target.id) === session) {
-        this.forget(target.id);
-      }
+      // A session that never got a shell (refused, failed login, undetectable device) is not a session:
+      // drop its connection and forget it, so list_sessions stays truthful.
+      if (!session.everOpened && this.sessions.get(target.id) === session) this.close(session);
       throw error;
     }
   }

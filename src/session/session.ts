@@ -67,6 +67,11 @@ export class Session {
     return this.target.id;
   }
 
+  /** A shell was opened at least once (a failed first connect or detection leaves this false). */
+  get everOpened(): boolean {
+    return this.hadShell;
+  }
+
   get connected(): boolean {
     return this.client !== undefined;
   }

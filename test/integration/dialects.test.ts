@@ -391,6 +391,8 @@ describe('auto-detection of an unknown device', () => {
     const text = textOf(result);
     assert.match(text, /Could not detect the device's dialect/);
     assert.match(text, /Pass dialect: one of .*cisco-ios.*junos.*linux/);
+    const { sessions } = (await server.call('list_sessions')).structuredContent as { sessions: unknown[] };
+    assert.deepEqual(sessions, [], 'the undetected device left no session behind');
   });
 });
 
