@@ -44,6 +44,7 @@ export interface Dialect {
   transitions: Transition[];
   defaults: Record<string, string>;
   onOpen: { send: Template; capture: { name: string; pattern: RegExp }[] }[];
+  onClose: Template[];
   pagers: Responder[];
   inputPrompts: Responder[];
   commandRewrite: { match: RegExp; replace: string }[];
@@ -209,6 +210,7 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
         pattern: pattern(source, `on_open[${i}].capture.${capture}`),
       })),
     })),
+    onClose: (file.on_close ?? []).map((s, i) => template(s.send, `on_close[${i}].send`)),
     pagers: responders(file.pagers, 'pagers'),
     inputPrompts: responders(file.input_prompts, 'input_prompts'),
     commandRewrite: (file.command_rewrite ?? []).map((r, i) => ({

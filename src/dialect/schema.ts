@@ -154,6 +154,12 @@ export const dialectFileSchema = z
       .optional()
       .describe('Template values unless the caller gives them.'),
     on_open: z.array(step).optional(),
+    on_close: z
+      .array(z.object({ send: template }).strict())
+      .optional()
+      .describe(
+        'Sent, without waiting for answers, when the session is closed while idle (e.g. a polite logout).',
+      ),
     pagers: z.array(responder).optional().describe('Pager prompts and how to continue past them.'),
     input_prompts: z
       .array(responder)

@@ -237,7 +237,13 @@ export class ExpectRunner {
     );
   }
 
+  /** Close the channel, after the dialect's on_close steps when nothing is running. */
   close(): void {
+    if (!this.closed && !this.current) {
+      for (const step of this.dialect.onClose) {
+        this.channel.write(step.render({ ...this.dialect.defaults, ...this.vars }) + this.dialect.lineEnding);
+      }
+    }
     this.closed = true;
     this.channel.close();
   }

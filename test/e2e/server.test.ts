@@ -223,6 +223,35 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     assert.doesNotMatch(server.stderr(), new RegExp(sshd.password));
   });
 
+  it('runs every command with sudo in a linux-sudo session', async () => {
+    const other = { host: 'localhost', port: sshd.port, username: sshd.user, key_filename: sshd.userKeyPath };
+    const result = await server.call('execute_command', {
+      ...other,
+      dialect: 'linux-sudo',
+      sudo_password: sshd.password,
+      command: 'id -un',
+    });
+    const r = result.structuredContent as Structured;
+    assert.equal(r.dialect, 'linux-sudo', textOf(result));
+    assert.equal(r.output, 'root\n');
+    assert.doesNotMatch(JSON.stringify(result), new RegExp(sshd.password));
+    await server.call('close_session', other);
+  });
+
+  it('lists the dialects and serves each as a resource', async () => {
+    const { dialects } = (await server.call('list_dialects')).structuredContent as {
+      dialects: { name: string; source: string; modes: string[] }[];
+    };
+    const names = dialects.map((d) => d.name);
+    for (const name of ['arista-eos', 'cisco-ios', 'junos', 'linux', 'linux-sudo'])
+      assert.ok(names.includes(name), name);
+    assert.deepEqual(dialects.find((d) => d.name === 'junos')?.modes, ['operational', 'configuration']);
+    const { resources } = await server.client.listResources();
+    assert.ok(resources.some((r) => r.uri === 'dialect://cisco-ios'));
+    const { contents } = await server.client.readResource({ uri: 'dialect://cisco-ios' });
+    assert.match(String(contents[0]?.text), /^name: cisco-ios$/m);
+  });
+
   it('says enable does not apply to a Linux shell, without running anything', async () => {
     const result = await server.call('execute_command', {
       host: 'testhost',

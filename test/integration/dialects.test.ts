@@ -145,6 +145,19 @@ describe('cisco-ios against the IOS simulator, through MCP', () => {
     assert.match(textOf(result), /asks for the enable secret .* but none was given/);
   });
 
+  it('logs out politely when the session is closed', async () => {
+    const closed = await server.call('close_session', {
+      host: '127.0.0.1',
+      port: sim.port,
+      username: sim.username,
+    });
+    assert.equal(closed.isError, undefined, textOf(closed));
+    for (let i = 0; i < 50 && !sim.transcript().endsWith('exit\n'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.match(sim.transcript(), /exit\n$/);
+  });
+
   it('matches configuration prompts with a truncated long host name', async () => {
     const conf = await run('configure terminal', { enable_password: 'en-secret-2' }, longNamed);
     assert.equal(conf.mode, 'config');
