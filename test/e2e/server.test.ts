@@ -249,7 +249,9 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     const { resources } = await server.client.listResources();
     assert.ok(resources.some((r) => r.uri === 'dialect://cisco-ios'));
     const { contents } = await server.client.readResource({ uri: 'dialect://cisco-ios' });
-    assert.match(String(contents[0]?.text), /^name: cisco-ios$/m);
+    const first = contents[0];
+    assert.ok(first && 'text' in first);
+    assert.match(first.text, /^name: cisco-ios$/m);
   });
 
   it('says enable does not apply to a Linux shell, without running anything', async () => {
