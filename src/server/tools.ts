@@ -221,8 +221,9 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
           sessionReset: result.sessionReset,
           ...(result.note === undefined ? {} : { note: result.note }),
         };
+        // Everything below is built from the already masked fields: the output is not scanned twice.
         const notes = [
-          result.error ? `Error: ${result.error}` : '',
+          structured.error ? `Error: ${structured.error}` : '',
           result.sessionReset
             ? 'Note: the connection or shell was re-established; shell state (cd, export) was reset.'
             : '',
@@ -233,7 +234,7 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
             ? structured.output
             : `${structured.output}\n`;
         const text = body + [statusLine(structured), ...notes].join('\n');
-        return ok(structured, text);
+        return { content: [{ type: 'text', text }], structuredContent: structured };
       } catch (error) {
         return failure(error);
       }
