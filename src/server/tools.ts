@@ -206,7 +206,7 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
         const structured = {
           commandId: result.commandId,
           session: result.session,
-          command: result.command,
+          command: redact(result.command),
           dialect: result.dialect,
           ...(result.mode === undefined ? {} : { mode: result.mode }),
           ...(result.error === undefined ? {} : { error: redact(result.error) }),
@@ -271,7 +271,9 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
         const structured = {
           session: session.id,
           interrupted,
-          ...(interrupted && running ? { commandId: running.commandId, command: running.command } : {}),
+          ...(interrupted && running
+            ? { commandId: running.commandId, command: redact(running.command) }
+            : {}),
         };
         return ok(
           structured,
@@ -298,7 +300,7 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
       const commands = manager.activeCommands().map((c) => ({
         commandId: c.commandId,
         session: c.session,
-        command: c.command,
+        command: redact(c.command),
         startedAt: c.startedAt.toISOString(),
       }));
       const text =
