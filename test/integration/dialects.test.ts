@@ -36,19 +36,27 @@ function device(sim: DeviceSimulator, dialect: string) {
   return { host: '127.0.0.1', port: sim.port, username: sim.username, password: sim.password, dialect };
 }
 
+type Server = Awaited<ReturnType<typeof serverWithHome>>;
+
+/** execute_command on a simulator in a dialect; the call must succeed. */
+async function runOn(
+  server: Server,
+  sim: DeviceSimulator,
+  dialect: string,
+  command: string,
+  extra: Record<string, unknown> = {},
+): Promise<Structured> {
+  const result = await server.call('execute_command', { ...device(sim, dialect), command, ...extra });
+  assert.equal(result.isError, undefined, textOf(result));
+  return result.structuredContent as Structured;
+}
+
 describe('cisco-ios against the IOS simulator, through MCP', () => {
   let sim: DeviceSimulator;
   let longNamed: DeviceSimulator;
-  let server: Awaited<ReturnType<typeof serverWithHome>>;
-  const run = async (command: string, extra: Record<string, unknown> = {}, target = sim) => {
-    const result = await server.call('execute_command', {
-      ...device(target, 'cisco-ios'),
-      command,
-      ...extra,
-    });
-    assert.equal(result.isError, undefined, textOf(result));
-    return result.structuredContent as Structured;
-  };
+  let server: Server;
+  const run = (command: string, extra: Record<string, unknown> = {}, target = sim) =>
+    runOn(server, target, 'cisco-ios', command, extra);
 
   before(async () => {
     sim = await startDeviceSimulator(
@@ -169,7 +177,7 @@ describe('cisco-ios against the IOS simulator, through MCP', () => {
 
 describe('a pager that appears anyway is answered and left out of the output', () => {
   let sim: DeviceSimulator;
-  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  let server: Server;
   let dir: string;
 
   before(async () => {
@@ -207,12 +215,9 @@ describe('a pager that appears anyway is answered and left out of the output', (
 
 describe('arista-eos against the EOS simulator, through MCP', () => {
   let sim: DeviceSimulator;
-  let server: Awaited<ReturnType<typeof serverWithHome>>;
-  const run = async (command: string, extra: Record<string, unknown> = {}) => {
-    const result = await server.call('execute_command', { ...device(sim, 'arista-eos'), command, ...extra });
-    assert.equal(result.isError, undefined, textOf(result));
-    return result.structuredContent as Structured;
-  };
+  let server: Server;
+  const run = (command: string, extra: Record<string, unknown> = {}) =>
+    runOn(server, sim, 'arista-eos', command, extra);
 
   before(async () => {
     sim = await startDeviceSimulator(
@@ -240,15 +245,8 @@ describe('arista-eos against the EOS simulator, through MCP', () => {
       eosProfile({ hostname: 'leaf2', ansiNoise: true, repeatEcho: true, chunking: true }),
     );
     try {
-      const call = async (command: string, extra: Record<string, unknown> = {}) => {
-        const result = await server.call('execute_command', {
-          ...device(noisy, 'arista-eos'),
-          command,
-          ...extra,
-        });
-        assert.equal(result.isError, undefined, textOf(result));
-        return result.structuredContent as Structured;
-      };
+      const call = (command: string, extra: Record<string, unknown> = {}) =>
+        runOn(server, noisy, 'arista-eos', command, extra);
       const version = await call('show version');
       assert.match(version.output, /^Arista /m);
       assert.doesNotMatch(version.output, /show version|\x1b|\r/);
@@ -272,12 +270,8 @@ describe('arista-eos against the EOS simulator, through MCP', () => {
 describe('junos against the Junos simulator, through MCP', () => {
   let sim: DeviceSimulator;
   let cluster: DeviceSimulator;
-  let server: Awaited<ReturnType<typeof serverWithHome>>;
-  const run = async (command: string, target = sim) => {
-    const result = await server.call('execute_command', { ...device(target, 'junos'), command });
-    assert.equal(result.isError, undefined, textOf(result));
-    return result.structuredContent as Structured;
-  };
+  let server: Server;
+  const run = (command: string, target = sim) => runOn(server, target, 'junos', command);
 
   before(async () => {
     sim = await startDeviceSimulator(junosProfile({ hostname: 'lab-fw1', chunking: true }));
@@ -327,7 +321,7 @@ describe('junos against the Junos simulator, through MCP', () => {
 
 describe('auto-detection picks the dialect from the detection rules', () => {
   const sims: DeviceSimulator[] = [];
-  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  let server: Server;
 
   before(async () => {
     sims.push(
@@ -364,7 +358,7 @@ describe('auto-detection picks the dialect from the detection rules', () => {
 });
 
 describe('auto-detection of an unknown device', () => {
-  let server: Awaited<ReturnType<typeof serverWithHome>>;
+  let server: Server;
   let device: ssh2.Server;
   let port = 0;
 
@@ -412,12 +406,9 @@ describe('auto-detection of an unknown device', () => {
 describe('a fifth platform as a plugin: the NX-OS example dialect from a user folder', () => {
   const examples = new URL('../../examples/dialects/', import.meta.url).pathname;
   let sim: DeviceSimulator;
-  let server: Awaited<ReturnType<typeof serverWithHome>>;
-  const run = async (command: string, extra: Record<string, unknown> = {}) => {
-    const result = await server.call('execute_command', { ...device(sim, 'cisco-nxos'), command, ...extra });
-    assert.equal(result.isError, undefined, textOf(result));
-    return result.structuredContent as Structured;
-  };
+  let server: Server;
+  const run = (command: string, extra: Record<string, unknown> = {}) =>
+    runOn(server, sim, 'cisco-nxos', command, extra);
 
   before(async () => {
     sim = await startDeviceSimulator(
