@@ -104,10 +104,6 @@ export class ExpectRunner {
     readonly dialect: Dialect,
   ) {}
 
-  get busy(): boolean {
-    return this.current !== undefined;
-  }
-
   get isClosed(): boolean {
     return this.closed;
   }
