@@ -52,8 +52,6 @@ export interface ActiveCommand extends RunningCommand {
 /** All sessions of this server, keyed by user@host:port. */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
-  /** The newest resolved target per session: a reconnect uses the credentials of the latest call. */
-  private readonly targets = new Map<string, ResolvedTarget>();
   /**
    * Requests already resolved to an open session. Resolving reads ~/.ssh/config and its includes, which
    * costs more than running `echo hi` on a warm session, so a repeated request skips it.
@@ -78,23 +76,22 @@ export class SessionManager {
     if (known) return known.execute(command, prepare);
 
     const target = await resolveTarget(request, this.options.sshPaths);
-    this.targets.set(target.id, target);
+    const sessionTarget = {
+      id: target.id,
+      host: target.host,
+      port: target.port,
+      username: target.username,
+      connect: () =>
+        connect(target, { timeoutMs: this.options.connectTimeoutMs, paths: this.options.sshPaths }),
+    };
     let session = this.sessions.get(target.id);
-    if (!session) {
+    if (session) {
+      session.target = sessionTarget;
+    } else {
       const name = run.dialect ?? this.options.defaultDialect;
       const dialect = name === undefined ? undefined : await this.options.dialects.get(name);
-      session = new Session(
-        {
-          id: target.id,
-          connect: () =>
-            connect(this.targets.get(target.id) ?? target, {
-              timeoutMs: this.options.connectTimeoutMs,
-              paths: this.options.sshPaths,
-            }),
-        },
-        dialect,
-        this.options.connectTimeoutMs,
-        () => this.options.dialects.detectable(),
+      session = new Session(sessionTarget, dialect, this.options.connectTimeoutMs, () =>
+        this.options.dialects.detectable(),
       );
       this.sessions.set(target.id, session);
     }
@@ -150,12 +147,12 @@ export class SessionManager {
 
   list(): SessionInfo[] {
     return [...this.sessions.values()].map((session) => {
-      const target = this.targets.get(session.id);
+      const { target } = session;
       return {
         id: session.id,
-        host: target?.host ?? '',
-        port: target?.port ?? 0,
-        username: target?.username ?? '',
+        host: target.host,
+        port: target.port,
+        username: target.username,
         dialect: session.dialect?.name ?? 'not yet detected',
         ...(session.mode === undefined ? {} : { mode: session.mode }),
         connected: session.connected,
@@ -182,7 +179,6 @@ export class SessionManager {
 
   private forget(id: string): void {
     this.sessions.delete(id);
-    this.targets.delete(id);
     for (const [key, sessionId] of this.resolved) if (sessionId === id) this.resolved.delete(key);
   }
 

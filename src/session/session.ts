@@ -8,6 +8,9 @@ import { detectDialect } from './detect.js';
 export interface SessionTarget {
   /** `user@host:port`, the session's identity. */
   id: string;
+  host: string;
+  port: number;
+  username: string;
   /** Opens an authenticated connection; the ssh layer decides how. */
   connect(): Promise<Client>;
 }
@@ -51,7 +54,8 @@ export class Session {
   running: RunningCommand | undefined;
 
   constructor(
-    readonly target: SessionTarget,
+    /** Replaced by each call that resolves to this session: a reconnect uses the latest credentials. */
+    public target: SessionTarget,
     /** Undefined until detected, when the caller named none. */
     private chosenDialect: Dialect | undefined,
     private readonly openTimeoutMs: number,
