@@ -2,7 +2,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import { ExpectRunner, type ShellChannel } from '../expect/runner.js';
 
-export type PtyOptions = { term: string; cols: number; rows: number };
+type PtyOptions = { term: string; cols: number; rows: number };
 
 /** Open the channel a dialect asks for: an exec channel running its command, or a shell, with or without a pty. */
 export function openChannel(client: Client, channel: Dialect['channel']): Promise<ClientChannel> {

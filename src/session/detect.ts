@@ -1,7 +1,8 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import type { ExpectRunner } from '../expect/runner.js';
-import { cleanTerminalText, shownLine } from '../expect/terminal.js';
+import { shownLine, TerminalCleaner } from '../expect/terminal.js';
 import { openChannel, openRunner } from './channel.js';
 
 export class DetectionError extends Error {}
@@ -47,8 +48,11 @@ async function detectOnTerminal(
   const stream = await openChannel(client, { type: 'shell', pty: { term: 'vt100', cols: 511, rows: 24 } });
   let text = '';
   let wake: (() => void) | undefined;
+  // The same decoding and cleaning as the runner's, so a sequence split across chunks cannot hide a prompt.
+  const decoder = new StringDecoder('utf8');
+  const cleaner = new TerminalCleaner();
   stream.on('data', (chunk: Buffer) => {
-    text += cleanTerminalText(chunk.toString('utf8'));
+    text += cleaner.push(decoder.write(chunk));
     wake?.();
   });
   const lastLine = () => shownLine(text.slice(text.lastIndexOf('\n') + 1));
