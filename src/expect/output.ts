@@ -6,6 +6,8 @@ export class OutputCollector {
   private head = '';
   private headFull = false;
   private tail: string[] = [];
+  /** Pieces before this index have rolled out of the tail (dropped in bulk: shift() is O(n) per call). */
+  private tailStart = 0;
   private tailLength = 0;
   private bytes = 0;
   private readonly headCap: number;
@@ -35,14 +37,18 @@ export class OutputCollector {
     }
     this.tail.push(text);
     this.tailLength += text.length;
-    while (this.tailLength - (this.tail[0]?.length ?? 0) >= this.tailCap) {
-      this.tailLength -= this.tail.shift()?.length ?? 0;
+    while (this.tailLength - (this.tail[this.tailStart]?.length ?? 0) >= this.tailCap) {
+      this.tailLength -= this.tail[this.tailStart++]?.length ?? 0;
+    }
+    if (this.tailStart > 1024 && this.tailStart * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailStart);
+      this.tailStart = 0;
     }
   }
 
   /** Head and tail; `omittedBytes` is what fell between them. */
   finish(): CapturedOutput {
-    let tail = this.tail.join('');
+    let tail = this.tail.slice(this.tailStart).join('');
     if (tail.length > this.tailCap) tail = tail.slice(tail.length - this.tailCap);
     const keptBytes = Buffer.byteLength(this.head) + Buffer.byteLength(tail);
     return {
