@@ -53,6 +53,8 @@ export class ShellClosedError extends Error {}
 
 /** Output this long is held back so a marker or a prompt with its context lines is seen whole. */
 const HOLD_BACK = 2048;
+/** The longest line taken for the echo of a command. */
+const ECHO_MAX = 64 * 1024;
 
 interface End {
   index: number;
@@ -191,11 +193,12 @@ export class ExpectRunner {
     }
     if (pending.echoPending) {
       const lineEnd = held.indexOf('\n');
-      if (lineEnd < 0) {
+      // An echo line this long is not an echo: stop waiting for it rather than rescan a growing buffer.
+      if (lineEnd < 0 && held.length < ECHO_MAX) {
         pending.held = held;
         return;
       }
-      held = held.slice(lineEnd + 1);
+      if (lineEnd >= 0) held = held.slice(lineEnd + 1);
       pending.echoPending = false;
     }
     if (pending.responders.length > 0) held = this.respond(pending, held);

@@ -53,6 +53,8 @@ async function detectOnTerminal(
   const cleaner = new TerminalCleaner();
   stream.on('data', (chunk: Buffer) => {
     text += cleaner.push(decoder.write(chunk));
+    // Only the end matters for a prompt; a device that talks a lot must not make each look slower.
+    if (text.length > 256 * 1024) text = text.slice(-64 * 1024);
     wake?.();
   });
   const lastLine = () => shownLine(text.slice(text.lastIndexOf('\n') + 1));
