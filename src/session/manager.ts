@@ -1,12 +1,6 @@
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
-import {
-  connect,
-  type ResolvedTarget,
-  resolveTarget,
-  type SshPaths,
-  type TargetRequest,
-} from '../ssh/index.js';
+import { connect, resolveTarget, type SshPaths, type TargetRequest } from '../ssh/index.js';
 import { type ExecuteOptions, type RunningCommand, Session, type SessionRunResult } from './session.js';
 
 export interface SessionManagerOptions {
