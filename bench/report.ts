@@ -140,6 +140,10 @@ count in the table marked "(of N!)" means the budget ran out first. Percentiles 
   ssh2 exec channel per run on a warm connection (no pty), the same with a pty (information; CR LF turned
   back into LF) and the same command through the raw shell of A (information). The length of the output is
   checked in every run.
+- **B2 - MCP no-op returning the same bytes**: the no-op server's \`payload\` tool returns the same 588,895
+  bytes in its text block and again in \`structuredContent\`, as \`execute_command\` must (both are required,
+  and the SDK client reads and parses both). It is the floor of carrying that result through JSON and stdio,
+  with no SSH at all; where B2 alone is over 1.5x the raw exec, the seq target cannot be met in this shape.
 - **First command on a new session**: \`close_session\` (not timed), then \`execute_command('true')\` timed:
   config lookup, TCP connect, key exchange, host key check, authentication, shell open and the dialect's
   opening steps. The floor (information) is a new ssh2 connection with key auth, the dialect's shell

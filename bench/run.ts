@@ -123,6 +123,18 @@ async function main(): Promise<void> {
         run: () => timed(async () => checkLength(await rawExec(ssh, SEQ, false), 'raw exec')),
       },
       {
+        key: 'payload',
+        label: 'B2 MCP no-op returning the same bytes in text + structuredContent',
+        n: 25,
+        warmup: 3,
+        run: () =>
+          timed(async () => {
+            const r = await noop.call('payload');
+            const s = r.structuredContent as { output?: string } | undefined;
+            checkLength(s?.output ?? '', 'payload');
+          }),
+      },
+      {
         key: 'rawPty',
         label: 'raw exec seq 1 100000, pty (info)',
         n: 25,
@@ -226,6 +238,18 @@ async function main(): Promise<void> {
       value: at('seq') / at('rawExec'),
       formula: 'seq p50 / raw exec (no pty) p50',
       target: 1.5,
+    },
+    {
+      label: 'B2 alone / raw exec (why the line above is over)',
+      unit: 'x',
+      value: at('payload') / at('rawExec'),
+      formula: 'B2 p50 / raw exec (no pty) p50',
+    },
+    {
+      label: 'seq 1 100000 via MCP / (raw exec + B2)',
+      unit: 'x',
+      value: at('seq') / (at('rawExec') + at('payload')),
+      formula: 'seq p50 / (raw exec p50 + B2 p50)',
     },
     {
       label: 'first command on a new session',
