@@ -38,6 +38,8 @@ export interface Dialect {
       }
     | { strategy: 'prompt'; send: Template };
   echo: boolean;
+  /** Keywords may be abbreviated (network CLIs): the command policy matches prefixes. */
+  abbreviations: boolean;
   promptLearn?: RegExp;
   modes: ModeDef[];
   privilegedMode?: string;
@@ -198,6 +200,7 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
     lineEnding: file.line_ending ?? '\n',
     completion,
     echo: file.echo ?? false,
+    abbreviations: file.abbreviations ?? false,
     promptLearn: file.prompt_learn === undefined ? undefined : pattern(file.prompt_learn, 'prompt_learn'),
     modes,
     privilegedMode: file.privileged_mode,

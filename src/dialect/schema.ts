@@ -143,6 +143,12 @@ export const dialectFileSchema = z
       .boolean()
       .optional()
       .describe('The device echoes each command line: the first line is not output.'),
+    abbreviations: z
+      .boolean()
+      .optional()
+      .describe(
+        'The CLI accepts unique prefixes of keywords (sh run = show running-config): command policy patterns then match abbreviated words.',
+      ),
     prompt_learn: regex
       .optional()
       .describe('Finds the first prompt at open; its named groups (e.g. host) become template values.'),
