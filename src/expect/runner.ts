@@ -22,6 +22,11 @@ export interface RunOptions {
   secrets?: Readonly<Record<string, string | undefined>>;
   /** Template values from the caller (e.g. enable_command). */
   vars?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Asked when a prompt wants a secret that `secrets` lacks (e.g. the user types it in a browser); the
+   * device waits meanwhile. Undefined answer: the command fails naming the secret.
+   */
+  askSecret?: (name: string, prompt: string) => Promise<string | undefined>;
   /** Command rewrites and input prompts to use instead of the dialect's (see `with_secret`). */
   overlay?: Pick<Dialect, 'commandRewrite' | 'inputPrompts'>;
 }
@@ -70,8 +75,10 @@ interface Pending {
   echoPending: boolean;
   collector: OutputCollector;
   responders: Responder[];
-  secrets: Readonly<Record<string, string | undefined>>;
+  /** A copy: secrets obtained through askSecret are added for the rest of this step. */
+  secrets: Record<string, string | undefined>;
   answered: Set<Responder>;
+  askSecret?: RunOptions['askSecret'];
   /** After a secret: the device's newline that ended the hidden input is not output. */
   dropNewline: boolean;
   failurePatterns: RegExp[];
@@ -275,7 +282,8 @@ export class ExpectRunner {
           ...(options.overlay?.inputPrompts ?? dialect.inputPrompts),
           ...dialect.pagers,
         ],
-        secrets: options.secrets ?? {},
+        secrets: { ...options.secrets },
+        askSecret: options.askSecret,
         answered: new Set(),
         dropNewline: false,
         failurePatterns: options.failure ?? [],
@@ -332,7 +340,9 @@ export class ExpectRunner {
       } else {
         const secret = pending.secrets[responder.secret];
         const asked = lastLine.trim();
-        if (secret === undefined) {
+        if (secret === undefined && pending.askSecret) {
+          this.askFor(pending, responder, asked);
+        } else if (secret === undefined) {
           this.fail(
             pending,
             `the device asks for the ${responder.secret} secret ("${asked}") but none was given`,
@@ -343,14 +353,40 @@ export class ExpectRunner {
             `the ${responder.secret} secret was refused: the device asked for it again ("${asked}")`,
           );
         } else {
-          pending.answered.add(responder);
-          pending.dropNewline = true;
-          this.channel.write(secret + this.dialect.lineEnding);
+          this.answer(pending, responder, secret);
         }
       }
       return held.slice(0, lineStart);
     }
     return held;
+  }
+
+  private answer(pending: Pending, responder: Responder, secret: string): void {
+    pending.answered.add(responder);
+    pending.dropNewline = true;
+    this.channel.write(secret + this.dialect.lineEnding);
+  }
+
+  /** The prompt stays unanswered while the caller obtains the secret; the command's timeout still runs. */
+  private askFor(pending: Pending, responder: Responder, asked: string): void {
+    const name = responder.secret as string;
+    const ask = pending.askSecret as NonNullable<Pending['askSecret']>;
+    pending.askSecret = undefined; // once per step: a second prompt without an answer fails as before
+    ask(name, asked).then(
+      (secret) => {
+        if (this.current !== pending || pending.interrupted) return;
+        if (secret === undefined) {
+          this.fail(pending, `the device asks for the ${name} secret ("${asked}") but none was given`);
+          return;
+        }
+        pending.secrets[name] = secret;
+        this.answer(pending, responder, secret);
+      },
+      (error: Error) => {
+        if (this.current === pending)
+          this.fail(pending, `could not obtain the ${name} secret: ${error.message}`);
+      },
+    );
   }
 
   private findEnd(pending: Pending, held: string): End | undefined {
