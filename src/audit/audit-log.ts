@@ -1,0 +1,73 @@
+import { chmod, mkdir, open, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { log } from '../util/log.js';
+import { redact } from '../util/secrets.js';
+
+/** One line of the audit log: what ran where, how it ended, and what the command policy decided. */
+export interface AuditRecord {
+  time: string;
+  /** The name the agent used (inventory name, alias or address). */
+  host: string;
+  /** user@host:port, once known. */
+  session?: string;
+  dialect?: string;
+  commandId?: string;
+  command: string;
+  /** allowed, denied (never sent), or not-checked (no policy for the host). */
+  policy: 'allowed' | 'denied' | 'not-checked';
+  /** The rule that denied the command, or why it could not be checked. */
+  policyRule?: string;
+  status: 'completed' | 'timed-out' | 'interrupted' | 'failed' | 'denied';
+  exitCode?: number | null;
+  durationMs?: number;
+  bytesOut?: number;
+  error?: string;
+}
+
+/**
+ * Append-only JSONL file, mode 0600 (it names hosts and commands). Lines are written in call order through
+ * one file handle; a write failure is logged, never thrown: a full disk must not stop the agent's work, but
+ * it is loud on stderr.
+ */
+export class AuditLog {
+  private handle: Promise<import('node:fs/promises').FileHandle> | undefined;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(readonly path: string) {}
+
+  write(record: AuditRecord): Promise<void> {
+    const line = `${redact(JSON.stringify(record))}\n`;
+    this.tail = this.tail.then(async () => {
+      try {
+        const handle = await this.open();
+        await handle.appendFile(line);
+      } catch (error) {
+        this.handle = undefined; // try again on the next record: the folder may appear, the disk may free up
+        log.error(`audit log ${this.path}: ${(error as Error).message}`);
+      }
+    });
+    return this.tail;
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) await (await handle).close();
+  }
+
+  private open() {
+    this.handle ??= (async () => {
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+      const handle = await open(this.path, 'a', 0o600);
+      // The mode given to open() only applies to a new file; an existing one may be readable by others.
+      const mode = (await stat(this.path)).mode & 0o777;
+      if (mode !== 0o600) {
+        await chmod(this.path, 0o600);
+        log.warn(`audit log ${this.path} had mode ${mode.toString(8)}; set it to 600`);
+      }
+      return handle;
+    })();
+    return this.handle;
+  }
+}
