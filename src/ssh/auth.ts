@@ -172,7 +172,7 @@ export function planAuth(
     if (serverAccepts) message += `. Server accepts: ${serverAccepts.join(',')}`;
     if (identities.notes.length) message += `. Not used: ${identities.notes.join('; ')}`;
     const hint = jump
-      ? `Jump hosts log in with keys only: set IdentityFile for ${hop.host} in the ssh config, or load its key into ssh-agent.`
+      ? `Jump hosts log in with keys only: set a key for ${hop.name} (its key in the config file, or IdentityFile in the ssh config), or load its key into ssh-agent.`
       : authHint(hop, identities, secrets, serverAccepts);
     return new SshError('auth-failed', message, hint);
   };

@@ -2,9 +2,10 @@ import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, type ConnectConfig, type HostVerifier } from 'ssh2';
 import { log } from '../util/log.js';
+import { connectAlgorithms, NegotiationLog, negotiationError } from './algorithms.js';
 import { type AuthPlan, type AuthSecrets, loadIdentities, planAuth } from './auth.js';
 import { SshError } from './errors.js';
-import { type HostKeyPolicy, hostKeyAlgorithms, lookupHost, verifyHostKey } from './known-hosts.js';
+import { type HostKeyPolicy, knownHostName, lookupHost, verifyHostKey } from './known-hosts.js';
 import { defaultSshPaths, type SshPaths } from './paths.js';
 import type { Hop, ResolvedTarget } from './ssh-config.js';
 
@@ -14,7 +15,10 @@ export interface ConnectOptions {
   paths?: SshPaths;
   /** Default 15000; the connection is dropped after 3 unanswered keepalives. */
   keepaliveIntervalMs?: number;
-  /** Default 'accept-new', like OpenSSH's StrictHostKeyChecking=accept-new. */
+  /**
+   * For hops whose hostKey does not set a policy. Default 'accept-new', like OpenSSH's
+   * StrictHostKeyChecking=accept-new.
+   */
   hostKeyPolicy?: HostKeyPolicy;
 }
 
@@ -23,7 +27,7 @@ const KEEPALIVE_COUNT_MAX = 3;
 /** One hop on the way: where to, what to call it in messages, and its credentials (target only). */
 interface Step {
   hop: Hop;
-  /** What the caller called it: the alias for the target, the resolved name for jumps. */
+  /** What the caller called it: the alias for the target, the name in the ProxyJump setting for jumps. */
   name: string;
   secrets: AuthSecrets;
   jump: boolean;
@@ -36,7 +40,7 @@ interface Step {
 export async function connect(target: ResolvedTarget, options: ConnectOptions): Promise<Client> {
   const paths = options.paths ?? defaultSshPaths();
   const steps: Step[] = [
-    ...target.jumps.map((hop) => ({ hop, name: hop.host, secrets: {}, jump: true })),
+    ...target.jumps.map((hop) => ({ hop, name: hop.name, secrets: {}, jump: true })),
     {
       hop: target,
       name: target.alias,
@@ -167,13 +171,21 @@ function socketError(err: NodeJS.ErrnoException, step: Step, paths: SshPaths): S
 
 function unknownHost(step: Step, paths: SshPaths, cause: unknown): SshError {
   const { host } = step.hop;
-  const message =
-    step.name === host
-      ? `'${host}' is neither an alias in ${paths.sshConfig} nor a resolvable host name`
-      : `Cannot resolve '${host}', the HostName of '${step.name}' in ${paths.sshConfig}`;
-  return new SshError('unknown-host', message, 'Check the spelling, or add a Host entry to the ssh config.', {
-    cause,
-  });
+  const { name } = step.hop;
+  if (name === host) {
+    return new SshError(
+      'unknown-host',
+      `'${host}' is neither an alias in ${paths.sshConfig} nor a resolvable host name`,
+      'Check the spelling, or add a Host entry to the ssh config.',
+      { cause },
+    );
+  }
+  return new SshError(
+    'unknown-host',
+    `Cannot resolve '${host}', the host name set for '${name}'`,
+    `Check the spelling of ${name}'s host name (HostName in ${paths.sshConfig}, or its entry in the config file).`,
+    { cause },
+  );
 }
 
 /** The next hop's transport: a direct-tcpip channel through the previous hop. */
@@ -207,19 +219,32 @@ interface Prepared {
   connectConfig: Omit<ConnectConfig, 'sock'>;
   auth: AuthPlan;
   hostKeyError: () => SshError | undefined;
+  negotiation: NegotiationLog;
 }
 
 async function prepare(step: Step, paths: SshPaths, options: ConnectOptions): Promise<Prepared> {
   const { hop, secrets } = step;
-  const policy = options.hostKeyPolicy ?? 'accept-new';
-  const known = policy === 'off' ? [] : await lookupHost(paths.knownHosts, hop.host, hop.port);
+  const policy = hop.hostKey?.policy ?? options.hostKeyPolicy ?? 'accept-new';
+  const fingerprints = hop.hostKey?.fingerprints ?? [];
+  const file = hop.hostKey?.knownHostsFile ?? paths.knownHosts;
+  const pinned = fingerprints.length > 0;
+  if (policy === 'off' && !pinned) {
+    // Every time, not once: the agent or user reading stderr should not forget it is on.
+    log.warn(
+      `Host key checking is off for ${step.name} (${knownHostName(hop.host, hop.port)}): its identity is ` +
+        'not verified, so the connection could be intercepted. Pin its fingerprint or use accept-new.',
+    );
+  }
+  // Pinned hosts do not consult known_hosts at all, not even for the algorithm order.
+  const known = policy === 'off' || pinned ? [] : await lookupHost(file, hop.host, hop.port);
   const identities = await loadIdentities(hop.identityFiles, secrets, paths.home);
   const auth = planAuth(hop, identities, secrets, process.env.SSH_AUTH_SOCK, step.jump);
+  const negotiation = new NegotiationLog();
 
   // ssh2 only learns "denied"; the reason is kept here for the error.
   let hostKeyError: SshError | undefined;
   const hostVerifier: HostVerifier = (key, verify) => {
-    verifyHostKey({ file: paths.knownHosts, host: hop.host, port: hop.port, key, policy }).then(
+    verifyHostKey({ file, host: hop.host, port: hop.port, key, policy, fingerprints }).then(
       () => verify(true),
       (err: unknown) => {
         hostKeyError =
@@ -231,10 +256,16 @@ async function prepare(step: Step, paths: SshPaths, options: ConnectOptions): Pr
   return {
     auth,
     hostKeyError: () => hostKeyError,
+    negotiation,
     connectConfig: {
       username: hop.username,
       hostVerifier,
-      algorithms: { serverHostKey: hostKeyAlgorithms(known.map((e) => e.keyType)) },
+      algorithms: connectAlgorithms(
+        hop.algorithms,
+        known.map((e) => e.keyType),
+      ),
+      // The only way ssh2 tells what the server proposed, for a failed negotiation's message.
+      debug: negotiation.debug,
       authHandler: auth.handler,
       keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
       keepaliveCountMax: KEEPALIVE_COUNT_MAX,
@@ -246,7 +277,7 @@ async function prepare(step: Step, paths: SshPaths, options: ConnectOptions): Pr
 /** SSH handshake and authentication for one hop, over an already connected transport. */
 function handshake(client: Client, sock: Duplex, step: Step, prepared: Prepared): Promise<void> {
   const where = `${step.hop.host}:${step.hop.port}`;
-  const { auth, hostKeyError } = prepared;
+  const { auth, hostKeyError, negotiation } = prepared;
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const settle = (err?: SshError) => {
@@ -263,7 +294,11 @@ function handshake(client: Client, sock: Duplex, step: Step, prepared: Prepared)
         log.debug(`ssh ${where}: ${err.message}`);
         return;
       }
-      settle(hostKeyError() ?? (auth.exhausted() ? auth.failure() : handshakeError(err, where)));
+      settle(
+        hostKeyError() ??
+          negotiationError(err, where, step.hop.name, negotiation) ??
+          (auth.exhausted() ? auth.failure() : handshakeError(err, where)),
+      );
     };
     const onClose = () =>
       settle(
@@ -282,8 +317,17 @@ function handshake(client: Client, sock: Duplex, step: Step, prepared: Prepared)
     try {
       client.connect({ ...prepared.connectConfig, sock });
     } catch (err) {
+      // ssh2 checks the algorithm names here: "Unsupported algorithm: x".
+      const unsupported = /unsupported algorithm/i.test((err as Error).message);
       settle(
-        new SshError('config', `Cannot start SSH to ${where}: ${(err as Error).message}`, '', { cause: err }),
+        new SshError(
+          'config',
+          `Cannot start SSH to ${step.name} (${where}): ${(err as Error).message}`,
+          unsupported
+            ? `Fix the algorithms setting of ${step.hop.name}: use names from ssh2's list (see its README).`
+            : '',
+          { cause: err },
+        ),
       );
     }
   });

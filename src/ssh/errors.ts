@@ -8,6 +8,8 @@ export type SshErrorCode =
   | 'host-key-changed'
   | 'host-key-unknown'
   | 'config'
+  /** Client and server have no algorithm in common in one of the lists (kex, cipher, ...). */
+  | 'algorithm-mismatch'
   | 'disconnected';
 
 /**

@@ -1,13 +1,27 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Algorithms, ServerHostKeyAlgorithm } from 'ssh2';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 import { log } from '../util/log.js';
+import type { AlgorithmSetting } from './algorithms.js';
 import { SshError } from './errors.js';
 import { matchPatternList } from './patterns.js';
 
 /** OpenSSH's StrictHostKeyChecking: accept-new (default), yes (= strict) and no (= off: no checks at all). */
 export type HostKeyPolicy = 'accept-new' | 'strict' | 'off';
+
+/** How one host's key is checked; every field optional, unset ones fall back to the connect options. */
+export interface HostKeyOptions {
+  policy?: HostKeyPolicy;
+  /**
+   * Pinned keys, `SHA256:<base64>` as `ssh-keygen -lf` prints them (the `SHA256:` prefix and `=` padding
+   * are optional). When non-empty, exactly these keys are accepted, whatever the policy says, and
+   * known_hosts is neither read nor written. An empty list pins nothing.
+   */
+  fingerprints?: string[];
+  /** A known_hosts file of the host's own, instead of ~/.ssh/known_hosts. */
+  knownHostsFile?: string;
+}
 
 export interface KnownHostEntry {
   /** 1-based line number in the file, for messages. */
@@ -22,6 +36,16 @@ export interface KnownHostEntry {
 /** 'SHA256:<base64 without padding>' of a public key blob, exactly as `ssh-keygen -l` prints it. */
 export function fingerprint(keyBlob: Buffer): string {
   return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * A pinned fingerprint in the form fingerprint() prints, or undefined when `text` is not a SHA256
+ * fingerprint (MD5 ones, `aa:bb:...`, are not accepted: OpenSSH has printed SHA256 since 6.8).
+ */
+export function normalizeFingerprint(text: string): string | undefined {
+  const m = /^(?:sha256:)?([A-Za-z0-9+/]{43})=?$/i.exec(text.trim());
+  // The prefix is matched case-insensitively, the base64 (group 1) is kept as written.
+  return m?.[1] ? `SHA256:${m[1]}` : undefined;
 }
 
 /** The name a host is recorded under: `host` on port 22, `[host]:port` otherwise. */
@@ -79,13 +103,36 @@ export async function lookupHost(file: string, host: string, port: number): Prom
 }
 
 /**
- * Host key algorithms in ssh2's default set, those matching key types already recorded for the host first
- * (like OpenSSH), so a host known by its ed25519 key is not treated as new because it prefers rsa.
+ * Host key algorithms, those matching key types already recorded for the host first (like OpenSSH), so a
+ * host known by its ed25519 key is not treated as new because it prefers rsa. The set is ssh2's default
+ * one, or the one `configured` (the host's algorithms.serverHostKey) asks for: an exact list decides the
+ * set alone; a `{ remove, prepend, append }` object edits ssh2's defaults, and the preferred algorithms it
+ * removes stay removed.
  */
-export function hostKeyAlgorithms(knownKeyTypes: string[]): Algorithms['serverHostKey'] {
-  const preferred = [...new Set(knownKeyTypes.flatMap((t) => ALGORITHMS_BY_KEY_TYPE[t] ?? []))];
-  // ssh2 applies these in key order: remove them from its defaults, then put them in front.
-  return { remove: preferred, prepend: preferred, append: [] };
+export function hostKeyAlgorithms(knownKeyTypes: string[], configured?: AlgorithmSetting): AlgorithmSetting {
+  const preferred: string[] = [...new Set(knownKeyTypes.flatMap((t) => ALGORITHMS_BY_KEY_TYPE[t] ?? []))];
+  if (Array.isArray(configured) && configured.length > 0) {
+    // A stable partition: the known ones first, each part in the order the user wrote.
+    return [
+      ...configured.filter((a) => preferred.includes(a)),
+      ...configured.filter((a) => !preferred.includes(a)),
+    ];
+  }
+  const edits = configured && !Array.isArray(configured) ? configured : {};
+  const removed = edits.remove ?? [];
+  const kept = preferred.filter((a) => !removed.some((r) => matchesAlgorithm(r, a)));
+  // ssh2 applies the keys in insertion order: remove (theirs, and ours so they can move), then put ours in
+  // front of their prepends, then their appends (skipped by ssh2 when already present).
+  return {
+    remove: [...removed, ...kept],
+    prepend: [...kept, ...(edits.prepend ?? []).filter((a) => !kept.includes(a))],
+    append: edits.append ?? [],
+  };
+}
+
+/** ssh2 takes RegExps in these lists too, though @types/ssh2 does not say so. */
+function matchesAlgorithm(pattern: unknown, name: string): boolean {
+  return pattern instanceof RegExp ? pattern.test(name) : pattern === name;
 }
 
 /** Key type (as in known_hosts) -> the host key algorithms that produce it. Others: ssh2 cannot use them. */
@@ -103,19 +150,24 @@ export interface VerifyHostKeyOptions {
   port: number;
   key: Buffer;
   policy?: HostKeyPolicy;
+  /** Pinned fingerprints (see HostKeyOptions): when non-empty, the only check, and `file` is not used. */
+  fingerprints?: string[];
 }
 
 /**
- * Checks the key a server offered against known_hosts, by the policy; resolves to accept, throws SshError
- * to refuse. accept-new records an unknown host; a known host with a different key of the same type is
- * refused, as is a revoked key.
+ * Checks the key a server offered against its pinned fingerprints, or else known_hosts by the policy;
+ * resolves to accept, throws SshError to refuse. accept-new records an unknown host; a known host with a
+ * different key of the same type is refused, as is a revoked key.
  */
 export async function verifyHostKey(o: VerifyHostKeyOptions): Promise<void> {
-  const policy = o.policy ?? 'accept-new';
-  if (policy === 'off') return;
   const name = knownHostName(o.host, o.port);
   const offeredType = keyTypeOf(o.key);
   const offered = `${offeredType} key ${fingerprint(o.key)}`;
+  // Pinning is checked before the policy on purpose: pinned fingerprints with policy off still pin (a
+  // pin is the more specific statement, and the safer reading of a contradictory setting).
+  if (o.fingerprints && o.fingerprints.length > 0) return checkPinned(o, name, offered);
+  const policy = o.policy ?? 'accept-new';
+  if (policy === 'off') return;
   const entries = await lookupHost(o.file, o.host, o.port);
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(o.key));
   if (revoked) {
@@ -154,6 +206,21 @@ export async function verifyHostKey(o: VerifyHostKeyOptions): Promise<void> {
   }
   await appendKnownHost(o.file, o.host, o.port, o.key);
   log.info(`Permanently added ${name} (${offered}) to ${o.file}`);
+}
+
+/** Accepts a key whose fingerprint is pinned; refuses any other naming both. known_hosts is not used. */
+function checkPinned(o: VerifyHostKeyOptions, name: string, offered: string): void {
+  const pinned = (o.fingerprints ?? []).map((f) => normalizeFingerprint(f) ?? f);
+  if (pinned.includes(fingerprint(o.key))) return;
+  throw new SshError(
+    'host-key-changed',
+    `HOST KEY MISMATCH for ${name}: it offered ${offered}, which is not among the fingerprints pinned for it: ` +
+      `${pinned.join(', ')}. Someone could be intercepting the connection (man-in-the-middle), or the host ` +
+      'was reinstalled.',
+    `Verify the offered fingerprint with the host's administrator; if it is right, pin it instead (host_key ` +
+      `fingerprints in the config file). If a pinned key is of another type than ${keyTypeOf(o.key)}, list ` +
+      "that type first in the host's algorithms server_host_key so the server is asked for it.",
+  );
 }
 
 /** Appends `name keytype base64`, creating the directory (0700) and the file (0600) when missing. */

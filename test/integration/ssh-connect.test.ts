@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import ssh2, { type Client } from 'ssh2';
-import { connect, fingerprint, resolveTarget, SshError, type SshPaths } from '../../src/ssh/index.js';
+import {
+  connect,
+  fingerprint,
+  type HostEntry,
+  resolveTarget,
+  SshError,
+  type SshPaths,
+} from '../../src/ssh/index.js';
 import { type SshdHarness, startSshd } from '../harness/sshd.js';
 
 const TIMEOUT_MS = 10_000;
@@ -65,6 +73,29 @@ function establishedTo(port: number): number {
   });
   return out.split('\n').filter((l) => l.trim()).length;
 }
+
+/** Runs `fn` with process.stderr.write captured (log lines go there); returns what was written. */
+async function captureStderr(fn: () => Promise<void>): Promise<string> {
+  const saved = process.env.MCP_SSH_SESSION_LOG_LEVEL;
+  process.env.MCP_SSH_SESSION_LOG_LEVEL = 'warn';
+  const write = process.stderr.write;
+  let text = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    text += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = write;
+    if (saved === undefined) delete process.env.MCP_SSH_SESSION_LOG_LEVEL;
+    else process.env.MCP_SSH_SESSION_LOG_LEVEL = saved;
+  }
+  return text;
+}
+
+/** A lookup callback over a fixed table. */
+const lookupIn = (entries: Record<string, HostEntry>) => (name: string) => entries[name];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -296,5 +327,189 @@ describe('ssh connect against a real sshd', { timeout: 180_000 }, () => {
       for (const s of accepted) s.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+  describe('host key options and algorithms from lookup entries', () => {
+    let dir: string;
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'ssh-host-options-'));
+    });
+    after(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('connects with the right pinned fingerprint and leaves known_hosts alone', {
+      timeout: 30_000,
+    }, async () => {
+      const paths = await clientPaths();
+      const lookup = lookupIn({
+        testhost: { hostKey: { fingerprints: [h.hostKeyFingerprint], policy: 'strict' } },
+      });
+      const target = await resolveTarget({ host: 'testhost', lookup }, paths);
+      const client = await connect(target, { timeoutMs: TIMEOUT_MS, paths });
+      try {
+        assert.equal(await exec(client, 'whoami'), h.user);
+      } finally {
+        await close(client);
+      }
+      assert.equal(await readFile(paths.knownHosts, 'utf8'), '');
+    });
+
+    it('refuses a key that is not pinned, naming the host and both fingerprints', {
+      timeout: 30_000,
+    }, async () => {
+      const paths = await clientPaths();
+      const wrong = fingerprint(
+        Buffer.from(ssh2.utils.generateKeyPairSync('ed25519').public.split(' ')[1] ?? '', 'base64'),
+      );
+      // Policy off does not weaken a pin.
+      const lookup = lookupIn({ testhost: { hostKey: { fingerprints: [wrong], policy: 'off' } } });
+      const target = await resolveTarget({ host: 'testhost', lookup }, paths);
+      await assert.rejects(
+        connect(target, { timeoutMs: TIMEOUT_MS, paths }),
+        sshError(
+          'host-key-changed',
+          new RegExp(reEscape(`[127.0.0.1]:${h.port}`)),
+          new RegExp(reEscape(h.hostKeyFingerprint)),
+          new RegExp(reEscape(wrong)),
+          /pinned/,
+        ),
+      );
+      assert.equal(await readFile(paths.knownHosts, 'utf8'), '');
+    });
+
+    it('uses and writes a known_hosts file of the host’s own', { timeout: 30_000 }, async () => {
+      const paths = await clientPaths();
+      const own = join(dir, 'own', 'known_hosts');
+      const lookup = lookupIn({ testhost: { hostKey: { knownHostsFile: own } } });
+      const target = await resolveTarget({ host: 'testhost', lookup }, paths);
+      await close(await connect(target, { timeoutMs: TIMEOUT_MS, paths }));
+      assert.equal(await readFile(paths.knownHosts, 'utf8'), '');
+      const line = (await readFile(own, 'utf8')).trim();
+      assert.equal(line, `[127.0.0.1]:${h.port} ${h.hostKeyPublicLine}`);
+
+      // Strict now passes on that file alone (the default file is still empty)...
+      const strict = await resolveTarget(
+        {
+          host: 'testhost',
+          lookup: lookupIn({ testhost: { hostKey: { knownHostsFile: own, policy: 'strict' } } }),
+        },
+        paths,
+      );
+      await close(await connect(strict, { timeoutMs: TIMEOUT_MS, paths }));
+      // ...while without it, strict refuses the unknown host.
+      const plain = await resolveTarget(
+        { host: 'testhost', defaults: { hostKey: { policy: 'strict' } } },
+        paths,
+      );
+      await assert.rejects(connect(plain, { timeoutMs: TIMEOUT_MS, paths }), sshError('host-key-unknown'));
+    });
+
+    it('warns on stderr at every connect when host key checking is off', { timeout: 30_000 }, async () => {
+      const paths = await clientPaths();
+      const lookup = lookupIn({ testhost: { hostKey: { policy: 'off' } } });
+      const target = await resolveTarget({ host: 'testhost', lookup }, paths);
+      const stderr = await captureStderr(async () => {
+        await close(await connect(target, { timeoutMs: TIMEOUT_MS, paths }));
+        await close(await connect(target, { timeoutMs: TIMEOUT_MS, paths }));
+      });
+      const warnings = stderr
+        .split('\n')
+        .filter((l) => / warn .*Host key checking is off for testhost/.test(l));
+      assert.equal(warnings.length, 2, stderr);
+      assert.match(warnings[0] ?? '', new RegExp(reEscape(`[127.0.0.1]:${h.port}`)));
+      assert.equal(await readFile(paths.knownHosts, 'utf8'), '');
+    });
+
+    it('checks each hop with its own options: a pinned jump host, a target with its own known_hosts', {
+      timeout: 30_000,
+    }, async () => {
+      const paths = await clientPaths();
+      const own = join(dir, 'target_known_hosts');
+      const base = { hostName: '127.0.0.1', port: h.port, user: h.user, identityFile: h.userKeyPath };
+      const lookup = lookupIn({
+        bastion: { ...base, hostKey: { fingerprints: [h.hostKeyFingerprint] } },
+        inner: { ...base, proxyJump: 'bastion', hostKey: { knownHostsFile: own } },
+      });
+      const target = await resolveTarget({ host: 'inner', lookup }, paths);
+      assert.deepEqual(
+        target.jumps.map((j) => j.name),
+        ['bastion'],
+      );
+      const client = await connect(target, { timeoutMs: TIMEOUT_MS, paths });
+      try {
+        assert.equal(await exec(client, 'whoami'), h.user);
+      } finally {
+        await close(client);
+      }
+      assert.equal(await readFile(paths.knownHosts, 'utf8'), '');
+      assert.equal((await readFile(own, 'utf8')).trim().split('\n').length, 1);
+    });
+  });
+
+  describe('a server with only legacy key exchange', () => {
+    let legacy: SshdHarness;
+    before(async () => {
+      // OpenSSH 9.2 still has diffie-hellman-group14-sha1; ssh2 supports it but leaves it out by default.
+      legacy = await startSshd({ extraConfig: 'KexAlgorithms diffie-hellman-group14-sha1\n' });
+    });
+    after(async () => {
+      await legacy?.stop();
+    });
+
+    const entry = (extra: HostEntry = {}): HostEntry => ({
+      hostName: legacy.host,
+      port: legacy.port,
+      user: legacy.user,
+      identityFile: legacy.userKeyPath,
+      ...extra,
+    });
+
+    it('fails with an error naming the host, the kex list, what the server offers and the fix', {
+      timeout: 30_000,
+    }, async () => {
+      const paths = await clientPaths();
+      const target = await resolveTarget(
+        { host: 'old-switch', lookup: lookupIn({ 'old-switch': entry() }) },
+        paths,
+      );
+      await assert.rejects(connect(target, { timeoutMs: TIMEOUT_MS, paths }), (e: unknown) => {
+        sshError(
+          'algorithm-mismatch',
+          /old-switch/,
+          new RegExp(reEscape(`127.0.0.1:${legacy.port}`)),
+          /key exchange algorithm \(the kex list\)/,
+          /offers diffie-hellman-group14-sha1, none/,
+          /algorithms: \{ kex: \{ append: \[diffie-hellman-group14-sha1\] \} \}/,
+        )(e);
+        return true;
+      });
+    });
+
+    it('connects and runs a command once the host’s algorithms append it', { timeout: 30_000 }, async () => {
+      const paths = await clientPaths();
+      const lookup = lookupIn({
+        'old-switch': entry({ algorithms: { kex: { append: ['diffie-hellman-group14-sha1'] } } }),
+      });
+      const target = await resolveTarget({ host: 'old-switch', lookup }, paths);
+      const client = await connect(target, { timeoutMs: TIMEOUT_MS, paths });
+      try {
+        assert.equal(await exec(client, 'whoami'), legacy.user);
+      } finally {
+        await close(client);
+      }
+    });
+
+    it('reports an algorithm name ssh2 does not know as a config error naming the host', {
+      timeout: 30_000,
+    }, async () => {
+      const paths = await clientPaths();
+      const lookup = lookupIn({ 'old-switch': entry({ algorithms: { kex: ['no-such-kex'] } }) });
+      const target = await resolveTarget({ host: 'old-switch', lookup }, paths);
+      await assert.rejects(connect(target, { timeoutMs: TIMEOUT_MS, paths }), (e: unknown) => {
+        sshError('config', /old-switch/, /Unsupported algorithm: no-such-kex/)(e);
+        assert.match((e as SshError).hint, /algorithms/);
+        return true;
+      });
+    });
   });
 });

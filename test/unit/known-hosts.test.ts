@@ -7,12 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
+import { connectAlgorithms } from '../../src/ssh/algorithms.js';
 import { SshError } from '../../src/ssh/errors.js';
 import {
   fingerprint,
   hostKeyAlgorithms,
   keyTypeOf,
   lookupHost,
+  normalizeFingerprint,
   verifyHostKey,
 } from '../../src/ssh/known-hosts.js';
 
@@ -221,5 +223,122 @@ describe('known_hosts', { timeout: 30_000 }, () => {
       'ssh-ed25519',
     ]);
     assert.equal(order(['ssh-rsa']).length, DEFAULT_SERVER_HOST_KEY.length);
+  });
+  it('normalizeFingerprint() takes ssh-keygen’s form, without prefix or with padding; rejects others', () => {
+    const fp = fingerprint(newKey().blob);
+    const bare = fp.slice('SHA256:'.length);
+    assert.equal(normalizeFingerprint(fp), fp);
+    assert.equal(normalizeFingerprint(bare), fp);
+    assert.equal(normalizeFingerprint(`sha256:${bare}=`), fp);
+    assert.equal(normalizeFingerprint(` ${fp} `), fp);
+    assert.equal(normalizeFingerprint('MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48'), undefined);
+    assert.equal(normalizeFingerprint(`${fp}x`), undefined);
+    assert.equal(normalizeFingerprint(''), undefined);
+  });
+
+  it('pinned fingerprints accept exactly those keys, whatever the policy and known_hosts say', async () => {
+    const k = newKey();
+    const other = newKey();
+    const f = file();
+    // known_hosts records another key for the host: ignored when pinned, and left as it is.
+    await writeFile(f, `pinned.example ${other.line}\n`);
+    const bare = fingerprint(k.blob).slice('SHA256:'.length);
+    for (const policy of ['accept-new', 'strict', 'off'] as const) {
+      await verifyHostKey({
+        file: f,
+        host: 'pinned.example',
+        port: 22,
+        key: k.blob,
+        policy,
+        fingerprints: [fingerprint(newKey().blob), bare],
+      });
+    }
+    assert.equal(await readFile(f, 'utf8'), `pinned.example ${other.line}\n`);
+    // A host not in known_hosts under strict: accepted because pinned, and not recorded.
+    const missing = join(dir, 'no-such-dir', 'known_hosts');
+    await verifyHostKey({
+      file: missing,
+      host: 'new.example',
+      port: 2222,
+      key: k.blob,
+      policy: 'strict',
+      fingerprints: [fingerprint(k.blob)],
+    });
+    await assert.rejects(stat(join(dir, 'no-such-dir')), /ENOENT/);
+  });
+
+  it('pinned fingerprints refuse any other key, even with policy off, naming host and both fingerprints', async () => {
+    const k = newKey();
+    const pinnedA = fingerprint(newKey().blob);
+    const pinnedB = fingerprint(newKey('ecdsa').blob);
+    const f = file();
+    await writeFile(f, `[sw.example]:2222 ${k.line}\n`); // even a recorded key is not enough
+    for (const policy of ['accept-new', 'off'] as const) {
+      await assert.rejects(
+        verifyHostKey({
+          file: f,
+          host: 'sw.example',
+          port: 2222,
+          key: k.blob,
+          policy,
+          fingerprints: [pinnedA, pinnedB],
+        }),
+        isError(
+          'host-key-changed',
+          new RegExp(reEscape('[sw.example]:2222')),
+          new RegExp(reEscape(fingerprint(k.blob))),
+          new RegExp(reEscape(pinnedA)),
+          new RegExp(reEscape(pinnedB)),
+        ),
+      );
+    }
+    assert.equal(await readFile(f, 'utf8'), `[sw.example]:2222 ${k.line}\n`);
+  });
+
+  it('an empty fingerprint list pins nothing: known_hosts and the policy apply', async () => {
+    const k = newKey();
+    const f = file();
+    await verifyHostKey({ file: f, host: 'h.example', port: 22, key: k.blob, fingerprints: [] });
+    assert.equal(await readFile(f, 'utf8'), `h.example ${k.line}\n`);
+  });
+
+  it('keeps known key types first within a configured host key algorithm list', () => {
+    const require = createRequire(import.meta.url);
+    const { generateAlgorithmList } = require('ssh2/lib/utils.js');
+    const { DEFAULT_SERVER_HOST_KEY, SUPPORTED_SERVER_HOST_KEY } = require('ssh2/lib/protocol/constants.js');
+    const order = (types: string[], configured?: Parameters<typeof hostKeyAlgorithms>[1]): string[] =>
+      generateAlgorithmList(
+        hostKeyAlgorithms(types, configured),
+        DEFAULT_SERVER_HOST_KEY,
+        SUPPORTED_SERVER_HOST_KEY,
+      );
+    // An exact list decides the set; the known ones move to the front, the rest keep the user's order.
+    assert.deepEqual(order(['ssh-rsa'], ['ssh-ed25519', 'ssh-dss', 'rsa-sha2-256']), [
+      'rsa-sha2-256',
+      'ssh-ed25519',
+      'ssh-dss',
+    ]);
+    assert.deepEqual(order(['ecdsa-sha2-nistp256'], ['ssh-ed25519']), ['ssh-ed25519']);
+    // Edits of the defaults: appended, removed, and known types still first unless removed.
+    const edited = order(['ecdsa-sha2-nistp256', 'ssh-rsa'], { append: ['ssh-dss'], remove: ['ssh-rsa'] });
+    assert.deepEqual(edited.slice(0, 3), ['ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256']);
+    assert.ok(!edited.includes('ssh-rsa'));
+    assert.equal(edited.at(-1), 'ssh-dss');
+    const prepended = order(['ssh-ed25519'], { prepend: ['ssh-dss'] });
+    assert.deepEqual(prepended.slice(0, 2), ['ssh-ed25519', 'ssh-dss']);
+  });
+
+  it('connectAlgorithms() passes the other categories through, edits in remove, prepend, append order', () => {
+    const algorithms = connectAlgorithms(
+      {
+        kex: { append: ['diffie-hellman-group14-sha1'], remove: ['ecdh-sha2-nistp256'] },
+        cipher: ['aes128-cbc'],
+      },
+      [],
+    );
+    assert.deepEqual(Object.keys(algorithms.kex ?? {}), ['remove', 'append']);
+    assert.deepEqual(algorithms.cipher, ['aes128-cbc']);
+    assert.deepEqual(algorithms.serverHostKey, { remove: [], prepend: [], append: [] });
+    assert.equal(algorithms.hmac, undefined);
   });
 });

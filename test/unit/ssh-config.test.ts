@@ -3,7 +3,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { defaultSshPaths, resolveTarget, SshError, type SshPaths } from '../../src/ssh/index.js';
+import {
+  defaultSshPaths,
+  type HostEntry,
+  resolveTarget,
+  SshError,
+  type SshPaths,
+} from '../../src/ssh/index.js';
 
 let root: string;
 let paths: SshPaths;
@@ -21,6 +27,25 @@ async function home(files: Record<string, string>): Promise<SshPaths> {
 }
 
 const config = (...lines: string[]) => ({ '.ssh/config': `${lines.join('\n')}\n` });
+
+/** A lookup callback over a fixed table, recording the names it was asked for. */
+function table(entries: Record<string, HostEntry>) {
+  const asked: string[] = [];
+  const lookup = (name: string): HostEntry | undefined => {
+    asked.push(name);
+    return entries[name];
+  };
+  return { lookup, asked };
+}
+
+const configError =
+  (...patterns: RegExp[]) =>
+  (e: unknown) => {
+    assert.ok(e instanceof SshError, `not an SshError: ${String(e)}`);
+    assert.equal(e.code, 'config');
+    for (const p of patterns) assert.match(`${e.message}\n${e.hint}`, p);
+    return true;
+  };
 
 describe('resolveTarget', { timeout: 20_000 }, () => {
   before(async () => {
@@ -223,6 +248,182 @@ describe('resolveTarget', { timeout: 20_000 }, () => {
       resolveTarget({ host: 'a' }, p),
       (e: unknown) => e instanceof SshError && e.code === 'config' && /ProxyJump/.test(e.message),
     );
+  });
+
+  describe('with lookup and defaults', () => {
+    it('per field: request > lookup(name) > ssh config > defaults > built-ins', async () => {
+      const p = await home({
+        ...config(
+          'Host web',
+          '  HostName from-ssh-config.example',
+          '  User ssh-user',
+          '  Port 2201',
+          '  IdentityFile ~/.ssh/from_ssh_config',
+        ),
+        'keys/entry': 'x',
+        'keys/default': 'x',
+        'keys/explicit': 'x',
+      });
+      const defaults: HostEntry = { user: 'dflt-user', port: 2203, identityFile: '~/keys/default' };
+
+      // ssh config over defaults: every field set there wins, and its IdentityFile keeps agent keys.
+      const fromSsh = await resolveTarget({ host: 'web', defaults }, p);
+      assert.equal(fromSsh.id, 'ssh-user@from-ssh-config.example:2201');
+      assert.deepEqual(fromSsh.identityFiles, [join(p.home, '.ssh/from_ssh_config')]);
+      assert.equal(fromSsh.identitiesOnly, false);
+
+      // lookup over ssh config; its hostName replaces HostName, its key means IdentitiesOnly.
+      const { lookup, asked } = table({
+        web: { hostName: '10.9.9.9', user: 'entry-user', port: 2202, identityFile: '~/keys/entry' },
+      });
+      const fromEntry = await resolveTarget({ host: 'web', lookup, defaults }, p);
+      assert.deepEqual(asked, ['web']);
+      assert.equal(fromEntry.name, 'web');
+      assert.equal(fromEntry.id, 'entry-user@10.9.9.9:2202');
+      assert.deepEqual(fromEntry.identityFiles, [join(p.home, 'keys/entry')]);
+      assert.equal(fromEntry.identitiesOnly, true);
+
+      // Explicit request fields over all.
+      const explicit = await resolveTarget(
+        { host: 'web', lookup, defaults, username: 'me', port: 22, keyFilename: '~/keys/explicit' },
+        p,
+      );
+      assert.equal(explicit.id, 'me@10.9.9.9:22');
+      assert.deepEqual(explicit.identityFiles, [join(p.home, 'keys/explicit')]);
+      // ...and so does user@host:port in the host string.
+      const inline = await resolveTarget({ host: 'me@web:2222', lookup, defaults }, p);
+      assert.equal(inline.id, 'me@10.9.9.9:2222');
+
+      // A name neither the lookup nor the ssh config knows: defaults, then built-ins.
+      const other = await resolveTarget({ host: 'other.example', lookup, defaults }, p);
+      assert.equal(other.id, 'dflt-user@other.example:2203');
+      assert.deepEqual(other.identityFiles, [join(p.home, 'keys/default')]);
+      assert.equal(other.identitiesOnly, true);
+      const bare = await resolveTarget({ host: 'other.example', lookup }, p);
+      assert.equal(bare.id, `${userInfo().username}@other.example:22`);
+      assert.equal(bare.identitiesOnly, false);
+      assert.equal(bare.hostKey, undefined);
+      assert.equal(bare.algorithms, undefined);
+    });
+
+    it('a partial entry leaves the other fields to the ssh config; lookup is by the alias', async () => {
+      const p = await home(config('Host sw1', '  HostName 10.0.0.1', '  User admin', '  Port 2022'));
+      const { lookup } = table({ sw1: { user: 'netops' } });
+      const t = await resolveTarget({ host: 'sw1', lookup }, p);
+      assert.equal(t.id, 'netops@10.0.0.1:2022');
+      assert.equal(t.alias, 'sw1');
+    });
+
+    it('rejects an entry key or a default key that does not exist, naming the host', async () => {
+      const { lookup } = table({ sw1: { identityFile: '~/missing_key' } });
+      await assert.rejects(resolveTarget({ host: 'sw1', lookup }, paths), configError(/missing_key/, /sw1/));
+      await assert.rejects(
+        resolveTarget({ host: 'sw2', defaults: { identityFile: '/nonexistent/key' } }, paths),
+        configError(/\/nonexistent\/key/, /sw2/),
+      );
+      await assert.rejects(
+        resolveTarget({ host: 'sw3', lookup: () => ({ port: 70000 }) }, paths),
+        configError(/70000/),
+      );
+    });
+
+    it('resolves jump hops through lookup: an entry’s jump, and an ssh-config ProxyJump naming an entry', async () => {
+      const p = await home({
+        ...config(
+          'Host inner',
+          '  HostName inner.internal',
+          '  ProxyJump bastion',
+          'Host bastion',
+          '  HostName wrong-bastion.example',
+          '  User ignored',
+        ),
+        'keys/bastion': 'x',
+      });
+      const { lookup, asked } = table({
+        'core-sw1': { hostName: '10.0.0.1', user: 'admin', proxyJump: 'bastion' },
+        bastion: {
+          hostName: 'bastion.example',
+          user: 'jump',
+          port: 2222,
+          identityFile: '~/keys/bastion',
+          proxyJump: 'gw',
+          hostKey: { policy: 'strict' },
+        },
+        gw: { hostName: 'gw.example', user: 'gwuser' },
+      });
+      const t = await resolveTarget({ host: 'core-sw1', lookup }, p);
+      assert.equal(t.id, 'admin@10.0.0.1:22');
+      assert.deepEqual(
+        t.jumps.map((h) => `${h.name}=${h.username}@${h.host}:${h.port}`),
+        ['gw=gwuser@gw.example:22', 'bastion=jump@bastion.example:2222'],
+      );
+      assert.deepEqual(t.jumps[1]?.identityFiles, [join(p.home, 'keys/bastion')]);
+      assert.equal(t.jumps[1]?.identitiesOnly, true);
+      assert.deepEqual(t.jumps[1]?.hostKey, { policy: 'strict' });
+      assert.deepEqual(asked, ['core-sw1', 'bastion', 'gw']);
+
+      // The ssh config's ProxyJump names `bastion`: the entry for it wins over its Host block.
+      const i = await resolveTarget({ host: 'inner', lookup }, p);
+      assert.equal(i.host, 'inner.internal');
+      assert.deepEqual(
+        i.jumps.map((h) => `${h.username}@${h.host}:${h.port}`),
+        ['gwuser@gw.example:22', 'jump@bastion.example:2222'],
+      );
+      // An entry's jump `none` overrides the ssh config's ProxyJump.
+      const direct = await resolveTarget({ host: 'inner', lookup: () => ({ proxyJump: 'none' }) }, p);
+      assert.deepEqual(direct.jumps, []);
+    });
+
+    it('applies a default jump host to every host but the jump host itself', async () => {
+      const { lookup } = table({ bastion: { hostName: 'bastion.example' } });
+      const defaults: HostEntry = { proxyJump: 'bastion' };
+      const t = await resolveTarget({ host: 'app.internal', lookup, defaults }, paths);
+      assert.deepEqual(
+        t.jumps.map((h) => h.host),
+        ['bastion.example'],
+      );
+      const b = await resolveTarget({ host: 'bastion', lookup, defaults }, paths);
+      assert.deepEqual(b.jumps, []);
+      // The ssh config's ProxyJump outranks the default one.
+      const p = await home(config('Host app', '  ProxyJump none'));
+      assert.deepEqual((await resolveTarget({ host: 'app', lookup, defaults }, p)).jumps, []);
+    });
+
+    it('stops a jump loop between entries with a config error', async () => {
+      const { lookup } = table({ a: { proxyJump: 'b' }, b: { proxyJump: 'a' } });
+      await assert.rejects(resolveTarget({ host: 'a', lookup }, paths), configError(/ProxyJump|loop/));
+    });
+
+    it('merges hostKey and algorithms field by field: entry over defaults; normalises fingerprints', async () => {
+      const fp = `SHA256:${'x'.repeat(42)}A`;
+      const { lookup } = table({
+        sw1: {
+          hostKey: { fingerprints: [`${fp.slice(7)}=`], knownHostsFile: '~/kh' },
+          algorithms: { kex: { append: ['diffie-hellman-group14-sha1'] } },
+        },
+      });
+      const defaults: HostEntry = {
+        hostKey: { policy: 'strict', knownHostsFile: '/etc/kh' },
+        algorithms: { kex: ['curve25519-sha256'], cipher: ['aes128-ctr'] },
+      };
+      const t = await resolveTarget({ host: 'sw1', lookup, defaults }, paths);
+      assert.deepEqual(t.hostKey, {
+        policy: 'strict',
+        knownHostsFile: join(paths.home, 'kh'),
+        fingerprints: [fp],
+      });
+      assert.deepEqual(t.algorithms, {
+        kex: { append: ['diffie-hellman-group14-sha1'] },
+        cipher: ['aes128-ctr'],
+      });
+      const other = await resolveTarget({ host: 'sw2', lookup, defaults }, paths);
+      assert.deepEqual(other.hostKey, { policy: 'strict', knownHostsFile: '/etc/kh' });
+
+      await assert.rejects(
+        resolveTarget({ host: 'sw1', lookup: () => ({ hostKey: { fingerprints: ['MD5:aa:bb'] } }) }, paths),
+        configError(/MD5:aa:bb/, /sw1/, /ssh-keygen -lf/),
+      );
+    });
   });
 
   it('defaultSshPaths() follows HOME at call time', () => {
