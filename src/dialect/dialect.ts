@@ -50,6 +50,8 @@ export interface Dialect {
   pagers: Responder[];
   inputPrompts: Responder[];
   commandRewrite: { match: RegExp; replace: string }[];
+  inputWait: { quietMs: number; prompts: { kind: string; pattern: RegExp }[] };
+  terminal?: { wrap: Template; programs: string[]; cols: number; rows: number };
   errors: RegExp[];
   withSecret: Record<string, string>;
   interrupt: { send?: string; exec?: Template; forceExec?: Template; graceMs: number };
@@ -220,6 +222,22 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
       match: pattern(r.match, `command_rewrite[${i}].match`),
       replace: r.replace,
     })),
+    inputWait: {
+      quietMs: file.input_wait?.quiet_ms ?? 400,
+      prompts: (file.input_wait?.prompts ?? []).map((p, i) => ({
+        kind: p.kind,
+        pattern: pattern(p.pattern, `input_wait.prompts[${i}].pattern`, 'i'),
+      })),
+    },
+    terminal:
+      file.terminal === undefined
+        ? undefined
+        : {
+            wrap: template(file.terminal.wrap, 'terminal.wrap'),
+            programs: file.terminal.programs,
+            cols: file.terminal.cols,
+            rows: file.terminal.rows,
+          },
     errors: (file.errors ?? []).map((e, i) => pattern(e, `errors[${i}]`, 'm')),
     withSecret: file.with_secret ?? {},
     interrupt: {

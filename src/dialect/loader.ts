@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isNode, LineCounter, parseDocument } from 'yaml';
 import { log } from '../util/log.js';
+import { parseYamlSource } from '../util/yaml-source.js';
 import { compileDialect, type Dialect, DialectFieldError, mergeDialectFiles } from './dialect.js';
 import { type DialectFile, dialectFileSchema } from './schema.js';
 
@@ -23,29 +23,13 @@ export interface DialectSource {
 
 /** Parse and validate one file; errors name the file, line, column and field. */
 export async function readDialectFile(file: string): Promise<DialectSource> {
-  const text = await readFile(file, 'utf8');
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const where = (offset: number | undefined) => {
-    if (offset === undefined) return file;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  const locate = (fieldPath: (string | number)[]) => {
-    // The deepest node that exists: a missing field is reported where its parent is.
-    for (let depth = fieldPath.length; depth >= 0; depth--) {
-      const node = doc.getIn(fieldPath.slice(0, depth), true);
-      if (isNode(node)) return where(node.range?.[0]);
-    }
-    return file;
-  };
-  const yamlError = doc.errors[0];
-  if (yamlError) throw new DialectError(`${where(yamlError.pos[0])}: ${yamlError.message}`);
+  const source = parseYamlSource(await readFile(file, 'utf8'), file);
+  if (source.syntaxError) throw new DialectError(source.syntaxError);
+  const locate = (fieldPath: (string | number)[]) => source.locate(fieldPath);
 
-  const parsed = dialectFileSchema.safeParse(doc.toJS());
+  const parsed = dialectFileSchema.safeParse(source.data);
   if (!parsed.success) {
     const messages = parsed.error.issues.map((issue) => {
-      // The deepest node that exists: a missing field is reported where its parent is.
       const field = issue.path.join('.') || '(top level)';
       return `${locate(issue.path as (string | number)[])}: ${field}: ${issue.message}`;
     });

@@ -171,6 +171,54 @@ export const dialectFileSchema = z
       .array(responder)
       .optional()
       .describe('Prompts a command may show (sudo password) and how to answer; a second ask means refused.'),
+    input_wait: z
+      .object({
+        quiet_ms: z
+          .number()
+          .int()
+          .min(50)
+          .max(60_000)
+          .default(400)
+          .describe(
+            'How long the output must stay still, ending in a prompt, before the command counts as waiting.',
+          ),
+        prompts: z
+          .array(
+            z
+              .object({
+                kind: name.describe(
+                  'What is asked, for the agent: password, yes_no, press_key, pager, question...',
+                ),
+                pattern: regex.describe(
+                  'Matched, ignoring case, against the last line while it is still open (no newline yet).',
+                ),
+              })
+              .strict(),
+          )
+          .describe('First match wins: list specific prompts before general ones.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'How to tell a command is waiting for input (a prompt it shows), so send_input can answer it.',
+      ),
+    terminal: z
+      .object({
+        wrap: template.describe(
+          'Runs one command with a terminal of its own, e.g. through `script`. Placeholders: command, cols, rows.',
+        ),
+        programs: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            'Commands whose first word is one of these get a terminal without being asked (top, vim...).',
+          ),
+        cols: z.number().int().positive().default(120),
+        rows: z.number().int().positive().default(40),
+      })
+      .strict()
+      .optional()
+      .describe('For channels without a pty: how to give a full-screen or tty-only program a terminal.'),
     command_rewrite: z
       .array(z.object({ match: regex, replace: z.string() }).strict())
       .optional()

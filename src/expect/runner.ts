@@ -12,8 +12,27 @@ export interface ShellChannel {
   close(): void;
 }
 
+/** Where a command's cleaned output goes; the session layer may pass a store it can page through. */
+export interface OutputSink {
+  push(text: string): void;
+  finish(): CapturedOutput;
+}
+
+/** What a running command is doing, for status, progress and send_input. */
+export interface LiveState {
+  bytes: number;
+  lines: number;
+  /** The last line received, complete or not (terminal codes removed). */
+  lastLine: string;
+  /** Set while the command shows a prompt from the dialect's input_wait and nothing more arrives. */
+  waiting?: { prompt: string; kind: string };
+  /** Runs with a terminal of its own (dialect `terminal`): read_screen shows it. */
+  terminal: boolean;
+}
+
 export interface RunOptions {
-  timeoutMs: number;
+  /** Interrupt the command past this; undefined = let it run (the caller decides when to stop waiting). */
+  timeoutMs?: number;
   /** Bytes of output kept in memory for one command; the rest is counted, not kept. */
   maxOutputBytes: number;
   /** Aborting interrupts the command, as a timeout does. */
@@ -27,6 +46,12 @@ export interface RunOptions {
    * device waits meanwhile. Undefined answer: the command fails naming the secret.
    */
   askSecret?: (name: string, prompt: string) => Promise<string | undefined>;
+  /** Receives the output instead of a fresh in-memory collector of maxOutputBytes. */
+  output?: OutputSink;
+  /** Give this command a terminal of its own (dialect `terminal`); its `programs` get one anyway. */
+  terminal?: boolean;
+  /** Called when the command starts or stops waiting for input. */
+  onWaiting?: (waiting: LiveState['waiting']) => void;
   /** Command rewrites and input prompts to use instead of the dialect's (see `with_secret`). */
   overlay?: Pick<Dialect, 'commandRewrite' | 'inputPrompts'>;
 }
@@ -73,7 +98,14 @@ interface Pending {
   learning: boolean;
   held: string;
   echoPending: boolean;
-  collector: OutputCollector;
+  collector: OutputSink;
+  live: LiveState;
+  /** The last KiB of output, for live.lastLine. */
+  recent: string;
+  /** A transition's prompt wants its secret now; a command's prompt may wait for send_input instead. */
+  secretRequired: boolean;
+  waitTimer?: NodeJS.Timeout;
+  onWaiting?: RunOptions['onWaiting'];
   responders: Responder[];
   /** A copy: secrets obtained through askSecret are added for the rest of this step. */
   secrets: Record<string, string | undefined>;
@@ -107,6 +139,8 @@ export class ExpectRunner {
   readonly vars: Record<string, string> = {};
   /** The mode the device is in, as its last prompt said. */
   mode: string | undefined;
+  /** Raw bytes while a command runs with a terminal (or on a pty channel): for a screen mirror. */
+  onRaw: ((chunk: Buffer) => void) | undefined;
 
   constructor(
     private readonly channel: ShellChannel,
@@ -191,8 +225,10 @@ export class ExpectRunner {
   feed(chunk: Buffer): void {
     const text = this.cleaner.push(this.decoder.write(chunk));
     const pending = this.current;
+    if (pending?.live.terminal || this.dialect.channel.pty) this.onRaw?.(chunk);
     // Between commands nothing is waiting; late output of a background job is not the next command's.
     if (!pending || text.length === 0) return;
+    this.noteProgress(pending, text);
     let held = pending.held + text;
     if (pending.dropNewline) {
       held = held.replace(/^[ \t]*\n/, '');
@@ -222,6 +258,62 @@ export class ExpectRunner {
     } else {
       pending.held = held;
     }
+    this.watchForInput(pending);
+  }
+
+  /** The running command's progress, or undefined between commands. */
+  get live(): LiveState | undefined {
+    return this.current?.live;
+  }
+
+  /**
+   * Type into the running command (send_input, send_keys). False when nothing runs: text sent between
+   * commands would be read by the shell as a command.
+   */
+  write(text: string): boolean {
+    if (!this.current || this.current.learning) return false;
+    this.setWaiting(this.current, undefined);
+    this.channel.write(text);
+    return true;
+  }
+
+  private wantsTerminal(command: string, asked: boolean | undefined): boolean {
+    const terminal = this.dialect.terminal;
+    if (!terminal || this.dialect.channel.pty) return false;
+    if (asked !== undefined) return asked;
+    const first = /^\s*(?:\S+=\S*\s+)*(\S+)/.exec(command)?.[1] ?? '';
+    return terminal.programs.includes(first.slice(first.lastIndexOf('/') + 1));
+  }
+
+  private noteProgress(pending: Pending, text: string): void {
+    const live = pending.live;
+    live.bytes += Buffer.byteLength(text);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) live.lines++;
+    pending.recent = (pending.recent + text).slice(-1024);
+    const recent = pending.recent.endsWith('\n') ? pending.recent.slice(0, -1) : pending.recent;
+    live.lastLine = recent.slice(recent.lastIndexOf('\n') + 1);
+    if (live.waiting) this.setWaiting(pending, undefined);
+  }
+
+  /** A prompt from input_wait on the open last line, and then silence: the command waits for input. */
+  private watchForInput(pending: Pending): void {
+    clearTimeout(pending.waitTimer);
+    const { prompts, quietMs } = this.dialect.inputWait;
+    if (prompts.length === 0 || this.current !== pending) return;
+    const open = pending.held.slice(pending.held.lastIndexOf('\n') + 1);
+    const lastLine = shownLine(open);
+    if (lastLine.trim().length === 0) return;
+    const kind = prompts.find((p) => p.pattern.test(lastLine))?.kind;
+    if (kind === undefined) return;
+    pending.waitTimer = setTimeout(() => {
+      if (this.current === pending) this.setWaiting(pending, { prompt: lastLine.trim(), kind });
+    }, quietMs);
+  }
+
+  private setWaiting(pending: Pending, waiting: LiveState['waiting']): void {
+    if (pending.live.waiting === waiting) return;
+    pending.live.waiting = waiting;
+    pending.onWaiting?.(waiting);
   }
 
   /** The channel closed: whatever runs now has lost its shell. */
@@ -261,10 +353,15 @@ export class ExpectRunner {
     const marker =
       dialect.completion.strategy === 'marker' ? `${this.markerPrefix}n${++this.markerSeq}` : undefined;
     let payload = '';
+    const terminal = !learning && !options.raw && this.wantsTerminal(command, options.terminal);
     if (!learning) {
       let text = command;
       const rewrite = options.overlay?.commandRewrite ?? dialect.commandRewrite;
       if (!options.raw) for (const rule of rewrite) text = text.replace(rule.match, rule.replace);
+      if (terminal && dialect.terminal) {
+        const { wrap, cols, rows } = dialect.terminal;
+        text = wrap.render({ ...this.vars, command: text, cols: String(cols), rows: String(rows) });
+      }
       const vars = { ...dialect.defaults, ...this.vars, ...definedOnly(options.vars), command: text };
       if (marker) Object.assign(vars, { marker_head: marker.slice(0, 10), marker_tail: marker.slice(10) });
       payload = dialect.completion.send.render(vars) + dialect.lineEnding;
@@ -276,7 +373,11 @@ export class ExpectRunner {
         learning,
         held: '',
         echoPending: dialect.echo && !learning,
-        collector: new OutputCollector(options.maxOutputBytes),
+        collector: options.output ?? new OutputCollector(options.maxOutputBytes),
+        live: { bytes: 0, lines: 0, lastLine: '', terminal },
+        recent: '',
+        secretRequired: options.raw === true,
+        onWaiting: options.onWaiting,
         responders: [
           ...(options.responders ?? []),
           ...(options.overlay?.inputPrompts ?? dialect.inputPrompts),
@@ -292,6 +393,7 @@ export class ExpectRunner {
         timers: [],
         done: (end, extra = {}) => {
           for (const timer of pending.timers) clearTimeout(timer);
+          clearTimeout(pending.waitTimer);
           options.signal?.removeEventListener('abort', onAbort);
           if (this.current === pending) this.current = undefined;
           if (end?.mode) this.mode = end.mode;
@@ -316,12 +418,14 @@ export class ExpectRunner {
       };
       const onAbort = () => this.stop(pending, 'cancelled');
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      pending.timers.push(
-        setTimeout(() => {
-          pending.timedOut = true;
-          this.stop(pending, 'timeout');
-        }, options.timeoutMs),
-      );
+      if (options.timeoutMs !== undefined) {
+        pending.timers.push(
+          setTimeout(() => {
+            pending.timedOut = true;
+            this.stop(pending, 'timeout');
+          }, options.timeoutMs),
+        );
+      }
       this.current = pending;
       if (payload) this.channel.write(payload);
       if (options.signal?.aborted) onAbort();
@@ -342,6 +446,8 @@ export class ExpectRunner {
         const asked = lastLine.trim();
         if (secret === undefined && pending.askSecret) {
           this.askFor(pending, responder, asked);
+        } else if (secret === undefined && !pending.secretRequired) {
+          return held; // left on the last line: input_wait reports it and send_input can answer it
         } else if (secret === undefined) {
           this.fail(
             pending,
@@ -375,10 +481,11 @@ export class ExpectRunner {
     ask(name, asked).then(
       (secret) => {
         if (this.current !== pending || pending.interrupted) return;
-        if (secret === undefined) {
+        if (secret === undefined && pending.secretRequired) {
           this.fail(pending, `the device asks for the ${name} secret ("${asked}") but none was given`);
           return;
         }
+        if (secret === undefined) return this.setWaiting(pending, { prompt: asked, kind: 'password' });
         pending.secrets[name] = secret;
         this.answer(pending, responder, secret);
       },
