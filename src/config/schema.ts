@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { type AlgorithmCategory, supportedAlgorithms } from '../ssh/algorithms.js';
+import { normalizeFingerprint } from '../ssh/known-hosts.js';
+import { parseSecretRef, SECRET_REF_SYNTAX, type SecretRef } from './secrets.js';
+import { closest } from './suggest.js';
+
+/**
+ * The shape of the config file (`mcp-ssh-session.config.yaml` and friends). Keys are snake_case because
+ * network engineers write them; every object is strict so that a typo is an error, not a silent no-op.
+ */
+
+/** Host, group and dialect names: what the agent types, so no spaces, `@` or `:`. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const NAME_HINT = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
+
+export const SECRET_FIELDS = ['password', 'key_passphrase', 'enable_password', 'sudo_password'] as const;
+export type SecretField = (typeof SECRET_FIELDS)[number];
+
+export const HOST_KEY_POLICIES = ['strict', 'accept-new', 'off'] as const;
+export type HostKeyPolicy = (typeof HOST_KEY_POLICIES)[number];
+
+/** The presets src/policy knows; keep in step with it (an unknown name is caught here, with its line). */
+export const POLICY_PRESETS = ['read-only'] as const;
+
+export const ALGORITHM_KINDS = ['kex', 'server_host_key', 'cipher', 'hmac', 'compress'] as const;
+export type AlgorithmKind = (typeof ALGORITHM_KINDS)[number];
+
+const CATEGORY: Record<AlgorithmKind, AlgorithmCategory> = {
+  kex: 'kex',
+  server_host_key: 'serverHostKey',
+  cipher: 'cipher',
+  hmac: 'hmac',
+  compress: 'compress',
+};
+
+const name = z.string().regex(NAME, NAME_HINT);
+const path = z.string().min(1, 'a file path');
+
+/** Marks an issue as "a secret written in the file": the error formatter suggests an env:NAME from the path. */
+export const LITERAL_SECRET = 'literalSecret';
+
+const secretRef = z
+  .string({ error: `must be ${SECRET_REF_SYNTAX}` })
+  .superRefine((value, ctx) => {
+    const parsed = parseSecretRef(value);
+    if (typeof parsed === 'string') {
+      // Never quote the value: it may be the password itself.
+      ctx.addIssue({
+        code: 'custom',
+        message: parsed,
+        params: { [LITERAL_SECRET]: !/^(env|file):/.test(value) },
+      });
+    }
+  })
+  .transform((value) => parseSecretRef(value) as SecretRef);
+
+/**
+ * Checked against what this ssh2 build can negotiate, so a misspelled algorithm fails at load with its line
+ * instead of at the first connect. When ssh2's tables cannot be read, names go unchecked here and ssh2
+ * still refuses unknown ones when connecting.
+ */
+function algorithmName(kind: AlgorithmKind) {
+  return z.string().superRefine((value, ctx) => {
+    const supported = supportedAlgorithms()?.[CATEGORY[kind]].supported;
+    if (!supported || supported.includes(value)) return;
+    const guess = closest(value, supported);
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" is not a ${kind} algorithm ssh2 knows${guess ? ` (did you mean "${guess}"?)` : ''}; known: ${supported.join(', ')}`,
+    });
+  });
+}
+
+/** ssh2's own format: a list replaces the defaults; an object edits them. One name may stand for a list. */
+function algorithmList(kind: AlgorithmKind) {
+  const names = z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(algorithmName(kind)));
+  return z.union(
+    [
+      z.array(algorithmName(kind)).min(1, 'an empty list would leave nothing to negotiate'),
+      z.strictObject({ append: names.optional(), prepend: names.optional(), remove: names.optional() }),
+    ],
+    {
+      error: `a list of ${kind} algorithms (replaces ssh2's defaults) or { append: [...], prepend: [...], remove: [...] }`,
+    },
+  );
+}
+
+const algorithms = z.strictObject(
+  Object.fromEntries(ALGORITHM_KINDS.map((kind) => [kind, algorithmList(kind).optional()])) as {
+    [K in AlgorithmKind]: z.ZodOptional<ReturnType<typeof algorithmList>>;
+  },
+);
+
+const fingerprint = z
+  .string()
+  .refine(
+    (value) => normalizeFingerprint(value) !== undefined,
+    'a SHA256 fingerprint as `ssh-keygen -lf` or `ssh-keyscan host | ssh-keygen -lf -` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
+  )
+  .transform((value) => normalizeFingerprint(value) as string);
+
+const hostKeyObject = z.strictObject({
+  policy: z.enum(HOST_KEY_POLICIES).optional(),
+  fingerprints: z.array(fingerprint).min(1).optional(),
+  known_hosts: path.optional(),
+});
+/** `host_key: strict` is short for `host_key: { policy: strict }`. */
+const hostKey = z.preprocess((v) => (typeof v === 'string' ? { policy: v } : v), hostKeyObject);
+
+const policyPattern = z
+  .string()
+  .min(1, 'a command pattern such as "show *" or re:<regex>')
+  .superRefine((value, ctx) => {
+    if (!value.startsWith('re:')) return;
+    try {
+      new RegExp(value.slice(3), 'i');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+
+const policy = z.strictObject({
+  preset: z
+    .union([z.enum(POLICY_PRESETS), z.array(z.enum(POLICY_PRESETS))], {
+      error: `a preset name or a list of them; known: ${POLICY_PRESETS.join(', ')}`,
+    })
+    .transform((value) => (typeof value === 'string' ? [value] : value))
+    .optional(),
+  allow: z.array(policyPattern).optional(),
+  deny: z.array(policyPattern).optional(),
+});
+
+/** What defaults, groups and hosts may all set. */
+const connectionFields = {
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().min(1).optional(),
+  dialect: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/, 'a dialect name (see list_dialects)')
+    .optional(),
+  key: path.optional(),
+  key_passphrase: secretRef.optional(),
+  password: secretRef.optional(),
+  enable_password: secretRef.optional(),
+  sudo_password: secretRef.optional(),
+  jump: z
+    .string()
+    .regex(/^\S+$/, 'inventory name, ssh-config alias or [user@]host[:port], "a,b" for hops')
+    .optional(),
+  algorithms: algorithms.optional(),
+  host_key: hostKey.optional(),
+  policy: policy.optional(),
+};
+
+const defaultsSchema = z.strictObject(connectionFields);
+const groupSchema = z.strictObject({ ...connectionFields, description: z.string().optional() });
+const hostSchema = z.strictObject({
+  host: z
+    .string()
+    .regex(/^[^\s@]+$/, 'an address or DNS name, without user@ (write `user:` instead)')
+    .optional(),
+  ...connectionFields,
+  tags: z.array(z.string().min(1)).optional(),
+  groups: z.array(name).optional(),
+  description: z.string().optional(),
+});
+
+/** `web1:` with nothing under it is a host that takes everything from groups and defaults. */
+const orEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => v ?? {}, schema);
+/** `hosts:` with every entry commented out is no hosts, not an error. */
+const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => v ?? undefined, schema.optional());
+
+export const configSchema = z.strictObject({
+  defaults: section(defaultsSchema),
+  groups: section(z.record(name, orEmpty(groupSchema))),
+  hosts: section(z.record(name, orEmpty(hostSchema))),
+  security: section(
+    z.strictObject({
+      allow_tool_secrets: z.boolean().optional(),
+      inventory_only: z.boolean().optional(),
+    }),
+  ),
+  audit: section(z.strictObject({ path })),
+  dialect_paths: section(z.array(path)),
+  limits: section(
+    z.strictObject({
+      max_output_bytes: z.number().int().positive().optional(),
+      max_result_bytes: z.number().int().positive().optional(),
+      connect_timeout: z.number().positive().optional(),
+    }),
+  ),
+});
+
+/** The file as validated: secrets parsed into references, paths still as written. */
+export type Config = z.output<typeof configSchema>;
+/** The file as written (what a .js/.ts config exports). */
+export type ConfigInput = z.input<typeof configSchema>;
+export type DefaultsConfig = z.output<typeof defaultsSchema>;
+export type GroupConfig = z.output<typeof groupSchema>;
+export type HostConfig = z.output<typeof hostSchema>;
+export type AlgorithmsConfig = z.output<typeof algorithms>;
+export type HostKeyConfig = z.output<typeof hostKeyObject>;
+export type PolicyConfig = z.output<typeof policy>;
