@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
+import type { PolicyRules } from '../policy/policy.js';
 import type { HostAlgorithms } from '../ssh/algorithms.js';
 import type { HostKeyOptions } from '../ssh/known-hosts.js';
 import { expandTilde } from '../ssh/paths.js';
@@ -16,18 +17,8 @@ import { SECRET_FIELDS } from './schema.js';
 import { describeSecret, type SecretRef } from './secrets.js';
 import { closest } from './suggest.js';
 
-/** A command pattern and where it was written: `host core-sw1`, `group network`, `defaults`. */
-export interface PatternSpec {
-  pattern: string;
-  origin: string;
-}
-
-/** The command policy of one host: every level's rules together (they combine, they do not override). */
-export interface PolicyRules {
-  allow: PatternSpec[];
-  deny: PatternSpec[];
-  presets: { name: string; origin: string }[];
-}
+/** The command policy types are the policy module's: the config only gathers the rules. */
+export type { PatternSpec, PolicyRules } from '../policy/policy.js';
 
 /**
  * Connection fields of one precedence level. Names follow the ssh layer's HostEntry so they can be handed

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRESET_NAMES } from '../policy/presets.js';
 import { type AlgorithmCategory, supportedAlgorithms } from '../ssh/algorithms.js';
 import { normalizeFingerprint } from '../ssh/known-hosts.js';
 import { parseSecretRef, SECRET_REF_SYNTAX, type SecretRef } from './secrets.js';
@@ -20,7 +21,8 @@ export const HOST_KEY_POLICIES = ['strict', 'accept-new', 'off'] as const;
 export type HostKeyPolicy = (typeof HOST_KEY_POLICIES)[number];
 
 /** The presets src/policy knows; keep in step with it (an unknown name is caught here, with its line). */
-export const POLICY_PRESETS = ['read-only'] as const;
+/** The policy module's presets: one list, so a preset added there is accepted here. */
+export const POLICY_PRESETS = PRESET_NAMES as [string, ...string[]];
 
 export const ALGORITHM_KINDS = ['kex', 'server_host_key', 'cipher', 'hmac', 'compress'] as const;
 export type AlgorithmKind = (typeof ALGORITHM_KINDS)[number];

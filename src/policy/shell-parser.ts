@@ -1,0 +1,978 @@
+import { PolicyParseError } from './errors.js';
+
+/**
+ * A bash parser that finds every command a command line would run, for the command policy. It does not
+ * evaluate anything: where a part is only known at run time (`$x`, `$(...)`, a glob), the word says so.
+ *
+ * The rule it follows: report at least every command bash would run. Where bash would refuse a line (a
+ * syntax error), refusing it too, or reporting more than bash would run, is fine; missing a command is not.
+ * The places where a command hides are handled as bash does: quotes and escapes, `$'...'`, comments,
+ * line continuations, `$(...)`, backticks, `<(...)`, `>(...)`, `${...}`, `$((...))`, `$[...]`, subshells,
+ * reserved words, `case`, `[[ ]]`, function definitions, arrays, and here-documents (whose bodies are read
+ * at the next newline of the same parser, as bash does; only their substitutions run).
+ *
+ * Linear time: every character is read once per level of string re-parsing (backticks), and nesting is
+ * bounded, so hostile input fails fast instead of exhausting the stack.
+ */
+
+/** Deepest nesting of `$(`, `(`, `${`, `$((`, `case`, ... before the parser gives up. */
+export const MAX_NESTING = 64;
+/** Deepest nesting of strings parsed again as commands: backticks, `bash -c`, `eval`, here-docs fed to a shell. */
+export const MAX_REPARSE = 8;
+
+export interface Word {
+  /** Quotes removed and escapes decoded; an expansion keeps its source text (`$HOME`, `$(date)`). */
+  value: string;
+  /** Part of the word is only known when it runs: a parameter, a substitution, a glob or braces. */
+  dynamic: boolean;
+  /** No quotes, escapes or expansions: only such a word can be a reserved word (`if`, `{`, ...). */
+  plain: boolean;
+}
+
+/** One simple command as written, before wrappers (`sudo`, `bash -c`) are looked through. */
+export interface RawCommand {
+  /** The command name and its arguments; leading `NAME=value` assignments are in `assignments`. */
+  words: Word[];
+  assignments: Word[];
+  /** Output goes to a file (`>`, `>>`, `&>`, `>|`, `<>`, `>&file`); /dev/null and fd copies do not count. */
+  redirectsOutput: boolean;
+  /** The output redirections as `> target`, for describing a command that has no words. */
+  outputs: string[];
+  /** Reached through `|` or `|&` (the command reads another command's output). */
+  viaPipe: boolean;
+  /** Here-document bodies and here-strings given to the command: a shell reading stdin would run them. */
+  stdin: string[];
+  /** How many string re-parses deep the command was found (0 for the input itself). */
+  level: number;
+}
+
+/** Shared by every parser working on one input: where commands go and how deep the nesting is. */
+export interface ParseState {
+  commands: RawCommand[];
+  depth: number;
+}
+
+interface PendingHereDoc {
+  delimiter: string;
+  quoted: boolean;
+  stripTabs: boolean;
+  target: RawCommand;
+}
+
+type ListEnd = 'end' | ')' | 'case';
+
+// Characters that end an unquoted word.
+const WORD_END = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
+// Characters readWord looks at: the word's end, quoting, expansions, globs and braces.
+const WORD_SPECIAL = new Set([...WORD_END, '\\', "'", '"', '$', '`', '*', '?', '[', ']', '{', ',', '.', '}']);
+// Redirection operators, longest first.
+const REDIRECTIONS = ['<<<', '<<-', '<<', '<>', '<&', '<', '&>>', '&>', '>>', '>|', '>&', '>'];
+const OUTPUT_SINKS = new Set(['/dev/null', '/dev/stdout', '/dev/stderr']);
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/;
+const FD_PREFIX = /^(?:\d+|\{[A-Za-z_][A-Za-z0-9_]*\})$/;
+const NAME_START = /[A-Za-z_]/;
+const NAME_CHAR = /[A-Za-z0-9_]/;
+const SPECIAL_PARAMETER = /[0-9@*#?$!-]/;
+const COPROC_NAME = /[A-Za-z_][A-Za-z0-9_]*[ \t]*(?:\{[ \t\n]|\()/y;
+// Reserved words that only start, continue or end a compound command: skipped at command position.
+const SKIPPED_RESERVED = new Set([
+  '!',
+  '{',
+  '}',
+  'if',
+  'then',
+  'elif',
+  'else',
+  'fi',
+  'do',
+  'done',
+  'while',
+  'until',
+  'esac',
+]);
+
+/** Parse `src` (found `level` re-parses deep) and append its commands to `state.commands`. */
+export function parseShell(src: string, state: ParseState, level: number): void {
+  if (level > MAX_REPARSE) {
+    throw new PolicyParseError(
+      `commands nested in strings more than ${MAX_REPARSE} levels deep (backticks, bash -c, eval): write them out`,
+    );
+  }
+  new ShellParser(src, state, level).parseScript();
+}
+
+/** The substitutions in a string bash expands but does not run (an unquoted here-document, a prompt). */
+export function parseExpansions(text: string, state: ParseState, level: number): void {
+  new ShellParser(text, state, level).scanExpansions();
+}
+
+class ShellParser {
+  private pos = 0;
+  private pendingHereDocs: PendingHereDoc[] = [];
+
+  constructor(
+    private readonly src: string,
+    private readonly state: ParseState,
+    private readonly level: number,
+  ) {}
+
+  parseScript(): void {
+    this.parseList('end');
+    if (this.pendingHereDocs.length > 0) this.readHereDocBodies(); // delimited by the end of the input
+  }
+
+  /** A string bash expands (an unquoted here-document body, a prompt): only its substitutions run. */
+  scanExpansions(): void {
+    const s = this.src;
+    while (this.pos < s.length) {
+      const c = s[this.pos];
+      if (c === '\\') this.pos += 2;
+      else if (c === '$') this.readDollar(true);
+      else if (c === '`') this.readBackticks(false);
+      else this.pos++;
+    }
+  }
+
+  // ---- structure -------------------------------------------------------------------------------------
+
+  private parseList(end: ListEnd): void {
+    const s = this.src;
+    for (;;) {
+      const before = this.pos;
+      if (this.skipListSeparators(end)) return; // at `;;` or `;&` ending a case item
+      if (this.pos >= s.length) {
+        if (end === ')') throw new PolicyParseError('unterminated "(" or "$(": a ")" is missing');
+        if (end === 'case') throw new PolicyParseError('"case" without "esac"');
+        return;
+      }
+      if (s[this.pos] === ')') {
+        if (end === ')') return;
+        throw new PolicyParseError(`unexpected ")" ${this.where()}`);
+      }
+      if (end === 'case' && this.reservedWordAt('esac')) return;
+      this.parseAndOr();
+      if (this.pos === before) throw new PolicyParseError(`cannot read the command line ${this.where()}`);
+    }
+  }
+
+  /** Skips blanks, newlines, comments, `;` and `&`. True when it stopped at `;;`, `;&` or `;;&` in a case. */
+  private skipListSeparators(end: ListEnd): boolean {
+    const s = this.src;
+    for (;;) {
+      const c = s[this.pos];
+      const next = s[this.pos + 1];
+      if (c === ' ' || c === '\t') this.pos++;
+      else if (c === '\\' && next === '\n') this.pos += 2;
+      else if (c === '\n') this.consumeNewline();
+      else if (c === '#') this.skipComment();
+      else if (c === ';') {
+        if (next === ';' || next === '&') {
+          if (end === 'case') return true;
+          throw new PolicyParseError(`unexpected "${c}${next}" outside a case ${this.where()}`);
+        }
+        this.pos++;
+      } else if (c === '&' && next !== '&' && next !== '>') this.pos++;
+      else return false;
+    }
+  }
+
+  private parseAndOr(): void {
+    this.parsePipeline();
+    for (;;) {
+      this.skipBlanks();
+      if (!this.src.startsWith('&&', this.pos) && !this.src.startsWith('||', this.pos)) return;
+      this.pos += 2;
+      this.skipBlanksNewlinesComments();
+      this.parsePipeline();
+    }
+  }
+
+  private parsePipeline(): void {
+    this.parseCommand(false);
+    for (;;) {
+      this.skipBlanks();
+      const s = this.src;
+      if (s[this.pos] !== '|' || s[this.pos + 1] === '|') return;
+      this.pos += s[this.pos + 1] === '&' ? 2 : 1;
+      this.skipBlanksNewlinesComments();
+      this.parseCommand(true);
+    }
+  }
+
+  /** One simple command, or the reserved words and compound commands met at command position. */
+  private parseCommand(viaPipe: boolean): void {
+    const s = this.src;
+    const cmd: RawCommand = {
+      words: [],
+      assignments: [],
+      redirectsOutput: false,
+      outputs: [],
+      viaPipe,
+      stdin: [],
+      level: this.level,
+    };
+    // Reserved words count only as the first word, before any assignment.
+    let commandPosition = true;
+    let keywordsAllowed = true;
+    for (;;) {
+      this.skipBlanks();
+      if (this.pos >= s.length) break;
+      const c = s[this.pos];
+      const next = s[this.pos + 1];
+      if (c === '\n' || c === ';' || c === '|' || c === ')') break;
+      if (c === '&') {
+        if (next === '>') {
+          this.parseRedirection(cmd);
+          continue;
+        }
+        break;
+      }
+      if (c === '#') {
+        this.skipComment();
+        break;
+      }
+      if (c === '(') {
+        if (!commandPosition || !keywordsAllowed)
+          throw new PolicyParseError(`unexpected "(" ${this.where()}`);
+        this.parseParenthesized();
+        commandPosition = false; // bash allows only redirections after it; anything else we still read
+        continue;
+      }
+      if ((c === '<' || c === '>') && next !== '(') {
+        this.parseRedirection(cmd);
+        continue;
+      }
+      const start = this.pos;
+      const word = this.readWord();
+      const source = s.slice(start, this.pos);
+      if ((s[this.pos] === '<' || s[this.pos] === '>') && s[this.pos + 1] !== '(' && FD_PREFIX.test(source)) {
+        this.parseRedirection(cmd); // 2>file, {fd}>file
+        continue;
+      }
+      // `a=(1 2)`, also as an argument of declare, local, typeset, readonly and export
+      if (s[this.pos] === '(' && source.endsWith('=') && ASSIGNMENT.test(source)) this.parseArrayValue();
+      if (!commandPosition) {
+        cmd.words.push(word);
+        continue;
+      }
+      if (ASSIGNMENT.test(source)) {
+        cmd.assignments.push(word);
+        keywordsAllowed = false;
+        continue;
+      }
+      if (keywordsAllowed && word.plain && this.reservedWord(word.value)) continue;
+      commandPosition = false;
+      cmd.words.push(word);
+      if (word.plain && keywordsAllowed && this.functionDefinitionFollows()) {
+        cmd.words.pop(); // `name () body`: the body follows at command position
+        commandPosition = true;
+      }
+    }
+    if (cmd.words.length > 0 || cmd.assignments.length > 0 || cmd.redirectsOutput || cmd.stdin.length > 0) {
+      this.state.commands.push(cmd);
+    }
+  }
+
+  /** Handles a reserved word at command position; false when `word` is an ordinary command name. */
+  private reservedWord(word: string): boolean {
+    if (SKIPPED_RESERVED.has(word)) return true;
+    switch (word) {
+      case 'time': // the keyword times a pipeline; `time -p` too
+        this.skipBlanks();
+        if (/-p(?![^ \t\n;&|()<>])/y.test(this.src.slice(this.pos, this.pos + 3))) this.pos += 2;
+        return true;
+      case 'function':
+        this.skipBlanks();
+        this.readWord();
+        this.functionDefinitionFollows();
+        return true;
+      case 'coproc':
+        this.skipBlanks();
+        COPROC_NAME.lastIndex = this.pos;
+        if (COPROC_NAME.test(this.src)) this.readWord(); // `coproc NAME { ...; }`: NAME is not a command
+        return true;
+      case 'for':
+      case 'select':
+        this.parseForHeader();
+        return true;
+      case 'case':
+        this.parseCase();
+        return true;
+      case '[[':
+        this.parseConditional();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** After `name`: `( )` makes it a function definition. A `(` without `)` is a syntax error. */
+  private functionDefinitionFollows(): boolean {
+    const s = this.src;
+    const save = this.pos;
+    this.skipBlanks();
+    if (s[this.pos] !== '(') {
+      this.pos = save;
+      return false;
+    }
+    this.pos++;
+    this.skipBlanks();
+    if (s[this.pos] !== ')') throw new PolicyParseError(`unexpected "(" ${this.where()}`);
+    this.pos++;
+    return true;
+  }
+
+  /** `( list )` or `(( arithmetic ))` at command position. */
+  private parseParenthesized(): void {
+    if (this.src[this.pos + 1] === '(') {
+      this.pos += 2;
+      this.parseArithmetic('))');
+      return;
+    }
+    this.pos++;
+    this.enter();
+    this.parseList(')');
+    this.pos++; // the `)` parseList stopped at
+    this.leave();
+  }
+
+  /** `for NAME [in WORDS]`, `for ((...))`, `select NAME in WORDS`: the words' substitutions run. */
+  private parseForHeader(): void {
+    const s = this.src;
+    this.skipBlanks();
+    if (s.startsWith('((', this.pos)) {
+      this.pos += 2;
+      this.parseArithmetic('))');
+      return;
+    }
+    if (this.atWordEnd()) throw new PolicyParseError(`"for" without a variable name ${this.where()}`);
+    this.readWord();
+    this.skipBlanksNewlinesComments();
+    if (!this.reservedWordAt('in')) return;
+    this.pos += 2;
+    for (;;) {
+      this.skipBlanks();
+      const c = s[this.pos];
+      if (this.pos >= s.length || c === '\n' || c === ';' || c === '&' || c === '|' || c === ')') return;
+      if (c === '#') {
+        this.skipComment();
+        return;
+      }
+      if (c === '(' || ((c === '<' || c === '>') && s[this.pos + 1] !== '(')) {
+        throw new PolicyParseError(`unexpected "${c}" in a for list ${this.where()}`);
+      }
+      this.readWord();
+    }
+  }
+
+  /** `case WORD in [(]PATTERN[|PATTERN]...) LIST ;; ... esac`. */
+  private parseCase(): void {
+    const s = this.src;
+    this.skipBlanks();
+    if (this.atWordEnd()) throw new PolicyParseError(`"case" without a word ${this.where()}`);
+    this.readWord();
+    this.skipBlanksNewlinesComments();
+    if (!this.reservedWordAt('in')) throw new PolicyParseError(`"case" without "in" ${this.where()}`);
+    this.pos += 2;
+    this.enter();
+    for (;;) {
+      this.skipBlanksNewlinesComments();
+      if (this.pos >= s.length) throw new PolicyParseError('"case" without "esac"');
+      if (this.reservedWordAt('esac')) {
+        this.pos += 4;
+        break;
+      }
+      if (s[this.pos] === '(') this.pos++;
+      for (;;) {
+        this.skipBlanks();
+        const c = s[this.pos];
+        if (c === ')') {
+          this.pos++;
+          break;
+        }
+        if (c === '|') {
+          this.pos++;
+          continue;
+        }
+        if (this.atWordEnd())
+          throw new PolicyParseError(`unexpected "${c ?? 'end'}" in a case pattern ${this.where()}`);
+        this.readWord();
+      }
+      this.parseList('case');
+      if (s.startsWith(';;&', this.pos)) this.pos += 3;
+      else if (s.startsWith(';;', this.pos) || s.startsWith(';&', this.pos)) this.pos += 2;
+    }
+    this.leave();
+  }
+
+  /** `[[ ... ]]`: operators and parentheses inside are not command syntax; substitutions still run. */
+  private parseConditional(): void {
+    const s = this.src;
+    this.enter();
+    for (;;) {
+      this.skipBlanks();
+      if (this.pos >= s.length) throw new PolicyParseError('"[[" without "]]"');
+      const c = s[this.pos] as string;
+      if (c === '\n') {
+        if (this.pendingHereDocs.length > 0) {
+          throw new PolicyParseError('a here-document cannot start inside a multi-line [[ ]]');
+        }
+        this.pos++;
+        continue;
+      }
+      if (c === ';') throw new PolicyParseError(`unexpected ";" inside [[ ]] ${this.where()}`);
+      if ((c === '<' || c === '>') && s[this.pos + 1] === '(') {
+        this.readWord(); // process substitution
+        continue;
+      }
+      if (WORD_END.has(c)) {
+        this.pos++; // ( ) < > && || !
+        continue;
+      }
+      const word = this.readWord();
+      if (word.plain && word.value === ']]') break;
+    }
+    this.leave();
+  }
+
+  /** `name=( words )`: the elements' substitutions run. */
+  private parseArrayValue(): void {
+    const s = this.src;
+    this.pos++;
+    this.enter();
+    for (;;) {
+      this.skipBlanksNewlinesComments();
+      if (this.pos >= s.length) throw new PolicyParseError('unterminated array assignment: a ")" is missing');
+      if (s[this.pos] === ')') {
+        this.pos++;
+        break;
+      }
+      if (this.atWordEnd())
+        throw new PolicyParseError(`unexpected "${s[this.pos]}" in an array ${this.where()}`);
+      this.readWord();
+    }
+    this.leave();
+  }
+
+  // ---- redirections and here-documents --------------------------------------------------------------
+
+  private parseRedirection(cmd: RawCommand): void {
+    const s = this.src;
+    const op = REDIRECTIONS.find((candidate) => s.startsWith(candidate, this.pos)) ?? '>';
+    this.pos += op.length;
+    this.skipBlanks();
+    const start = this.pos;
+    if (this.atWordEnd()) throw new PolicyParseError(`redirection "${op}" without a target ${this.where()}`);
+    const target = this.readWord();
+    const source = s.slice(start, this.pos);
+    switch (op) {
+      case '<<':
+      case '<<-':
+        this.pendingHereDocs.push({
+          delimiter: target.value,
+          quoted: /['"\\]/.test(source),
+          stripTabs: op === '<<-',
+          target: cmd,
+        });
+        return;
+      case '<<<':
+        cmd.stdin.push(target.value);
+        return;
+      case '<':
+        return;
+      case '<&':
+      case '>&':
+        if (!target.dynamic && /^(?:\d+-?|-)$/.test(target.value)) return; // a copy of a descriptor
+        if (op === '<&') return;
+        break;
+    }
+    if (!target.dynamic && OUTPUT_SINKS.has(target.value)) return;
+    cmd.redirectsOutput = true;
+    cmd.outputs.push(`${op} ${target.value}`);
+  }
+
+  private consumeNewline(): void {
+    this.pos++;
+    if (this.pendingHereDocs.length > 0) this.readHereDocBodies();
+  }
+
+  /** Bodies start after the newline that ends the line holding their `<<`, one after the other. */
+  private readHereDocBodies(): void {
+    const pending = this.pendingHereDocs;
+    this.pendingHereDocs = [];
+    for (const doc of pending) this.readHereDocBody(doc);
+  }
+
+  private readHereDocBody(doc: PendingHereDoc): void {
+    const s = this.src;
+    const start = this.pos;
+    let bodyEnd = s.length;
+    while (this.pos < s.length) {
+      const lineStart = this.pos;
+      let j = this.pos;
+      let line = '';
+      let pieceStart = j;
+      while (j < s.length && s[j] !== '\n') {
+        if (s[j] === '\\' && !doc.quoted) {
+          if (s[j + 1] === '\n') {
+            line += s.slice(pieceStart, j); // a continued line: the delimiter is compared to the joined line
+            j += 2;
+            pieceStart = j;
+            continue;
+          }
+          j += 2;
+          continue;
+        }
+        j++;
+      }
+      j = Math.min(j, s.length);
+      line += s.slice(pieceStart, j);
+      if (doc.stripTabs) line = line.replace(/^\t+/, '');
+      this.pos = j + 1;
+      if (line === doc.delimiter) {
+        bodyEnd = lineStart;
+        break;
+      }
+    }
+    this.pos = Math.min(this.pos, s.length);
+    const body = s.slice(start, bodyEnd);
+    doc.target.stdin.push(body);
+    if (!doc.quoted) {
+      this.enter();
+      new ShellParser(body, this.state, this.level).scanExpansions();
+      this.leave();
+    }
+  }
+
+  // ---- words -----------------------------------------------------------------------------------------
+
+  private readWord(): Word {
+    const s = this.src;
+    let value = '';
+    let dynamic = false;
+    let plain = true;
+    // Unquoted glob and brace characters: such a word becomes file names or several words when it runs.
+    let bracket = false;
+    let braceOpen = false;
+    let braceList = false;
+    const start = this.pos;
+    while (this.pos < s.length) {
+      const c = s[this.pos] as string;
+      if ((c === '<' || c === '>') && s[this.pos + 1] === '(' && this.pos === start) {
+        const from = this.pos;
+        this.pos += 2;
+        this.parseNestedList();
+        value += s.slice(from, this.pos);
+        dynamic = true;
+        plain = false;
+        continue;
+      }
+      if (WORD_END.has(c)) break;
+      switch (c) {
+        case '\\': {
+          plain = false;
+          const next = s[this.pos + 1];
+          if (next === undefined) {
+            value += c;
+            this.pos++;
+          } else {
+            if (next !== '\n') value += next; // a backslash-newline joins lines
+            this.pos += 2;
+          }
+          continue;
+        }
+        case "'": {
+          const end = s.indexOf("'", this.pos + 1);
+          if (end < 0) throw new PolicyParseError(`unterminated single quote ${this.where()}`);
+          value += s.slice(this.pos + 1, end);
+          this.pos = end + 1;
+          plain = false;
+          continue;
+        }
+        case '"': {
+          const part = this.readDoubleQuoted();
+          value += part.value;
+          dynamic ||= part.dynamic;
+          plain = false;
+          continue;
+        }
+        case '$': {
+          const part = this.readDollar(false);
+          value += part.value;
+          dynamic ||= part.dynamic;
+          plain = false;
+          continue;
+        }
+        case '`':
+          value += this.readBackticks(false);
+          dynamic = true;
+          plain = false;
+          continue;
+        case '*':
+        case '?':
+          dynamic = true;
+          break;
+        case '[':
+          bracket = true;
+          break;
+        case ']':
+          if (bracket) dynamic = true;
+          break;
+        case '{':
+          braceOpen = true;
+          break;
+        case ',':
+          if (braceOpen) braceList = true;
+          break;
+        case '.':
+          if (braceOpen && s[this.pos + 1] === '.') braceList = true;
+          break;
+        case '}':
+          if (braceList) dynamic = true;
+          break;
+        default: {
+          // A run of ordinary characters, copied at once.
+          let end = this.pos + 1;
+          while (end < s.length && !WORD_SPECIAL.has(s[end] as string)) end++;
+          value += s.slice(this.pos, end);
+          this.pos = end;
+          continue;
+        }
+      }
+      value += c;
+      this.pos++;
+    }
+    return { value, dynamic, plain };
+  }
+
+  private readDoubleQuoted(): { value: string; dynamic: boolean } {
+    const s = this.src;
+    const open = this.pos;
+    this.pos++;
+    let value = '';
+    let dynamic = false;
+    while (this.pos < s.length) {
+      const c = s[this.pos];
+      if (c === '"') {
+        this.pos++;
+        return { value, dynamic };
+      }
+      if (c === '\\') {
+        const next = s[this.pos + 1];
+        if (next === '\n') {
+          this.pos += 2;
+        } else if (next === '$' || next === '`' || next === '"' || next === '\\') {
+          value += next;
+          this.pos += 2;
+        } else {
+          value += c;
+          this.pos++;
+        }
+        continue;
+      }
+      if (c === '$') {
+        const part = this.readDollar(true);
+        value += part.value;
+        dynamic ||= part.dynamic;
+        continue;
+      }
+      if (c === '`') {
+        value += this.readBackticks(true);
+        dynamic = true;
+        continue;
+      }
+      value += c;
+      this.pos++;
+    }
+    throw new PolicyParseError(`unterminated double quote ${this.where(open)}`);
+  }
+
+  /** At `$`: a substitution, a parameter, `$'...'`, `$"..."`, or a plain dollar sign. */
+  private readDollar(inDoubleQuotes: boolean): { value: string; dynamic: boolean } {
+    const s = this.src;
+    const start = this.pos;
+    const next = s[this.pos + 1] ?? '';
+    if (next === '(') {
+      if (s[this.pos + 2] === '(') {
+        this.pos += 3;
+        this.parseArithmetic('))');
+      } else {
+        this.pos += 2;
+        this.parseNestedList();
+      }
+    } else if (next === '{') {
+      this.pos += 2;
+      this.parseParameterExpansion(inDoubleQuotes);
+    } else if (next === '[') {
+      this.pos += 2;
+      this.parseArithmetic(']');
+    } else if (next === "'" && !inDoubleQuotes) {
+      return { value: this.readAnsiC(), dynamic: false };
+    } else if (next === '"' && !inDoubleQuotes) {
+      this.pos++;
+      return this.readDoubleQuoted();
+    } else if (NAME_START.test(next)) {
+      this.pos += 2;
+      while (this.pos < s.length && NAME_CHAR.test(s[this.pos] as string)) this.pos++;
+    } else if (next !== '' && SPECIAL_PARAMETER.test(next)) {
+      this.pos += 2;
+    } else {
+      this.pos++;
+      return { value: '$', dynamic: false };
+    }
+    return { value: s.slice(start, this.pos), dynamic: true };
+  }
+
+  /** After `$(`, `<(` or `>(`: a command list of its own, with its own here-documents. */
+  private parseNestedList(): void {
+    const saved = this.pendingHereDocs;
+    this.pendingHereDocs = [];
+    this.enter();
+    this.parseList(')');
+    this.pos++;
+    if (this.pendingHereDocs.length > 0) {
+      throw new PolicyParseError('a here-document inside $( ) must have its body inside the $( ) too');
+    }
+    this.leave();
+    this.pendingHereDocs = saved;
+  }
+
+  /** After `${`: to the matching `}`, running the substitutions inside. */
+  private parseParameterExpansion(inDoubleQuotes: boolean): void {
+    const s = this.src;
+    const open = this.pos - 2;
+    this.enter();
+    while (this.pos < s.length) {
+      const c = s[this.pos];
+      if (c === '}') {
+        this.pos++;
+        this.leave();
+        return;
+      }
+      if (c === '\\') this.pos += 2;
+      else if (c === "'" && !inDoubleQuotes) {
+        // Inside double quotes a single quote is (mostly) literal: treating it so finds every substitution.
+        const end = s.indexOf("'", this.pos + 1);
+        if (end < 0) throw new PolicyParseError(`unterminated single quote ${this.where()}`);
+        this.pos = end + 1;
+      } else if (c === '"') this.readDoubleQuoted();
+      else if (c === '$') this.readDollar(inDoubleQuotes);
+      else if (c === '`') this.readBackticks(inDoubleQuotes);
+      else this.pos++;
+    }
+    throw new PolicyParseError(`unterminated "\${" ${this.where(open)}`);
+  }
+
+  /**
+   * After `((`, `$((` or `$[`: to `))` or `]`. A `)` that closes the `((` alone means bash would read
+   * nested subshells instead; that guess is refused rather than made.
+   */
+  private parseArithmetic(close: '))' | ']'): void {
+    const s = this.src;
+    const open = this.pos;
+    const [up, down] = close === ']' ? ['[', ']'] : ['(', ')'];
+    let depth = 0;
+    this.enter();
+    while (this.pos < s.length) {
+      const c = s[this.pos];
+      if (c === up) depth++;
+      else if (c === down) {
+        if (depth > 0) depth--;
+        else if (close === ']') {
+          this.pos++;
+          this.leave();
+          return;
+        } else if (s[this.pos + 1] === ')') {
+          this.pos += 2;
+          this.leave();
+          return;
+        } else if (this.pos + 1 >= s.length) {
+          break;
+        } else {
+          throw new PolicyParseError(
+            `"((" starts arithmetic, but this reads as nested subshells ${this.where()}: write "( (" or "$( (" with a space`,
+          );
+        }
+      } else if (c === '\\') {
+        this.pos += 2;
+        continue;
+      } else if (c === "'") {
+        const end = s.indexOf("'", this.pos + 1);
+        if (end < 0) throw new PolicyParseError(`unterminated single quote ${this.where()}`);
+        this.pos = end + 1;
+        continue;
+      } else if (c === '"') {
+        this.readDoubleQuoted();
+        continue;
+      } else if (c === '$') {
+        this.readDollar(false);
+        continue;
+      } else if (c === '`') {
+        this.readBackticks(false);
+        continue;
+      }
+      this.pos++;
+    }
+    throw new PolicyParseError(`unterminated arithmetic ${this.where(open)}: "${close}" is missing`);
+  }
+
+  /** A `...` substitution: its text, with `\\`, `` \` ``, `\$` (and `\"` in double quotes) unescaped, is parsed again. */
+  private readBackticks(inDoubleQuotes: boolean): string {
+    const s = this.src;
+    const open = this.pos;
+    let inner = '';
+    let j = this.pos + 1;
+    let pieceStart = j;
+    for (;;) {
+      if (j >= s.length) throw new PolicyParseError(`unterminated backtick ${this.where(open)}`);
+      const c = s[j];
+      if (c === '`') break;
+      if (c === '\\' && j + 1 < s.length) {
+        const next = s[j + 1];
+        if (next === '`' || next === '$' || next === '\\' || (inDoubleQuotes && next === '"')) {
+          inner += s.slice(pieceStart, j) + next;
+          j += 2;
+          pieceStart = j;
+          continue;
+        }
+        j += 2;
+        continue;
+      }
+      j++;
+    }
+    inner += s.slice(pieceStart, j);
+    this.pos = j + 1;
+    this.enter();
+    parseShell(inner, this.state, this.level + 1);
+    this.leave();
+    return s.slice(open, this.pos);
+  }
+
+  /** `$'...'`: the string with its backslash escapes decoded, as the command receives it. */
+  private readAnsiC(): string {
+    const s = this.src;
+    const open = this.pos;
+    this.pos += 2;
+    let value = '';
+    while (this.pos < s.length) {
+      const c = s[this.pos] as string;
+      if (c === "'") {
+        this.pos++;
+        return value;
+      }
+      if (c !== '\\') {
+        value += c;
+        this.pos++;
+        continue;
+      }
+      const e = s[this.pos + 1] ?? '';
+      this.pos += 2;
+      const simple = ANSI_C_ESCAPES[e];
+      if (simple !== undefined) {
+        value += simple;
+        continue;
+      }
+      const rest = s.slice(this.pos, this.pos + 8);
+      const digits =
+        e >= '0' && e <= '7'
+          ? /^[0-7]{0,2}/.exec(rest)
+          : e === 'x'
+            ? /^[0-9A-Fa-f]{1,2}/.exec(rest)
+            : e === 'u'
+              ? /^[0-9A-Fa-f]{1,4}/.exec(rest)
+              : e === 'U'
+                ? /^[0-9A-Fa-f]{1,8}/.exec(rest)
+                : null;
+      if (digits) {
+        this.pos += digits[0].length;
+        if (e === 'x') value += String.fromCharCode(Number.parseInt(digits[0], 16));
+        else if (e === 'u' || e === 'U') {
+          const code = Number.parseInt(digits[0], 16);
+          if (code <= 0x10ffff) value += String.fromCodePoint(code);
+        } else value += String.fromCharCode(Number.parseInt(e + digits[0], 8) & 0xff);
+      } else if (e === 'c' && rest.length > 0) {
+        value += String.fromCharCode(rest.charCodeAt(0) & 0x1f);
+        this.pos++;
+      } else {
+        value += `\\${e}`;
+      }
+    }
+    throw new PolicyParseError(`unterminated $'...' ${this.where(open)}`);
+  }
+
+  // ---- small helpers ---------------------------------------------------------------------------------
+
+  private skipBlanks(): void {
+    const s = this.src;
+    for (;;) {
+      const c = s[this.pos];
+      if (c === ' ' || c === '\t') this.pos++;
+      else if (c === '\\' && s[this.pos + 1] === '\n') this.pos += 2;
+      else return;
+    }
+  }
+
+  private skipBlanksNewlinesComments(): void {
+    for (;;) {
+      this.skipBlanks();
+      const c = this.src[this.pos];
+      if (c === '\n') this.consumeNewline();
+      else if (c === '#') this.skipComment();
+      else return;
+    }
+  }
+
+  private skipComment(): void {
+    const end = this.src.indexOf('\n', this.pos);
+    this.pos = end < 0 ? this.src.length : end;
+  }
+
+  /** At the end of the input or at a character that cannot start a word. */
+  private atWordEnd(): boolean {
+    const c = this.src[this.pos];
+    if (c === undefined) return true;
+    if ((c === '<' || c === '>') && this.src[this.pos + 1] === '(') return false;
+    return WORD_END.has(c);
+  }
+
+  /** `word` (unquoted) starts at the position and ends there too. */
+  private reservedWordAt(word: string): boolean {
+    if (!this.src.startsWith(word, this.pos)) return false;
+    const after = this.src[this.pos + word.length];
+    return after === undefined || WORD_END.has(after);
+  }
+
+  private enter(): void {
+    if (++this.state.depth > MAX_NESTING) {
+      throw new PolicyParseError(`the command line nests more than ${MAX_NESTING} levels deep`);
+    }
+  }
+
+  private leave(): void {
+    this.state.depth--;
+  }
+
+  /** "at line L:C" of this parser's text, for error messages. */
+  private where(at = this.pos): string {
+    const before = this.src.slice(0, at);
+    const line = before.split('\n').length;
+    const column = at - before.lastIndexOf('\n');
+    return `at ${line}:${column}`;
+  }
+}
+
+const ANSI_C_ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  e: '\x1b',
+  E: '\x1b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '?': '?',
+};

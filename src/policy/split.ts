@@ -1,0 +1,191 @@
+import { PolicyParseError } from './errors.js';
+import { type ParseState, parseExpansions, parseShell, type RawCommand, type Word } from './shell-parser.js';
+import { follow } from './wrappers.js';
+
+export { PolicyParseError } from './errors.js';
+
+/** One command the input would run, as the policy checks it. */
+export interface SimpleCommand {
+  /** The words joined by single spaces (quotes removed, escapes decoded, whitespace collapsed). */
+  text: string;
+  /** The command name and its arguments, without leading `NAME=value` assignments. */
+  words: string[];
+  /** Its output goes to a file: `>`, `>>` (and `&>`, `>|`, `<>`, `>&file` in a shell); not /dev/null. */
+  redirectsOutput: boolean;
+  /** Reached through a pipe (`show run | include x`: `include x` is). */
+  viaPipe: boolean;
+  /** The name is only known when it runs (`$cmd`, `$(...)`, a glob, braces): no rule can judge it. */
+  dynamic: boolean;
+}
+
+/**
+ * How the input is read. `shell`: bash syntax (Linux hosts). `cli`: a network device's command line, one
+ * command a line, `|` pipes and `;` (NX-OS) between commands, double quotes only, no substitutions.
+ */
+export type CommandSyntax = 'shell' | 'cli';
+
+/** Most wrappers one command may stack (`sudo nice timeout 5 env A=1 cmd` is four). */
+export const MAX_WRAPPERS = 16;
+
+/**
+ * Every command `input` would run. Throws PolicyParseError when it cannot tell with certainty: unbalanced
+ * quotes or parentheses, nesting too deep, a wrapper option it does not know, a control character.
+ */
+export function splitCommands(input: string, syntax: CommandSyntax = 'shell'): SimpleCommand[] {
+  refuseControlCharacters(input, syntax);
+  const out: SimpleCommand[] = [];
+  if (syntax === 'cli') splitCli(input, out);
+  else splitShell(input.replace(/\r\n?/g, '\n'), out);
+  return out;
+}
+
+// Line editing on a terminal or device CLI (backspace, Ctrl+U, Ctrl+W, escape sequences, and Tab's
+// completion on a CLI) can turn what the policy reads into a different command: such input is refused.
+const SHELL_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+const CLI_CONTROL = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+
+function refuseControlCharacters(input: string, syntax: CommandSyntax): void {
+  const match = (syntax === 'cli' ? CLI_CONTROL : SHELL_CONTROL).exec(input);
+  if (!match) return;
+  const code = (match[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+  throw new PolicyParseError(
+    `control character U+${code} at offset ${match.index}: a ${syntax === 'cli' ? 'device command line' : 'terminal'} could edit the line with it, so the command policy refuses it${code === '0009' ? ' (a Tab completes words on a device: type spaces)' : ''}`,
+  );
+}
+
+// ---- shell -----------------------------------------------------------------------------------------
+
+function splitShell(input: string, out: SimpleCommand[], level = 0): void {
+  const state: ParseState = { commands: [], depth: 0 };
+  parseShell(input, state, level);
+  // Commands found inside strings (bash -c, eval, here-documents fed to a shell) are appended to
+  // state.commands as they are parsed, so one pass over the growing list sees them all.
+  for (let i = 0; i < state.commands.length; i++) {
+    expand(state.commands[i] as RawCommand, state, out);
+  }
+}
+
+/** The command as written, then each command it runs in turn (wrappers), checked as commands of their own. */
+function expand(raw: RawCommand, state: ParseState, out: SimpleCommand[]): void {
+  if (raw.words.length === 0 && raw.redirectsOutput) {
+    // `> file` alone still writes a file
+    out.push({
+      text: raw.outputs.join(' '),
+      words: [],
+      redirectsOutput: true,
+      viaPipe: raw.viaPipe,
+      dynamic: false,
+    });
+  }
+  // Collect the command and what it runs first, then describe them: hostile input (200,000 `sudo`s)
+  // fails at the wrapper limit before any large text is built.
+  const views: Word[][] = [];
+  const scripts: { kind: 'script' | 'expansions'; text: string }[] = [];
+  let stdin = false;
+  const pending: { words: Word[]; assignments: Word[] }[] = [
+    { words: raw.words, assignments: raw.assignments },
+  ];
+  for (let hops = 0; pending.length > 0; hops++) {
+    if (hops > MAX_WRAPPERS) {
+      throw new PolicyParseError(
+        `more than ${MAX_WRAPPERS} wrapper commands around one command: write it directly`,
+      );
+    }
+    const { words, assignments } = pending.pop() as { words: Word[]; assignments: Word[] };
+    if (words.length > 0) views.push(words);
+    for (const next of follow(words, assignments)) {
+      if (next.kind === 'command') pending.push({ words: next.words, assignments: [] });
+      else if (next.kind === 'stdin') stdin = true;
+      else scripts.push(next);
+    }
+  }
+  for (const words of views) out.push(simpleCommand(words, raw));
+  for (const { kind, text } of scripts) {
+    if (kind === 'script') parseShell(text, state, raw.level + 1);
+    else parseExpansions(text, state, raw.level + 1);
+  }
+  if (stdin) for (const body of raw.stdin) parseShell(body, state, raw.level + 1);
+}
+
+function simpleCommand(words: Word[], raw: RawCommand): SimpleCommand {
+  const values = words.map((w) => w.value);
+  return {
+    text: collapse(values.join(' ')),
+    words: values,
+    redirectsOutput: raw.redirectsOutput,
+    viaPipe: raw.viaPipe,
+    dynamic: (words[0] as Word).dynamic,
+  };
+}
+
+function collapse(text: string): string {
+  return /\s\s|[^\S ]|^\s|\s$/.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
+}
+
+// ---- device CLI ------------------------------------------------------------------------------------
+
+/**
+ * A device runs each line as a command; `|` starts an output filter and NX-OS runs `;`-separated commands
+ * one after the other. Double quotes keep `|` and `;` inside an argument (Junos `match "a|b"`); single
+ * quotes and backslashes mean nothing to most CLIs, so they are not special here.
+ */
+function splitCli(input: string, out: SimpleCommand[]): void {
+  for (const line of input.split(/\r\n|\r|\n/)) {
+    let quoted = false;
+    let start = 0;
+    let viaPipe = false;
+    for (let i = 0; i <= line.length; i++) {
+      const c = line[i];
+      if (c === '"') {
+        quoted = !quoted;
+        continue;
+      }
+      if (i < line.length && (quoted || (c !== '|' && c !== ';'))) continue;
+      if (quoted) throw new PolicyParseError(`unterminated double quote in "${line}"`);
+      cliSegment(line.slice(start, i), viaPipe, out);
+      viaPipe = c === '|';
+      start = i + 1;
+    }
+  }
+}
+
+function cliSegment(segment: string, viaPipe: boolean, out: SimpleCommand[]): void {
+  // `?` asks the CLI for help and is not part of the line it runs: `rel?oad` runs `reload`.
+  const line = segment.replaceAll('?', '');
+  const redirect = unquotedIndex(line, '>');
+  const words = (redirect < 0 ? line : line.slice(0, redirect))
+    .replaceAll('"', '')
+    .split(/\s+/)
+    .filter(Boolean);
+  if (words.length === 0 && redirect < 0) return;
+  const redirection = redirect < 0 ? '' : collapse(line.slice(redirect));
+  // IOS `do CMD` (configuration mode) and Junos `run CMD` run CMD as well: each is checked.
+  let prefixes = 0;
+  while (prefixes < words.length - 1 && /^(?:do|ru|run)$/i.test(words[prefixes] as string)) prefixes++;
+  if (prefixes > MAX_WRAPPERS) {
+    throw new PolicyParseError(
+      `more than ${MAX_WRAPPERS} "do" or "run" prefixes on one command: write it directly`,
+    );
+  }
+  for (let i = 0; i <= prefixes; i++) {
+    const view = words.slice(i);
+    const text = [...view, redirection].join(' ').trim();
+    out.push({ text, words: view, redirectsOutput: redirect >= 0, viaPipe, dynamic: false });
+  }
+  const name = (words[prefixes] ?? '').toLowerCase();
+  if (words.length > prefixes + 1 && name.length >= 2 && 'bash'.startsWith(name)) {
+    // Arista EOS `bash [timeout N] CMD` runs CMD in the switch's Linux shell: read CMD as written.
+    const after = /\S+/g;
+    for (let i = 0; i <= prefixes; i++) after.exec(line);
+    splitShell(line.slice(after.lastIndex), out, 1);
+  }
+}
+
+function unquotedIndex(text: string, char: string): number {
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') quoted = !quoted;
+    else if (!quoted && text[i] === char) return i;
+  }
+  return -1;
+}
