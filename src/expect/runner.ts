@@ -7,6 +7,9 @@ import { shownLine, TerminalCleaner } from './terminal.js';
 /** What the runner needs from a transport; the session layer provides it over an ssh2 channel. */
 export interface ShellChannel {
   write(data: string): void;
+  /** Stop and restart reading (back-pressure: the remote side then waits, nothing is lost). */
+  pause?(): void;
+  resume?(): void;
   /** Run a command on a second channel of the same connection, for out-of-band interrupts. */
   execSide(command: string): Promise<void>;
   close(): void;
@@ -16,6 +19,8 @@ export interface ShellChannel {
 export interface OutputSink {
   push(text: string): void;
   finish(): CapturedOutput;
+  /** A promise while the sink wants the producer to hold off (it is writing to disk). */
+  backlog?(): Promise<void> | undefined;
 }
 
 /** What a running command is doing, for status, progress and send_input. */
@@ -83,6 +88,8 @@ export class ShellClosedError extends Error {}
 
 /** Output this long is held back so a marker or a prompt with its context lines is seen whole. */
 const HOLD_BACK = 2048;
+/** Held-back complete lines are handed to the output this long after they arrived (live reads see them). */
+const FLUSH_MS = 50;
 /** The longest line taken for the echo of a command. */
 const ECHO_MAX = 64 * 1024;
 
@@ -105,6 +112,7 @@ interface Pending {
   /** A transition's prompt wants its secret now; a command's prompt may wait for send_input instead. */
   secretRequired: boolean;
   waitTimer?: NodeJS.Timeout;
+  flushTimer?: NodeJS.Timeout;
   onWaiting?: RunOptions['onWaiting'];
   responders: Responder[];
   /** A copy: secrets obtained through askSecret are added for the rest of this step. */
@@ -130,6 +138,8 @@ export class ExpectRunner {
   private readonly cleaner = new TerminalCleaner();
   private current: Pending | undefined;
   private closed = false;
+  /** Reading is paused until the output sink has caught up. */
+  private paused = false;
   /** Markers are this runner's random prefix and a counter: unique, and cheaper than fresh randomness. */
   private readonly markerPrefix = `MCPSSH${randomBytes(6).toString('hex')}`;
   private markerSeq = 0;
@@ -259,6 +269,42 @@ export class ExpectRunner {
       pending.held = held;
     }
     this.watchForInput(pending);
+    pending.flushTimer ??= setTimeout(() => this.flushHeld(pending), FLUSH_MS);
+    this.holdOffWhileBacklogged(pending);
+  }
+
+  private holdOffWhileBacklogged(pending: Pending): void {
+    if (this.paused) return;
+    const drained = pending.collector.backlog?.();
+    if (!drained) return;
+    this.paused = true;
+    this.channel.pause?.();
+    void drained.then(() => {
+      this.paused = false;
+      this.channel.resume?.();
+    });
+  }
+
+  /**
+   * Hand held-back complete lines to the output, so a command that runs on shows what it printed. The open
+   * last line stays (a marker or prompt may be arriving), and so do trailing lines that could belong to a
+   * prompt (its context lines).
+   */
+  private flushHeld(pending: Pending): void {
+    pending.flushTimer = undefined;
+    if (this.current !== pending || pending.echoPending) return;
+    const held = pending.held;
+    let keep = held.lastIndexOf('\n') + 1;
+    const contextLines = this.modePatterns.flatMap((m) => m.contextLines);
+    while (keep > 0 && contextLines.length > 0) {
+      const previousStart = keep >= 2 ? held.lastIndexOf('\n', keep - 2) + 1 : 0;
+      const previous = held.slice(previousStart, keep - 1);
+      if (!contextLines.some((c) => c.test(previous))) break;
+      keep = previousStart;
+    }
+    if (keep === 0) return;
+    pending.collector.push(held.slice(0, keep));
+    pending.held = held.slice(keep);
   }
 
   /** The running command's progress, or undefined between commands. */
@@ -394,6 +440,7 @@ export class ExpectRunner {
         done: (end, extra = {}) => {
           for (const timer of pending.timers) clearTimeout(timer);
           clearTimeout(pending.waitTimer);
+          clearTimeout(pending.flushTimer);
           options.signal?.removeEventListener('abort', onAbort);
           if (this.current === pending) this.current = undefined;
           if (end?.mode) this.mode = end.mode;

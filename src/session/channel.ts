@@ -34,6 +34,14 @@ export async function openRunner(client: Client, dialect: Dialect, timeoutMs: nu
   const stream = await openChannel(client, dialect.channel);
   const shell: ShellChannel = {
     write: (data) => stream.write(data),
+    pause: () => {
+      stream.pause();
+      stream.stderr.pause();
+    },
+    resume: () => {
+      stream.resume();
+      stream.stderr.resume();
+    },
     execSide: (command) => execSide(client, command),
     close: () => stream.close(),
   };
