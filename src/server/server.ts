@@ -1,34 +1,57 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { deploymentOf } from '../config/deployment.js';
+import type { LoadedConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
 import { SessionManager } from '../session/manager.js';
 import type { SshPaths } from '../ssh/index.js';
+import { registerCommandTools } from './command-tools.js';
 import { registerDialectTools } from './dialect-tools.js';
+import { registerHostTools } from './host-tools.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { SecretPrompter } from './secret-prompt.js';
 import { registerTools } from './tools.js';
 import { VERSION } from './version.js';
 
 export interface ServerOptions {
+  /** Beat the config file's limits (the CLI passes flags and environment here). */
   limits?: Partial<ServerLimits>;
   sshPaths?: SshPaths;
-  /** Extra dialect folders, after the built-ins; MCP_SSH_DIALECT_PATH folders come after these. */
+  /** Extra dialect folders, after the built-ins and the config's; MCP_SSH_DIALECT_PATH folders come last. */
   dialectDirs?: string[];
+  config?: LoadedConfig;
 }
 
-export function createServer(options: ServerOptions = {}): { server: McpServer; manager: SessionManager } {
+export function createServer(options: ServerOptions = {}): {
+  server: McpServer;
+  manager: SessionManager;
+  prompter: SecretPrompter;
+} {
   // Unset values keep their defaults instead of overwriting them with undefined.
-  const given = Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined);
-  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...Object.fromEntries(given) };
-  const dialects = new DialectRegistry(defaultDialectDirs(options.dialectDirs));
+  const defined = (l: Partial<ServerLimits> = {}) => Object.entries(l).filter(([, v]) => v !== undefined);
+  const limits: ServerLimits = {
+    ...DEFAULT_LIMITS,
+    ...Object.fromEntries(defined(options.config?.limits)),
+    ...Object.fromEntries(defined(options.limits)),
+  };
+  const config = options.config;
+  const dialects = new DialectRegistry(
+    defaultDialectDirs([...(config?.dialectPaths ?? []), ...(options.dialectDirs ?? [])]),
+  );
   const manager = new SessionManager({
     dialects,
     connectTimeoutMs: limits.connectTimeoutMs,
     sshPaths: options.sshPaths,
+    output: { memoryBytes: limits.maxOutputBytes, spillBytes: limits.maxSpillBytes },
+    ...(config && { deployment: deploymentOf(config) }),
   });
   const server = new McpServer(
     { name: 'mcp-ssh-session', version: VERSION },
     { capabilities: { tools: {}, resources: {} } },
   );
-  registerTools(server, manager, limits);
+  const prompter = new SecretPrompter(server.server);
+  registerTools(server, manager, limits, prompter);
+  registerCommandTools(server, manager, limits);
+  registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
-  return { server, manager };
+  return { server, manager, prompter };
 }

@@ -1,79 +1,87 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { shapeOutput } from '../expect/output.js';
-import type { SessionManager } from '../session/manager.js';
+import type { CommandRecord } from '../session/command.js';
+import type { RunRequest, SecretName, SessionManager } from '../session/manager.js';
 import type { TargetRequest } from '../ssh/index.js';
-import { log } from '../util/log.js';
 import { redact, registerSecret } from '../util/secrets.js';
 import type { ServerLimits } from './limits.js';
+import { failure, ok, outputOf, statusText } from './results.js';
+import { commandStatus, host, port, sessionAddress, username, waiting } from './schemas.js';
+import type { SecretPrompter } from './secret-prompt.js';
 
-const host = z
-  .string()
-  .min(1)
-  .describe(
-    'Host name, IP address, or an alias from ~/.ssh/config (e.g. "web1"). An open session id "user@host:port" works too.',
-  );
-const username = z
-  .string()
-  .min(1)
-  .optional()
-  .describe('SSH user; default: User from ~/.ssh/config, else the local user.');
-const port = z
-  .number()
-  .int()
-  .min(1)
-  .max(65535)
-  .optional()
-  .describe('SSH port; default: Port from ~/.ssh/config, else 22.');
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-const executeInput = {
+const connection = {
   host,
-  command: z
-    .string()
-    .min(1)
-    .describe(
-      "Shell command line. Runs in the session's persistent shell: `cd` and `export` carry over to later calls. Multi-line commands and here-docs work.",
-    ),
   username,
+  port,
   password: z
     .string()
     .optional()
     .describe(
-      'Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key).',
+      'Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key). Better kept in the config file.',
     ),
   key_filename: z
     .string()
     .optional()
-    .describe('Private key file to log in with; overrides IdentityFile from ~/.ssh/config.'),
+    .describe(
+      'Private key file to log in with; overrides the inventory and IdentityFile from ~/.ssh/config.',
+    ),
   key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
-  port,
+};
+
+const commandInput = {
+  ...connection,
+  command: z
+    .string()
+    .min(1)
+    .describe(
+      "Shell command line, or a device CLI command. Runs in the session's persistent shell: `cd` and `export` carry over to later calls. Multi-line commands and here-docs work.",
+    ),
   dialect: z
     .string()
     .optional()
     .describe(
-      'How to talk to the host: a dialect name from list_dialects. Detected from the host when left out. Applies when the session opens.',
+      'How to talk to the host: a dialect name from list_dialects. Default: the inventory, else detected from the host. Applies when the session opens.',
     ),
   enable_password: z
     .string()
     .optional()
     .describe(
-      'Enable secret for network devices: the device is brought to privileged mode before the command (and back into it if an earlier command left it).',
+      'Enable secret for network devices: the device is brought to privileged mode before the command. Better kept in the config file.',
     ),
   enable_command: z.string().optional().describe('Command that enters privileged mode (default: enable).'),
   sudo_password: z
     .string()
     .optional()
     .describe(
-      "Password for sudo, where the host's dialect supports it: the command runs with sudo (prefixed when missing) and the password only answers sudo's prompt.",
+      "Password for sudo, where the host's dialect supports it: the command runs with sudo (prefixed when missing) and the password only answers sudo's prompt. Better kept in the config file (then use_sudo).",
     ),
+  use_sudo: z
+    .boolean()
+    .optional()
+    .describe(
+      'Run the command with sudo, with the sudo password from the config file (or asked for when needed).',
+    ),
+  pty: z
+    .boolean()
+    .optional()
+    .describe(
+      'Give the command a terminal of its own: for full-screen programs (top, vim: watch them with read_screen, drive them with send_keys) and prompts that need a tty (read -p, passwd). Common full-screen programs get one anyway (the dialect lists them). Where the shell has no terminal, the command gets one of its own on the host: it sees the current directory and exported variables, not shell functions.',
+    ),
+};
+
+const executeInput = {
+  ...commandInput,
   timeout: z
     .number()
     .positive()
     .max(86_400)
     .default(30)
     .describe(
-      'Seconds the command may run. Past it the command is interrupted (Ctrl+C) and the result says timedOut.',
+      'Seconds to wait for the command. Past it the command keeps running in the background: the result has status "running" and a commandId for get_command_status, send_input and interrupt_command_by_id.',
     ),
 };
 
@@ -82,6 +90,8 @@ const executeOutput = {
   session: z.string().describe('user@host:port'),
   command: z.string(),
   dialect: z.string(),
+  status: commandStatus,
+  waiting,
   mode: z
     .string()
     .optional()
@@ -94,17 +104,22 @@ const executeOutput = {
     .number()
     .int()
     .nullable()
-    .describe('The real exit status; null when the command never finished.'),
+    .describe('The real exit status; null while running, or when the command never finished.'),
   output: z
     .string()
     .describe(
-      'Exactly what the command printed (stdout and stderr interleaved), without echo, prompt or terminal codes.',
+      'Exactly what the command printed (stdout and stderr interleaved), without echo, prompt or terminal codes. While it runs: what it printed so far.',
     ),
-  timedOut: z.boolean(),
+  timedOut: z.boolean().describe('The wait ended before the command did (it keeps running: see status).'),
   interrupted: z.boolean(),
   truncated: z.boolean().describe('True when part of the output was left out of this result.'),
-  totalBytes: z.number().int().describe('Bytes the command printed in all.'),
+  totalBytes: z.number().int().describe('Bytes the command printed so far.'),
   omittedBytes: z.number().int().describe('Bytes of output not in this result.'),
+  nextOffset: z
+    .number()
+    .int()
+    .optional()
+    .describe('While running: the offset get_command_status reads on from.'),
   durationMs: z.number(),
   sessionReset: z
     .boolean()
@@ -114,40 +129,12 @@ const executeOutput = {
   note: z.string().optional(),
 };
 
-const sessionInfo = z.object({
-  id: z.string().describe('user@host:port'),
-  host: z.string(),
-  port: z.number().int(),
-  username: z.string(),
-  dialect: z.string(),
-  mode: z.string().optional(),
-  connected: z.boolean(),
-  busy: z.boolean(),
-  commandCount: z.number().int(),
-  createdAt: z.string(),
-  lastUsedAt: z.string(),
-});
-
-const activeCommand = z.object({
-  commandId: z.string(),
-  session: z.string(),
-  command: z.string(),
-  startedAt: z.string(),
-});
-
-function ok(structured: Record<string, unknown>, text: string): CallToolResult {
-  return { content: [{ type: 'text', text: redact(text) }], structuredContent: structured };
-}
-
-function failure(error: unknown): CallToolResult {
-  const err = error as Error & { hint?: string };
-  const message = err.hint ? `${err.message}\n${err.hint}` : err.message;
-  log.info(`tool error: ${message}`);
-  return { content: [{ type: 'text', text: redact(message) }], isError: true };
-}
+const SECRET_PARAMS = ['password', 'key_passphrase', 'enable_password', 'sudo_password'] as const;
+/** Progress notifications at most this often. */
+const PROGRESS_INTERVAL_MS = 500;
 
 /** Turn tool parameters into a target request, remembering secrets so they are masked everywhere. */
-function targetOf(args: {
+export function targetOf(args: {
   host: string;
   username?: string;
   port?: number;
@@ -167,93 +154,163 @@ function targetOf(args: {
   };
 }
 
-function statusLine(r: {
-  exitCode: number | null;
-  timedOut: boolean;
-  interrupted: boolean;
-  durationMs: number;
-  session: string;
-}): string {
-  const status = r.timedOut ? 'timed out, interrupted' : r.interrupted ? 'interrupted' : 'finished';
-  return `[${status}; exit status ${r.exitCode ?? 'none'}; ${r.durationMs} ms; ${r.session}]`;
-}
+export function registerTools(
+  server: McpServer,
+  manager: SessionManager,
+  limits: ServerLimits,
+  prompter: SecretPrompter,
+): void {
+  type CommandArgs = z.infer<z.ZodObject<typeof commandInput>>;
 
-export function registerTools(server: McpServer, manager: SessionManager, limits: ServerLimits): void {
+  /** The run request of a call, or an error that says which parameter to drop. */
+  const runRequest = (args: CommandArgs, timeoutMs: number, extra: Extra): RunRequest => {
+    const deployment = manager.deployment;
+    if (deployment && !deployment.allowToolSecrets) {
+      const given = SECRET_PARAMS.filter((p) => args[p] !== undefined);
+      if (given.length > 0) {
+        throw new Error(
+          `this server takes no secrets as tool parameters (security.allow_tool_secrets is false in its config file): leave out ${given.join(', ')}; the config file provides them, or the user is asked`,
+        );
+      }
+    }
+    registerSecret(args.enable_password);
+    registerSecret(args.sudo_password);
+    return {
+      timeoutMs,
+      signal: extra.signal,
+      dialect: args.dialect,
+      secrets: {
+        ...(args.enable_password !== undefined && { enable: args.enable_password }),
+        ...(args.sudo_password !== undefined && { sudo: args.sudo_password }),
+      },
+      sudo: args.use_sudo,
+      vars: { enable_command: args.enable_command },
+      privileged: args.enable_password !== undefined || args.enable_command !== undefined,
+      ...(args.pty !== undefined && { terminal: args.pty }),
+      askSecret: async (secret: SecretName, reason: string) => {
+        const answer = await prompter.ask({
+          host: args.host,
+          secret,
+          reason,
+          timeoutMs: timeoutMs,
+          signal: extra.signal,
+        });
+        return 'value' in answer ? answer.value : undefined;
+      },
+    };
+  };
+
+  const executeResult = async (record: CommandRecord) => {
+    const shaped = await outputOf(record, limits.maxResultBytes);
+    const outcome = record.outcome;
+    const note = [outcome?.note, 'note' in shaped ? shaped.note : undefined].filter(Boolean).join('; ');
+    const structured = {
+      commandId: record.id,
+      session: record.session,
+      command: redact(record.command),
+      dialect: record.dialect,
+      status: record.status,
+      ...(record.live.waiting && {
+        waiting: { ...record.live.waiting, prompt: redact(record.live.waiting.prompt) },
+      }),
+      ...(outcome?.mode === undefined ? {} : { mode: outcome.mode }),
+      ...(outcome?.error === undefined ? {} : { error: redact(outcome.error) }),
+      exitCode: outcome?.exitCode ?? null,
+      output: shaped.output,
+      timedOut: !record.finished && !record.live.waiting,
+      interrupted: outcome?.interrupted ?? false,
+      truncated: shaped.truncated,
+      totalBytes: record.output.totalBytes,
+      omittedBytes: shaped.omittedBytes,
+      ...('nextOffset' in shaped && { nextOffset: shaped.nextOffset }),
+      durationMs: Math.round(record.durationMs * 1000) / 1000,
+      sessionReset: record.sessionReset,
+      ...(note && { note: redact(note) }),
+    };
+    const notes = [
+      structured.error ? `Error: ${structured.error}` : '',
+      record.sessionReset
+        ? 'Note: the connection or shell was re-established; shell state (cd, export) was reset.'
+        : '',
+      structured.note ? `Note: ${structured.note}` : '',
+    ].filter(Boolean);
+    const body =
+      structured.output.endsWith('\n') || !structured.output ? structured.output : `${structured.output}\n`;
+    const line = `[${statusText(record)}; ${Math.round(record.durationMs)} ms; ${record.session}]`;
+    const text = body + [line, ...notes].join('\n');
+    return { content: [{ type: 'text' as const, text }], structuredContent: structured };
+  };
+
   server.registerTool(
     'execute_command',
     {
       title: 'Run a command over SSH',
       description:
-        'Run a command in a persistent shell on a remote host (one shell per user@host:port, reused across calls, so cd and export carry over). Returns the exact output and the real exit status. Connects on first use; hosts and keys come from ~/.ssh/config.',
+        'Run a command in a persistent shell on a remote host (one shell per user@host:port, reused across calls, so cd and export carry over). Returns the exact output and the real exit status. A command that outlives `timeout` keeps running in the background (status "running", with a commandId); one that waits for input returns at once (status "awaiting_input"; answer with send_input). Connects on first use; hosts come from the config file inventory and ~/.ssh/config.',
       inputSchema: executeInput,
       outputSchema: executeOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) => {
+      let stopProgress = () => {};
       try {
-        registerSecret(args.enable_password);
-        registerSecret(args.sudo_password);
-        const result = await manager.execute(targetOf(args), args.command, {
-          timeoutMs: args.timeout * 1000,
-          maxOutputBytes: limits.maxOutputBytes,
-          signal: extra.signal,
-          dialect: args.dialect,
-          secrets: { enable: args.enable_password, sudo: args.sudo_password },
-          vars: { enable_command: args.enable_command },
-          privileged: args.enable_password !== undefined || args.enable_command !== undefined,
-        });
-        const shaped = shapeOutput(result.output, limits.maxResultBytes);
-        const structured = {
-          commandId: result.commandId,
-          session: result.session,
-          command: redact(result.command),
-          dialect: result.dialect,
-          ...(result.mode === undefined ? {} : { mode: result.mode }),
-          ...(result.error === undefined ? {} : { error: redact(result.error) }),
-          exitCode: result.exitCode,
-          output: redact(shaped.output),
-          timedOut: result.timedOut,
-          interrupted: result.interrupted,
-          truncated: shaped.truncated,
-          totalBytes: result.output.totalBytes,
-          omittedBytes: shaped.omittedBytes,
-          durationMs: result.durationMs,
-          sessionReset: result.sessionReset,
-          ...(result.note === undefined ? {} : { note: result.note }),
-        };
-        // Everything below is built from the already masked fields: the output is not scanned twice.
-        const notes = [
-          structured.error ? `Error: ${structured.error}` : '',
-          result.sessionReset
-            ? 'Note: the connection or shell was re-established; shell state (cd, export) was reset.'
-            : '',
-          result.note ? `Note: ${result.note}` : '',
-        ].filter(Boolean);
-        const body =
-          structured.output.endsWith('\n') || !structured.output
-            ? structured.output
-            : `${structured.output}\n`;
-        const text = body + [statusLine(structured), ...notes].join('\n');
-        return { content: [{ type: 'text', text }], structuredContent: structured };
+        const run = runRequest(args, args.timeout * 1000, extra);
+        const token = extra._meta?.progressToken;
+        if (token !== undefined) {
+          run.onStart = (record) => {
+            stopProgress = progressReporter(record, token, extra);
+          };
+        }
+        return await executeResult(await manager.execute(targetOf(args), args.command, run));
+      } catch (error) {
+        return failure(error);
+      } finally {
+        stopProgress();
+      }
+    },
+  );
+
+  server.registerTool(
+    'execute_command_async',
+    {
+      title: 'Start a command in the background',
+      description:
+        "Start a command in the session's persistent shell and return its commandId at once (after connecting). Follow it with get_command_status; answer prompts with send_input; stop it with interrupt_command_by_id. Other commands on the same session wait until it ends.",
+      inputSchema: commandInput,
+      outputSchema: {
+        commandId: z.string(),
+        session: z.string(),
+        command: z.string(),
+        status: commandStatus,
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) => {
+      try {
+        const { signal: _ignored, ...request } = runRequest(args, limits.connectTimeoutMs + 60_000, extra);
+        const record = await manager.startDetached(targetOf(args), args.command, request);
+        return ok(
+          {
+            commandId: record.id,
+            session: record.session,
+            command: redact(record.command),
+            status: record.status,
+          },
+          `Started ${record.id} on ${record.session}: ${record.command}\nget_command_status(command_id="${record.id}") shows its output.`,
+        );
       } catch (error) {
         return failure(error);
       }
     },
   );
 
-  const addressing = {
-    host: host.describe('The host (alias, name or address) of the session, or its id "user@host:port".'),
-    username,
-    port,
-  };
-
   server.registerTool(
     'interrupt_command',
     {
       title: 'Interrupt the running command',
       description:
-        'Send Ctrl+C to the command running in a session. The interrupted execute_command call returns at once with the output so far and exit status 130; the shell stays usable.',
-      inputSchema: addressing,
+        'Send Ctrl+C to the command running in a session. The command ends with what it printed so far and exit status 130; the shell stays usable.',
+      inputSchema: sessionAddress,
       outputSchema: {
         session: z.string(),
         interrupted: z.boolean().describe('False when no command was running.'),
@@ -266,19 +323,17 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
       try {
         const session = await manager.find(targetOf(args));
         if (!session) throw noSession(args.host);
-        const running = session.running;
+        const running = session.current;
         const interrupted = session.interrupt();
         const structured = {
           session: session.id,
           interrupted,
-          ...(interrupted && running
-            ? { commandId: running.commandId, command: redact(running.command) }
-            : {}),
+          ...(interrupted && running ? { commandId: running.id, command: redact(running.command) } : {}),
         };
         return ok(
           structured,
           interrupted && running
-            ? `Sent Ctrl+C to ${running.commandId} (${running.command}) on ${session.id}.`
+            ? `Sent Ctrl+C to ${running.id} (${running.command}) on ${session.id}.`
             : `No command is running on ${session.id}; nothing was sent.`,
         );
       } catch (error) {
@@ -291,14 +346,23 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
     'get_active_commands',
     {
       title: 'List running commands',
-      description: 'Commands running right now, in all sessions.',
+      description: 'Commands running right now, in all sessions (the same list as list_running_commands).',
       inputSchema: {},
-      outputSchema: { commands: z.array(activeCommand) },
+      outputSchema: {
+        commands: z.array(
+          z.object({
+            commandId: z.string(),
+            session: z.string(),
+            command: z.string(),
+            startedAt: z.string(),
+          }),
+        ),
+      },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async () => {
-      const commands = manager.activeCommands().map((c) => ({
-        commandId: c.commandId,
+      const commands = manager.running().map((c) => ({
+        commandId: c.id,
         session: c.session,
         command: redact(c.command),
         startedAt: c.startedAt.toISOString(),
@@ -319,7 +383,23 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
       title: 'List SSH sessions',
       description: 'Open SSH sessions, as user@host:port, with their dialect and state.',
       inputSchema: {},
-      outputSchema: { sessions: z.array(sessionInfo) },
+      outputSchema: {
+        sessions: z.array(
+          z.object({
+            id: z.string().describe('user@host:port'),
+            host: z.string(),
+            port: z.number().int(),
+            username: z.string(),
+            dialect: z.string(),
+            mode: z.string().optional(),
+            connected: z.boolean(),
+            busy: z.boolean(),
+            commandCount: z.number().int(),
+            createdAt: z.string(),
+            lastUsedAt: z.string(),
+          }),
+        ),
+      },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async () => {
@@ -342,7 +422,7 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
     {
       title: 'Close an SSH session',
       description: 'Close one session: its shell and connection end, and any running command with them.',
-      inputSchema: addressing,
+      inputSchema: sessionAddress,
       outputSchema: { session: z.string(), closed: z.boolean() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -374,7 +454,31 @@ export function registerTools(server: McpServer, manager: SessionManager, limits
   );
 }
 
-function noSession(hostName: string): Error {
+/**
+ * notifications/progress while the call waits: bytes so far as progress, lines and the last line as the
+ * message, at most every PROGRESS_INTERVAL_MS and only when something changed.
+ */
+function progressReporter(record: CommandRecord, token: string | number, extra: Extra): () => void {
+  let lastBytes = -1;
+  const timer = setInterval(() => {
+    if (record.finished || record.live.bytes === lastBytes) return;
+    lastBytes = record.live.bytes;
+    const { bytes, lines, lastLine } = record.live;
+    void extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: {
+          progressToken: token,
+          progress: bytes,
+          message: redact(`${lines} lines, ${bytes} bytes: ${lastLine.slice(-200)}`),
+        },
+      })
+      .catch(() => {});
+  }, PROGRESS_INTERVAL_MS);
+  return () => clearInterval(timer);
+}
+
+export function noSession(hostName: string): Error {
   return new Error(
     `No open session for "${hostName}". list_sessions shows the open ones (as user@host:port).`,
   );

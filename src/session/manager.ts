@@ -1,7 +1,50 @@
+import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
-import { connect, resolveTarget, type SshPaths, type TargetRequest } from '../ssh/index.js';
-import { type ExecuteOptions, type RunningCommand, Session, type SessionRunResult } from './session.js';
+import { OutputStore } from '../expect/output-store.js';
+import { connect, type HostEntry, resolveTarget, type SshPaths, type TargetRequest } from '../ssh/index.js';
+import { registerSecret } from '../util/secrets.js';
+import type { CommandRecord } from './command.js';
+import { type ExecuteOptions, Session } from './session.js';
+
+/** The secrets a call can need, by the names dialects and prompts use. */
+export type SecretName = 'password' | 'key_passphrase' | 'enable' | 'sudo';
+
+/** A command the host's policy refuses; it was never sent. */
+export class CommandDeniedError extends Error {
+  constructor(
+    message: string,
+    readonly rule: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * What a deployment (a config file) adds to a bare ~/.ssh/config setup. The session layer only sees this
+ * shape; the config layer implements it.
+ */
+export interface Deployment {
+  /** Inventory entries by name, for the ssh layer (target and jump hosts). */
+  lookup(name: string): HostEntry | undefined;
+  /** Filled in where neither the inventory entry nor ~/.ssh/config says anything. */
+  defaults?: HostEntry;
+  /** Only inventory hosts may be reached. */
+  inventoryOnly: boolean;
+  /** Secrets may come as tool parameters (false: only from the config file or the user). */
+  allowToolSecrets: boolean;
+  knows(name: string): boolean;
+  /** The dialect the inventory names for this host, if any. */
+  dialectFor(name: string): string | undefined;
+  /**
+   * A secret configured for this host: its value, or `missing` saying which reference is not set
+   * (e.g. `env:CORE_PASS is not set`); undefined when none is configured.
+   */
+  secretFor(name: string, secret: SecretName): Promise<{ value: string } | { missing: string } | undefined>;
+  /** Throws CommandDeniedError; returns whether a policy applied. */
+  checkCommand(name: string, command: string, dialect: Dialect): 'allowed' | 'not-checked';
+  audit?: AuditLog;
+}
 
 export interface SessionManagerOptions {
   dialects: DialectRegistry;
@@ -9,20 +52,31 @@ export interface SessionManagerOptions {
   connectTimeoutMs: number;
   sshPaths?: SshPaths;
   defaultDialect?: string;
+  deployment?: Deployment;
+  /** Output kept per command: head and tail in memory, the middle in a temporary file up to spillBytes. */
+  output: { memoryBytes: number; spillBytes: number };
 }
 
 export interface RunRequest {
+  /** How long the caller waits; the command keeps running after it (background continuation). */
   timeoutMs: number;
-  maxOutputBytes: number;
   signal?: AbortSignal;
   /** Dialect for a new session; an open session keeps the one it was opened with. */
   dialect?: string;
-  /** Named secrets for this call (enable, sudo); they decide the mode and prompts the call needs. */
-  secrets?: Record<string, string | undefined>;
+  /** Secrets given with the call (enable, sudo); they decide the mode and prompts the call needs. */
+  secrets?: Partial<Record<'enable' | 'sudo', string>>;
+  /** Run through the dialect's sudo overlay even without a sudo password in the call. */
+  sudo?: boolean;
   /** Template values, e.g. enable_command. */
   vars?: Record<string, string | undefined>;
   /** Run in the dialect's privileged mode (enable). */
   privileged?: boolean;
+  /** Give the command a terminal of its own (full-screen programs). */
+  terminal?: boolean;
+  /** Called once the command has been sent (progress reporting hooks in here). */
+  onStart?: (record: CommandRecord) => void;
+  /** Asks the user for a secret nobody configured or passed; undefined when that is not possible. */
+  askSecret?: (secret: SecretName, reason: string) => Promise<string | undefined>;
 }
 
 export interface SessionInfo {
@@ -39,11 +93,10 @@ export interface SessionInfo {
   lastUsedAt: string;
 }
 
-export interface ActiveCommand extends RunningCommand {
-  session: string;
-}
+/** Finished commands kept for get_command_status and the history (their spill files are deleted after). */
+const HISTORY_MAX = 100;
 
-/** All sessions of this server, keyed by user@host:port. */
+/** All sessions of this server, keyed by user@host:port, and every command they ran. */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   /**
@@ -51,12 +104,99 @@ export class SessionManager {
    * costs more than running `echo hi` on a warm session, so a repeated request skips it.
    */
   private readonly resolved = new Map<string, string>();
+  /** Secrets the user typed for a session, so one sudo password is asked once, not per command. */
+  private readonly asked = new Map<string, Map<SecretName, string>>();
+  private readonly commands = new Map<string, CommandRecord>();
   private commandSeq = 0;
 
   constructor(private readonly options: SessionManagerOptions) {}
 
-  async execute(request: TargetRequest, command: string, run: RunRequest): Promise<SessionRunResult> {
+  get deployment(): Deployment | undefined {
+    return this.options.deployment;
+  }
+
+  /** Start a command and wait for it up to the request's timeout, or until it waits for input. */
+  async execute(request: TargetRequest, command: string, run: RunRequest): Promise<CommandRecord> {
+    const deadline = Date.now() + run.timeoutMs;
+    const record = await this.start(request, command, run, deadline);
+    await record.settle(Math.max(0, deadline - Date.now()), run.signal);
+    // The caller went away (MCP cancellation): the command goes with it, as Ctrl+C would.
+    if (run.signal?.aborted && !record.finished) this.interrupt(record.id);
+    if (!record.finished) record.detached = true;
+    return record;
+  }
+
+  /** Start a command and return as soon as it is under way (execute_command_async). */
+  async startDetached(request: TargetRequest, command: string, run: RunRequest): Promise<CommandRecord> {
+    const record = await this.start(request, command, run, Date.now() + run.timeoutMs);
+    record.detached = true;
+    return record;
+  }
+
+  private async start(
+    request: TargetRequest,
+    command: string,
+    run: RunRequest,
+    deadline: number,
+  ): Promise<CommandRecord> {
+    const deployment = this.options.deployment;
+    if (deployment?.inventoryOnly && !deployment.knows(request.host) && !this.sessions.has(request.host)) {
+      throw new Error(
+        `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
+      );
+    }
     const commandId = `cmd-${++this.commandSeq}`;
+    const session = await this.sessionFor(request, run);
+    let policy: AuditRecord['policy'] = 'not-checked';
+    const prepare = (dialect: Dialect) => {
+      if (deployment) policy = deployment.checkCommand(request.host, command, dialect);
+      return this.executeOptions(session, request.host, dialect, run, commandId);
+    };
+    const job = session.start(command, prepare);
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      const first = await Promise.race([job.started, gaveUp]);
+      if (first === 'timeout') {
+        if (job.cancel()) {
+          const busy = session.current;
+          throw new Error(
+            `${session.id} is busy${busy ? ` with ${busy.id} (${busy.command})` : ''} and the command did not start within the timeout; it was not sent`,
+          );
+        }
+      }
+      const record = await job.started;
+      this.remember(record);
+      run.onStart?.(record);
+      record.done.then(() => this.audit(request.host, record, policy));
+      return record;
+    } catch (error) {
+      // A session that never got a shell (refused, failed login, undetectable device) is not a session:
+      // drop its connection and forget it, so list_sessions stays truthful.
+      if (!session.everOpened && this.sessions.get(session.id) === session) this.close(session);
+      const denied = error instanceof CommandDeniedError;
+      void deployment?.audit?.write({
+        time: new Date().toISOString(),
+        host: request.host,
+        session: session.id,
+        ...(session.dialect && { dialect: session.dialect.name }),
+        commandId,
+        command,
+        policy: denied ? 'denied' : policy,
+        ...(denied && { policyRule: error.rule }),
+        status: denied ? 'denied' : 'failed',
+        error: (error as Error).message,
+      });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The open session a request resolves to, or a new one (not yet connected). */
+  private async sessionFor(request: TargetRequest, run: RunRequest): Promise<Session> {
     const requestKey = JSON.stringify([
       request.host,
       request.username,
@@ -65,11 +205,20 @@ export class SessionManager {
       request.password,
       request.keyPassphrase,
     ]);
-    const prepare = (dialect: Dialect) => this.executeOptions(dialect, run, commandId);
     const known = this.sessions.get(this.resolved.get(requestKey) ?? '');
-    if (known) return known.execute(command, prepare);
-
-    const target = await resolveTarget(request, this.options.sshPaths);
+    if (known) return known;
+    const deployment = this.options.deployment;
+    const withLogin = await this.loginSecrets(request, run);
+    const target = await resolveTarget(
+      {
+        ...withLogin,
+        ...(deployment && {
+          lookup: (name: string) => deployment.lookup(name),
+          defaults: deployment.defaults,
+        }),
+      },
+      this.options.sshPaths,
+    );
     const sessionTarget = {
       id: target.id,
       host: target.host,
@@ -82,7 +231,7 @@ export class SessionManager {
     if (session) {
       session.target = sessionTarget;
     } else {
-      const name = run.dialect ?? this.options.defaultDialect;
+      const name = run.dialect ?? deployment?.dialectFor(request.host) ?? this.options.defaultDialect;
       const dialect = name === undefined ? undefined : await this.options.dialects.get(name);
       session = new Session(sessionTarget, dialect, this.options.connectTimeoutMs, () =>
         this.options.dialects.detectable(),
@@ -90,18 +239,36 @@ export class SessionManager {
       this.sessions.set(target.id, session);
     }
     this.resolved.set(requestKey, target.id);
-    try {
-      return await session.execute(command, prepare);
-    } catch (error) {
-      // A session that never got a shell (refused, failed login, undetectable device) is not a session:
-      // drop its connection and forget it, so list_sessions stays truthful.
-      if (!session.everOpened && this.sessions.get(target.id) === session) this.close(session);
-      throw error;
+    return session;
+  }
+
+  /** Login password and key passphrase from the config when the call brings none; asked for when missing. */
+  private async loginSecrets(request: TargetRequest, run: RunRequest): Promise<TargetRequest> {
+    const deployment = this.options.deployment;
+    if (!deployment) return request;
+    const out = { ...request };
+    for (const [field, secret] of [
+      ['password', 'password'],
+      ['keyPassphrase', 'key_passphrase'],
+    ] as const) {
+      if (out[field] !== undefined) continue;
+      const configured = await deployment.secretFor(request.host, secret);
+      if (configured === undefined) continue;
+      if ('value' in configured) {
+        out[field] = configured.value;
+        continue;
+      }
+      const typed = await run.askSecret?.(secret, configured.missing);
+      if (typed === undefined) throw new Error(configured.missing);
+      out[field] = typed;
     }
+    return out;
   }
 
   /** Check the call fits the session's dialect, and turn its secrets into a target mode and prompts. */
   private async executeOptions(
+    session: Session,
+    host: string,
     dialect: Dialect,
     run: RunRequest,
     commandId: string,
@@ -111,31 +278,142 @@ export class SessionManager {
         `this session speaks the ${dialect.name} dialect; close_session first to reopen it as ${run.dialect}`,
       );
     }
-    const options: ExecuteOptions = { ...run, commandId };
-    if (run.privileged) {
+    const secrets: Record<string, string | undefined> = {};
+    const asked = this.asked.get(session.id);
+    const secretOf = async (name: 'enable' | 'sudo') => {
+      const given = run.secrets?.[name] ?? asked?.get(name);
+      if (given !== undefined) return given;
+      const configured = await this.options.deployment?.secretFor(host, name);
+      return configured && 'value' in configured ? configured.value : undefined;
+    };
+    const options: ExecuteOptions = {
+      timeoutMs: run.timeoutMs,
+      maxOutputBytes: this.options.output.memoryBytes,
+      output: new OutputStore(this.options.output),
+      commandId,
+      signal: run.signal,
+      vars: run.vars,
+      secrets,
+      ...(run.terminal !== undefined && { terminal: run.terminal }),
+      ...(run.askSecret && { askSecret: this.askerFor(session, run.askSecret) }),
+    };
+    const enableConfigured = (await this.options.deployment?.secretFor(host, 'enable')) !== undefined;
+    if (run.privileged || (enableConfigured && dialect.privilegedMode !== undefined)) {
       if (dialect.privilegedMode === undefined) {
         throw new Error(
           `the ${dialect.name} dialect has no privileged (enable) mode, so enable_password and enable_command do not apply; leave them out`,
         );
       }
       options.mode = dialect.privilegedMode;
+      secrets.enable = await secretOf('enable');
     }
-    for (const [secret, value] of Object.entries(run.secrets ?? {})) {
-      if (value === undefined) continue;
-      const overlay = dialect.withSecret[secret];
-      if (overlay !== undefined) options.overlay = await this.options.dialects.get(overlay);
-      else if (!dialect.transitions.some((t) => t.expect.some((e) => e.secret === secret))) {
-        throw new Error(`the ${dialect.name} dialect has no use for a ${secret} secret; leave it out`);
+    if (run.sudo || run.secrets?.sudo !== undefined) {
+      const overlay = dialect.withSecret.sudo;
+      if (overlay === undefined) {
+        throw new Error(`the ${dialect.name} dialect has no sudo; leave sudo_password and use_sudo out`);
       }
+      options.overlay = await this.options.dialects.get(overlay);
+      secrets.sudo = await secretOf('sudo');
     }
     return options;
+  }
+
+  /** Secrets typed by the user are remembered for the session (masked everywhere), so they are asked once. */
+  private askerFor(
+    session: Session,
+    ask: NonNullable<RunRequest['askSecret']>,
+  ): (name: string, prompt: string) => Promise<string | undefined> {
+    return async (name, prompt) => {
+      const secret = name as SecretName;
+      const value = await ask(secret, `the host asked "${prompt}"`);
+      if (value === undefined) return undefined;
+      registerSecret(value);
+      const forSession = this.asked.get(session.id) ?? new Map<SecretName, string>();
+      forSession.set(secret, value);
+      this.asked.set(session.id, forSession);
+      return value;
+    };
+  }
+
+  private remember(record: CommandRecord): void {
+    this.commands.set(record.id, record);
+    if (this.commands.size <= HISTORY_MAX) return;
+    for (const [id, old] of this.commands) {
+      if (this.commands.size <= HISTORY_MAX) break;
+      if (!old.finished) continue;
+      this.commands.delete(id);
+      void old.output.dispose();
+    }
+  }
+
+  private audit(host: string, record: CommandRecord, policy: AuditRecord['policy']): void {
+    const audit = this.options.deployment?.audit;
+    if (!audit) return;
+    const status = record.status;
+    void audit.write({
+      time: new Date().toISOString(),
+      host,
+      session: record.session,
+      dialect: record.dialect,
+      commandId: record.id,
+      command: record.command,
+      policy,
+      status: status === 'completed' || status === 'interrupted' || status === 'failed' ? status : 'failed',
+      exitCode: record.outcome?.exitCode ?? null,
+      durationMs: record.durationMs,
+      bytesOut: record.output.totalBytes,
+      ...(record.error !== undefined && { error: record.error }),
+    });
+  }
+
+  command(id: string): CommandRecord | undefined {
+    return this.commands.get(id);
+  }
+
+  /** Running first, then the most recent. */
+  history(limit: number): CommandRecord[] {
+    return [...this.commands.values()].reverse().slice(0, limit);
+  }
+
+  running(): CommandRecord[] {
+    return [...this.commands.values()].filter((c) => !c.finished);
+  }
+
+  /** Ctrl+C to the command with this id; false when it is not running. */
+  interrupt(id: string): boolean {
+    const record = this.commands.get(id);
+    if (!record || record.finished) return false;
+    const session = this.sessions.get(record.session);
+    return session?.current === record ? session.interrupt() : false;
+  }
+
+  /** Type into a running command; false when it is not running. */
+  write(id: string, text: string): boolean {
+    const record = this.commands.get(id);
+    if (!record || record.finished) return false;
+    const session = this.sessions.get(record.session);
+    return session?.current === record ? session.write(text) : false;
+  }
+
+  sessionOf(record: CommandRecord): Session | undefined {
+    return this.sessions.get(record.session);
   }
 
   /** The session a host/username/port (or alias, or `user@host:port` id) addresses, if open. */
   async find(request: TargetRequest): Promise<Session | undefined> {
     const direct = this.sessions.get(request.host);
     if (direct) return direct;
-    const target = await resolveTarget(request, this.options.sshPaths);
+    const deployment = this.options.deployment;
+    const target = await resolveTarget(
+      {
+        ...request,
+        ...(deployment && {
+          lookup: (name: string) => deployment.lookup(name),
+          defaults: deployment.defaults,
+        }),
+      },
+      this.options.sshPaths,
+    );
     return this.sessions.get(target.id);
   }
 
@@ -150,20 +428,12 @@ export class SessionManager {
         dialect: session.dialect?.name ?? 'not yet detected',
         ...(session.mode === undefined ? {} : { mode: session.mode }),
         connected: session.connected,
-        busy: session.running !== undefined,
+        busy: session.current !== undefined,
         commandCount: session.commandCount,
         createdAt: session.createdAt.toISOString(),
         lastUsedAt: session.lastUsedAt.toISOString(),
       };
     });
-  }
-
-  activeCommands(): ActiveCommand[] {
-    const commands: ActiveCommand[] = [];
-    for (const session of this.sessions.values()) {
-      if (session.running) commands.push({ ...session.running, session: session.id });
-    }
-    return commands;
   }
 
   close(session: Session): void {
@@ -173,6 +443,7 @@ export class SessionManager {
 
   private forget(id: string): void {
     this.sessions.delete(id);
+    this.asked.delete(id);
     for (const [key, sessionId] of this.resolved) if (sessionId === id) this.resolved.delete(key);
   }
 
@@ -180,5 +451,12 @@ export class SessionManager {
     const ids = [...this.sessions.keys()];
     for (const session of [...this.sessions.values()]) this.close(session);
     return ids;
+  }
+
+  /** Close everything and delete the commands' spill files (shutdown). */
+  async dispose(): Promise<void> {
+    this.closeAll();
+    await Promise.all([...this.commands.values()].map((c) => c.output.dispose()));
+    await this.options.deployment?.audit?.close();
   }
 }

@@ -1,8 +1,11 @@
 import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
-import type { ExpectRunner, RunOptions, RunOutcome } from '../expect/runner.js';
+import type { OutputStore } from '../expect/output-store.js';
+import type { ExpectRunner, RunOptions } from '../expect/runner.js';
+import { ScreenMirror } from '../expect/screen.js';
 import { log } from '../util/log.js';
 import { openRunner } from './channel.js';
+import { CommandRecord } from './command.js';
 import { detectDialect } from './detect.js';
 
 export interface SessionTarget {
@@ -17,29 +20,25 @@ export interface SessionTarget {
 
 export interface ExecuteOptions extends RunOptions {
   commandId: string;
-  /** Bring the device to this mode first (e.g. privileged, for enable_password). */
+  /** Where the command's output is kept; the caller pages through it. */
+  output: OutputStore;
+  /** Bring the device to this mode first (e.g. privileged, for enable_password); bounded by timeoutMs. */
   mode?: string;
 }
 
-export interface SessionRunResult extends RunOutcome {
-  commandId: string;
-  session: string;
-  command: string;
-  dialect: string;
-  startedAt: Date;
-  durationMs: number;
-  /** This call ran in a new shell after the previous one was lost: `cd`, `export` etc. are gone. */
-  sessionReset: boolean;
+/** A command waiting for its turn on a session. */
+export interface CommandJob {
+  /** Resolves once the command was sent (after connecting, opening, entering a mode); rejects if it could not be. */
+  started: Promise<CommandRecord>;
+  /** Drop the job if it has not started; false once it has. */
+  cancel(): boolean;
 }
 
-export interface RunningCommand {
-  commandId: string;
-  command: string;
-  startedAt: Date;
-}
+/** The session runs a command nobody waits for any more; a new one would wait behind it for who knows how long. */
+export class SessionBusyError extends Error {}
 
 /**
- * One connection and one persistent shell to one user@host:port. Calls run strictly one after another;
+ * One connection and one persistent shell to one user@host:port. Commands run strictly one after another;
  * a lost connection or shell is re-established on the next call, which then reports the reset.
  */
 export class Session {
@@ -48,10 +47,12 @@ export class Session {
   private queue: Promise<unknown> = Promise.resolve();
   private hadShell = false;
   private closedByUser = false;
+  private mirror: ScreenMirror | undefined;
   readonly createdAt = new Date();
   lastUsedAt = new Date();
   commandCount = 0;
-  running: RunningCommand | undefined;
+  /** The command running now, if any. */
+  current: CommandRecord | undefined;
 
   constructor(
     /** Replaced by each call that resolves to this session: a reconnect uses the latest credentials. */
@@ -80,27 +81,66 @@ export class Session {
     return this.client !== undefined;
   }
 
-  /**
-   * Queue a command behind any running on this session. `prepare` turns the call into run options once the
-   * session's dialect is known (it may be detected first).
-   */
-  execute(
-    command: string,
-    prepare: (dialect: Dialect) => Promise<ExecuteOptions>,
-  ): Promise<SessionRunResult> {
-    const job = this.queue.then(() => this.executeNow(command, prepare));
-    this.queue = job.catch(() => {});
-    return job;
-  }
-
   /** The mode the device is in, as its last prompt said (prompt dialects). */
   get mode(): string | undefined {
     return this.runner?.mode;
   }
 
+  /**
+   * Queue a command behind any running on this session. `prepare` turns the call into run options once the
+   * session's dialect is known (it may be detected first).
+   */
+  start(command: string, prepare: (dialect: Dialect) => Promise<ExecuteOptions>): CommandJob {
+    if (this.current?.detached) {
+      const running = this.current;
+      const job = Promise.reject(
+        new SessionBusyError(
+          `${this.id} is still running ${running.id} (${running.command}), started ${running.startedAt.toISOString()}; ` +
+            `get_command_status shows its output, send_input answers it, interrupt_command_by_id stops it`,
+        ),
+      );
+      return { started: job, cancel: () => false };
+    }
+    let state: 'queued' | 'cancelled' | 'started' = 'queued';
+    let started!: (record: CommandRecord) => void;
+    let failed!: (error: unknown) => void;
+    const startedPromise = new Promise<CommandRecord>((resolve, reject) => {
+      started = resolve;
+      failed = reject;
+    });
+    const run = async () => {
+      if (state === 'cancelled') return;
+      state = 'started';
+      try {
+        await this.runNow(command, prepare, started);
+      } catch (error) {
+        failed(error); // only errors before the command was sent get here
+      }
+    };
+    this.queue = this.queue.then(run, run);
+    return {
+      started: startedPromise,
+      cancel: () => {
+        if (state !== 'queued') return false;
+        state = 'cancelled';
+        return true;
+      },
+    };
+  }
+
   /** Interrupt the running command; false when none is running. */
   interrupt(): boolean {
     return this.runner?.interrupt() ?? false;
+  }
+
+  /** Type into the running command; false when none runs. */
+  write(text: string): boolean {
+    return this.runner?.write(text) ?? false;
+  }
+
+  /** The terminal screen as the last full-screen program (or the device CLI) drew it. */
+  get screen(): ScreenMirror | undefined {
+    return this.mirror;
   }
 
   close(): void {
@@ -109,38 +149,61 @@ export class Session {
     this.client?.end();
     this.client = undefined;
     this.runner = undefined;
+    this.mirror?.dispose();
+    this.mirror = undefined;
+    if (this.current && !this.current.finished) this.current.fail(`session ${this.id} was closed`);
   }
 
-  private async executeNow(
+  /** Sends the command, reports it started, and resolves when it has ended (the queue moves on then). */
+  private async runNow(
     command: string,
     prepare: (dialect: Dialect) => Promise<ExecuteOptions>,
-  ): Promise<SessionRunResult> {
+    started: (record: CommandRecord) => void,
+  ): Promise<void> {
     if (this.closedByUser) throw new Error(`session ${this.id} was closed`);
     const sessionReset = await this.ensureShell();
     const runner = this.runner as ExpectRunner;
     const options = await prepare(runner.dialect);
-    const startedAt = new Date();
-    const t0 = performance.now();
-    this.running = { commandId: options.commandId, command, startedAt };
-    try {
-      if (options.mode !== undefined && runner.mode !== options.mode)
-        await runner.enterMode(options.mode, options);
-      const outcome = await runner.run(command, options);
-      this.commandCount++;
-      return {
-        ...outcome,
-        commandId: options.commandId,
-        session: this.id,
-        command,
-        dialect: runner.dialect.name,
-        startedAt,
-        durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
-        sessionReset,
-      };
-    } finally {
-      this.running = undefined;
-      this.lastUsedAt = new Date();
+    if (options.mode !== undefined && runner.mode !== options.mode)
+      await runner.enterMode(options.mode, options);
+    const record = new CommandRecord(
+      options.commandId,
+      this.id,
+      command,
+      runner.dialect.name,
+      options.output,
+    );
+    record.sessionReset = sessionReset;
+    this.current = record;
+    const outcome = runner.run(command, {
+      ...options,
+      timeoutMs: undefined,
+      onWaiting: () => record.waitingChanged(),
+    });
+    record.live = runner.live ?? record.live;
+    // A full-screen program starts on a clean screen (RIS), not on what the last one left.
+    if (record.live.terminal) this.screenFor(runner).write('\x1bc');
+    started(record);
+    await outcome
+      .then(
+        (result) => {
+          this.commandCount++;
+          record.complete(result);
+        },
+        (error: Error) => record.fail(error.message),
+      )
+      .finally(() => {
+        if (this.current === record) this.current = undefined;
+        this.lastUsedAt = new Date();
+      });
+  }
+
+  private screenFor(runner: ExpectRunner): ScreenMirror {
+    if (!this.mirror) {
+      const size = runner.dialect.terminal ?? (runner.dialect.channel.pty || undefined);
+      this.mirror = new ScreenMirror(size?.cols ?? 120, size?.rows ?? 40);
     }
+    return this.mirror;
   }
 
   /** Connect and open the shell when needed. True when a previous shell was lost (state reset). */
@@ -163,6 +226,8 @@ export class Session {
       this.chosenDialect = detected.dialect;
       this.runner = detected.runner ?? (await openRunner(this.client, detected.dialect, this.openTimeoutMs));
     }
+    const runner = this.runner;
+    runner.onRaw = (chunk) => this.screenFor(runner).write(chunk);
     this.hadShell = true;
     return reset;
   }

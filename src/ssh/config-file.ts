@@ -100,3 +100,17 @@ function parseDirective(line: string): { keyword: string; args: string[] } | und
   }
   return { keyword: m[1], args };
 }
+
+/** The plain aliases of ~/.ssh/config (Host names without wildcards or negation), for listings. */
+export async function listSshAliases(paths: SshPaths): Promise<string[]> {
+  const out: string[] = [];
+  // Includes at top level are followed; those inside a Host block belong to that host only.
+  await expandFile(paths.sshConfig, '', paths, 0, out, { header: undefined, active: true });
+  const aliases = new Set<string>();
+  for (const line of out) {
+    const directive = parseDirective(line);
+    if (directive?.keyword.toLowerCase() !== 'host') continue;
+    for (const name of directive.args) if (!/[*?!]/.test(name)) aliases.add(name);
+  }
+  return [...aliases];
+}

@@ -7,6 +7,7 @@ export {
   type HostAlgorithms,
   supportedAlgorithms,
 } from './algorithms.js';
+export { listSshAliases } from './config-file.js';
 export { type ConnectOptions, connect } from './connect.js';
 export { SshError, type SshErrorCode } from './errors.js';
 export {

@@ -75,7 +75,7 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
 
   it('puts the output in the text block too', async () => {
     const result = await server.call('execute_command', { host: 'testhost', command: 'echo visible' });
-    assert.match(textOf(result), /^visible\n\[finished; exit status 0; [\d.]+ ms; /);
+    assert.match(textOf(result), /^visible\n\[completed; exit status 0; [\d.]+ ms; /);
   });
 
   it('lists the session', async () => {
@@ -133,10 +133,25 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     assert.equal((await run('echo $E2E_VAR')).output, 'kept\n');
   });
 
-  it('interrupts a command past its timeout and says so', async () => {
-    const r = await run('sleep 30', { timeout: 0.5 });
+  it('keeps a command that outlives its timeout running, then gives its real exit status', async () => {
+    const r = await run('echo started; sleep 1.5; echo done; (exit 7)', { timeout: 0.4 });
+    assert.equal(r.status, 'running');
     assert.equal(r.timedOut, true);
-    assert.equal(r.exitCode, 130);
+    assert.equal(r.exitCode, null);
+    assert.equal(r.output, 'started\n');
+    const id = String(r.commandId);
+    const busy = await server.call('execute_command', { host: 'testhost', command: 'echo too-soon' });
+    assert.equal(busy.isError, true);
+    assert.match(textOf(busy), new RegExp(`still running ${id} `));
+    let status: Structured = {};
+    for (let i = 0; i < 100 && status.status !== 'completed'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = (await server.call('get_command_status', { command_id: id })).structuredContent as Structured;
+    }
+    assert.equal(status.status, 'completed');
+    assert.equal(status.exitCode, 7);
+    assert.equal(status.output, 'started\ndone\n');
+    assert.equal(status.complete, true);
     assert.equal((await run('echo ok')).output, 'ok\n');
   });
 

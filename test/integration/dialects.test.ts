@@ -22,7 +22,7 @@ type Structured = Record<string, unknown> & {
 async function serverWithHome(extraEnv: Record<string, string> = {}) {
   const home = mkdtempSync(path.join(tmpdir(), 'dialects-home-'));
   mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-  const server = await startServer(home, extraEnv);
+  const server = await startServer(home, { env: extraEnv });
   return {
     ...server,
     close: async () => {

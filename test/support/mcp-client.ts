@@ -1,25 +1,34 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 
+export interface ServerStart {
+  /** Environment beyond PATH, HOME and the debug log level. */
+  env?: Record<string, string>;
+  /** Arguments to the CLI, e.g. ['--config', file]. */
+  args?: string[];
+  /** What the client declares (e.g. URL elicitation); set handlers on `client` before calls need them. */
+  capabilities?: ClientCapabilities;
+}
+
 /** The built server, spawned over stdio as an MCP client would, with HOME pointing at a test home. */
-export async function startServer(home: string, extraEnv: Record<string, string> = {}) {
+export async function startServer(home: string, start: ServerStart = {}) {
   const stderr: string[] = [];
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI],
+    args: [CLI, ...(start.args ?? [])],
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: home,
       MCP_SSH_SESSION_LOG_LEVEL: 'debug',
-      ...extraEnv,
+      ...start.env,
     },
     stderr: 'pipe',
   });
   transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const client = new Client({ name: 'e2e', version: '0' });
+  const client = new Client({ name: 'e2e', version: '0' }, { capabilities: start.capabilities ?? {} });
   await client.connect(transport);
   const call = async (name: string, args: Record<string, unknown> = {}) =>
     (await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;

@@ -1,0 +1,85 @@
+import { AuditLog } from '../audit/audit-log.js';
+import type { Dialect } from '../dialect/dialect.js';
+import { type CompiledPolicy, checkCommand, compilePolicy } from '../policy/policy.js';
+import { CommandDeniedError, type Deployment, type SecretName } from '../session/manager.js';
+import type { HostEntry } from '../ssh/index.js';
+import type { HostSettings, MergedFields } from './inventory.js';
+import type { LoadedConfig } from './load.js';
+import { missingSecretMessage, resolveSecret, type SecretRef } from './secrets.js';
+
+const SECRET_FIELD: Record<SecretName, keyof MergedFields> = {
+  password: 'password',
+  key_passphrase: 'keyPassphrase',
+  enable: 'enablePassword',
+  sudo: 'sudoPassword',
+};
+
+const SECRET_WHAT: Record<SecretName, string> = {
+  password: 'login password',
+  key_passphrase: 'key passphrase',
+  enable: 'enable secret',
+  sudo: 'sudo password',
+};
+
+/** What a loaded config file means to the session layer: inventory, secrets, policy, audit. */
+export function deploymentOf(loaded: LoadedConfig): Deployment {
+  const inventory = loaded.inventory;
+  const policies = new Map<string, CompiledPolicy | null>();
+  const settingsOf = (name: string): HostSettings => inventory.settings(name) ?? inventory.defaults(name);
+  const fallback = inventory.defaults();
+  const toEntry = (fields: MergedFields, settings: HostSettings): HostEntry => ({
+    ...(fields.hostName !== undefined && { hostName: fields.hostName }),
+    ...(fields.user !== undefined && { user: fields.user }),
+    ...(fields.port !== undefined && { port: fields.port }),
+    ...(fields.identityFile !== undefined && { identityFile: fields.identityFile }),
+    ...(fields.proxyJump !== undefined && { proxyJump: fields.proxyJump }),
+    ...(settings.hostKey && { hostKey: settings.hostKey }),
+    ...(settings.algorithms && { algorithms: settings.algorithms }),
+  });
+  // Compiled once per host name; null when no level has any rule (nothing is checked).
+  const policyOf = (name: string): CompiledPolicy | null => {
+    let policy = policies.get(name);
+    if (policy === undefined) {
+      const rules = settingsOf(name).policy;
+      const empty = rules.allow.length === 0 && rules.deny.length === 0 && rules.presets.length === 0;
+      policy = empty ? null : compilePolicy(rules);
+      policies.set(name, policy);
+    }
+    return policy;
+  };
+
+  return {
+    lookup: (name) => {
+      const settings = inventory.settings(name);
+      return settings && toEntry(settings.entry, settings);
+    },
+    defaults: toEntry(fallback.fallback, fallback),
+    inventoryOnly: loaded.security.inventoryOnly,
+    allowToolSecrets: loaded.security.allowToolSecrets,
+    knows: (name) => inventory.has(name),
+    dialectFor: (name) => {
+      const settings = settingsOf(name);
+      return settings.entry.dialect ?? settings.fallback.dialect;
+    },
+    secretFor: async (name, secret) => {
+      const settings = settingsOf(name);
+      const field = SECRET_FIELD[secret];
+      const ref = (settings.entry[field] ?? settings.fallback[field]) as SecretRef | undefined;
+      if (ref === undefined) return undefined;
+      const value = await resolveSecret(ref);
+      if (value !== undefined) return { value };
+      return { missing: missingSecretMessage(ref, `the ${SECRET_WHAT[secret]} for ${name}`) };
+    },
+    checkCommand: (name: string, command: string, dialect: Dialect) => {
+      const policy = policyOf(name);
+      if (!policy) return 'not-checked';
+      const decision = checkCommand(policy, command, { abbreviations: dialect.abbreviations });
+      if (decision.allowed) return 'allowed';
+      throw new CommandDeniedError(
+        `command refused by the policy for ${name}, nothing was sent: ${decision.reason}`,
+        decision.rule,
+      );
+    },
+    ...(loaded.auditPath !== undefined && { audit: new AuditLog(loaded.auditPath) }),
+  };
+}

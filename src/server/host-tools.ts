@@ -1,0 +1,108 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { HostSummary } from '../config/inventory.js';
+import type { LoadedConfig } from '../config/load.js';
+import { defaultSshPaths, listSshAliases, type SshPaths } from '../ssh/index.js';
+
+const hostSchema = z.object({
+  name: z.string().describe('Pass this as `host` to execute_command.'),
+  source: z.enum(['inventory', 'ssh_config']),
+  host: z.string().optional(),
+  port: z.number().int().optional(),
+  user: z.string().optional(),
+  dialect: z.string().optional(),
+  jump: z.string().optional(),
+  description: z.string().optional(),
+  tags: z.array(z.string()),
+  groups: z.array(z.string()),
+  policy: z.string().optional().describe('Command policy summary, e.g. "preset read-only; deny 2".'),
+  secrets: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Which secrets are configured (never their values).'),
+});
+
+type HostRow = z.infer<typeof hostSchema>;
+
+/** list_hosts and the inventory://hosts resource: the hosts an agent can name, never a secret. */
+export function registerHostTools(
+  server: McpServer,
+  config: LoadedConfig | undefined,
+  sshPaths?: SshPaths,
+): void {
+  const rows = async (): Promise<HostRow[]> => {
+    const inventory: HostRow[] = (config?.inventory.list() ?? []).map((h: HostSummary) => ({
+      ...h,
+      source: 'inventory',
+    }));
+    const known = new Set(inventory.map((h) => h.name));
+    const aliases = await listSshAliases(sshPaths ?? defaultSshPaths()).catch(() => []);
+    return [
+      ...inventory,
+      ...aliases
+        .filter((a) => !known.has(a))
+        .map((name): HostRow => ({ name, source: 'ssh_config', tags: [], groups: [] })),
+    ];
+  };
+
+  server.registerTool(
+    'list_hosts',
+    {
+      title: 'List known hosts',
+      description:
+        'The hosts this server knows by name: the config file inventory (with dialect, tags, groups and command policy) and the aliases of ~/.ssh/config. Secrets are never shown, only whether one is configured.',
+      inputSchema: {
+        tag: z.string().optional().describe('Only hosts with this tag.'),
+        group: z.string().optional().describe('Only hosts in this group.'),
+      },
+      outputSchema: { hosts: z.array(hostSchema), configFile: z.string().optional() },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const hosts = (await rows()).filter(
+        (h) => (!args.tag || h.tags.includes(args.tag)) && (!args.group || h.groups.includes(args.group)),
+      );
+      const text =
+        hosts.length === 0
+          ? `No hosts${args.tag || args.group ? ' match' : ' are configured'}.${config ? '' : ' (No config file is loaded.)'}`
+          : hosts
+              .map((h) => {
+                const details = [
+                  h.host && h.host !== h.name
+                    ? `${h.user ? `${h.user}@` : ''}${h.host}${h.port ? `:${h.port}` : ''}`
+                    : '',
+                  h.dialect ?? '',
+                  h.tags.length > 0 ? `tags ${h.tags.join(',')}` : '',
+                  h.groups.length > 0 ? `groups ${h.groups.join(',')}` : '',
+                  h.policy && h.policy !== 'none' ? `policy ${h.policy}` : '',
+                  h.source === 'ssh_config' ? 'from ~/.ssh/config' : '',
+                ].filter(Boolean);
+                return `${h.name}${details.length > 0 ? ` (${details.join('; ')})` : ''}${h.description ? `: ${h.description}` : ''}`;
+              })
+              .join('\n');
+      return {
+        content: [{ type: 'text', text }],
+        structuredContent: { hosts, ...(config && { configFile: config.file }) },
+      };
+    },
+  );
+
+  server.registerResource(
+    'inventory',
+    'inventory://hosts',
+    {
+      title: 'Host inventory',
+      description: 'The hosts list_hosts shows, as JSON (no secrets).',
+      mimeType: 'application/json',
+    },
+    async (uri) => ({
+      contents: [
+        {
+          uri: uri.href,
+          mimeType: 'application/json',
+          text: JSON.stringify({ hosts: await rows() }, null, 2),
+        },
+      ],
+    }),
+  );
+}

@@ -1,0 +1,101 @@
+import type { OutputStore } from '../expect/output-store.js';
+import type { LiveState, RunOutcome } from '../expect/runner.js';
+
+export type CommandStatus = 'running' | 'awaiting_input' | 'completed' | 'interrupted' | 'failed';
+
+/**
+ * One command, from the moment it was sent until long after it ended: what background continuation,
+ * get_command_status, send_input and the history are built on. The runner fills `live` while it runs.
+ */
+export class CommandRecord {
+  readonly startedAt = new Date();
+  finishedAt: Date | undefined;
+  outcome: RunOutcome | undefined;
+  /** Why the command never ran to an end (its shell or session was lost, a step failed). */
+  error: string | undefined;
+  live: LiveState = { bytes: 0, lines: 0, lastLine: '', terminal: false };
+  /** The caller that started it stopped waiting (timeout, or execute_command_async). */
+  detached = false;
+  /** This call ran in a new shell: earlier cd/export are gone. */
+  sessionReset = false;
+  /** Resolves when the command has ended, however it ended. */
+  readonly done: Promise<void>;
+  private end!: () => void;
+  private readonly waitListeners = new Set<() => void>();
+
+  constructor(
+    readonly id: string,
+    readonly session: string,
+    readonly command: string,
+    readonly dialect: string,
+    readonly output: OutputStore,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.end = resolve;
+    });
+  }
+
+  get status(): CommandStatus {
+    if (this.outcome) {
+      if (this.outcome.interrupted) return 'interrupted';
+      return this.outcome.exitCode === null ? 'failed' : 'completed';
+    }
+    if (this.error !== undefined) return 'failed';
+    return this.live.waiting ? 'awaiting_input' : 'running';
+  }
+
+  get finished(): boolean {
+    return this.finishedAt !== undefined;
+  }
+
+  get durationMs(): number {
+    const end = this.finishedAt?.getTime() ?? Date.now();
+    return end - this.startedAt.getTime();
+  }
+
+  complete(outcome: RunOutcome): void {
+    this.outcome = outcome;
+    this.finish();
+  }
+
+  fail(error: string): void {
+    this.error = error;
+    this.finish();
+  }
+
+  /** The runner noticed the command started or stopped waiting for input. */
+  waitingChanged(): void {
+    for (const listener of this.waitListeners) listener();
+  }
+
+  /**
+   * Resolves when the command ends, waits for input, or `ms` pass, whichever comes first; an abort of the
+   * caller's request also ends the wait (the caller decides what to do with the command).
+   */
+  settle(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.finished || this.live.waiting) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waitListeners.delete(onWaiting);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const onWaiting = () => {
+        if (this.live.waiting) done();
+      };
+      const timer = setTimeout(done, ms);
+      this.waitListeners.add(onWaiting);
+      signal?.addEventListener('abort', done, { once: true });
+      void this.done.then(done);
+    });
+  }
+
+  private finish(): void {
+    if (this.finishedAt) return;
+    this.finishedAt = new Date();
+    this.live = { ...this.live, waiting: undefined };
+    this.end();
+    this.waitingChanged();
+  }
+}
