@@ -17,7 +17,7 @@ export interface AuditRecord {
   policy: 'allowed' | 'denied' | 'not-checked';
   /** The rule that denied the command, or why it could not be checked. */
   policyRule?: string;
-  status: 'completed' | 'timed-out' | 'interrupted' | 'failed' | 'denied';
+  status: 'completed' | 'interrupted' | 'failed' | 'denied';
   exitCode?: number | null;
   durationMs?: number;
   bytesOut?: number;

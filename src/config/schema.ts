@@ -188,6 +188,7 @@ export const configSchema = z.strictObject({
     z.strictObject({
       max_output_bytes: z.number().int().positive().optional(),
       max_result_bytes: z.number().int().positive().optional(),
+      max_spill_bytes: z.number().int().min(0).optional(),
       connect_timeout: z.number().positive().optional(),
     }),
   ),

@@ -130,6 +130,8 @@ const executeOutput = {
 };
 
 const SECRET_PARAMS = ['password', 'key_passphrase', 'enable_password', 'sudo_password'] as const;
+/** The least time a person gets to type a secret into the page. */
+const SECRET_ASK_MS = 120_000;
 /** Progress notifications at most this often. */
 const PROGRESS_INTERVAL_MS = 500;
 
@@ -187,16 +189,15 @@ export function registerTools(
       vars: { enable_command: args.enable_command },
       privileged: args.enable_password !== undefined || args.enable_command !== undefined,
       ...(args.pty !== undefined && { terminal: args.pty }),
-      askSecret: async (secret: SecretName, reason: string) => {
-        const answer = await prompter.ask({
+      // A person types it: give them at least two minutes, whatever the command's timeout.
+      askSecret: (secret: SecretName, reason: string) =>
+        prompter.ask({
           host: args.host,
           secret,
           reason,
-          timeoutMs: timeoutMs,
+          timeoutMs: Math.max(timeoutMs, SECRET_ASK_MS),
           signal: extra.signal,
-        });
-        return 'value' in answer ? answer.value : undefined;
-      },
+        }),
     };
   };
 
@@ -275,7 +276,7 @@ export function registerTools(
     {
       title: 'Start a command in the background',
       description:
-        "Start a command in the session's persistent shell and return its commandId at once (after connecting). Follow it with get_command_status; answer prompts with send_input; stop it with interrupt_command_by_id. Other commands on the same session wait until it ends.",
+        "Start a command in the session's persistent shell and return its commandId at once (after connecting). Follow it with get_command_status; answer prompts with send_input; stop it with interrupt_command_by_id. While it runs, other commands on the same session are refused (another user or host runs in parallel).",
       inputSchema: commandInput,
       outputSchema: {
         commandId: z.string(),

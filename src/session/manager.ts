@@ -75,8 +75,8 @@ export interface RunRequest {
   terminal?: boolean;
   /** Called once the command has been sent (progress reporting hooks in here). */
   onStart?: (record: CommandRecord) => void;
-  /** Asks the user for a secret nobody configured or passed; undefined when that is not possible. */
-  askSecret?: (secret: SecretName, reason: string) => Promise<string | undefined>;
+  /** Asks the user for a secret nobody configured or passed, or says why that is not possible. */
+  askSecret?: (secret: SecretName, reason: string) => Promise<{ value: string } | { unavailable: string }>;
 }
 
 export interface SessionInfo {
@@ -259,8 +259,11 @@ export class SessionManager {
         continue;
       }
       const typed = await run.askSecret?.(secret, configured.missing);
-      if (typed === undefined) throw new Error(configured.missing);
-      out[field] = typed;
+      if (typed === undefined || 'unavailable' in typed) {
+        const why = typed ? `; asking the user was not possible: ${typed.unavailable}` : '';
+        throw new Error(`${configured.missing}${why}`);
+      }
+      out[field] = typed.value;
     }
     return out;
   }
@@ -325,8 +328,9 @@ export class SessionManager {
   ): (name: string, prompt: string) => Promise<string | undefined> {
     return async (name, prompt) => {
       const secret = name as SecretName;
-      const value = await ask(secret, `the host asked "${prompt}"`);
-      if (value === undefined) return undefined;
+      const answer = await ask(secret, `the host asked "${prompt}"`);
+      if ('unavailable' in answer) return undefined;
+      const value = answer.value;
       registerSecret(value);
       const forSession = this.asked.get(session.id) ?? new Map<SecretName, string>();
       forSession.set(secret, value);
@@ -350,6 +354,7 @@ export class SessionManager {
     const audit = this.options.deployment?.audit;
     if (!audit) return;
     const status = record.status;
+    const error = record.error ?? record.outcome?.error ?? record.outcome?.note;
     void audit.write({
       time: new Date().toISOString(),
       host,
@@ -362,7 +367,7 @@ export class SessionManager {
       exitCode: record.outcome?.exitCode ?? null,
       durationMs: record.durationMs,
       bytesOut: record.output.totalBytes,
-      ...(record.error !== undefined && { error: record.error }),
+      ...(error !== undefined && { error }),
     });
   }
 
