@@ -121,6 +121,17 @@ describe('cisco-ios against the IOS simulator, through MCP', () => {
     assert.match(back.output, /Current privilege level is 15/);
   });
 
+  it('reports a copy question as awaiting input; Enter through send_input takes the default', async () => {
+    const copy = await run('copy running-config startup-config', { enable_password: 'en-secret-1' });
+    assert.equal(copy.status, 'awaiting_input');
+    assert.deepEqual(copy.waiting, { prompt: 'Destination filename [startup-config]?', kind: 'question' });
+    const answered = await server.call('send_input', { command_id: copy.commandId, text: '', wait_ms: 5000 });
+    const s = answered.structuredContent as Record<string, unknown>;
+    assert.equal(s.status, 'completed', textOf(answered));
+    assert.match(String(s.output), /\[OK\]/);
+    assert.equal(s.exitCode, 0);
+  });
+
   it('reports device errors with a non-zero exit status and the error line', async () => {
     const r = await run('show bogus-thing');
     assert.equal(r.exitCode, 1);
@@ -303,6 +314,26 @@ describe('junos against the Junos simulator, through MCP', () => {
     assert.match((await run('commit')).output, /commit complete/);
     const leave = await run('exit configuration-mode');
     assert.equal(leave.mode, 'operational');
+  });
+
+  it('reports the question about uncommitted changes as awaiting input; send_input answers it', async () => {
+    await run('configure');
+    await run('set system host-name lab-fw1-new');
+    const leave = await run('exit configuration-mode');
+    assert.equal(leave.status, 'awaiting_input');
+    assert.deepEqual(leave.waiting, {
+      prompt: 'Exit with uncommitted changes? [yes,no] (yes)',
+      kind: 'yes_no',
+    });
+    const answered = await server.call('send_input', {
+      command_id: leave.commandId,
+      text: 'yes',
+      wait_ms: 5000,
+    });
+    const s = answered.structuredContent as Record<string, unknown>;
+    assert.equal(s.status, 'completed', textOf(answered));
+    assert.match(String(s.output), /Exiting configuration mode/);
+    assert.equal((await run('show version')).mode, 'operational');
   });
 
   it('reports Junos errors', async () => {
