@@ -4,8 +4,17 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const REQUIRED = ['/usr/sbin/sshd', '/usr/bin/ssh', '/usr/bin/ssh-keygen', '/usr/bin/sudo'];
-const PACKAGES = ['openssh-server', 'openssh-client', 'sudo'];
+// top and less: the full-screen program tests drive them; script (bsdutils) is essential on Debian.
+const REQUIRED = [
+  '/usr/sbin/sshd',
+  '/usr/bin/ssh',
+  '/usr/bin/ssh-keygen',
+  '/usr/bin/sudo',
+  '/usr/bin/top',
+  '/usr/bin/less',
+  '/usr/bin/script',
+];
+const PACKAGES = ['openssh-server', 'openssh-client', 'sudo', 'procps', 'less', 'bsdutils'];
 const APT_TIMEOUT_MS = 10 * 60 * 1000;
 
 const missing = () => REQUIRED.filter((p) => !existsSync(p));
@@ -34,7 +43,7 @@ if (absent.length > 0) {
   if (process.getuid?.() !== 0) {
     fail(
       `missing ${absent.join(', ')}. The integration tests need a real OpenSSH server: ` +
-        "install Debian's `openssh-server` and `sudo` (`sudo apt-get install openssh-server sudo`) or run as root.",
+        `install them (\`sudo apt-get install ${PACKAGES.join(' ')}\`) or run as root.`,
     );
   }
   console.error(`ensure-sshd: missing ${absent.join(', ')}; installing ${PACKAGES.join(' ')} with apt-get`);
@@ -44,4 +53,4 @@ if (absent.length > 0) {
   absent = missing();
   if (absent.length > 0) fail(`still missing after apt-get install: ${absent.join(', ')}`);
 }
-console.log('ensure-sshd: OpenSSH server, client and sudo present');
+console.log(`ensure-sshd: ${PACKAGES.join(', ')} present`);

@@ -201,7 +201,13 @@ export class Session {
   private screenFor(runner: ExpectRunner): ScreenMirror {
     if (!this.mirror) {
       const size = runner.dialect.terminal ?? (runner.dialect.channel.pty || undefined);
-      this.mirror = new ScreenMirror(size?.cols ?? 120, size?.rows ?? 40);
+      const mirror = new ScreenMirror(size?.cols ?? 120, size?.rows ?? 40);
+      // A full-screen program that asks the terminal (cursor position, device attributes) waits for the
+      // answer. Only a command given a terminal of its own gets one: on a device CLI it would be typed input.
+      mirror.onReply((reply) => {
+        if (this.current?.live.terminal) this.runner?.write(reply);
+      });
+      this.mirror = mirror;
     }
     return this.mirror;
   }

@@ -143,6 +143,22 @@ describe('long-running and interactive commands', { timeout: 180_000 }, () => {
     assert.equal(s.exitCode, 0);
   });
 
+  it('pages through less with send_keys, as a person would', async () => {
+    await exec("seq -f 'row %g' 1 100 > /tmp/mcpt-less.txt");
+    const r = await exec('less /tmp/mcpt-less.txt', { pty: true, timeout: 1 });
+    assert.equal(r.status, 'running');
+    const screen = async () => (await call('read_screen', { command_id: r.commandId })).lines as string[];
+    let lines = await screen();
+    assert.equal(lines[0], 'row 1');
+    assert.equal(lines[38], 'row 39');
+    await call('send_keys', { command_id: r.commandId, keys: 'G', wait_ms: 500 });
+    lines = await screen();
+    assert.ok(lines.includes('row 100'), lines.join('\n'));
+    assert.match(lines[39] ?? '', /\(END\)/);
+    await call('send_keys', { command_id: r.commandId, keys: 'q', wait_ms: 3000 });
+    assert.equal((await finished(String(r.commandId))).exitCode, 0);
+  });
+
   it('sends progress notifications while a command runs', async () => {
     const progress: { progress: number; message?: string }[] = [];
     const result = (await server.client.callTool(
