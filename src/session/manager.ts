@@ -208,17 +208,7 @@ export class SessionManager {
     const known = this.sessions.get(this.resolved.get(requestKey) ?? '');
     if (known) return known;
     const deployment = this.options.deployment;
-    const withLogin = await this.loginSecrets(request, run);
-    const target = await resolveTarget(
-      {
-        ...withLogin,
-        ...(deployment && {
-          lookup: (name: string) => deployment.lookup(name),
-          defaults: deployment.defaults,
-        }),
-      },
-      this.options.sshPaths,
-    );
+    const target = await this.resolve(await this.loginSecrets(request, run));
     const sessionTarget = {
       id: target.id,
       host: target.host,
@@ -408,8 +398,13 @@ export class SessionManager {
   async find(request: TargetRequest): Promise<Session | undefined> {
     const direct = this.sessions.get(request.host);
     if (direct) return direct;
+    return this.sessions.get((await this.resolve(request)).id);
+  }
+
+  /** Through the inventory (when there is a config) and ~/.ssh/config. */
+  private resolve(request: TargetRequest) {
     const deployment = this.options.deployment;
-    const target = await resolveTarget(
+    return resolveTarget(
       {
         ...request,
         ...(deployment && {
@@ -419,7 +414,6 @@ export class SessionManager {
       },
       this.options.sshPaths,
     );
-    return this.sessions.get(target.id);
   }
 
   list(): SessionInfo[] {
