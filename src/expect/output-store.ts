@@ -140,7 +140,8 @@ export class OutputStore {
   private readonly spillCap: number;
   private readonly queueCap: number;
   private readonly chunkSize: number;
-  private readonly spillDir: string;
+  /** Undefined: os.tmpdir() when the file is made (it reads the environment: 16 us, too slow per command). */
+  private readonly spillDir: string | undefined;
 
   private total = 0;
   /** Head bytes [0, headLen) in fixed-size chunks; headFull once the stream went past headCap. */
@@ -187,7 +188,7 @@ export class OutputStore {
       Math.floor(options.chunkBytes ?? Math.min(64 * KIB, Math.max(64, Math.ceil(memoryBytes / 64)))),
     );
     this.queueCap = Math.max(this.chunkSize, options.writeQueueBytes ?? DEFAULT_WRITE_QUEUE);
-    this.spillDir = options.spillDir ?? tmpdir();
+    this.spillDir = options.spillDir;
   }
 
   /** UTF-8 bytes pushed so far. */
@@ -541,7 +542,7 @@ export class OutputStore {
   }
 
   private async openSpill(): Promise<FileHandle> {
-    const dir = await mkdtemp(join(this.spillDir, 'mcp-ssh-output-'));
+    const dir = await mkdtemp(join(this.spillDir ?? tmpdir(), 'mcp-ssh-output-'));
     this.dir = dir;
     trackDir(dir);
     const fh = await open(join(dir, 'output'), 'wx+', 0o600);

@@ -10,6 +10,9 @@ export type CommandStatus = 'running' | 'awaiting_input' | 'completed' | 'interr
 export class CommandRecord {
   readonly startedAt = new Date();
   finishedAt: Date | undefined;
+  /** Monotonic clock readings: durations to the microsecond, immune to clock changes. */
+  private readonly t0 = performance.now();
+  private t1: number | undefined;
   outcome: RunOutcome | undefined;
   /** Why the command never ran to an end (its shell or session was lost, a step failed). */
   error: string | undefined;
@@ -49,8 +52,7 @@ export class CommandRecord {
   }
 
   get durationMs(): number {
-    const end = this.finishedAt?.getTime() ?? Date.now();
-    return end - this.startedAt.getTime();
+    return Math.round(((this.t1 ?? performance.now()) - this.t0) * 1000) / 1000;
   }
 
   complete(outcome: RunOutcome): void {
@@ -93,6 +95,7 @@ export class CommandRecord {
 
   private finish(): void {
     if (this.finishedAt) return;
+    this.t1 = performance.now();
     this.finishedAt = new Date();
     this.live = { ...this.live, waiting: undefined };
     this.end();

@@ -394,6 +394,20 @@ export class SessionManager {
     return this.sessions.get(record.session);
   }
 
+  /**
+   * The session for a request (opened if needed, as for a command) and its SSH connection: for SFTP and
+   * side channels, which run next to the shell.
+   */
+  async connection(request: TargetRequest, run: Pick<RunRequest, 'askSecret'> = {}) {
+    const session = await this.sessionFor(request, { timeoutMs: 0, ...run });
+    try {
+      return { session, client: await session.connection() };
+    } catch (error) {
+      if (!session.everOpened && this.sessions.get(session.id) === session) this.close(session);
+      throw error;
+    }
+  }
+
   /** The session a host/username/port (or alias, or `user@host:port` id) addresses, if open. */
   async find(request: TargetRequest): Promise<Session | undefined> {
     const direct = this.sessions.get(request.host);

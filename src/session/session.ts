@@ -43,6 +43,7 @@ export class SessionBusyError extends Error {}
  */
 export class Session {
   private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
   private runner: ExpectRunner | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private hadShell = false;
@@ -212,25 +213,41 @@ export class Session {
     return this.mirror;
   }
 
+  /**
+   * The session's SSH connection, made when there is none. Other channels (SFTP, side exec channels) use it
+   * next to the shell, without waiting for the command queue; callers at the same time share one connect.
+   */
+  connection(): Promise<Client> {
+    if (this.closedByUser) return Promise.reject(new Error(`session ${this.id} was closed`));
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.target
+      .connect()
+      .then((client) => {
+        client.on('close', () => {
+          if (this.client === client) this.client = undefined;
+          this.runner?.closedByPeer(null);
+        });
+        client.on('error', (error) => log.warn(`${this.id}: ${error.message}`));
+        this.client = client;
+        return client;
+      })
+      .finally(() => {
+        this.connecting = undefined;
+      });
+    return this.connecting;
+  }
+
   /** Connect and open the shell when needed. True when a previous shell was lost (state reset). */
   private async ensureShell(): Promise<boolean> {
     if (this.runner && !this.runner.isClosed) return false;
     const reset = this.hadShell;
-    if (!this.client) {
-      const client = await this.target.connect();
-      client.on('close', () => {
-        if (this.client === client) this.client = undefined;
-        this.runner?.closedByPeer(null);
-      });
-      client.on('error', (error) => log.warn(`${this.id}: ${error.message}`));
-      this.client = client;
-    }
+    const client = await this.connection();
     if (this.chosenDialect) {
-      this.runner = await openRunner(this.client, this.chosenDialect, this.openTimeoutMs);
+      this.runner = await openRunner(client, this.chosenDialect, this.openTimeoutMs);
     } else {
-      const detected = await detectDialect(this.client, await this.detectable(), this.openTimeoutMs);
+      const detected = await detectDialect(client, await this.detectable(), this.openTimeoutMs);
       this.chosenDialect = detected.dialect;
-      this.runner = detected.runner ?? (await openRunner(this.client, detected.dialect, this.openTimeoutMs));
+      this.runner = detected.runner ?? (await openRunner(client, detected.dialect, this.openTimeoutMs));
     }
     const runner = this.runner;
     runner.onRaw = (chunk) => this.screenFor(runner).write(chunk);
