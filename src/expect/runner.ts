@@ -335,7 +335,7 @@ export class ExpectRunner {
     const live = pending.live;
     live.bytes += Buffer.byteLength(text);
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) live.lines++;
-    pending.recent = (pending.recent + text).slice(-1024);
+    pending.recent = text.length >= 1024 ? text.slice(-1024) : (pending.recent + text).slice(-1024);
     const recent = pending.recent.endsWith('\n') ? pending.recent.slice(0, -1) : pending.recent;
     live.lastLine = recent.slice(recent.lastIndexOf('\n') + 1);
     if (live.waiting) this.setWaiting(pending, undefined);

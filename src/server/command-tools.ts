@@ -276,7 +276,7 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
           throw new Error(
             'No command is running there: send_keys types into a running program; use execute_command to run one.',
           );
-        const snapshot = await session.screen?.snapshot();
+        const snapshot = await session.readScreen();
         const bytes = parseKeys(args.keys, { applicationCursor: snapshot?.applicationCursor ?? false });
         const { structured, text } = await typeInto(record, bytes, args.wait_ms);
         return ok(structured, text);
@@ -309,9 +309,8 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
       try {
         const { record, session } = await addressed(args);
         if (!session) throw noSession(args.host ?? args.command_id ?? '');
-        const screen = session.screen;
-        if (!screen) throw noScreen(session);
-        const s = await screen.snapshot();
+        const s = await session.readScreen();
+        if (!s) throw noScreen(session);
         const lines = s.lines.map(redact);
         return ok(
           {

@@ -2,7 +2,7 @@ import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import type { OutputStore } from '../expect/output-store.js';
 import type { ExpectRunner, RunOptions } from '../expect/runner.js';
-import { ScreenMirror } from '../expect/screen.js';
+import { ScreenMirror, type ScreenSnapshot } from '../expect/screen.js';
 import { log } from '../util/log.js';
 import { openRunner } from './channel.js';
 import { CommandRecord } from './command.js';
@@ -34,6 +34,9 @@ export interface CommandJob {
   cancel(): boolean;
 }
 
+/** Raw device output kept for read_screen: more than a 511x24 screen holds, even with colour codes. */
+const CLI_TAIL_BYTES = 64 * 1024;
+
 /** The session runs a command nobody waits for any more; a new one would wait behind it for who knows how long. */
 export class SessionBusyError extends Error {}
 
@@ -49,6 +52,10 @@ export class Session {
   private hadShell = false;
   private closedByUser = false;
   private mirror: ScreenMirror | undefined;
+  /** Which one readScreen shows: the mirror of a command with a terminal, or the device CLI's output. */
+  private screenSource: 'terminal' | 'cli' | undefined;
+  private cliTail: Buffer[] = [];
+  private cliTailBytes = 0;
   readonly createdAt = new Date();
   lastUsedAt = new Date();
   commandCount = 0;
@@ -139,9 +146,33 @@ export class Session {
     return this.runner?.write(text) ?? false;
   }
 
-  /** The terminal screen as the last full-screen program (or the device CLI) drew it. */
-  get screen(): ScreenMirror | undefined {
-    return this.mirror;
+  /**
+   * The terminal screen as the last full-screen program drew it, or, on a device CLI, as its last output
+   * leaves it. Undefined when nothing has been drawn yet.
+   */
+  async readScreen(): Promise<ScreenSnapshot | undefined> {
+    if (this.screenSource === 'terminal') return this.mirror?.snapshot();
+    if (this.cliTail.length === 0) return undefined;
+    // Rendered on demand: parsing every byte a device prints (a 5,000-line show run) through a terminal
+    // emulator cost more than the command itself; the last CLI_TAIL_BYTES fill any screen.
+    const pty = this.runner?.dialect.channel.pty || undefined;
+    const mirror = new ScreenMirror(pty?.cols ?? 120, pty?.rows ?? 40);
+    try {
+      mirror.write(Buffer.concat(this.cliTail));
+      return await mirror.snapshot();
+    } finally {
+      mirror.dispose();
+    }
+  }
+
+  /** The raw output of a device CLI, its last CLI_TAIL_BYTES, for readScreen. */
+  private keepCliTail(chunk: Buffer): void {
+    this.screenSource = 'cli';
+    this.cliTail.push(chunk);
+    this.cliTailBytes += chunk.length;
+    while (this.cliTail.length > 1 && this.cliTailBytes - (this.cliTail[0]?.length ?? 0) >= CLI_TAIL_BYTES) {
+      this.cliTailBytes -= this.cliTail.shift()?.length ?? 0;
+    }
   }
 
   close(): void {
@@ -250,7 +281,14 @@ export class Session {
       this.runner = detected.runner ?? (await openRunner(client, detected.dialect, this.openTimeoutMs));
     }
     const runner = this.runner;
-    runner.onRaw = (chunk) => this.screenFor(runner).write(chunk);
+    runner.onRaw = (chunk) => {
+      if (this.current?.live.terminal) {
+        this.screenSource = 'terminal';
+        this.screenFor(runner).write(chunk);
+      } else {
+        this.keepCliTail(chunk);
+      }
+    };
     this.hadShell = true;
     return reset;
   }
