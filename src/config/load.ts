@@ -55,6 +55,8 @@ export interface LoadedConfig {
   dialectPaths: string[];
   /** Only what the file sets; the CLI layers flags and environment over it. */
   limits: Partial<ServerLimits>;
+  /** The `files` section, local folders made absolute (against the file's folder); {} when absent. */
+  files: { localDirs?: string[]; maxTransferBytes?: number; maxReadBytes?: number };
 }
 
 /** `$import` is cosmiconfig's, not ours: files would merge behind the schema's back and break locations. */
@@ -245,5 +247,14 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
     auditPath: config.audit ? resolveConfigPath(config.audit.path, dir) : undefined,
     dialectPaths: (config.dialect_paths ?? []).map((dialectDir) => resolveConfigPath(dialectDir, dir)),
     limits,
+    files: {
+      ...(config.files?.local_dirs && {
+        localDirs: config.files.local_dirs.map((local) => resolveConfigPath(local, dir)),
+      }),
+      ...(config.files?.max_transfer_bytes !== undefined && {
+        maxTransferBytes: config.files.max_transfer_bytes,
+      }),
+      ...(config.files?.max_read_bytes !== undefined && { maxReadBytes: config.files.max_read_bytes }),
+    },
   };
 }

@@ -121,6 +121,10 @@ const policyPattern = z
     }
   });
 
+const remotePathPattern = z
+  .string()
+  .regex(/^(\/|~\/|~$|\*\*)/, 'an absolute path glob such as "/etc/nginx/**" or "~/**"');
+
 const policy = z.strictObject({
   preset: z
     .union([z.enum(POLICY_PRESETS), z.array(z.enum(POLICY_PRESETS))], {
@@ -130,6 +134,13 @@ const policy = z.strictObject({
     .optional(),
   allow: z.array(policyPattern).optional(),
   deny: z.array(policyPattern).optional(),
+  /** Remote paths the file tools may touch (src/files/policy.ts): globs, `**` crosses folders. */
+  paths: z
+    .strictObject({
+      allow: z.array(remotePathPattern).optional(),
+      deny: z.array(remotePathPattern).optional(),
+    })
+    .optional(),
 });
 
 /** What defaults, groups and hosts may all set. */
@@ -184,6 +195,14 @@ export const configSchema = z.strictObject({
   ),
   audit: section(z.strictObject({ path })),
   dialect_paths: section(z.array(path)),
+  files: section(
+    z.strictObject({
+      /** Local folders upload_file reads from and download_file writes to (symlinks resolved first). */
+      local_dirs: z.array(path).optional(),
+      max_transfer_bytes: z.number().int().positive().optional(),
+      max_read_bytes: z.number().int().positive().optional(),
+    }),
+  ),
   limits: section(
     z.strictObject({
       max_output_bytes: z.number().int().positive().optional(),

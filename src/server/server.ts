@@ -6,6 +6,7 @@ import { SessionManager } from '../session/manager.js';
 import type { SshPaths } from '../ssh/index.js';
 import { registerCommandTools } from './command-tools.js';
 import { registerDialectTools } from './dialect-tools.js';
+import { registerFileTools } from './file-tools.js';
 import { registerHostTools } from './host-tools.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { SecretPrompter } from './secret-prompt.js';
@@ -53,5 +54,6 @@ export function createServer(options: ServerOptions = {}): {
   registerCommandTools(server, manager, limits);
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
+  registerFileTools(server, manager, prompter, config);
   return { server, manager, prompter };
 }

@@ -166,15 +166,7 @@ export function registerTools(
 
   /** The run request of a call, or an error that says which parameter to drop. */
   const runRequest = (args: CommandArgs, timeoutMs: number, extra: Extra): RunRequest => {
-    const deployment = manager.deployment;
-    if (deployment && !deployment.allowToolSecrets) {
-      const given = SECRET_PARAMS.filter((p) => args[p] !== undefined);
-      if (given.length > 0) {
-        throw new Error(
-          `this server takes no secrets as tool parameters (security.allow_tool_secrets is false in its config file): leave out ${given.join(', ')}; the config file provides them, or the user is asked`,
-        );
-      }
-    }
+    refuseToolSecrets(manager, args);
     registerSecret(args.enable_password);
     registerSecret(args.sudo_password);
     return {
@@ -189,15 +181,7 @@ export function registerTools(
       vars: { enable_command: args.enable_command },
       privileged: args.enable_password !== undefined || args.enable_command !== undefined,
       ...(args.pty !== undefined && { terminal: args.pty }),
-      // A person types it: give them at least two minutes, whatever the command's timeout.
-      askSecret: (secret: SecretName, reason: string) =>
-        prompter.ask({
-          host: args.host,
-          secret,
-          reason,
-          timeoutMs: Math.max(timeoutMs, SECRET_ASK_MS),
-          signal: extra.signal,
-        }),
+      askSecret: secretAsker(prompter, args.host, timeoutMs, extra.signal),
     };
   };
 
@@ -477,6 +461,26 @@ function progressReporter(record: CommandRecord, token: string | number, extra: 
       .catch(() => {});
   }, PROGRESS_INTERVAL_MS);
   return () => clearInterval(timer);
+}
+
+/** The config's security.allow_tool_secrets: false refuses secrets given as tool parameters. */
+export function refuseToolSecrets(
+  manager: SessionManager,
+  args: Partial<Record<(typeof SECRET_PARAMS)[number], unknown>>,
+): void {
+  if (manager.deployment?.allowToolSecrets !== false) return;
+  const given = SECRET_PARAMS.filter((p) => args[p] !== undefined);
+  if (given.length > 0) {
+    throw new Error(
+      `this server takes no secrets as tool parameters (security.allow_tool_secrets is false in its config file): leave out ${given.join(', ')}; the config file provides them, or the user is asked`,
+    );
+  }
+}
+
+/** Asks the user through the secret page; a person gets at least two minutes, whatever the call's timeout. */
+export function secretAsker(prompter: SecretPrompter, host: string, timeoutMs: number, signal?: AbortSignal) {
+  return (secret: SecretName, reason: string) =>
+    prompter.ask({ host, secret, reason, timeoutMs: Math.max(timeoutMs, SECRET_ASK_MS), signal });
 }
 
 export function noSession(hostName: string): Error {

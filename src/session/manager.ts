@@ -140,11 +140,6 @@ export class SessionManager {
     deadline: number,
   ): Promise<CommandRecord> {
     const deployment = this.options.deployment;
-    if (deployment?.inventoryOnly && !deployment.knows(request.host) && !this.sessions.has(request.host)) {
-      throw new Error(
-        `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
-      );
-    }
     const commandId = `cmd-${++this.commandSeq}`;
     const session = await this.sessionFor(request, run);
     let policy: AuditRecord['policy'] = 'not-checked';
@@ -208,6 +203,11 @@ export class SessionManager {
     const known = this.sessions.get(this.resolved.get(requestKey) ?? '');
     if (known) return known;
     const deployment = this.options.deployment;
+    if (deployment?.inventoryOnly && !deployment.knows(request.host) && !this.sessions.has(request.host)) {
+      throw new Error(
+        `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
+      );
+    }
     const target = await this.resolve(await this.loginSecrets(request, run));
     const sessionTarget = {
       id: target.id,

@@ -1,0 +1,57 @@
+import type { LoadedConfig } from '../config/load.js';
+import { FileError } from './errors.js';
+import { pathGlob, remotePath } from './paths.js';
+
+interface Rule {
+  pattern: string;
+  origin: string;
+}
+
+/** The remote path rules of one host: its defaults, groups and own entry, combined like command rules. */
+export interface PathRules {
+  allow: Rule[];
+  deny: Rule[];
+}
+
+/** Rules for a host name as the tool call gave it (an inventory name, else `defaults` only). */
+export function pathRulesFor(config: LoadedConfig | undefined, host: string): PathRules {
+  const rules: PathRules = { allow: [], deny: [] };
+  if (!config) return rules;
+  const c = config.config;
+  const entry = c.hosts && Object.hasOwn(c.hosts, host) ? c.hosts[host] : undefined;
+  const levels: [string, { policy?: { paths?: { allow?: string[]; deny?: string[] } } } | undefined][] = [
+    ['defaults', c.defaults],
+    ...(entry?.groups ?? []).map((g): [string, (typeof levels)[number][1]] => [`group ${g}`, c.groups?.[g]]),
+    [`host ${host}`, entry],
+  ];
+  for (const [origin, level] of levels) {
+    for (const pattern of level?.policy?.paths?.allow ?? []) rules.allow.push({ pattern, origin });
+    for (const pattern of level?.policy?.paths?.deny ?? []) rules.deny.push({ pattern, origin });
+  }
+  return rules;
+}
+
+export const hasRules = (rules: PathRules) => rules.allow.length > 0 || rules.deny.length > 0;
+
+/**
+ * Throws unless `path` (absolute, normalised) passes: any matching deny refuses it, whatever allows it;
+ * when any allow rule exists, only matching paths pass. Patterns starting with `~` mean the login folder.
+ */
+export function checkPath(rules: PathRules, path: string, home: string): void {
+  const matches = (rule: Rule) =>
+    pathGlob(rule.pattern.startsWith('~') ? expand(rule.pattern, home) : rule.pattern).test(path);
+  const denied = rules.deny.find(matches);
+  if (denied) {
+    throw new FileError(path, 'refused by policy', `deny "${denied.pattern}" (${denied.origin})`);
+  }
+  if (rules.allow.length > 0 && !rules.allow.some(matches)) {
+    const allowed = rules.allow.map((r) => `"${r.pattern}"`).join(', ');
+    throw new FileError(path, 'refused by policy', `not under an allowed path: ${allowed}`);
+  }
+}
+
+/** `~/**` keeps its globs: only the leading `~` is replaced (remotePath would treat `**` as a name). */
+function expand(pattern: string, home: string): string {
+  if (pattern === '~') return home;
+  return remotePath('~/', home) + pattern.slice(1);
+}

@@ -1,0 +1,44 @@
+import { posix } from 'node:path';
+import type { Client } from 'ssh2';
+import { fileError } from './errors.js';
+import { remotePath } from './paths.js';
+import { checkPath, hasRules, type PathRules } from './policy.js';
+import type { Sftp } from './sftp.js';
+
+/** What every file operation on one host needs: the connection, its SFTP channel, home and rules. */
+export interface RemoteContext {
+  client: Client;
+  sftp: Sftp;
+  home: string;
+  rules: PathRules;
+  /** sudo may be used after a permission error; password undefined = only if sudo does not ask. */
+  sudo: { allowed: boolean; password?: string };
+}
+
+/**
+ * The path a call names, `~` expanded and normalised, checked against the host's path policy. With rules,
+ * the path is checked again with symlinks resolved (its folder's, for a file not there yet), so a link
+ * inside an allowed folder cannot lead to a denied one.
+ */
+export async function resolveRemote(ctx: RemoteContext, given: string): Promise<string> {
+  const path = remotePath(given, ctx.home);
+  if (!hasRules(ctx.rules)) return path;
+  checkPath(ctx.rules, path, ctx.home);
+  const real = await ctx.sftp
+    .realpath(path)
+    .catch(() => ctx.sftp.realpath(posix.dirname(path)).then((dir) => posix.join(dir, posix.basename(path))))
+    .catch(() => path);
+  if (real !== path) checkPath(ctx.rules, real, ctx.home);
+  return path;
+}
+
+/** stat that reports errors against the path, or undefined when there is nothing there. */
+export async function statOrNone(ctx: RemoteContext, path: string) {
+  try {
+    return await ctx.sftp.stat(path);
+  } catch (error) {
+    const e = fileError(error, path);
+    if (e.reason === 'not found') return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,350 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { LoadedConfig } from '../config/load.js';
+import { listRemote } from '../files/list.js';
+import { allowedLocalDirs } from '../files/paths.js';
+import { pathRulesFor } from '../files/policy.js';
+import { readRemote } from '../files/read.js';
+import type { RemoteContext } from '../files/remote.js';
+import { sftpOf } from '../files/sftp.js';
+import { download, type TransferResult, upload } from '../files/transfer.js';
+import { writeRemote } from '../files/write.js';
+import type { SessionManager } from '../session/manager.js';
+import { redact, registerSecret } from '../util/secrets.js';
+import { failure, ok } from './results.js';
+import { host, port, username } from './schemas.js';
+import type { SecretPrompter } from './secret-prompt.js';
+import { refuseToolSecrets, secretAsker, targetOf } from './tools.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** read_file's cap per call: a result carries the content twice (text and structuredContent). */
+export const DEFAULT_MAX_READ_BYTES = 2 * 1024 * 1024;
+/** upload_file / download_file: a limit so a mistaken path cannot fill a disk; files.max_transfer_bytes. */
+export const DEFAULT_MAX_TRANSFER_BYTES = 1024 * 1024 * 1024;
+const PROGRESS_INTERVAL_MS = 250;
+
+const connection = {
+  host,
+  username,
+  port,
+  password: z
+    .string()
+    .optional()
+    .describe('Login password, if the session is not open yet. Better kept in the config file.'),
+  key_filename: z.string().optional().describe('Private key file to log in with.'),
+  key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
+};
+const sudoFields = {
+  use_sudo: z
+    .boolean()
+    .optional()
+    .describe(
+      'On "permission denied", do it as root through sudo on a separate channel (password from sudo_password or the config file). false: never use sudo.',
+    ),
+  sudo_password: z
+    .string()
+    .optional()
+    .describe('Password for sudo; implies use_sudo. Better kept in the config file.'),
+};
+const encoding = z
+  .enum(['utf8', 'base64'])
+  .default('utf8')
+  .describe('utf8 for text; base64 for binary files (exact bytes).');
+const permissions = z
+  .string()
+  .regex(/^0?[0-7]{3,4}$/, 'octal, such as "0644" or "755"')
+  .optional()
+  .describe('Octal mode, e.g. "0644". Default: the existing file\'s mode, else 0644.');
+
+/** read_file, write_file, list_directory, upload_file and download_file, over the session's connection. */
+export function registerFileTools(
+  server: McpServer,
+  manager: SessionManager,
+  prompter: SecretPrompter,
+  config?: LoadedConfig,
+): void {
+  const maxRead = config?.files.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
+  const maxTransfer = config?.files.maxTransferBytes ?? DEFAULT_MAX_TRANSFER_BYTES;
+  const localDirs = allowedLocalDirs(config?.files.localDirs);
+
+  type Args = z.infer<z.ZodObject<typeof connection>> & { use_sudo?: boolean; sudo_password?: string };
+  /** The connection, SFTP channel, home and rules for a call, with the same secret rules as execute_command. */
+  const contextOf = async (args: Args): Promise<RemoteContext> => {
+    const deployment = manager.deployment;
+    refuseToolSecrets(manager, args);
+    registerSecret(args.sudo_password);
+    const { client } = await manager.connection(targetOf(args), {
+      askSecret: secretAsker(prompter, args.host, 0),
+    });
+    const sftp = await sftpOf(client);
+    const configured =
+      args.sudo_password === undefined ? await deployment?.secretFor(args.host, 'sudo') : undefined;
+    const password =
+      args.sudo_password ?? (configured && 'value' in configured ? configured.value : undefined);
+    return {
+      client,
+      sftp,
+      home: await sftp.homeDir(),
+      rules: pathRulesFor(config, args.host),
+      sudo: {
+        allowed: args.use_sudo !== false && (args.use_sudo === true || password !== undefined),
+        ...(password !== undefined && { password }),
+      },
+    };
+  };
+
+  const mode = (text: string | undefined) => (text === undefined ? undefined : Number.parseInt(text, 8));
+
+  server.registerTool(
+    'read_file',
+    {
+      title: 'Read a remote file',
+      description: `Read a file on the host over SFTP (on the session's connection). At most max_bytes per call (cap ${maxRead}); when the file is longer, truncated is true and nextOffset says where the next call starts. ~ is the login folder. With use_sudo or a sudo password, a file you may not read is read as root.`,
+      inputSchema: {
+        ...connection,
+        remote_path: z.string().min(1).describe('Path on the host; ~ and ~/ are the login folder.'),
+        max_bytes: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe(`Most bytes to return (default and cap ${maxRead}).`),
+        offset: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('Byte offset to start at (nextOffset of a previous call).'),
+        encoding,
+        ...sudoFields,
+      },
+      outputSchema: {
+        path: z.string().describe('The absolute path read.'),
+        size: z.number().int().describe('The file size in bytes.'),
+        offset: z.number().int(),
+        bytes: z.number().int().describe('Bytes in content.'),
+        truncated: z.boolean().describe('True when the file goes on past this part.'),
+        nextOffset: z.number().int().optional(),
+        encoding: z.enum(['utf8', 'base64']),
+        content: z.string(),
+        viaSudo: z.boolean(),
+        note: z.string().optional(),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async (args) => {
+      try {
+        const ctx = await contextOf(args);
+        const r = await readRemote(ctx, {
+          path: args.remote_path,
+          offset: args.offset,
+          maxBytes: Math.min(args.max_bytes ?? maxRead, maxRead),
+          encoding: args.encoding,
+        });
+        // Text is masked like command output; base64 is left whole (masking would corrupt the bytes).
+        const content = r.encoding === 'utf8' ? redact(r.content) : r.content;
+        const tail = r.truncated ? `; truncated: read on with offset ${r.nextOffset}` : '';
+        const line = `[${r.path}: bytes ${r.offset}-${r.offset + r.bytes} of ${r.size}${r.viaSudo ? ', via sudo' : ''}${tail}]`;
+        return ok(
+          { ...r, content },
+          `${content}${content.endsWith('\n') || !content ? '' : '\n'}${line}${r.note ? `\nNote: ${r.note}` : ''}`,
+        );
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  );
+
+  server.registerTool(
+    'write_file',
+    {
+      title: 'Write a remote file',
+      description:
+        "Write a file on the host over SFTP, atomically: a temporary file in the same folder, renamed over the old one, so readers never see half a file. Keeps the old file's mode unless permissions is given. append adds to the end instead. With use_sudo or a sudo password, a file you may not write is written as root (content on the channel's stdin, never on a command line).",
+      inputSchema: {
+        ...connection,
+        remote_path: z.string().min(1).describe('Path on the host; ~ and ~/ are the login folder.'),
+        content: z.string().describe('The new content (text, or base64 with encoding "base64").'),
+        encoding,
+        append: z.boolean().default(false).describe('Add to the end of the file instead of replacing it.'),
+        make_dirs: z.boolean().default(false).describe('Create missing folders first (mkdir -p).'),
+        permissions,
+        ...sudoFields,
+      },
+      outputSchema: {
+        path: z.string(),
+        bytes: z.number().int(),
+        created: z.boolean().describe('True when the file did not exist before.'),
+        mode: z.string().describe('The octal mode the file has now.'),
+        viaSudo: z.boolean(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args) => {
+      try {
+        const ctx = await contextOf(args);
+        const r = await writeRemote(ctx, {
+          path: args.remote_path,
+          data: Buffer.from(args.content, args.encoding),
+          append: args.append,
+          makeDirs: args.make_dirs,
+          ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
+        });
+        const how = args.append ? 'Appended' : 'Wrote';
+        return ok(
+          { ...r },
+          `${how} ${r.bytes} bytes to ${r.path} (mode ${r.mode}${r.created ? ', new file' : ''}${r.viaSudo ? ', via sudo' : ''}).`,
+        );
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  );
+
+  server.registerTool(
+    'list_directory',
+    {
+      title: 'List a remote folder',
+      description: `List a folder on the host over SFTP: name, type, size, mode, owner, group and mtime of each entry (at most 5000, sorted by name).`,
+      inputSchema: {
+        ...connection,
+        path: z.string().min(1).default('~').describe('Folder on the host; default ~.'),
+      },
+      outputSchema: {
+        path: z.string(),
+        entries: z.array(
+          z.object({
+            name: z.string(),
+            type: z.enum(['file', 'directory', 'symlink', 'fifo', 'socket', 'block', 'char', 'unknown']),
+            size: z.number().int(),
+            mode: z.string().describe('Octal permission bits, e.g. "0644".'),
+            owner: z.string(),
+            group: z.string(),
+            mtime: z.string().describe('ISO 8601.'),
+          }),
+        ),
+        total: z.number().int(),
+        truncated: z.boolean(),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async (args) => {
+      try {
+        const r = await listRemote(await contextOf(args), args.path);
+        const lines = r.entries.map(
+          (e) =>
+            `${e.mode} ${e.owner}:${e.group} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}${e.type === 'directory' ? '/' : ''}`,
+        );
+        const more = r.truncated ? `\n(${r.total - r.entries.length} more not shown)` : '';
+        return ok(r, `${r.path}: ${r.total} entries\n${lines.join('\n')}${more}`);
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  );
+
+  const transferInput = {
+    ...connection,
+    local_path: z
+      .string()
+      .min(1)
+      .describe("Absolute path on the server's machine, inside the allowed local folders."),
+    remote_path: z.string().min(1).describe('Path on the host; ~ and ~/ are the login folder.'),
+    permissions,
+  };
+  const transferOutput = {
+    local: z.string(),
+    remote: z.string(),
+    bytes: z.number().int(),
+    durationMs: z.number(),
+    mbPerSecond: z.number(),
+  };
+  const progressOf = (extra: Extra) => {
+    const token = extra._meta?.progressToken;
+    if (token === undefined) return undefined;
+    let last = 0;
+    return (done: number, total: number) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_INTERVAL_MS && done < total) return;
+      last = now;
+      void extra
+        .sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken: token, progress: done, total },
+        })
+        .catch(() => {});
+    };
+  };
+  const transferred = (r: TransferResult, verb: string) => {
+    const mbPerSecond = Math.round((r.bytes / 1e6 / (r.durationMs / 1000)) * 10) / 10;
+    const structured = { ...r, durationMs: Math.round(r.durationMs), mbPerSecond };
+    return ok(
+      structured,
+      `${verb} ${r.bytes} bytes: ${r.local} ${verb === 'Uploaded' ? '->' : '<-'} ${r.remote} in ${structured.durationMs} ms (${mbPerSecond} MB/s).`,
+    );
+  };
+  const transferLimits = async (extra: Extra) => ({
+    localDirs: await localDirs,
+    maxBytes: maxTransfer,
+    signal: extra.signal,
+    ...(progressOf(extra) && { onProgress: progressOf(extra) }),
+  });
+
+  server.registerTool(
+    'upload_file',
+    {
+      title: 'Upload a file to the host',
+      description: `Copy a file from the server's machine to the host over SFTP, streamed (any size up to ${maxTransfer} bytes, binary safe), with progress notifications. The remote file is replaced atomically. Local paths must be inside the allowed local folders (files.local_dirs in the config; without a config, the server's working folder and the user's home).`,
+      inputSchema: {
+        ...transferInput,
+        make_dirs: z.boolean().default(false).describe('Create missing remote folders first.'),
+      },
+      outputSchema: transferOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    async (args, extra) => {
+      try {
+        const ctx = await contextOf(args);
+        const r = await upload(ctx, {
+          local: args.local_path,
+          remote: args.remote_path,
+          makeDirs: args.make_dirs,
+          ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
+          ...(await transferLimits(extra)),
+        });
+        return transferred(r, 'Uploaded');
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  );
+
+  server.registerTool(
+    'download_file',
+    {
+      title: 'Download a file from the host',
+      description: `Copy a file from the host to the server's machine over SFTP, streamed (any size up to ${maxTransfer} bytes, binary safe), with progress notifications. The local file is replaced atomically. Local paths must be inside the allowed local folders (files.local_dirs in the config; without a config, the server's working folder and the user's home).`,
+      inputSchema: transferInput,
+      outputSchema: transferOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    async (args, extra) => {
+      try {
+        const ctx = await contextOf(args);
+        const r = await download(ctx, {
+          local: args.local_path,
+          remote: args.remote_path,
+          makeDirs: false,
+          ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
+          ...(await transferLimits(extra)),
+        });
+        return transferred(r, 'Downloaded');
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  );
+}
