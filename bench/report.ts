@@ -1,6 +1,6 @@
 // Statistics, the stdout table and docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 export interface Row {
@@ -14,7 +14,7 @@ export interface Row {
 export interface Ratio {
   label: string;
   /** What the value is: a ratio ("x") or milliseconds ("ms"). */
-  unit: 'x' | 'ms';
+  unit: 'x' | 'ms' | 'MB/s';
   value: number;
   formula: string;
   target?: number;
@@ -55,7 +55,13 @@ const ms = (v: number) =>
   Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
 const count = (r: Row) => `${r.samples.length}${r.samples.length < r.wanted ? ` (of ${r.wanted}!)` : ''}`;
 const value = (q: Ratio) =>
-  Number.isNaN(q.value) ? '-' : q.unit === 'x' ? `${q.value.toFixed(2)}x` : `${ms(q.value)} ms`;
+  Number.isNaN(q.value)
+    ? '-'
+    : q.unit === 'x'
+      ? `${q.value.toFixed(2)}x`
+      : q.unit === 'MB/s'
+        ? `${q.value.toFixed(0)} MB/s`
+        : `${ms(q.value)} ms`;
 const target = (q: Ratio) =>
   q.target === undefined ? 'info' : `<= ${q.target}${q.unit === 'x' ? 'x' : ' ms'}`;
 const verdict = (q: Ratio) =>
@@ -107,6 +113,7 @@ export function writeMarkdown(
   ratios: Ratio[],
   m: ReturnType<typeof machine>,
   devices: DeviceSection,
+  files?: string,
 ) {
   const d = devices;
   const lines = d.configLines.toLocaleString('en-US');
@@ -225,6 +232,46 @@ ${resultTable(d.rows)}
 | what | formula | value | target | |
 | --- | --- | ---: | --- | --- |
 ${ratioTable(d.ratios)}
-`;
+${files ? `\n${files}` : ''}`;
   writeFileSync(path, text);
+}
+
+const FILES_HEADING = '## File transfers';
+
+/** The file-transfer section (bench/files.ts), a heading of its own so `--files` can replace it alone. */
+export function filesSection(rows: Row[], ratios: Ratio[], m: ReturnType<typeof machine>): string {
+  return `${FILES_HEADING}
+
+Measured ${new Date().toISOString()} (CPU ${m.cpu}, load ${m.load}). A 100 MiB file of random bytes in the
+client home; \`upload_file\` and \`download_file\` through the built server over MCP stdio on the warm session
+of \`testhost\` (SFTP channel of its own per transfer, 32 requests of 64 KiB in flight, temporary file renamed
+at the end), timed from the call to the result; next to OpenSSH \`scp\` of the same file to and from the same
+sshd (same key, \`-F /dev/null -o StrictHostKeyChecking=accept-new\`), a new process and connection each time,
+as users run it. \`scp\` of 1 byte shows what its connection costs (information). Byte counts are checked in
+every run and SHA-256 checksums once after the loop. Targets compare times: 1.25x the time of \`scp\` is 0.8x
+its throughput.
+
+| measurement | n | p50 | p90 | p99 |
+| --- | ---: | ---: | ---: | ---: |
+${resultTable(rows)}
+
+| what | formula | value | target | |
+| --- | --- | ---: | --- | --- |
+${ratioTable(ratios)}
+`;
+}
+
+/** `--files`: replace (or add) only the file-transfer section, keeping the rest of the page as it is. */
+export function writeFilesSection(path: string, section: string): void {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // no page yet: the section alone
+  }
+  const at = text.indexOf(FILES_HEADING);
+  const next = at < 0 ? -1 : text.indexOf('\n## ', at + FILES_HEADING.length);
+  const before = at < 0 ? (text ? `${text.trimEnd()}\n\n` : '') : text.slice(0, at);
+  const after = next < 0 ? '' : text.slice(next + 1);
+  writeFileSync(path, `${before}${section}${after ? `\n${after}` : ''}`);
 }

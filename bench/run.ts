@@ -2,6 +2,7 @@
 // same run (raw ssh2, a no-op MCP server), then the network-device section (bench/devices.ts: the Cisco IOS
 // simulator, prompt matching). Prints tables and writes docs/benchmarks.md.
 //   --floors  only the floors (no dist/cli.js needed)      --quick  a tenth of the samples, no docs written
+//   --files   only the file transfers (bench/files.ts); rewrites only their section of docs/benchmarks.md
 import { startSshd } from '../test/harness/sshd.js';
 import {
   CONFIG_BYTES,
@@ -11,10 +12,20 @@ import {
   MATCH_BYTES,
   SMALL_PIECES,
 } from './devices.js';
+import { fileBenchmarks } from './files.js';
 import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp } from './mcp.js';
 import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
 import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
-import { machine, p50, printTable, type Ratio, type Row, writeMarkdown } from './report.js';
+import {
+  filesSection,
+  machine,
+  p50,
+  printTable,
+  type Ratio,
+  type Row,
+  writeFilesSection,
+  writeMarkdown,
+} from './report.js';
 
 const DOCS = new URL('../docs/benchmarks.md', import.meta.url).pathname;
 const SEQ = 'seq 1 100000';
@@ -22,6 +33,7 @@ const SEQ_BYTES = 588_895;
 const WATCHDOG_MS = 25 * 60_000;
 const floorsOnly = process.argv.includes('--floors');
 const quick = process.argv.includes('--quick');
+const filesOnly = process.argv.includes('--files');
 
 const checkLength = (out: string, what: string) =>
   check(
@@ -77,6 +89,27 @@ async function main(): Promise<void> {
     lastServerMs = s?.durationMs ?? Number.NaN;
     return s?.output ?? '';
   };
+
+  const fileRows: Row[] = [];
+  const files = async () => {
+    const fileRatios = await fileBenchmarks(fileRows, {
+      quick,
+      server: server as McpProcess,
+      sshd,
+      defer: (fn) => cleanups.push(fn),
+    });
+    printTable(fileRows, fileRatios, 'file transfers (ms)');
+    return filesSection(fileRows, fileRatios, m);
+  };
+  if (filesOnly && server) {
+    const section = await files();
+    if (quick) console.log('\n(--quick: docs/benchmarks.md not written)');
+    else {
+      writeFilesSection(DOCS, section);
+      console.log(`\nwrote the file transfer section of ${DOCS}`);
+    }
+    return;
+  }
 
   const rows: Row[] = [];
   await measure(
@@ -279,20 +312,29 @@ async function main(): Promise<void> {
     defer: (fn) => cleanups.push(fn),
   });
 
+  const fileSection = server ? await files() : undefined;
+
   printTable(rows, ratios);
   console.log('');
   printTable(deviceRows, deviceRatios, 'network devices (ms)');
   if (quick || floorsOnly) console.log('\n(--quick or --floors: docs/benchmarks.md not written)');
   else {
-    writeMarkdown(DOCS, rows, ratios, m, {
-      rows: deviceRows,
-      ratios: deviceRatios,
-      configLines: CONFIG_LINES,
-      configBytes: CONFIG_BYTES,
-      small: SMALL_PIECES.label,
-      large: LARGE_PIECES.label,
-      matchBytes: MATCH_BYTES,
-    });
+    writeMarkdown(
+      DOCS,
+      rows,
+      ratios,
+      m,
+      {
+        rows: deviceRows,
+        ratios: deviceRatios,
+        configLines: CONFIG_LINES,
+        configBytes: CONFIG_BYTES,
+        small: SMALL_PIECES.label,
+        large: LARGE_PIECES.label,
+        matchBytes: MATCH_BYTES,
+      },
+      fileSection,
+    );
     console.log(`\nwrote ${DOCS}`);
   }
 }

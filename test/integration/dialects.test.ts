@@ -134,13 +134,24 @@ describe('cisco-ios against the IOS simulator, through MCP', () => {
 
   it('shows the CLI screen as a person would see it after a command', async () => {
     await run('show clock');
-    const screen = await server.call('read_screen', { host: '127.0.0.1', port: sim.port, username: sim.username });
-    const s = screen.structuredContent as { lines: string[]; cursor: { row: number; col: number }; cols: number };
+    const screen = await server.call('read_screen', {
+      host: '127.0.0.1',
+      port: sim.port,
+      username: sim.username,
+    });
+    const s = screen.structuredContent as {
+      lines: string[];
+      cursor: { row: number; col: number };
+      cols: number;
+    };
     assert.equal(s.cols, 511);
     const promptRow = s.lines[s.cursor.row] ?? '';
     assert.match(promptRow, /^lab-rtr1[>#]$/, textOf(screen));
     assert.equal(s.cursor.col, promptRow.length);
-    assert.ok(s.lines.some((l) => /^lab-rtr1[>#]show clock$/.test(l)), textOf(screen));
+    assert.ok(
+      s.lines.some((l) => /^lab-rtr1[>#]show clock$/.test(l)),
+      textOf(screen),
+    );
   });
 
   it('reports device errors with a non-zero exit status and the error line', async () => {
