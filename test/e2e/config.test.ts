@@ -185,10 +185,19 @@ hosts:
   });
 
   it('writes every command to a private JSONL audit log, policy decisions included, secrets masked', async () => {
-    const lines = readFileSync(auditFile, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Structured);
+    const read = () =>
+      readFileSync(auditFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Structured);
+    const lastAllowed = (l: Structured) =>
+      l.host === 'locked' && l.policy === 'allowed' && l.status === 'completed';
+    // A line is written when its command ends, just after the result went out: wait for the last one.
+    let lines = read();
+    for (let i = 0; i < 100 && !lines.some(lastAllowed); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      lines = read();
+    }
     assert.equal(statSync(auditFile).mode & 0o777, 0o600);
     const whoami = lines.find((l) => l.host === 'lab' && l.command === 'whoami' && l.status === 'completed');
     assert.ok(whoami, JSON.stringify(lines));
@@ -199,7 +208,7 @@ hosts:
     const denied = lines.filter((l) => l.host === 'locked' && l.policy === 'denied');
     assert.ok(denied.length >= 4);
     assert.match(String(denied.at(-1)?.policyRule), /shutdown/);
-    assert.ok(lines.some((l) => l.host === 'locked' && l.policy === 'allowed' && l.status === 'completed'));
+    assert.ok(lines.some(lastAllowed), JSON.stringify(lines.slice(-3)));
     assert.ok(!readFileSync(auditFile, 'utf8').includes(sshd.password));
   });
 
