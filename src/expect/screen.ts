@@ -1,11 +1,14 @@
-// @xterm/headless ships CommonJS only, and Node's ESM loader cannot see its named exports (the bundle assigns
-// them in a loop), so `import { Terminal } from '@xterm/headless'` fails at run time. The default import is
-// module.exports, which works under tsx and after tsc alike.
-
+import { createRequire } from 'node:module';
 import type { IDisposable, Terminal as XtermTerminal } from '@xterm/headless';
-import xtermHeadless from '@xterm/headless';
 
-const { Terminal } = xtermHeadless;
+// @xterm/headless ships CommonJS only (its named exports are not visible to Node's ESM loader), and loading
+// it takes about 140 ms: it is required when the first screen is made, not when the server starts.
+let terminalClass: typeof XtermTerminal | undefined;
+function Terminal(): typeof XtermTerminal {
+  terminalClass ??= (createRequire(import.meta.url)('@xterm/headless') as { Terminal: typeof XtermTerminal })
+    .Terminal;
+  return terminalClass;
+}
 
 /** What a person would see on the terminal right now. */
 export interface ScreenSnapshot {
@@ -86,7 +89,7 @@ export class ScreenMirror {
       throw new RangeError(`scrollback must be an integer from 0 to ${SCREEN_LIMITS.maxScrollback}`);
     }
     // `buffer`, which the snapshot reads, is proposed API in xterm 6: without the flag it throws.
-    this.term = new Terminal({ cols, rows, scrollback, allowProposedApi: true, logLevel: 'off' });
+    this.term = new (Terminal())({ cols, rows, scrollback, allowProposedApi: true, logLevel: 'off' });
     this.subscriptions.push(
       this.term.onTitleChange((title) => {
         this.title = title;
