@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { KEY_NAMES_SUMMARY, parseKeys } from '../expect/keys.js';
 import type { CommandRecord } from '../session/command.js';
-import type { SessionManager } from '../session/manager.js';
+import { OUTPUTS_KEPT, type SessionManager } from '../session/manager.js';
 import type { Session } from '../session/session.js';
 import { redact, registerSecret } from '../util/secrets.js';
 import type { ServerLimits } from './limits.js';
@@ -29,6 +29,11 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
   };
 
   const page = async (record: CommandRecord, offset: number, maxBytes: number) => {
+    if (record.outputReleased) {
+      throw new Error(
+        `${record.id} ended ${record.status} with exit status ${record.outcome?.exitCode ?? 'none'}; its output is no longer kept (only the ${OUTPUTS_KEPT} most recent finished commands keep theirs)`,
+      );
+    }
     const p = await record.output.read(offset, maxBytes);
     return {
       output: redact(p.output),

@@ -19,6 +19,8 @@ export class CommandRecord {
   live: LiveState = { bytes: 0, lines: 0, lastLine: '', terminal: false };
   /** The caller that started it stopped waiting (timeout, or execute_command_async). */
   detached = false;
+  /** The output was let go (only the newest finished commands keep theirs); status and exit code remain. */
+  outputReleased = false;
   /** This call ran in a new shell: earlier cd/export are gone. */
   sessionReset = false;
   /** Resolves when the command has ended, however it ended. */

@@ -95,6 +95,8 @@ export interface SessionInfo {
 
 /** Finished commands kept for get_command_status and the history (their spill files are deleted after). */
 const HISTORY_MAX = 100;
+/** Finished commands that keep their output (memory and spill file); older ones keep status and exit code. */
+export const OUTPUTS_KEPT = 10;
 
 /** All sessions of this server, keyed by user@host:port, and every command they ran. */
 export class SessionManager {
@@ -331,6 +333,12 @@ export class SessionManager {
 
   private remember(record: CommandRecord): void {
     this.commands.set(record.id, record);
+    // Each output may hold up to --max-output-bytes in memory: only the newest finished ones keep theirs.
+    const finished = [...this.commands.values()].filter((c) => c.finished && !c.outputReleased);
+    for (const old of finished.slice(0, Math.max(0, finished.length - OUTPUTS_KEPT))) {
+      old.outputReleased = true;
+      void old.output.dispose();
+    }
     if (this.commands.size <= HISTORY_MAX) return;
     for (const [id, old] of this.commands) {
       if (this.commands.size <= HISTORY_MAX) break;

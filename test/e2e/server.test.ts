@@ -155,6 +155,21 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     assert.equal((await run('echo ok')).output, 'ok\n');
   });
 
+  it('keeps the output of the 10 newest finished commands; older ones keep status and exit code', async () => {
+    const first = await run('echo old; (exit 4)');
+    for (let i = 0; i < 11; i++) await run(`echo ${i}`);
+    const status = await server.call('get_command_status', { command_id: first.commandId });
+    assert.equal(status.isError, true);
+    assert.match(textOf(status), /completed with exit status 4; its output is no longer kept/);
+    const history = (await server.call('list_command_history', { limit: 12 })).structuredContent as {
+      commands: Structured[];
+    };
+    const listed = history.commands.find((c) => c.commandId === first.commandId);
+    assert.equal(listed?.exitCode, 4);
+    const recent = await server.call('get_command_status', { command_id: history.commands[0]?.commandId });
+    assert.equal((recent.structuredContent as Structured).output, '10\n');
+  });
+
   it('cuts a large output to head and tail with exact counts', async () => {
     const r = await run("head -c 5000000 /dev/zero | tr '\\0' a");
     assert.equal(r.truncated, true);
