@@ -145,6 +145,8 @@ export class ExpectRunner {
   private markerSeq = 0;
   /** Mode prompts with the learned values filled in, anchored to a whole line. */
   private modePatterns: { name: string; prompt: RegExp; contextLines: RegExp[] }[] = [];
+  /** Every mode's context lines, for handing over held lines while a command runs. */
+  private readonly allContextLines: RegExp[];
   /** Values learned at open (the shell's pid, the device's host name), available to every template. */
   readonly vars: Record<string, string> = {};
   /** The mode the device is in, as its last prompt said. */
@@ -155,7 +157,9 @@ export class ExpectRunner {
   constructor(
     private readonly channel: ShellChannel,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.allContextLines = dialect.modes.flatMap((m) => m.contextLines);
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -294,14 +298,7 @@ export class ExpectRunner {
     pending.flushTimer = undefined;
     if (this.current !== pending || pending.echoPending) return;
     const held = pending.held;
-    let keep = held.lastIndexOf('\n') + 1;
-    const contextLines = this.modePatterns.flatMap((m) => m.contextLines);
-    while (keep > 0 && contextLines.length > 0) {
-      const previousStart = keep >= 2 ? held.lastIndexOf('\n', keep - 2) + 1 : 0;
-      const previous = held.slice(previousStart, keep - 1);
-      if (!contextLines.some((c) => c.test(previous))) break;
-      keep = previousStart;
-    }
+    const keep = contextStart(held, held.lastIndexOf('\n') + 1, this.allContextLines);
     if (keep === 0) return;
     pending.collector.push(held.slice(0, keep));
     pending.held = held.slice(keep);
@@ -556,16 +553,8 @@ export class ExpectRunner {
     if (pending.learning) return this.learnPrompt(lastLine, lineStart);
     for (const mode of this.modePatterns) {
       if (!mode.prompt.test(lastLine)) continue;
-      let index = lineStart;
       // Lines that belong to the prompt ([edit], {master:0}) are not output either.
-      while (index > 0 && mode.contextLines.length > 0) {
-        // `index` is just after a newline; the line before it ends at index - 1.
-        const previousStart = index >= 2 ? held.lastIndexOf('\n', index - 2) + 1 : 0;
-        const previous = held.slice(previousStart, index - 1);
-        if (!mode.contextLines.some((c) => c.test(previous))) break;
-        index = previousStart;
-      }
-      return { index, exitCode: null, mode: mode.name };
+      return { index: contextStart(held, lineStart, mode.contextLines), exitCode: null, mode: mode.name };
     }
     return undefined;
   }
@@ -655,6 +644,20 @@ export class ExpectRunner {
     if (send !== undefined) this.channel.write(send);
     if (exec) this.channel.execSide(exec.render(this.vars)).catch(() => {});
   }
+}
+
+/**
+ * Where the lines just before `index` (a line start) stop matching `contextLines`: the start of the prompt's
+ * context lines, or `index` when there are none.
+ */
+function contextStart(held: string, index: number, contextLines: RegExp[]): number {
+  while (index > 0 && contextLines.length > 0) {
+    // `index` is just after a newline; the line before it ends at index - 1.
+    const previousStart = index >= 2 ? held.lastIndexOf('\n', index - 2) + 1 : 0;
+    if (!contextLines.some((c) => c.test(held.slice(previousStart, index - 1)))) break;
+    index = previousStart;
+  }
+  return index;
 }
 
 /** The first match carrying this command's marker: output that imitates a marker does not end it. */
