@@ -25,7 +25,16 @@ const SECRET_WHAT: Record<SecretName, string> = {
 export function deploymentOf(loaded: LoadedConfig): Deployment {
   const inventory = loaded.inventory;
   const policies = new Map<string, CompiledPolicy | null>();
-  const settingsOf = (name: string): HostSettings => inventory.settings(name) ?? inventory.defaults(name);
+  // The config does not change while the server runs: merge each host's levels once, not per command.
+  const merged = new Map<string, HostSettings>();
+  const settingsOf = (name: string): HostSettings => {
+    let settings = merged.get(name);
+    if (!settings) {
+      settings = inventory.settings(name) ?? inventory.defaults(name);
+      merged.set(name, settings);
+    }
+    return settings;
+  };
   const fallback = inventory.defaults();
   const toEntry = (fields: MergedFields, settings: HostSettings): HostEntry => ({
     ...(fields.hostName !== undefined && { hostName: fields.hostName }),
@@ -36,6 +45,11 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
     ...(settings.hostKey && { hostKey: settings.hostKey }),
     ...(settings.algorithms && { algorithms: settings.algorithms }),
   });
+  const secretRef = (name: string, secret: SecretName): SecretRef | undefined => {
+    const settings = settingsOf(name);
+    const field = SECRET_FIELD[secret];
+    return (settings.entry[field] ?? settings.fallback[field]) as SecretRef | undefined;
+  };
   // Compiled once per host name; null when no level has any rule (nothing is checked).
   const policyOf = (name: string): CompiledPolicy | null => {
     let policy = policies.get(name);
@@ -61,10 +75,9 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       const settings = settingsOf(name);
       return settings.entry.dialect ?? settings.fallback.dialect;
     },
+    configures: (name, secret) => secretRef(name, secret) !== undefined,
     secretFor: async (name, secret) => {
-      const settings = settingsOf(name);
-      const field = SECRET_FIELD[secret];
-      const ref = (settings.entry[field] ?? settings.fallback[field]) as SecretRef | undefined;
+      const ref = secretRef(name, secret);
       if (ref === undefined) return undefined;
       const value = await resolveSecret(ref);
       if (value !== undefined) return { value };

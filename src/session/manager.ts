@@ -41,6 +41,8 @@ export interface Deployment {
    * (e.g. `env:CORE_PASS is not set`); undefined when none is configured.
    */
   secretFor(name: string, secret: SecretName): Promise<{ value: string } | { missing: string } | undefined>;
+  /** Whether the config names this secret for the host, without reading it. */
+  configures(name: string, secret: SecretName): boolean;
   /** Throws CommandDeniedError; returns whether a policy applied. */
   checkCommand(name: string, command: string, dialect: Dialect): 'allowed' | 'not-checked';
   audit?: AuditLog;
@@ -292,7 +294,7 @@ export class SessionManager {
       ...(run.terminal !== undefined && { terminal: run.terminal }),
       ...(run.askSecret && { askSecret: this.askerFor(session, run.askSecret) }),
     };
-    const enableConfigured = (await this.options.deployment?.secretFor(host, 'enable')) !== undefined;
+    const enableConfigured = this.options.deployment?.configures(host, 'enable') ?? false;
     if (run.privileged || (enableConfigured && dialect.privilegedMode !== undefined)) {
       if (dialect.privilegedMode === undefined) {
         throw new Error(
@@ -300,7 +302,8 @@ export class SessionManager {
         );
       }
       options.mode = dialect.privilegedMode;
-      secrets.enable = await secretOf('enable');
+      // Read (env, file) only when a transition will ask: a device already in that mode needs no secret.
+      if (session.mode !== dialect.privilegedMode) secrets.enable = await secretOf('enable');
     }
     if (run.sudo || run.secrets?.sudo !== undefined) {
       const overlay = dialect.withSecret.sudo;
