@@ -36,7 +36,8 @@ export class AuditLog {
   constructor(readonly path: string) {}
 
   write(record: AuditRecord): Promise<void> {
-    const line = `${redact(JSON.stringify(record))}\n`;
+    // Masked before encoding: a secret with a quote or backslash would no longer match once JSON-escaped.
+    const line = `${JSON.stringify(record, (_key, value) => (typeof value === 'string' ? redact(value) : value))}\n`;
     this.tail = this.tail.then(async () => {
       try {
         const handle = await this.open();

@@ -54,12 +54,14 @@ it('tightens an existing file readable by others, and keeps what it held', async
 
 it('masks every known secret in a record', async () => {
   registerSecret('Hunter2-audit');
+  registerSecret('quo"te\\pass');
   const path = join(await tempDir(), 'audit.jsonl');
   const audit = new AuditLog(path);
-  await audit.write({ ...record('echo Hunter2-audit'), error: 'bad password Hunter2-audit' });
+  await audit.write({ ...record('echo Hunter2-audit'), error: 'bad password Hunter2-audit quo"te\\pass' });
   await audit.close();
   const text = await readFile(path, 'utf8');
   assert.ok(!text.includes('Hunter2-audit'), text);
+  assert.ok(!JSON.parse(text).error.includes('quo"te'), 'a secret with a quote survived JSON escaping');
   assert.match(text, /echo \*{8}/);
 });
 
