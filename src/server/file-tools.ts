@@ -88,7 +88,7 @@ export function registerFileTools(
       client,
       sftp,
       home: await sftp.homeDir(),
-      rules: pathRulesFor(config, args.host),
+      rules: pathRulesFor(config, manager.hostName(args.host)),
       sudo: {
         allowed: args.use_sudo !== false && (args.use_sudo === true || password !== undefined),
         ...(password !== undefined && { password }),

@@ -111,6 +111,8 @@ export class SessionManager {
   /** Secrets the user typed for a session, so one sudo password is asked once, not per command. */
   private readonly asked = new Map<string, Map<SecretName, string>>();
   private readonly commands = new Map<string, CommandRecord>();
+  /** The name a session was first reached by (an inventory name): its rules apply when it is addressed by id. */
+  private readonly openedAs = new Map<string, string>();
   private commandSeq = 0;
 
   constructor(private readonly options: SessionManagerOptions) {}
@@ -148,7 +150,7 @@ export class SessionManager {
     const session = await this.sessionFor(request, run);
     let policy: AuditRecord['policy'] = 'not-checked';
     const prepare = (dialect: Dialect) => {
-      if (deployment) policy = deployment.checkCommand(request.host, command, dialect);
+      if (deployment) policy = deployment.checkCommand(this.hostName(request.host), command, dialect);
       return this.executeOptions(session, request.host, dialect, run, commandId);
     };
     const job = session.start(command, prepare);
@@ -233,6 +235,7 @@ export class SessionManager {
       this.sessions.set(target.id, session);
     }
     this.resolved.set(requestKey, target.id);
+    if (!this.openedAs.has(target.id)) this.openedAs.set(target.id, request.host);
     return session;
   }
 
@@ -419,6 +422,14 @@ export class SessionManager {
     }
   }
 
+  /**
+   * The name whose config rules (command and path policy) apply to `host`: for an open session's id, the
+   * name the session was opened with, so addressing a session by id does not bypass its host's rules.
+   */
+  hostName(host: string): string {
+    return this.openedAs.get(host) ?? host;
+  }
+
   /** The session a host/username/port (or alias, or `user@host:port` id) addresses, if open. */
   async find(request: TargetRequest): Promise<Session | undefined> {
     const direct = this.sessions.get(request.host);
@@ -468,6 +479,7 @@ export class SessionManager {
   private forget(id: string): void {
     this.sessions.delete(id);
     this.asked.delete(id);
+    this.openedAs.delete(id);
     for (const [key, sessionId] of this.resolved) if (sessionId === id) this.resolved.delete(key);
   }
 

@@ -180,6 +180,13 @@ hosts:
     assert.equal(existsSync(marker), false, 'a denied command ran');
     const shutdown = await call('execute_command', { host: 'locked', command: 'whoami && shutdown -h now' });
     assert.match(shutdown.text, /deny "shutdown" \(group fleet\)/);
+    // Addressing the open session by its id keeps the rules of the name it was opened with (lab: fleet).
+    const byId = await call('execute_command', {
+      host: `${sshd.user}@127.0.0.1:${sshd.port}`,
+      command: 'true; shutdown -h now',
+    });
+    assert.equal(byId.result.isError, true, byId.text);
+    assert.match(byId.text, /deny "shutdown" \(group fleet\)/);
     const allowed = await call('execute_command', { host: 'locked', command: 'echo fine | printf "%s"' });
     assert.equal(allowed.result.isError, undefined, allowed.text);
   });
