@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Client } from 'ssh2';
-import { fileError } from './errors.js';
+import { FileError, fileError } from './errors.js';
 import { remotePath } from './paths.js';
 import { checkPath, hasRules, type PathRules } from './policy.js';
 import type { Sftp } from './sftp.js';
@@ -24,10 +24,18 @@ export async function resolveRemote(ctx: RemoteContext, given: string): Promise<
   const path = remotePath(given, ctx.home);
   if (!hasRules(ctx.rules)) return path;
   checkPath(ctx.rules, path, ctx.home);
+  // With rules, a path whose links cannot be resolved is refused: following it as root (sudo) or creating
+  // folders under it (make_dirs) could land behind a denied folder.
   const real = await ctx.sftp
     .realpath(path)
     .catch(() => ctx.sftp.realpath(posix.dirname(path)).then((dir) => posix.join(dir, posix.basename(path))))
-    .catch(() => path);
+    .catch(() => {
+      throw new FileError(
+        path,
+        'refused by policy',
+        'its folder does not exist or cannot be read, so where links lead cannot be checked; create the folder first',
+      );
+    });
   if (real !== path) checkPath(ctx.rules, real, ctx.home);
   return path;
 }
