@@ -2,9 +2,11 @@
  * `{{name}}` and `{{name|filter}}` placeholders in dialect strings. Templates are split into parts once at
  * load, so rendering on the per-command path is a join.
  */
+/** POSIX single quoting: the value reaches the shell as one literal word, whatever it contains. */
+export const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
 const FILTERS: Record<string, (value: string) => string> = {
-  // POSIX single quoting: the value reaches the shell as one literal word, whatever it contains.
-  shell_quote: (value) => `'${value.replaceAll("'", `'\\''`)}'`,
+  shell_quote: shellQuote,
   regex_escape: escapeRegex,
   // Any non-empty prefix of the value: devices cut long host names in some prompts.
   regex_prefixes: (value) =>

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
+import { shellQuote } from '../dialect/template.js';
 import { redact } from '../util/secrets.js';
 import { FileError } from './errors.js';
-
-/** POSIX single-quote quoting: the only safe way to pass a path through `sh -c`. */
-export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Exit statuses the scripts below use to say what went wrong, and what that means for the path. */
 const CAUSES: Record<number, [FileError['reason'], string?]> = {

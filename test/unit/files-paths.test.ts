@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.js';
+import { shellQuote } from '../../src/dialect/template.js';
 import { FileError } from '../../src/files/errors.js';
 import { localPath, pathGlob, remotePath } from '../../src/files/paths.js';
 import { checkPath, pathRulesFor } from '../../src/files/policy.js';
-import { shellQuote } from '../../src/files/sudo.js';
 
 const HOME = '/home/ops';
 
