@@ -64,8 +64,8 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
 
   return {
     lookup: (name) => {
-      const settings = inventory.settings(name);
-      return settings && toEntry(settings.entry, settings);
+      const settings = settingsOf(name);
+      return settings.inInventory ? toEntry(settings.entry, settings) : undefined;
     },
     defaults: toEntry(fallback.fallback, fallback),
     inventoryOnly: loaded.security.inventoryOnly,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { HostSummary } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import { defaultSshPaths, listSshAliases, type SshPaths } from '../ssh/index.js';
+import { ok } from './results.js';
 
 const hostSchema = z.object({
   name: z.string().describe('Pass this as `host` to execute_command.'),
@@ -80,10 +81,7 @@ export function registerHostTools(
                 return `${h.name}${details.length > 0 ? ` (${details.join('; ')})` : ''}${h.description ? `: ${h.description}` : ''}`;
               })
               .join('\n');
-      return {
-        content: [{ type: 'text', text }],
-        structuredContent: { hosts, ...(config && { configFile: config.file }) },
-      };
+      return ok({ hosts, ...(config && { configFile: config.file }) }, text);
     },
   );
 
