@@ -183,13 +183,15 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     execFileSync('pkill', ['-KILL', '-u', sshd.user]);
     // The next call after the drop is noticed reconnects; a command written into the dying connection
     // instead is reported as having lost its shell (it may or may not have run, so it is not re-run).
+    let sessions: { connected: boolean }[] = [];
     for (let i = 0; i < 100; i++) {
-      const { sessions } = (await server.call('list_sessions')).structuredContent as {
+      ({ sessions } = (await server.call('list_sessions')).structuredContent as {
         sessions: { connected: boolean }[];
-      };
+      });
       if (sessions[0]?.connected === false) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    assert.equal(sessions[0]?.connected, false, `the drop was not noticed: ${JSON.stringify(sessions)}`);
     const r = await run('[ -n "$E2E_VAR" ] && echo kept || echo gone');
     assert.equal(r.output, 'gone\n');
     assert.equal(r.sessionReset, true);
