@@ -1,0 +1,21 @@
+/** One `mcp-ssh-session <name>` command: its help text and what it does. */
+export interface CliCommand {
+  name: string;
+  /** One line for the command list in --help. */
+  summary: string;
+  /** The command's own --help. */
+  usage: string;
+  /** Resolves with the exit status; throws UsageError for bad arguments. */
+  run(argv: string[]): Promise<number>;
+}
+
+/** Bad arguments: the message says what to fix; the command's usage is printed with it. */
+export class UsageError extends Error {}
+
+export function positiveNumber(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
