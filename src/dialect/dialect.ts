@@ -45,7 +45,9 @@ export interface Dialect {
   privilegedMode?: string;
   transitions: Transition[];
   defaults: Record<string, string>;
-  onOpen: { send: Template; capture: { name: string; pattern: RegExp }[] }[];
+  onOpen: { send: Template; capture: { name: string; pattern: RegExp }[]; optional: boolean }[];
+  /** Answers to what comes before the first prompt. */
+  login: { pattern: RegExp; send: string }[];
   onClose: Template[];
   pagers: Responder[];
   inputPrompts: Responder[];
@@ -58,8 +60,13 @@ export interface Dialect {
   detect: {
     greeting?: RegExp;
     prompt?: RegExp;
-    probe?: { send: string; expect: RegExp };
+    probes: { send: string; expect: RegExp }[];
   };
+  /**
+   * Each mode's prompt with the learned values replaced by the patterns prompt_learn captures them with
+   * (named groups): a prompt whose values changed (the host was renamed) still matches one of these.
+   */
+  promptShapes: { name: string; prompt: RegExp }[];
 }
 
 /** Markers are made of these characters, so the group can be this narrow. */
@@ -214,6 +221,11 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
         name: capture,
         pattern: pattern(source, `on_open[${i}].capture.${capture}`),
       })),
+      optional: s.optional,
+    })),
+    login: (file.login ?? []).map((l, i) => ({
+      pattern: pattern(l.pattern, `login[${i}].pattern`),
+      send: l.send,
     })),
     onClose: (file.on_close ?? []).map((s, i) => template(s.send, `on_close[${i}].send`)),
     pagers: responders(file.pagers, 'pagers'),
@@ -255,13 +267,78 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
           ? undefined
           : pattern(file.detect.greeting, 'detect.greeting', 'm'),
       prompt: file.detect?.prompt === undefined ? undefined : pattern(file.detect.prompt, 'detect.prompt'),
-      probe:
-        file.detect?.probe === undefined
-          ? undefined
-          : {
-              send: file.detect.probe.send,
-              expect: pattern(file.detect.probe.expect, 'detect.probe.expect', 'm'),
-            },
+      probes: (file.detect?.probes ?? []).map((p, i) => ({
+        send: p.send,
+        expect: pattern(p.expect, `detect.probes[${i}].expect`, 'm'),
+      })),
     },
+    promptShapes: promptShapes(file, modes),
   };
+}
+
+/**
+ * Mode prompts with every learned value as the pattern prompt_learn captures it by: the first use of a
+ * value is a named group, later uses refer back to it. Values that only come from `defaults` stay fixed.
+ */
+function promptShapes(file: DialectFile, modes: ModeDef[]): Dialect['promptShapes'] {
+  if (!file.prompt_learn) return [];
+  const groups = namedGroupSources(file.prompt_learn);
+  return modes.map((mode) => {
+    const seen = new Set<string>();
+    const vars: Record<string, string> = { ...(file.defaults ?? {}) };
+    let source = '';
+    // Render part by part so each value can become a group or a back-reference where it stands.
+    for (const part of mode.prompt.parts) {
+      if (typeof part === 'string') {
+        source += part;
+        continue;
+      }
+      const group = groups.get(part.name);
+      if (group === undefined) {
+        source += mode.prompt.renderPart(part, vars);
+      } else if (seen.has(part.name)) {
+        source += `\\k<${part.name}>`;
+      } else {
+        seen.add(part.name);
+        source += `(?<${part.name}>${group})`;
+      }
+    }
+    return { name: mode.name, prompt: pattern(`^(?:${source})$`, `modes.${mode.name}.prompt`) };
+  });
+}
+
+/**
+ * The source of each named group in a regular expression: `(?<host>[a-z]+)` gives host → `[a-z]+`. Groups
+ * inside are kept as plain groups; escapes and character classes are skipped while counting parentheses.
+ */
+export function namedGroupSources(source: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const opener = /<(?<name>[A-Za-z_]\w*)>/y;
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] === '\\') {
+      i++;
+      continue;
+    }
+    if (source[i] !== '(' || source[i + 1] !== '?') continue;
+    opener.lastIndex = i + 2;
+    const m = opener.exec(source);
+    if (!m?.groups) continue;
+    const start = opener.lastIndex;
+    let depth = 1;
+    let inClass = false;
+    let j = start;
+    for (; j < source.length && depth > 0; j++) {
+      const c = source[j];
+      if (c === '\\') j++;
+      else if (inClass) inClass = c !== ']';
+      else if (c === '[') inClass = true;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    }
+    if (depth === 0 && !found.has(m.groups.name as string)) {
+      // Inner named groups would clash with the names used around them: make them plain groups.
+      found.set(m.groups.name as string, source.slice(start, j - 1).replace(/\(\?<([A-Za-z_]\w*)>/g, '(?:'));
+    }
+  }
+  return found;
 }

@@ -125,7 +125,8 @@ export class DialectRegistry {
       ),
     );
     return loaded.filter(
-      (d): d is Dialect => d !== undefined && Boolean(d.detect.prompt || d.detect.probe || d.detect.greeting),
+      (d): d is Dialect =>
+        d !== undefined && Boolean(d.detect.prompt || d.detect.probes.length > 0 || d.detect.greeting),
     );
   }
 

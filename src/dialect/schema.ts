@@ -95,6 +95,12 @@ const step = z
       .record(z.string().regex(/^[a-z_][a-z0-9_]*$/i), regex)
       .optional()
       .describe('Variables to learn from the output: name → regex whose first group is the value.'),
+    optional: z
+      .boolean()
+      .default(false)
+      .describe(
+        'A device that refuses this step (an old release without the command) still opens; the refusal is noted.',
+      ),
   })
   .strict();
 
@@ -118,11 +124,19 @@ const detect = z
   .object({
     greeting: regex.optional().describe('Matches the text a fresh session shows before its first prompt.'),
     prompt: regex.optional().describe('Matches the first prompt line.'),
-    probe: z
-      .object({ send: z.string(), expect: regex })
-      .strict()
-      .optional()
-      .describe('A harmless command and what its output contains on this platform.'),
+    probes: z
+      .array(
+        z
+          .object({
+            send: z.string().min(1).describe('A harmless command, e.g. "show version".'),
+            expect: regex.describe('What its answer contains on this platform only (searched line by line).'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe(
+        "Tried in order when the prompt fits several dialects. Dialects that send the same text share one try, so use common commands; a deliberately invalid command whose error message is worded like no other platform's also works.",
+      ),
   })
   .strict();
 
@@ -165,6 +179,12 @@ export const dialectFileSchema = z
       .optional()
       .describe(
         'Sent, without waiting for answers, when the session is closed while idle (e.g. a polite logout).',
+      ),
+    login: z
+      .array(z.object({ pattern: regex, send: z.string() }).strict())
+      .optional()
+      .describe(
+        'Answers to what a device may show before its first prompt (a root shell that needs a command to start the CLI, "Press RETURN"): matched against the last line while the prompt is being learned; each answered at most 3 times.',
       ),
     pagers: z.array(responder).optional().describe('Pager prompts and how to continue past them.'),
     input_prompts: z

@@ -22,10 +22,10 @@ function escapeRegex(value: string): string {
 
 const PLACEHOLDER = /\{\{\s*([a-z_][a-z0-9_]*)\s*(?:\|\s*([a-z_]+)\s*)?\}\}/gi;
 
-type Part = string | { name: string; filter?: (value: string) => string };
+export type TemplatePart = string | { name: string; filter?: (value: string) => string };
 
 export class Template {
-  private readonly parts: Part[] = [];
+  readonly parts: TemplatePart[] = [];
   readonly names: ReadonlySet<string>;
 
   constructor(readonly source: string) {
@@ -51,15 +51,14 @@ export class Template {
 
   render(vars: Readonly<Record<string, string | undefined>>): string {
     let out = '';
-    for (const part of this.parts) {
-      if (typeof part === 'string') {
-        out += part;
-        continue;
-      }
-      const value = vars[part.name];
-      if (value === undefined) throw new Error(`template value "${part.name}" is not known`);
-      out += part.filter ? part.filter(value) : value;
-    }
+    for (const part of this.parts) out += this.renderPart(part, vars);
     return out;
+  }
+
+  renderPart(part: TemplatePart, vars: Readonly<Record<string, string | undefined>>): string {
+    if (typeof part === 'string') return part;
+    const value = vars[part.name];
+    if (value === undefined) throw new Error(`template value "${part.name}" is not known`);
+    return part.filter ? part.filter(value) : value;
   }
 }

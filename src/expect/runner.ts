@@ -6,7 +6,8 @@ import { shownLine, TerminalCleaner } from './terminal.js';
 
 /** What the runner needs from a transport; the session layer provides it over an ssh2 channel. */
 export interface ShellChannel {
-  write(data: string): void;
+  /** `secret` names the secret `data` carries (with a line ending), so a recording can leave it out. */
+  write(data: string, secret?: string): void;
   /** Stop and restart reading (back-pressure: the remote side then waits, nothing is lost). */
   pause?(): void;
   resume?(): void;
@@ -61,6 +62,19 @@ export interface RunOptions {
   overlay?: Pick<Dialect, 'commandRewrite' | 'inputPrompts'>;
 }
 
+/** What the runner saw and decided, step by step: for `dialect try` and transcripts. */
+export type RunnerTrace =
+  | { type: 'learned'; prompt: string; vars: Record<string, string>; mode?: string }
+  | { type: 'relearned'; prompt: string; vars: Record<string, string>; mode: string }
+  | { type: 'login'; line: string; send: string }
+  | { type: 'find-prompt'; attempt: number; lastLine: string }
+  | { type: 'sent'; text: string; raw: boolean }
+  | { type: 'answered'; line: string; with: string }
+  | { type: 'ended'; line: string; mode?: string; exitCode: number | null }
+  | { type: 'error-line'; line: string }
+  | { type: 'step-refused'; send: string; why: string }
+  | { type: 'mode'; mode: string };
+
 interface StepOptions extends RunOptions {
   /** Prompts to answer besides the dialect's, and output that means failure: for mode transitions. */
   responders?: Responder[];
@@ -92,6 +106,16 @@ const HOLD_BACK = 2048;
 const FLUSH_MS = 50;
 /** The longest line taken for the echo of a command. */
 const ECHO_MAX = 64 * 1024;
+/** No prompt yet and the device has been quiet this long: press Enter, as a person would. */
+const FIND_PROMPT_MS = 1000;
+const FIND_PROMPT_TRIES = 3;
+/** A login answer sent more often than this is not getting anywhere. */
+const LOGIN_ANSWERS_MAX = 3;
+/**
+ * A last line that has a mode's prompt shape but other values (a new host name) ends the command once the
+ * device has been quiet this long: a prompt waits, output that merely looks like one goes on.
+ */
+const RELEARN_QUIET_MS = 500;
 
 interface End {
   index: number;
@@ -126,6 +150,12 @@ interface Pending {
   timedOut: boolean;
   interrupted: boolean;
   timers: NodeJS.Timeout[];
+  /** While learning: presses Enter after a quiet spell. */
+  findTimer?: NodeJS.Timeout;
+  findTries: number;
+  loginAnswers: Map<number, number>;
+  /** A prompt of a known shape with new values is the last line: it ends the command if nothing follows. */
+  relearnTimer?: NodeJS.Timeout;
   done: (end: End | undefined, extra?: { shellLost?: boolean; note?: string }) => void;
 }
 
@@ -151,8 +181,11 @@ export class ExpectRunner {
   readonly vars: Record<string, string> = {};
   /** The mode the device is in, as its last prompt said. */
   mode: string | undefined;
+  /** What the device showed before its first prompt (banner, MOTD, "Last login"): its first 64 KiB. */
+  banner = '';
   /** Raw bytes while a command runs with a terminal (or on a pty channel): for a screen mirror. */
   onRaw: ((chunk: Buffer) => void) | undefined;
+  onTrace: ((event: RunnerTrace) => void) | undefined;
 
   constructor(
     private readonly channel: ShellChannel,
@@ -165,10 +198,16 @@ export class ExpectRunner {
     return this.closed;
   }
 
-  /** Learn the prompt (prompt dialects), then run the dialect's on_open steps and learn what they capture. */
-  async open(timeoutMs: number): Promise<void> {
+  /**
+   * Learn the prompt (prompt dialects), then run the dialect's on_open steps and learn what they capture.
+   * `seed` is what the channel already showed (a channel handed over after detection), prompt included.
+   */
+  async open(timeoutMs: number, seed?: string): Promise<void> {
     if (this.dialect.completion.strategy === 'prompt') {
-      const first = await this.step('', { timeoutMs, maxOutputBytes: 64 * 1024 }, true);
+      const learning = this.step('', { timeoutMs, maxOutputBytes: 64 * 1024 }, true);
+      if (seed) this.feed(Buffer.from(seed));
+      const first = await learning;
+      this.banner = first.output.head;
       if (first.exitCode === null) {
         throw new Error(
           `opening the ${this.dialect.name} session: no prompt seen within ${timeoutMs} ms${first.note ? ` (${first.note})` : ''}`,
@@ -183,6 +222,10 @@ export class ExpectRunner {
         const why = outcome.shellLost
           ? 'the channel closed'
           : (outcome.error ?? outcome.note ?? `exit status ${outcome.exitCode}`);
+        if (openStep.optional && !outcome.shellLost && !outcome.timedOut) {
+          this.onTrace?.({ type: 'step-refused', send: command, why });
+          continue;
+        }
         throw new Error(`opening the ${this.dialect.name} session failed at step "${command}": ${why}`);
       }
       for (const { name, pattern } of openStep.capture) {
@@ -243,6 +286,8 @@ export class ExpectRunner {
     // Between commands nothing is waiting; late output of a background job is not the next command's.
     if (!pending || text.length === 0) return;
     this.noteProgress(pending, text);
+    clearTimeout(pending.relearnTimer);
+    if (pending.learning) this.armFindPrompt(pending);
     let held = pending.held + text;
     if (pending.dropNewline) {
       held = held.replace(/^[ \t]*\n/, '');
@@ -359,6 +404,19 @@ export class ExpectRunner {
     pending.onWaiting?.(waiting);
   }
 
+  /** While no prompt has been learned: press Enter after a quiet spell, a few times, as a person would. */
+  private armFindPrompt(pending: Pending): void {
+    clearTimeout(pending.findTimer);
+    if (pending.findTries >= FIND_PROMPT_TRIES) return;
+    pending.findTimer = setTimeout(() => {
+      if (this.current !== pending) return;
+      pending.findTries++;
+      this.onTrace?.({ type: 'find-prompt', attempt: pending.findTries, lastLine: pending.live.lastLine });
+      this.channel.write(this.dialect.lineEnding);
+      this.armFindPrompt(pending);
+    }, FIND_PROMPT_MS);
+  }
+
   /** The channel closed: whatever runs now has lost its shell. */
   closedByPeer(exitCode: number | null): void {
     this.closed = true;
@@ -434,15 +492,23 @@ export class ExpectRunner {
         timedOut: false,
         interrupted: false,
         timers: [],
+        findTries: 0,
+        loginAnswers: new Map(),
         done: (end, extra = {}) => {
           for (const timer of pending.timers) clearTimeout(timer);
           clearTimeout(pending.waitTimer);
           clearTimeout(pending.flushTimer);
+          clearTimeout(pending.findTimer);
+          clearTimeout(pending.relearnTimer);
           options.signal?.removeEventListener('abort', onAbort);
           if (this.current === pending) this.current = undefined;
-          if (end?.mode) this.mode = end.mode;
+          if (end?.mode && end.mode !== this.mode) {
+            this.mode = end.mode;
+            this.onTrace?.({ type: 'mode', mode: end.mode });
+          }
           const output = pending.collector.finish();
           const error = pending.failure ?? findLine(output, [...pending.failurePatterns, ...dialect.errors]);
+          if (error !== undefined) this.onTrace?.({ type: 'error-line', line: error });
           let exitCode = end?.exitCode ?? null;
           // Prompt dialects have no exit status: an interrupt is 130, a device error 1, else 0.
           if (exitCode === null && end && !extra.shellLost)
@@ -471,7 +537,11 @@ export class ExpectRunner {
         );
       }
       this.current = pending;
-      if (payload) this.channel.write(payload);
+      if (payload) {
+        this.onTrace?.({ type: 'sent', text: payload, raw: options.raw === true });
+        this.channel.write(payload);
+      }
+      if (learning) this.armFindPrompt(pending);
       if (options.signal?.aborted) onAbort();
     });
   }
@@ -484,6 +554,7 @@ export class ExpectRunner {
     for (const responder of pending.responders) {
       if (!responder.pattern.test(lastLine)) continue;
       if (responder.secret === undefined) {
+        this.onTrace?.({ type: 'answered', line: lastLine, with: JSON.stringify(responder.send ?? '') });
         this.channel.write(responder.send ?? '');
       } else {
         const secret = pending.secrets[responder.secret];
@@ -514,7 +585,9 @@ export class ExpectRunner {
   private answer(pending: Pending, responder: Responder, secret: string): void {
     pending.answered.add(responder);
     pending.dropNewline = true;
-    this.channel.write(secret + this.dialect.lineEnding);
+    const name = responder.secret as string;
+    this.onTrace?.({ type: 'answered', line: '', with: `the ${name} secret` });
+    this.channel.write(secret + this.dialect.lineEnding, name);
   }
 
   /** The prompt stays unanswered while the caller obtains the secret; the command's timeout still runs. */
@@ -550,27 +623,73 @@ export class ExpectRunner {
     const lineStart = held.lastIndexOf('\n') + 1;
     const lastLine = shownLine(held.slice(lineStart));
     if (lastLine.length === 0) return undefined;
-    if (pending.learning) return this.learnPrompt(lastLine, lineStart);
+    if (pending.learning) return this.learnPrompt(pending, lastLine, lineStart);
     for (const mode of this.modePatterns) {
       if (!mode.prompt.test(lastLine)) continue;
+      this.onTrace?.({ type: 'ended', line: lastLine, mode: mode.name, exitCode: null });
       // Lines that belong to the prompt ([edit], {master:0}) are not output either.
       return { index: contextStart(held, lineStart, mode.contextLines), exitCode: null, mode: mode.name };
     }
+    this.watchForNewPrompt(pending, lastLine);
     return undefined;
   }
 
   /** At open: the first prompt names the device; its named groups become template values. */
-  private learnPrompt(lastLine: string, lineStart: number): End | undefined {
+  private learnPrompt(pending: Pending, lastLine: string, lineStart: number): End | undefined {
     const learned = this.dialect.promptLearn?.exec(lastLine);
-    if (!learned) return undefined;
-    Object.assign(this.vars, definedOnly(learned.groups ?? {}));
+    if (!learned) {
+      this.answerLogin(pending, lastLine);
+      return undefined;
+    }
+    const mode = this.learnValues(learned.groups ?? {}, lastLine);
+    this.onTrace?.({ type: 'learned', prompt: lastLine, vars: { ...this.vars }, mode });
+    return { index: lineStart, exitCode: null, mode };
+  }
+
+  /** Take values from a prompt, fill them into every mode's prompt; the mode `prompt` is in, if known. */
+  private learnValues(groups: Record<string, string | undefined>, prompt: string): string | undefined {
+    Object.assign(this.vars, definedOnly(groups));
     this.modePatterns = this.dialect.modes.map((m) => ({
       name: m.name,
       prompt: new RegExp(`^(?:${m.prompt.render({ ...this.dialect.defaults, ...this.vars })})$`),
       contextLines: m.contextLines,
     }));
-    const mode = this.modePatterns.find((m) => m.prompt.test(lastLine))?.name;
-    return { index: lineStart, exitCode: null, mode };
+    return this.modePatterns.find((m) => m.prompt.test(prompt))?.name;
+  }
+
+  /** Before the first prompt: a root shell that needs the CLI started, a "Press RETURN", ... */
+  private answerLogin(pending: Pending, lastLine: string): void {
+    this.dialect.login.forEach((answer, i) => {
+      if (!answer.pattern.test(lastLine)) return;
+      const count = pending.loginAnswers.get(i) ?? 0;
+      if (count >= LOGIN_ANSWERS_MAX) return;
+      pending.loginAnswers.set(i, count + 1);
+      this.onTrace?.({ type: 'login', line: lastLine, send: answer.send });
+      this.channel.write(answer.send);
+    });
+  }
+
+  /**
+   * The last line has the shape of a mode's prompt but other values (the host was renamed): once the
+   * device stays quiet, it is the prompt; its values are learned again and the command ends there.
+   */
+  private watchForNewPrompt(pending: Pending, lastLine: string): void {
+    const shape = this.dialect.promptShapes.find((s) => s.prompt.test(lastLine));
+    if (!shape) return;
+    pending.relearnTimer = setTimeout(() => {
+      if (this.current !== pending) return;
+      const held = pending.held;
+      const lineStart = held.lastIndexOf('\n') + 1;
+      const line = shownLine(held.slice(lineStart));
+      const groups = shape.prompt.exec(line)?.groups;
+      if (!groups) return;
+      const mode = this.learnValues(groups, line) ?? shape.name;
+      this.onTrace?.({ type: 'relearned', prompt: line, vars: { ...this.vars }, mode });
+      const contextLines = this.modePatterns.find((m) => m.name === mode)?.contextLines ?? [];
+      pending.collector.push(held.slice(0, contextStart(held, lineStart, contextLines)));
+      pending.held = '';
+      pending.done({ index: 0, exitCode: null, mode });
+    }, RELEARN_QUIET_MS);
   }
 
   private pathTo(target: string): Dialect['transitions'] {
@@ -615,7 +734,12 @@ export class ExpectRunner {
     if (pending.interrupted || this.current !== pending) return;
     pending.interrupted = true;
     if (pending.learning) {
-      pending.done(undefined, { note: `${reason} before any prompt` });
+      const lines = pending.recent.split('\n').slice(-3).map(shownLine).join('\n');
+      pending.done(undefined, {
+        note: `${reason} before any prompt the ${this.dialect.name} dialect knows${
+          lines.trim() ? `; the last lines received were ${JSON.stringify(lines)}` : '; nothing was received'
+        }`,
+      });
       return;
     }
     this.sendInterrupt();

@@ -1,115 +1,111 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { Client } from 'ssh2';
+import { DETECTION_CHANNEL, detectionDialect } from '../dialect/detection.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { ExpectRunner } from '../expect/runner.js';
-import { shownLine, TerminalCleaner } from '../expect/terminal.js';
-import { openChannel, openRunner } from './channel.js';
+import { type ChannelTap, openChannel, openRunner, sameChannel } from './channel.js';
 
 export class DetectionError extends Error {}
 
-/** How long one look at the device (its greeting, one probe) may take. */
-const LOOK_MS = 5000;
+/** Detection as a whole: the first prompt and every probe. */
+const DETECT_BUDGET_MS = 8000;
+/** One probe: a device that does not answer it is not held on to. */
+const PROBE_MS = 3000;
+
+export interface DetectOptions {
+  /** Bounds the whole detection too, when shorter than DETECT_BUDGET_MS. */
+  timeoutMs: number;
+  tap?: ChannelTap;
+  /** Called with each runner before it starts (trace hooks). */
+  setup?: (runner: ExpectRunner) => void;
+}
 
 /**
- * Pick a dialect for a host nobody named one for, from the detection rules in the dialect files.
- * Dialects on an exec channel are tried by opening them (a plain shell answers at once, and keeps the
- * runner); the others are told apart by the greeting and prompt of one terminal session, then by probes.
+ * Pick a dialect for a host nobody named one for, from the detection rules in the dialect files. One
+ * terminal session is opened and driven by the runner: the first prompt and the text before it narrow the
+ * candidates, then probes (commands the dialects declare, each sent once) decide. When the winner uses the
+ * same kind of channel, it takes this one over, prompt on screen; otherwise the channel is closed.
  */
 export async function detectDialect(
   client: Client,
   candidates: Dialect[],
-  timeoutMs: number,
+  options: DetectOptions,
 ): Promise<{ dialect: Dialect; runner?: ExpectRunner }> {
-  const tried: string[] = [];
-  for (const dialect of candidates.filter((d) => d.channel.type === 'exec')) {
-    try {
-      const runner = await openRunner(client, dialect, Math.min(timeoutMs, LOOK_MS));
-      const probe = dialect.detect.probe;
-      if (!probe) return { dialect, runner };
-      const outcome = await runner.run(probe.send, { timeoutMs: LOOK_MS, maxOutputBytes: 64 * 1024 });
-      if (outcome.exitCode === 0 && probe.expect.test(outcome.output.head)) return { dialect, runner };
-      runner.close();
-      tried.push(`${dialect.name} (probe "${probe.send}" did not answer as expected)`);
-    } catch (error) {
-      tried.push(`${dialect.name} (${(error as Error).message})`);
-    }
-  }
-  const shellDialects = candidates.filter((d) => d.channel.type === 'shell');
-  if (shellDialects.length === 0) throw new DetectionError(unknownDevice(tried, candidates));
-  return { dialect: await detectOnTerminal(client, shellDialects, tried, candidates) };
-}
-
-async function detectOnTerminal(
-  client: Client,
-  dialects: Dialect[],
-  tried: string[],
-  all: Dialect[],
-): Promise<Dialect> {
-  const stream = await openChannel(client, { type: 'shell', pty: { term: 'vt100', cols: 511, rows: 24 } });
-  let text = '';
-  let wake: (() => void) | undefined;
-  // The same decoding and cleaning as the runner's, so a sequence split across chunks cannot hide a prompt.
-  const decoder = new StringDecoder('utf8');
-  const cleaner = new TerminalCleaner();
-  stream.on('data', (chunk: Buffer) => {
-    text += cleaner.push(decoder.write(chunk));
-    // Only the end matters for a prompt; a device that talks a lot must not make each look slower.
-    if (text.length > 256 * 1024) text = text.slice(-64 * 1024);
-    wake?.();
-  });
-  const lastLine = () => shownLine(text.slice(text.lastIndexOf('\n') + 1));
-  /** Wait, bounded, until the last line received satisfies `done`. */
-  const waitFor = (done: (line: string) => boolean) =>
-    new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => finish(false), LOOK_MS);
-      const finish = (ok: boolean) => {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve(ok);
-      };
-      wake = () => done(lastLine()) && finish(true);
-      wake();
-    });
-
+  const deadline = Date.now() + Math.min(options.timeoutMs, DETECT_BUDGET_MS);
+  const left = () => Math.max(1, deadline - Date.now());
+  const channel = await openChannel(client, DETECTION_CHANNEL, options.tap);
+  let probeRunner: ExpectRunner;
   try {
-    const prompted = await waitFor((line) => dialects.some((d) => d.detect.prompt?.test(line)));
-    const prompt = lastLine();
-    const greeting = text;
-    if (!prompted) {
-      throw new DetectionError(
-        `${unknownDevice(tried, all)} A terminal session showed no prompt any dialect knows within ${LOOK_MS} ms (last line: ${JSON.stringify(prompt.slice(-80))}).`,
-      );
-    }
-    const matching = dialects.filter(
-      (d) =>
-        d.detect.prompt?.test(prompt) &&
-        (d.detect.greeting === undefined || d.detect.greeting.test(greeting)),
+    probeRunner = await openRunner(
+      channel,
+      detectionDialect(candidates, DETECTION_CHANNEL),
+      left(),
+      options.setup,
     );
-    if (matching.length === 1) return matching[0] as Dialect;
-    for (const dialect of matching) {
-      const probe = dialect.detect.probe;
-      if (!probe) continue;
-      text = '';
-      stream.write(`${probe.send}${dialect.lineEnding}`);
-      // The probe's answer ends when the same prompt comes back; its first line is the echo. A pager that
-      // shows up on the way is answered the way this dialect says.
-      const answered = await waitFor((line) => {
-        const pager = dialect.pagers.find((p) => p.pattern.test(line));
-        if (pager?.send !== undefined) stream.write(pager.send);
-        return line === prompt;
-      });
-      const answer = text.slice(text.indexOf('\n') + 1, text.length - prompt.length);
-      if (answered && probe.expect.test(answer)) return dialect;
+  } catch (error) {
+    throw new DetectionError(`${unknownDevice(candidates)} ${(error as Error).message}`);
+  }
+  const prompt = probeRunner.vars.prompt as string;
+  const tried: string[] = [];
+  try {
+    const chosen = await choose(probeRunner, candidates, prompt, tried, left);
+    if (!sameChannel(chosen.channel, DETECTION_CHANNEL)) {
+      probeRunner.close();
+      return { dialect: chosen };
     }
-    throw new DetectionError(
-      `Could not tell which dialect fits: the prompt ${JSON.stringify(prompt.trim())} fits ${matching.map((d) => d.name).join(', ')} and no probe decided. Pass dialect: one of ${all.map((d) => d.name).join(', ')}.`,
-    );
-  } finally {
-    stream.close();
+    // The winner takes the channel over with the prompt on screen.
+    const runner = await openRunner(channel, chosen, options.timeoutMs, options.setup, `\r\n${prompt}`);
+    return { dialect: chosen, runner };
+  } catch (error) {
+    probeRunner.close();
+    if (error instanceof DetectionError) throw error;
+    throw new DetectionError(`${(error as Error).message}`);
   }
 }
 
-function unknownDevice(tried: string[], all: Dialect[]): string {
+async function choose(
+  runner: ExpectRunner,
+  candidates: Dialect[],
+  prompt: string,
+  tried: string[],
+  left: () => number,
+): Promise<Dialect> {
+  const banner = runner.banner;
+  // A greeting only one platform prints decides at once.
+  const greeted = candidates.filter((d) => d.detect.greeting?.test(banner));
+  if (greeted.length === 1) return greeted[0] as Dialect;
+  // Greetings only ever count for a dialect: a login banner can be turned off or replaced.
+  let remaining = candidates.filter((d) => d.detect.prompt === undefined || d.detect.prompt.test(prompt));
+  if (remaining.length === 0) {
+    throw new DetectionError(
+      `${unknownDevice(candidates)} Its prompt ${JSON.stringify(prompt)} fits no dialect's detect.prompt.`,
+    );
+  }
+  if (remaining.length === 1) return remaining[0] as Dialect;
+  const sends = [...new Set(remaining.flatMap((d) => d.detect.probes.map((p) => p.send)))];
+  for (const send of sends) {
+    if (left() <= 1) break;
+    const outcome = await runner.run(send, {
+      timeoutMs: Math.min(PROBE_MS, left()),
+      maxOutputBytes: 64 * 1024,
+    });
+    if (runner.isClosed)
+      throw new DetectionError(`${unknownDevice(candidates)} The device closed the session after "${send}".`);
+    const answer = outcome.output.head + outcome.output.tail;
+    const fits = remaining.filter((d) =>
+      d.detect.probes.some((p) => p.send === send && p.expect.test(answer)),
+    );
+    tried.push(
+      `"${send}" fits ${fits.map((d) => d.name).join(', ') || 'none'}${outcome.timedOut ? ' (no prompt came back)' : ''}`,
+    );
+    if (fits.length === 1) return fits[0] as Dialect;
+    if (fits.length > 1) remaining = fits;
+  }
+  throw new DetectionError(
+    `Could not tell which dialect fits: the prompt ${JSON.stringify(prompt)} fits ${remaining.map((d) => d.name).join(', ')}, and no probe decided (${tried.join('; ') || 'no probe could be sent in time'}). Pass dialect: one of ${candidates.map((d) => d.name).join(', ')}.`,
+  );
+}
+
+function unknownDevice(all: Dialect[]): string {
   const names = all.map((d) => d.name).join(', ');
-  return `Could not detect the device's dialect${tried.length ? `; tried ${tried.join('; ')}` : ''}. Pass dialect: one of ${names} (list_dialects describes them).`;
+  return `Could not detect the device's dialect. Pass dialect: one of ${names} (list_dialects describes them).`;
 }
