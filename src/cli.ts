@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 import { type CliCommand, UsageError } from './cli/args.js';
 import { checkConfigCommand } from './cli/check-config.js';
+import { recordCommand } from './cli/record.js';
 import { serveCommand } from './cli/serve.js';
 import { VERSION } from './server/version.js';
 import { log } from './util/log.js';
 
 /** Every command, in the order --help lists them. */
-const COMMANDS: CliCommand[] = [serveCommand, checkConfigCommand];
+const COMMANDS: CliCommand[] = [serveCommand, checkConfigCommand, recordCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const list = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
-  return `mcp-ssh-session ${VERSION}: an MCP server for persistent SSH sessions to Linux hosts and network devices.
+  return `mcp-ssh-session ${VERSION}: an MCP server for persistent SSH sessions to servers and network devices.
 
 Usage: mcp-ssh-session [command] [options]
 

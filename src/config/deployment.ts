@@ -75,11 +75,15 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       const settings = settingsOf(name);
       return settings.entry.dialect ?? settings.fallback.dialect;
     },
+    recordFolder: (name) => {
+      const settings = settingsOf(name);
+      return settings.entry.record ?? settings.fallback.record;
+    },
     configures: (name, secret) => secretRef(name, secret) !== undefined,
     secretFor: async (name, secret) => {
       const ref = secretRef(name, secret);
       if (ref === undefined) return undefined;
-      const value = await resolveSecret(ref);
+      const value = await resolveSecret(ref, secret);
       if (value !== undefined) return { value };
       return { missing: missingSecretMessage(ref, `the ${SECRET_WHAT[secret]} for ${name}`) };
     },

@@ -31,6 +31,8 @@ export interface MergedFields {
   identityFile?: string;
   proxyJump?: string;
   dialect?: string;
+  /** Folder for transcripts of this host's sessions. */
+  record?: string;
   password?: SecretRef;
   keyPassphrase?: SecretRef;
   enablePassword?: SecretRef;
@@ -230,6 +232,7 @@ export class Inventory {
       take('identityFile', origin, level.key === undefined ? undefined : this.path(level.key));
       take('proxyJump', origin, level.jump);
       take('dialect', origin, level.dialect);
+      take('record', origin, level.record === undefined ? undefined : this.path(level.record));
       for (const field of SECRET_FIELDS) {
         const ref = level[field];
         take(SECRET_KEYS[field], origin, ref === undefined ? undefined : this.secret(ref));

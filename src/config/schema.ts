@@ -163,6 +163,8 @@ const connectionFields = {
   algorithms: algorithms.optional(),
   host_key: hostKey.optional(),
   policy: policy.optional(),
+  /** A folder where every session the server opens to this host is recorded as a transcript. */
+  record: path.optional(),
 };
 
 const defaultsSchema = z.strictObject(connectionFields);

@@ -47,7 +47,8 @@ function trimTrailingNewline(text: string): string {
  * started is seen). undefined when the variable is unset or empty or the file unreadable or empty. The value
  * is registered for masking before it is returned.
  */
-export async function resolveSecret(ref: SecretRef): Promise<string | undefined> {
+/** The value a reference points at; `name` (password, enable, ...) is what a transcript calls it. */
+export async function resolveSecret(ref: SecretRef, name?: string): Promise<string | undefined> {
   let value: string | undefined;
   if (ref.kind === 'env') {
     value = process.env[ref.name];
@@ -59,7 +60,7 @@ export async function resolveSecret(ref: SecretRef): Promise<string | undefined>
     }
   }
   if (!value) return undefined;
-  registerSecret(value);
+  registerSecret(value, name);
   return value;
 }
 

@@ -223,7 +223,7 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
     },
     async (args) => {
       try {
-        if (args.secret) registerSecret(args.text);
+        if (args.secret) registerSecret(args.text, 'input');
         const record = recordOf(args.command_id);
         const lineEnding = manager.sessionOf(record)?.dialect?.lineEnding ?? '\n';
         const { structured, text } = await typeInto(
@@ -316,7 +316,7 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
         if (!session) throw noSession(args.host ?? args.command_id ?? '');
         const s = await session.readScreen();
         if (!s) throw noScreen(session);
-        const lines = s.lines.map(redact);
+        const lines = s.lines.map((line) => redact(line));
         return ok(
           {
             session: session.id,

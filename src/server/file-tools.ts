@@ -75,7 +75,7 @@ export function registerFileTools(
   const contextOf = async (args: Args): Promise<RemoteContext> => {
     const deployment = manager.deployment;
     refuseToolSecrets(manager, args);
-    registerSecret(args.sudo_password);
+    registerSecret(args.sudo_password, 'sudo');
     const { client } = await manager.connection(targetOf(args), {
       askSecret: secretAsker(prompter, args.host, 0),
     });

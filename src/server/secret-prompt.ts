@@ -137,7 +137,7 @@ export class SecretPrompter {
         reason: req.reason,
         deadline,
         deliver: (value) => {
-          registerSecret(value);
+          registerSecret(value, req.secret);
           // The elicitation request may still be open (a client can answer after the page was used); its
           // answer no longer matters and its own timeout bounds it.
           finish({ value }, true);

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { deploymentOf } from '../config/deployment.js';
 import type { LoadedConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
-import { SessionManager } from '../session/manager.js';
+import { SessionManager, type SessionManagerOptions } from '../session/manager.js';
 import type { SshPaths } from '../ssh/index.js';
 import { registerCommandTools } from './command-tools.js';
 import { registerDialectTools } from './dialect-tools.js';
@@ -22,10 +22,11 @@ export interface ServerOptions {
   config?: LoadedConfig;
 }
 
-export function createServer(options: ServerOptions = {}): {
-  server: McpServer;
+/** The session manager a server (or a command-line tool) works with, and the limits it was made with. */
+export function createManager(options: ServerOptions & Pick<SessionManagerOptions, 'observe'> = {}): {
   manager: SessionManager;
-  prompter: SecretPrompter;
+  limits: ServerLimits;
+  dialects: DialectRegistry;
 } {
   // Unset values keep their defaults instead of overwriting them with undefined.
   const defined = (l: Partial<ServerLimits> = {}) => Object.entries(l).filter(([, v]) => v !== undefined);
@@ -44,7 +45,18 @@ export function createServer(options: ServerOptions = {}): {
     sshPaths: options.sshPaths,
     output: { memoryBytes: limits.maxOutputBytes, spillBytes: limits.maxSpillBytes },
     ...(config && { deployment: deploymentOf(config) }),
+    ...(options.observe && { observe: options.observe }),
   });
+  return { manager, limits, dialects };
+}
+
+export function createServer(options: ServerOptions = {}): {
+  server: McpServer;
+  manager: SessionManager;
+  prompter: SecretPrompter;
+} {
+  const config = options.config;
+  const { manager, limits, dialects } = createManager(options);
   const server = new McpServer(
     { name: 'mcp-ssh-session', version: VERSION },
     { capabilities: { tools: {}, resources: {} } },

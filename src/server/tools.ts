@@ -144,8 +144,8 @@ export function targetOf(args: {
   key_filename?: string;
   key_passphrase?: string;
 }): TargetRequest {
-  registerSecret(args.password);
-  registerSecret(args.key_passphrase);
+  registerSecret(args.password, 'password');
+  registerSecret(args.key_passphrase, 'key_passphrase');
   return {
     host: args.host,
     username: args.username,
@@ -167,8 +167,8 @@ export function registerTools(
   /** The run request of a call, or an error that says which parameter to drop. */
   const runRequest = (args: CommandArgs, timeoutMs: number, extra: Extra): RunRequest => {
     refuseToolSecrets(manager, args);
-    registerSecret(args.enable_password);
-    registerSecret(args.sudo_password);
+    registerSecret(args.enable_password, 'enable');
+    registerSecret(args.sudo_password, 'sudo');
     return {
       timeoutMs,
       signal: extra.signal,

@@ -1,11 +1,13 @@
+import path from 'node:path';
 import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
 import { OutputStore } from '../expect/output-store.js';
 import { connect, type HostEntry, resolveTarget, type SshPaths, type TargetRequest } from '../ssh/index.js';
+import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
 import { registerSecret } from '../util/secrets.js';
 import type { CommandRecord } from './command.js';
-import { type ExecuteOptions, Session } from './session.js';
+import { type ExecuteOptions, Session, type ShellObserver } from './session.js';
 
 /** The secrets a call can need, by the names dialects and prompts use. */
 export type SecretName = 'password' | 'key_passphrase' | 'enable' | 'sudo';
@@ -36,6 +38,8 @@ export interface Deployment {
   knows(name: string): boolean;
   /** The dialect the inventory names for this host, if any. */
   dialectFor(name: string): string | undefined;
+  /** The folder this host's sessions are recorded in (`record:`), if any. */
+  recordFolder(name: string): string | undefined;
   /**
    * A secret configured for this host: its value, or `missing` saying which reference is not set
    * (e.g. `env:CORE_PASS is not set`); undefined when none is configured.
@@ -57,6 +61,11 @@ export interface SessionManagerOptions {
   deployment?: Deployment;
   /** Output kept per command: head and tail in memory, the middle in a temporary file up to spillBytes. */
   output: { memoryBytes: number; spillBytes: number };
+  /**
+   * Who watches a host's shells (the `record` and `dialect try` commands); undefined for a host: the
+   * config's `record:` folder, if any, gets a transcript.
+   */
+  observe?: (host: string) => (() => ShellObserver) | undefined;
 }
 
 export interface RunRequest {
@@ -229,14 +238,31 @@ export class SessionManager {
     } else {
       const name = run.dialect ?? deployment?.dialectFor(request.host) ?? this.options.defaultDialect;
       const dialect = name === undefined ? undefined : await this.options.dialects.get(name);
-      session = new Session(sessionTarget, dialect, this.options.connectTimeoutMs, () =>
-        this.options.dialects.detectable(),
+      session = new Session(
+        sessionTarget,
+        dialect,
+        this.options.connectTimeoutMs,
+        () => this.options.dialects.detectable(),
+        this.observerFor(request.host),
       );
       this.sessions.set(target.id, session);
     }
     this.resolved.set(requestKey, target.id);
     if (!this.openedAs.has(target.id)) this.openedAs.set(target.id, request.host);
     return session;
+  }
+
+  /** Who watches a host's shells: the caller's observer, else a transcript when the config asks for one. */
+  private observerFor(host: string): (() => ShellObserver) | undefined {
+    const observe = this.options.observe?.(host);
+    if (observe) return observe;
+    const folder = this.options.deployment?.recordFolder(host);
+    if (!folder) return undefined;
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const files = transcriptFiles(
+      path.join(folder, `${host.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.yaml`),
+    );
+    return () => new TranscriptRecorder(files, { host });
   }
 
   /** Login password and key passphrase from the config when the call brings none; asked for when missing. */
@@ -329,7 +355,7 @@ export class SessionManager {
       const answer = await ask(secret, `the host asked "${prompt}"`);
       if ('unavailable' in answer) return undefined;
       const value = answer.value;
-      registerSecret(value);
+      registerSecret(value, secret);
       const forSession = this.asked.get(session.id) ?? new Map<SecretName, string>();
       forSession.set(secret, value);
       this.asked.set(session.id, forSession);

@@ -1,10 +1,10 @@
 import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import type { OutputStore } from '../expect/output-store.js';
-import type { ExpectRunner, RunOptions } from '../expect/runner.js';
+import type { ExpectRunner, RunnerTrace, RunOptions } from '../expect/runner.js';
 import { ScreenMirror, type ScreenSnapshot } from '../expect/screen.js';
 import { log } from '../util/log.js';
-import { openRunner } from './channel.js';
+import { type ChannelTap, openChannel, openRunner } from './channel.js';
 import { CommandRecord } from './command.js';
 import { detectDialect } from './detect.js';
 
@@ -36,6 +36,42 @@ export interface CommandJob {
 
 /** Raw device output kept for read_screen: more than a 511x24 screen holds, even with colour codes. */
 const CLI_TAIL_BYTES = 64 * 1024;
+
+/**
+ * Watches one shell of a session: its bytes each way, what the runner decided, the commands asked for and
+ * how they ended (a transcript recorder, `dialect try`). A new shell gets a new observer.
+ */
+export interface ShellObserver extends ChannelTap {
+  trace(event: RunnerTrace): void;
+  dialect(name: string): void;
+  command(command: string, enter: string | undefined): void;
+  result(result: ObservedResult): void;
+}
+
+/** How a command ended, for an observer; `output` only when it is whole and at most OBSERVED_OUTPUT_MAX. */
+export interface ObservedResult {
+  status: string;
+  mode?: string;
+  exit?: number | null;
+  error?: string;
+  output?: string;
+}
+
+const OBSERVED_OUTPUT_MAX = 1024 * 1024;
+
+function observedResult(record: CommandRecord): ObservedResult {
+  const outcome = record.outcome;
+  const output = outcome?.output;
+  return {
+    status: record.status,
+    ...(outcome?.mode !== undefined && { mode: outcome.mode }),
+    exit: outcome?.exitCode ?? null,
+    ...((outcome?.error ?? record.error) !== undefined && { error: outcome?.error ?? record.error }),
+    ...(output &&
+      output.omittedBytes === 0 &&
+      output.totalBytes <= OBSERVED_OUTPUT_MAX && { output: output.head + output.tail }),
+  };
+}
 
 /** The session runs a command nobody waits for any more; a new one would wait behind it for who knows how long. */
 export class SessionBusyError extends Error {}
@@ -70,7 +106,12 @@ export class Session {
     private readonly openTimeoutMs: number,
     /** Dialects with detection rules, for a session opened without one. */
     private readonly detectable: () => Promise<Dialect[]>,
+    /** Makes an observer for each new shell (recording); undefined: nobody watches. */
+    private readonly observe?: () => ShellObserver | undefined,
   ) {}
+
+  /** The observer of the shell open now. */
+  private observer: ShellObserver | undefined;
 
   get dialect(): Dialect | undefined {
     return this.chosenDialect;
@@ -207,6 +248,7 @@ export class Session {
     );
     record.sessionReset = sessionReset;
     this.current = record;
+    this.observer?.command(command, options.mode);
     const outcome = runner.run(command, {
       ...options,
       timeoutMs: undefined,
@@ -221,6 +263,7 @@ export class Session {
         (result) => {
           this.commandCount++;
           record.complete(result);
+          this.observer?.result(observedResult(record));
         },
         (error: Error) => record.fail(error.message),
       )
@@ -273,14 +316,33 @@ export class Session {
     if (this.runner && !this.runner.isClosed) return false;
     const reset = this.hadShell;
     const client = await this.connection();
-    if (this.chosenDialect) {
-      this.runner = await openRunner(client, this.chosenDialect, this.openTimeoutMs);
+    const observer = this.observe?.();
+    this.observer = observer;
+    const setup = (runner: ExpectRunner) => {
+      if (observer) runner.onTrace = (event) => observer.trace(event);
+    };
+    let dialect = this.chosenDialect;
+    let runner: ExpectRunner | undefined;
+    if (!dialect) {
+      const detected = await detectDialect(client, await this.detectable(), {
+        timeoutMs: this.openTimeoutMs,
+        tap: observer,
+        setup,
+      });
+      dialect = detected.dialect;
+      this.chosenDialect = dialect;
+      runner = detected.runner;
+      observer?.dialect(dialect.name);
     } else {
-      const detected = await detectDialect(client, await this.detectable(), this.openTimeoutMs);
-      this.chosenDialect = detected.dialect;
-      this.runner = detected.runner ?? (await openRunner(client, detected.dialect, this.openTimeoutMs));
+      observer?.dialect(dialect.name);
     }
-    const runner = this.runner;
+    runner ??= await openRunner(
+      await openChannel(client, dialect.channel, observer),
+      dialect,
+      this.openTimeoutMs,
+      setup,
+    );
+    this.runner = runner;
     runner.onRaw = (chunk) => {
       if (this.current?.live.terminal) {
         this.screenSource = 'terminal';

@@ -106,8 +106,8 @@ export function planAuth(
   /** A ProxyJump hop: the caller's password and passphrase are for the target, not for it. */
   jump = false,
 ): AuthPlan {
-  registerSecret(secrets.password);
-  registerSecret(secrets.keyPassphrase);
+  registerSecret(secrets.password, 'password');
+  registerSecret(secrets.keyPassphrase, 'key_passphrase');
   const username = hop.username;
   const password = secrets.password;
   const attempts: Attempt[] = [];

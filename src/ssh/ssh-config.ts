@@ -99,8 +99,8 @@ export async function resolveTarget(
   req: TargetRequest,
   paths: SshPaths = defaultSshPaths(),
 ): Promise<ResolvedTarget> {
-  registerSecret(req.password);
-  registerSecret(req.keyPassphrase);
+  registerSecret(req.password, 'password');
+  registerSecret(req.keyPassphrase, 'key_passphrase');
   const spec = parseHopSpec(req.host.trim(), 'host');
   const explicit: HopSpec = {
     host: spec.host,

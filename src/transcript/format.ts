@@ -68,7 +68,7 @@ export const transcriptSchema = z
   .object({
     transcript: z.literal(TRANSCRIPT_VERSION),
     recorded: z.string().optional().describe('When it was recorded (ISO 8601).'),
-    device: z.string().optional().describe('What the device is, e.g. "Cisco CSR1000v, IOS-XE 16.12.3".'),
+    device: z.string().optional().describe('What the device is: model and software release.'),
     source: z
       .string()
       .optional()
@@ -159,7 +159,7 @@ export function eventLine(event: TranscriptEvent): string {
 }
 
 /** The header of a recording, up to and including `events:`; events follow, one `eventLine` each. */
-export function headerText(header: Omit<TranscriptHeader, 'transcript'>): string {
+export function headerText(header: Partial<Omit<TranscriptHeader, 'transcript'>>): string {
   const lines = [`transcript: ${TRANSCRIPT_VERSION}`];
   for (const [key, value] of Object.entries(header)) {
     if (value !== undefined) lines.push(`${key}: ${JSON.stringify(value)}`);

@@ -1,20 +1,71 @@
 /**
  * Every secret the process has seen (passwords, passphrases, enable/sudo secrets) is registered here so
- * that anything leaving the process (tool results, errors, logs) can be masked with one call.
+ * that anything leaving the process (tool results, errors, logs, transcripts) can be masked with one call.
+ * Each value keeps the name it was first registered under (password, enable, sudo, ...), for transcripts.
  */
-const known = new Set<string>();
+const known = new Map<string, string>();
+/** The longest registered secret: how much of a stream's end a redactor must hold back. */
+let longest = 0;
 const MASK = '********';
 
 /** Remember a secret so it is masked everywhere. Very short strings are ignored: masking "a" would wreck output. */
-export function registerSecret(secret: string | undefined): void {
-  if (secret && secret.length >= 3) known.add(secret);
+export function registerSecret(secret: string | undefined, name = 'secret'): void {
+  if (!secret || secret.length < 3 || known.has(secret)) return;
+  known.set(secret, name);
+  longest = Math.max(longest, secret.length);
 }
 
-export function redact(text: string): string {
+/** Replace every known secret in `text`; `replacement` says what by (the mask, unless given). */
+export function redact(text: string, replacement: (name: string) => string = () => MASK): string {
   if (known.size === 0) return text;
   let out = text;
-  for (const secret of known) {
-    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  for (const [secret, name] of known) {
+    if (out.includes(secret)) out = out.split(secret).join(replacement(name));
   }
   return out;
+}
+
+/** The same for bytes that are not text (a device that sends Latin-1): each secret's UTF-8 bytes are replaced. */
+export function redactBytes(bytes: Buffer, replacement: (name: string) => string = () => MASK): Buffer {
+  let out = bytes;
+  for (const [secret, name] of known) {
+    const needle = Buffer.from(secret);
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (let at = out.indexOf(needle); at >= 0; at = out.indexOf(needle, from)) {
+      parts.push(out.subarray(from, at), Buffer.from(replacement(name)));
+      from = at + needle.length;
+    }
+    if (parts.length > 0) out = Buffer.concat([...parts, out.subarray(from)]);
+  }
+  return out;
+}
+
+/**
+ * Redacts a stream that arrives in pieces: a secret split across two pieces is still caught, because the
+ * end of each piece that could be the start of a secret is held back until the next one (or `flush`).
+ */
+export class StreamRedactor {
+  private held = '';
+
+  constructor(private readonly replacement: (name: string) => string = () => MASK) {}
+
+  push(piece: string): string {
+    const text = this.held + piece;
+    let cut = Math.max(0, text.length - Math.max(0, longest - 1));
+    // A whole secret across the cut is released with what comes before it.
+    for (const secret of known.keys()) {
+      for (let at = text.indexOf(secret); at >= 0 && at < cut; at = text.indexOf(secret, at + 1)) {
+        if (at + secret.length > cut) cut = at + secret.length;
+      }
+    }
+    this.held = text.slice(cut);
+    return redact(text.slice(0, cut), this.replacement);
+  }
+
+  flush(): string {
+    const rest = redact(this.held, this.replacement);
+    this.held = '';
+    return rest;
+  }
 }

@@ -1,0 +1,165 @@
+import path from 'node:path';
+import { createInterface, type Interface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../config/load.js';
+import { createManager } from '../server/server.js';
+import type { CommandRecord } from '../session/command.js';
+import type { RunRequest } from '../session/manager.js';
+import type { ShellObserver } from '../session/session.js';
+import { registerSecret } from '../util/secrets.js';
+import { positiveNumber, UsageError } from './args.js';
+
+/** Options of the commands that open a session from the command line (record, dialect try). */
+export const SESSION_OPTIONS = {
+  config: { type: 'string' },
+  user: { type: 'string' },
+  port: { type: 'string' },
+  dialect: { type: 'string' },
+  command: { type: 'string', multiple: true },
+  enable: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+export const SESSION_USAGE = `  --config FILE      config file (inventory, secrets by reference); searched for as the server does
+  --user U, --port P the login, when neither the config nor ~/.ssh/config says
+  --dialect NAME     the dialect (default: the inventory's, else detected); a dialect file's path works too
+  --command CMD      a command to run (repeat for more); without it, commands are read from stdin, one a line
+  --enable           bring the device to its privileged mode first (enable secret from the config, or asked)
+  --timeout S        seconds each command may take (default 60)
+Secrets the config names are read as the server reads them; a missing one is asked for on the terminal.`;
+
+export interface SessionCliValues {
+  config?: string;
+  user?: string;
+  port?: string;
+  dialect?: string;
+  command?: string[];
+  enable?: boolean;
+  timeout?: string;
+}
+
+/** Prompts and hidden input on the terminal; stdout stays the device's output. */
+class Terminal {
+  private muted = false;
+  readonly rl: Interface;
+
+  constructor() {
+    const output = new Writable({
+      write: (chunk, _encoding, done) => {
+        if (!this.muted) process.stderr.write(chunk);
+        done();
+      },
+    });
+    this.rl = createInterface({ input: process.stdin, output, terminal: process.stdin.isTTY });
+  }
+
+  async hidden(question: string): Promise<string> {
+    process.stderr.write(question);
+    this.muted = true;
+    try {
+      return await this.rl.question('');
+    } finally {
+      this.muted = false;
+      process.stderr.write('\n');
+    }
+  }
+
+  /** The next command; undefined at the end of input. */
+  async next(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const onClose = () => resolve(undefined);
+      this.rl.once('close', onClose);
+      this.rl.question(process.stdin.isTTY ? '> ' : '').then(
+        (line) => {
+          this.rl.off('close', onClose);
+          resolve(line);
+        },
+        () => resolve(undefined),
+      );
+    });
+  }
+}
+
+/**
+ * Open a session to `target` and run commands on it, printing each output on stdout and how it ended on
+ * stderr. `observe` watches the shell (a recorder, a tracer). Resolves with the exit status: 0 when every
+ * command completed, 1 otherwise.
+ */
+export async function runSessionCli(
+  target: string | undefined,
+  values: SessionCliValues,
+  observe: (host: string) => ShellObserver,
+  dialectDirs: string[] = [],
+  /** Resolves when the observers have seen the shells close (after the device's goodbye), bounded. */
+  settled?: () => Promise<void>,
+): Promise<number> {
+  if (!target)
+    throw new UsageError('name the host (an inventory name, an ~/.ssh/config alias or an address)');
+  const timeoutMs = (positiveNumber('--timeout', values.timeout) ?? 60) * 1000;
+  const port = positiveNumber('--port', values.port);
+  const config = await loadConfig({ explicitPath: values.config });
+  // A dialect file's path: its folder joins the dialect folders (last, so it wins) and its name is used.
+  let dialect = values.dialect;
+  const dirs = [...dialectDirs];
+  if (dialect && /[/\\]|\.ya?ml$/.test(dialect)) {
+    dirs.push(path.dirname(path.resolve(dialect)));
+    dialect = path.basename(dialect).replace(/\.ya?ml$/, '');
+  }
+  const { manager } = createManager({
+    ...(config && { config }),
+    dialectDirs: dirs,
+    observe: (host) => () => observe(host),
+  });
+  const terminal = process.stdin.isTTY || !values.command ? new Terminal() : undefined;
+  const askSecret: RunRequest['askSecret'] = async (secret, reason) => {
+    if (!process.stdin.isTTY || !terminal) return { unavailable: 'no terminal to ask on (stdin is not one)' };
+    const value = await terminal.hidden(`${secret.replace('_', ' ')} for ${target} (${reason}): `);
+    registerSecret(value, secret);
+    return { value };
+  };
+  let failed = 0;
+  try {
+    const queue = [...(values.command ?? [])];
+    for (;;) {
+      const command = values.command ? queue.shift() : await terminal?.next();
+      if (command === undefined) break;
+      if (!command.trim()) continue;
+      const record = await manager.execute({ host: target, username: values.user, port }, command, {
+        timeoutMs,
+        ...(dialect && { dialect }),
+        ...(values.enable && { privileged: true }),
+        askSecret,
+      });
+      if (!record.finished) {
+        // The command outlived its time: stop it, as Ctrl+C would, so the next one has the shell.
+        manager.interrupt(record.id);
+        await record.done;
+      }
+      if (!printResult(record)) failed++;
+    }
+  } finally {
+    terminal?.rl.close();
+    manager.closeAll();
+    await settled?.();
+    await manager.dispose();
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+/** The command's output on stdout, how it ended on stderr; true when it completed with status 0. */
+function printResult(record: CommandRecord): boolean {
+  const outcome = record.outcome;
+  const output = outcome?.output;
+  if (output) {
+    const text =
+      output.omittedBytes > 0
+        ? `${output.head}\n[... ${output.omittedBytes} bytes ...]\n${output.tail}`
+        : output.head + output.tail;
+    process.stdout.write(text.endsWith('\n') || !text ? text : `${text}\n`);
+  }
+  const parts = [record.status, `exit ${outcome?.exitCode ?? 'none'}`];
+  if (outcome?.mode) parts.push(`mode ${outcome.mode}`);
+  const why = outcome?.error ?? record.error ?? outcome?.note;
+  process.stderr.write(`-- ${parts.join(', ')}${why ? `: ${why}` : ''}\n`);
+  return record.status === 'completed' && outcome?.exitCode === 0;
+}

@@ -1,0 +1,172 @@
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { RunnerTrace } from '../expect/runner.js';
+import { log } from '../util/log.js';
+import { redact, redactBytes, StreamRedactor } from '../util/secrets.js';
+import {
+  eventLine,
+  headerText,
+  secretPlaceholder,
+  type TranscriptEvent,
+  type TranscriptHeader,
+  type TranscriptResult,
+} from './format.js';
+
+const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD');
+/** Output arriving within this many seconds is one event. */
+const COALESCE_S = 0.02;
+
+/** File names for one session's transcripts: `base`, then `base` with -2, -3 ... before its extension. */
+export function transcriptFiles(base: string): () => string {
+  let n = 0;
+  return () => {
+    n++;
+    if (n === 1) return base;
+    const ext = path.extname(base);
+    return `${base.slice(0, base.length - ext.length)}-${n}${ext}`;
+  };
+}
+
+/**
+ * Writes one shell session as a transcript, event by event, so a session cut short still leaves a
+ * readable file. Secrets never reach the disk: a secret the runner types is written as its placeholder,
+ * and any registered secret in either direction is replaced by `{{secret:NAME}}` before writing (also one
+ * split across two reads). The file is created 0600 in a folder made 0700.
+ */
+export class TranscriptRecorder {
+  private fd: number | undefined;
+  private readonly t0 = performance.now();
+  private readonly outDecoder = new StringDecoder('utf8');
+  private readonly outRedactor = new StreamRedactor(secretPlaceholder);
+  /** Output not yet written, and when its first byte came. */
+  private pendingOut = '';
+  private pendingSince: number | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  /** The file written now, once anything was. */
+  file: string | undefined;
+  /** Resolves once the recording is closed (the channel closed, or close() was called). */
+  readonly finished: Promise<void>;
+  private finish!: () => void;
+
+  /** `nextFile` names each file: a session that opens a second channel (or shell) goes on in a new one. */
+  constructor(
+    private readonly nextFile: () => string,
+    private readonly header: Omit<TranscriptHeader, 'transcript' | 'channel'> & {
+      channel?: TranscriptHeader['channel'];
+    },
+  ) {
+    this.finished = new Promise((resolve) => {
+      this.finish = resolve;
+    });
+  }
+
+  opened(channel: NonNullable<TranscriptHeader['channel']>): void {
+    if (this.fd !== undefined) {
+      this.flushOut(true);
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    this.header.channel = channel;
+  }
+
+  sent(data: string, secret?: string): void {
+    // What the device showed before this is whole: it is what was answered.
+    this.flushOut(true);
+    if (secret === undefined) {
+      // One write is one thing typed: masked whole.
+      this.write({ in: redact(data, secretPlaceholder) });
+      return;
+    }
+    // The runner typed a secret followed by a line ending: keep the line ending, not the secret.
+    const ending = /\r?\n?$/.exec(data)?.[0] ?? '';
+    this.write({ in: secretPlaceholder(secret) + ending });
+  }
+
+  received(chunk: Buffer): void {
+    const text = this.outDecoder.write(chunk);
+    // Bytes that are not UTF-8 (a Latin-1 banner) are kept as they are, base64, rather than mangled.
+    if (text.includes('\uFFFD') && !chunk.includes(REPLACEMENT_CHARACTER)) {
+      this.flushOut(true);
+      this.outDecoder.end();
+      this.write({ out_b64: redactBytes(chunk, secretPlaceholder).toString('base64') });
+      return;
+    }
+    this.pendingOut += this.outRedactor.push(text);
+    this.pendingSince ??= this.now();
+    // What arrives within a short spell is one event: a device that echoes key by key is still readable.
+    if (this.now() - this.pendingSince >= COALESCE_S) this.flushOut();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => this.flushOut(true), COALESCE_S * 1000);
+    this.flushTimer.unref();
+  }
+
+  closed(exitCode: number | null): void {
+    this.flushOut(true);
+    this.write({ close: { exit: exitCode } });
+    this.close();
+  }
+
+  trace(event: RunnerTrace): void {
+    if (event.type !== 'mode') return;
+    this.flushOut(true);
+    this.write({ mode: event.mode });
+  }
+
+  dialect(name: string): void {
+    if (this.fd === undefined) this.header.dialect = name;
+    else this.write({ dialect: name });
+  }
+
+  command(command: string, enter: string | undefined): void {
+    this.flushOut(true);
+    this.write({ command: redact(command, secretPlaceholder), ...(enter && { enter }) });
+  }
+
+  /** `output` is left out by the caller when it is long: its bytes are in the `out` events anyway. */
+  result(result: TranscriptResult): void {
+    this.flushOut(true);
+    const output = result.output === undefined ? undefined : redact(result.output, secretPlaceholder);
+    this.write({ result: { ...result, ...(output !== undefined && { output }) } });
+  }
+
+  close(): void {
+    if (this.stopped) return;
+    this.flushOut(true);
+    this.stopped = true;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.finish();
+  }
+
+  /** Output gathered so far becomes an event; `all` also releases what is held back for secrets. */
+  private flushOut(all = false): void {
+    clearTimeout(this.flushTimer);
+    if (all) this.pendingOut += this.outRedactor.flush();
+    if (this.pendingOut) this.write({ out: this.pendingOut }, this.pendingSince);
+    this.pendingOut = '';
+    this.pendingSince = undefined;
+  }
+
+  private now(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  private write(event: TranscriptEvent, at = this.now()): void {
+    if (this.stopped) return;
+    try {
+      if (this.fd === undefined) {
+        this.file = this.nextFile();
+        mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+        this.fd = openSync(this.file, 'wx', 0o600);
+        writeSync(this.fd, headerText({ recorded: new Date().toISOString(), ...this.header }));
+      }
+      writeSync(this.fd, eventLine({ t: Math.round(at * 1000) / 1000, ...event } as TranscriptEvent));
+    } catch (error) {
+      // A full disk or a bad folder stops the recording, not the session.
+      log.warn(`transcript ${this.file}: ${(error as Error).message}; recording stopped`);
+      this.stopped = true;
+    }
+  }
+}
