@@ -9,7 +9,7 @@ import { eosProfile } from '../simulators/eos.js';
 import { iosProfile } from '../simulators/ios.js';
 import { junosProfile } from '../simulators/junos.js';
 import { nxosProfile } from '../simulators/nxos.js';
-import { startServer, textOf } from '../support/mcp-client.js';
+import { startServerInTempHome, textOf } from '../support/mcp-client.js';
 
 type Structured = Record<string, unknown> & {
   output: string;
@@ -19,18 +19,7 @@ type Structured = Record<string, unknown> & {
 };
 
 /** A client HOME of its own (known_hosts), and the built server speaking MCP over stdio. */
-async function serverWithHome(extraEnv: Record<string, string> = {}) {
-  const home = mkdtempSync(path.join(tmpdir(), 'dialects-home-'));
-  mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-  const server = await startServer(home, { env: extraEnv });
-  return {
-    ...server,
-    close: async () => {
-      await server.close();
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
-}
+const serverWithHome = (env: Record<string, string> = {}) => startServerInTempHome({ env });
 
 function device(sim: DeviceSimulator, dialect: string) {
   return { host: '127.0.0.1', port: sim.port, username: sim.username, password: sim.password, dialect };

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
@@ -37,4 +40,19 @@ export async function startServer(home: string, start: ServerStart = {}) {
 
 export function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+}
+
+/** The built server with a client HOME of its own (an empty ~/.ssh), removed again on close. */
+export async function startServerInTempHome(start: ServerStart = {}) {
+  const home = mkdtempSync(path.join(tmpdir(), 'mcp-home-'));
+  mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+  const server = await startServer(home, start);
+  return {
+    ...server,
+    home,
+    close: async () => {
+      await server.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
 }
