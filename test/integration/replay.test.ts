@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import ssh2 from 'ssh2';
 import { parseReplaySource } from '../../src/transcript/load.js';
 import { type ReplayMiss, type ReplayServer, startReplay } from '../../src/transcript/replay.js';
 import type { DeviceSimulator } from '../simulators/device-sim.js';
@@ -320,6 +321,42 @@ describe('replay access', { timeout: 60_000 }, () => {
         sh.close();
       }
     });
+  });
+});
+
+describe('replay host key', { timeout: 60_000 }, () => {
+  it('serves under a host key read from a file, and names a file that is not a key', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'replay-key-'));
+    try {
+      const keyFile = path.join(dir, 'host_key');
+      writeFileSync(keyFile, ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }).private, { mode: 0o600 });
+      const first = await startReplay(parseReplaySource(ROUTER, 'router.yaml'), {
+        speed: 0,
+        hostKeyFile: keyFile,
+      });
+      const again = await startReplay(parseReplaySource(ROUTER, 'router.yaml'), {
+        speed: 0,
+        hostKeyFile: keyFile,
+      });
+      try {
+        assert.equal(first.hostKeyFingerprint, again.hostKeyFingerprint);
+        const { client, hostKey } = await login(target(again), { password: 'x' });
+        client.end();
+        const seen = `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
+        assert.equal(seen, first.hostKeyFingerprint);
+      } finally {
+        await first.close();
+        await again.close();
+      }
+      const notKey = path.join(dir, 'not_a_key');
+      writeFileSync(notKey, 'hello\n');
+      await assert.rejects(
+        startReplay(parseReplaySource(ROUTER, 'router.yaml'), { hostKeyFile: notKey }),
+        (e: Error) => e.message.startsWith(`host key ${notKey}: not an unencrypted private key`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
