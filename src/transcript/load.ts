@@ -27,7 +27,7 @@ export function parseReplaySource(text: string, file: string): ReplayModel {
 function transcriptModel(text: string, file: string): ReplayModel {
   const transcript = parseTranscript(text, file);
   const source = parseYamlSource(text, file);
-  const locate = (i: number) => source.locate(['events', i]).replace(/:(\d+):\d+$/, ':$1');
+  const locate = (i: number) => source.locate(['events', i]);
   return modelFromTranscript(transcript, file, locate);
 }
 

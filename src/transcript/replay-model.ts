@@ -113,7 +113,7 @@ export function echoLength(input: string, outputs: OutputChunk[]): number {
   return textOf(outputs).startsWith(firstLine) ? Buffer.byteLength(firstLine) : 0;
 }
 
-/** Locates event `i` of the file ("file:line"), when the caller can. */
+/** Locates event `i` of the file ("file:line:col"), when the caller can. */
 export type EventLocator = (eventIndex: number) => string;
 
 /**
@@ -152,7 +152,7 @@ export function modelFromTranscript(
         state: stateKey(screen.line),
         outputs: [],
         unknown: underUnknownCommand,
-        where: locate(i),
+        where: locate(i).replace(/:(\d+):\d+$/, ':$1'),
       };
       exchanges.push(current);
     } else if ('command' in event) {

@@ -273,7 +273,7 @@ describe('replay model from a transcript', () => {
     const empty = LAB.replace('{t: 6.0, in: "exit\\n"}', '{t: 6.0, in: ""}');
     throwsMessage(
       () => parseReplaySource(empty, 'lab.yaml'),
-      /^lab\.yaml:29: events\.24\.in: an empty input/,
+      /^lab\.yaml:29:5: events\.24\.in: an empty input/,
     );
   });
 
