@@ -2,12 +2,13 @@
 import { type CliCommand, UsageError } from './cli/args.js';
 import { checkConfigCommand } from './cli/check-config.js';
 import { recordCommand } from './cli/record.js';
+import { replayCommand } from './cli/replay.js';
 import { serveCommand } from './cli/serve.js';
 import { VERSION } from './server/version.js';
 import { log } from './util/log.js';
 
 /** Every command, in the order --help lists them. */
-const COMMANDS: CliCommand[] = [serveCommand, checkConfigCommand, recordCommand];
+const COMMANDS: CliCommand[] = [serveCommand, checkConfigCommand, recordCommand, replayCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -18,6 +18,13 @@ export {
 } from './known-hosts.js';
 export { defaultSshPaths, type SshPaths } from './paths.js';
 export {
+  type PtySize,
+  type ShellChannel,
+  type ShellServer,
+  type ShellServerOptions,
+  startShellServer,
+} from './server.js';
+export {
   type Hop,
   type HostEntry,
   type ResolvedTarget,
