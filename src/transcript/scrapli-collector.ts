@@ -11,6 +11,15 @@ import type { Exchange, OutputChunk, ReplayModel, ReplayPhase, UnknownAnswer } f
  * input; the replay adds it back, as the collector's own server does.
  */
 
+/**
+ * The echo of an input and the answer after it. The collector cut the typed text out of what the device
+ * sent; when the rest of the echo line is still there (a device that echoes "show version " with a
+ * trailing space), the answer already starts by ending that line.
+ */
+function echoed(input: string, output: string): string {
+  return /^[ \t]*\r?\n/.test(output) ? `${input}${output}` : `${input}\r\n${output}`;
+}
+
 /** The collector's `channel_output` when the device closed the session instead of answering. */
 const CLOSES_CONNECTION = '__CLOSES_CONNECTION__';
 /** The input the collector typed to record unknown-input answers; it shows up in some of them. */
@@ -176,9 +185,9 @@ export function modelFromCollector(data: CollectorFile, file: string, source?: Y
             index: exchanges.length,
             input: `${withoutLineEnd(input)}\n`,
             state: level,
-            outputs: chunk(`${withoutLineEnd(input)}\r\n${output}`),
+            outputs: chunk(echoed(withoutLineEnd(input), output)),
             ...(closes && { close: { exit: 0 } }),
-            next: stateAfter(level, event.returns_prompt, input),
+            next: stateAfter(event.result_privilege_level, event.returns_prompt, input),
             unknown: false,
             phase,
             where: where(path),
@@ -202,7 +211,7 @@ export function modelFromCollector(data: CollectorFile, file: string, source?: Y
             index: exchanges.length,
             input: typed,
             state,
-            outputs: chunk(`${echo}\r\n${terminalText(step.channel_output)}`),
+            outputs: chunk(echoed(echo, terminalText(step.channel_output))),
             next: last
               ? stateAfter(event.result_privilege_level, step.returns_prompt, input)
               : stepState(j + 1),

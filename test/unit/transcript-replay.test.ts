@@ -618,6 +618,44 @@ describe('collector files', () => {
     );
   });
 
+  it('moves to the level a command leads to, and keeps an echo line the collector left open', async () => {
+    const collector = `events:
+  exec:
+    post_on_open:
+      configure:
+        channel_output: " \\nEntering configuration mode\\n\\n[edit]\\nsw# "
+        result_privilege_level: configuration
+        returns_prompt: true
+        closes_connection: false
+        type: standard
+  configuration:
+    post_on_open:
+      exit configuration-mode:
+        channel_output: " \\nExiting configuration mode\\n\\nsw> "
+        result_privilege_level: exec
+        returns_prompt: true
+        closes_connection: false
+        type: standard
+unknown_events: {}
+initial_privilege_level: exec
+privilege_level_prompts:
+  exec: sw>
+  configuration: sw#
+on_open_inputs: []
+`;
+    const { channel, misses } = serve(parseReplaySource(collector, 'c.yaml'));
+    await channel.expect(/sw>$/);
+    channel.type('configure\n');
+    // The device echoed "configure " and ended the line itself: no extra line.
+    assert.equal(
+      await channel.expect(/sw# $/),
+      'configure \r\nEntering configuration mode\r\n\r\n[edit]\r\nsw# ',
+    );
+    channel.type('exit configuration-mode\n');
+    assert.match(await channel.expect(/sw> $/), /Exiting configuration mode/);
+    assert.deepEqual(misses, []);
+  });
+
   it('names file:line:col and what to fix in a broken collector file', () => {
     const noOutput = COLLECTOR.replace('channel_output: "10:00\\nr1>"', 'output: "10:00"');
     throwsMessage(
