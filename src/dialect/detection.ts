@@ -21,6 +21,7 @@ export function detectionDialect(candidates: Dialect[], channel: Dialect['channe
     .filter((source): source is string => source !== undefined && !source.includes('\\k<'));
   // A rule may or may not be anchored at the start of the line: each is looked for anywhere in it.
   const anyRule = rules.length > 0 ? `(?=${rules.map((r) => `.*?(?:${r})`).join('|')})` : '';
+  const promptLearn = new RegExp(`^${anyRule}(?<prompt>.*?\\S)\\s*$`);
   const pagers = new Map<string, Responder>();
   for (const pager of candidates.flatMap((d) => d.pagers)) {
     if (pager.secret === undefined) pagers.set(`${pager.pattern.source}\u0000${pager.send}`, pager);
@@ -35,7 +36,7 @@ export function detectionDialect(candidates: Dialect[], channel: Dialect['channe
     // The echo stays in the probe's answer: expectations are written not to match the probe itself.
     echo: false,
     abbreviations: false,
-    promptLearn: new RegExp(`^${anyRule}(?<prompt>.*?\\S)\\s*$`),
+    promptLearn,
     modes: [{ name: 'detected', prompt: new Template('{{prompt|regex_escape}}\\s*'), contextLines: [] }],
     transitions: [],
     defaults: {},
@@ -50,6 +51,8 @@ export function detectionDialect(candidates: Dialect[], channel: Dialect['channe
     withSecret: {},
     interrupt: { send: '\u0003', graceMs: 1000 },
     detect: { probes: [] },
-    promptShapes: [],
+    // A probe answered at another prompt a candidate knows (a device that changed mode, a replay that
+    // only knows the answer elsewhere) still ends, once the device is quiet; that prompt is learned.
+    promptShapes: [{ name: 'detected', prompt: promptLearn }],
   };
 }
