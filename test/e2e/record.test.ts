@@ -88,7 +88,7 @@ hosts:
     // a secret typed into a command that reads it
     const reading = await server.call('execute_command_async', {
       host: 'lab',
-      command: 'read -r v; echo "got ${#v} characters"',
+      command: 'read -r v; echo "got $(printf %s "$v" | wc -c) characters"',
     });
     const id = (reading.structuredContent as { commandId: string }).commandId;
     await server.call('send_input', { command_id: id, text: typed, secret: true, wait_ms: 5000 });
