@@ -271,6 +271,13 @@ export class ExpectRunner {
     }
   }
 
+  /** Whether the way from the current mode to `target` asks for a secret (the device lacks those rights). */
+  secretOnWayTo(target: string): boolean {
+    if (this.mode === target) return false;
+    if (this.mode === undefined) return true;
+    return this.pathTo(target).some((t) => t.expect.some((r) => r.secret !== undefined));
+  }
+
   /** Interrupt the running command, as Ctrl+C would. False when nothing is running. */
   interrupt(): boolean {
     if (!this.current) return false;

@@ -330,7 +330,9 @@ export class SessionManager {
           `the ${dialect.name} dialect has no privileged (enable) mode, so enable_password and enable_command do not apply; leave them out`,
         );
       }
-      options.mode = dialect.privilegedMode;
+      // Asked for in the call: that mode. Configured for the host: the rights, wherever the device is.
+      if (run.privileged) options.mode = dialect.privilegedMode;
+      else options.privilege = dialect.privilegedMode;
       // Read (env, file) only when a transition will ask: a device already in that mode needs no secret.
       if (session.mode !== dialect.privilegedMode) secrets.enable = await secretOf('enable');
     }

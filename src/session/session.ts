@@ -24,6 +24,11 @@ export interface ExecuteOptions extends RunOptions {
   output: OutputStore;
   /** Bring the device to this mode first (e.g. privileged, for enable_password); bounded by timeoutMs. */
   mode?: string;
+  /**
+   * Only when the device lacks the rights: bring it to this mode if the way there asks for a secret (user
+   * mode to enable), and leave it where it is otherwise (a configuration mode already has them).
+   */
+  privilege?: string;
 }
 
 /** A command waiting for its turn on a session. */
@@ -237,8 +242,10 @@ export class Session {
     const sessionReset = await this.ensureShell();
     const runner = this.runner as ExpectRunner;
     const options = await prepare(runner.dialect);
-    if (options.mode !== undefined && runner.mode !== options.mode)
-      await runner.enterMode(options.mode, options);
+    const target =
+      options.mode ??
+      (options.privilege && runner.secretOnWayTo(options.privilege) ? options.privilege : undefined);
+    if (target !== undefined && runner.mode !== target) await runner.enterMode(target, options);
     const record = new CommandRecord(
       options.commandId,
       this.id,
@@ -248,7 +255,7 @@ export class Session {
     );
     record.sessionReset = sessionReset;
     this.current = record;
-    this.observer?.command(command, options.mode);
+    this.observer?.command(command, target);
     const outcome = runner.run(command, {
       ...options,
       timeoutMs: undefined,

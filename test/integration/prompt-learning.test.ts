@@ -187,3 +187,39 @@ describe('a device that shows its prompt only after Enter', () => {
     assert.match(text, /the last lines received were .*\(mystery\) ~~/);
   });
 });
+
+describe('an enable secret from the config file', () => {
+  let server: Server;
+  let sim: DeviceSimulator;
+  let dir: string;
+
+  before(async () => {
+    sim = await startDeviceSimulator(iosProfile({ hostname: 'cfg-rtr1', enableSecret: 'cfg-enable-1' }));
+    dir = mkdtempSync(path.join(tmpdir(), 'enable-config-'));
+    const config = path.join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      `hosts:\n  rtr:\n    host: 127.0.0.1\n    port: ${sim.port}\n    user: ${sim.username}\n    password: env:RTR_PW\n    enable_password: env:RTR_EN\n    dialect: cisco-ios\n    host_key: off\n`,
+    );
+    server = await startServerInTempHome({
+      args: ['--config', config],
+      env: { RTR_PW: sim.password, RTR_EN: 'cfg-enable-1' },
+    });
+  });
+  after(async () => {
+    await server?.close();
+    await sim?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('enables a device in user mode, and leaves one in a configuration mode where it is', async () => {
+    const rtr = { host: 'rtr' };
+    assert.equal((await run(server, rtr, 'show privilege')).mode, 'privileged');
+    assert.equal((await run(server, rtr, 'configure terminal')).mode, 'config');
+    assert.equal((await run(server, rtr, 'interface GigabitEthernet0/1')).mode, 'config');
+    const description = await run(server, rtr, 'description to core');
+    assert.equal(description.exitCode, 0, description.error);
+    assert.equal(description.mode, 'config');
+    assert.equal((await run(server, rtr, 'end')).mode, 'privileged');
+  });
+});
