@@ -41,7 +41,10 @@ export async function checkDialectFile(file: string): Promise<CheckedDialectFile
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    return { problems: [`${file}: cannot read it: ${(error as Error).message}`] };
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return {
+      problems: [`${file}: ${missing ? 'no such file' : `cannot read it: ${(error as Error).message}`}`],
+    };
   }
   const yaml = parseYamlSource(text, file);
   if (yaml.syntaxError) return { problems: [`${yaml.syntaxError}${yamlSyntaxHint(yaml.syntaxError)}`] };
@@ -227,4 +230,16 @@ export class DialectRegistry {
     const dirs = this.dirs.filter((dir) => path.resolve(dir) !== path.dirname(path.resolve(source)));
     return new DialectRegistry(dirs).fileOf(name);
   }
+}
+
+/**
+ * A dialect as a person names it on the command line: a file (a path, or a name ending in .yaml), or the
+ * name of a dialect in the folders, which gives the file the server would load.
+ */
+export async function dialectFileOf(
+  argument: string,
+  dirs: string[] = defaultDialectDirs(),
+): Promise<string> {
+  if (/\.ya?ml$/.test(argument) || argument.includes('/') || argument.includes(path.sep)) return argument;
+  return new DialectRegistry(dirs).fileOf(argument);
 }

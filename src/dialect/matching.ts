@@ -5,6 +5,17 @@ import type { Dialect, Responder } from './dialect.js';
  * tools (validate, explain) both call these, so a check of an example is the runner's own rule.
  */
 
+/** No prompt yet and the device has been quiet this long: press Enter, as a person would. */
+export const FIND_PROMPT_MS = 1000;
+export const FIND_PROMPT_TRIES = 3;
+/** A login answer sent more often than this is not getting anywhere. */
+export const LOGIN_ANSWERS_MAX = 3;
+/**
+ * A last line that has a mode's prompt shape but other values (a new host name) ends the command once the
+ * device has been quiet this long: a prompt waits, output that merely looks like one goes on.
+ */
+export const RELEARN_QUIET_MS = 500;
+
 /** A mode's prompt with the learned values filled in, anchored to a whole line. */
 export interface ModePattern {
   name: string;
@@ -106,4 +117,9 @@ export function definedOnly(
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key] = value;
   return out;
+}
+
+/** A pattern as its author wrote it: RegExp#source escapes "/", which a dialect file never needs to. */
+export function patternText(pattern: RegExp): string {
+  return pattern.source.replaceAll('\\/', '/');
 }

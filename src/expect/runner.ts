@@ -5,12 +5,16 @@ import {
   contextStart,
   definedOnly,
   errorLineIn,
+  FIND_PROMPT_MS,
+  FIND_PROMPT_TRIES,
   inputWaitFor,
+  LOGIN_ANSWERS_MAX,
   learnFromPrompt,
   loginAnswersFor,
   type ModePattern,
   modeOfLine,
   promptShapeOf,
+  RELEARN_QUIET_MS,
   renderModePrompts,
   responderFor,
 } from '../dialect/matching.js';
@@ -119,16 +123,6 @@ const HOLD_BACK = 2048;
 const FLUSH_MS = 50;
 /** The longest line taken for the echo of a command. */
 const ECHO_MAX = 64 * 1024;
-/** No prompt yet and the device has been quiet this long: press Enter, as a person would. */
-const FIND_PROMPT_MS = 1000;
-const FIND_PROMPT_TRIES = 3;
-/** A login answer sent more often than this is not getting anywhere. */
-const LOGIN_ANSWERS_MAX = 3;
-/**
- * A last line that has a mode's prompt shape but other values (a new host name) ends the command once the
- * device has been quiet this long: a prompt waits, output that merely looks like one goes on.
- */
-const RELEARN_QUIET_MS = 500;
 
 interface End {
   index: number;
