@@ -205,7 +205,9 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
     const prompt = template(m.prompt, `modes.${modeName}.prompt`);
     // Validate the regex now with stand-in values, so a typo is reported at load, not on first use.
     const probeVars = Object.fromEntries([...prompt.names].map((n) => [n, 'probe']));
+    const before = problems.length;
     pattern(prompt.render(probeVars), `modes.${modeName}.prompt`);
+    const badRegex = problems.length > before;
     // Mode prompts are filled in when the first prompt is learned: only its groups and defaults exist then.
     const unknown = [...prompt.names].filter((value) => !learnable.has(value));
     for (const value of unknown) {
@@ -223,8 +225,8 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
     }
     return {
       name: modeName,
-      // A prompt with a value nobody gives cannot be rendered (nor shaped): it is reported above.
-      prompt: unknown.length > 0 ? new Template('') : prompt,
+      // A prompt that is no regex, or has a value nobody gives, cannot be shaped either: reported above.
+      prompt: badRegex || unknown.length > 0 ? new Template('') : prompt,
       contextLines: m.context_lines.map((c, i) => pattern(c, `modes.${modeName}.context_lines[${i}]`)),
     };
   });

@@ -58,11 +58,27 @@ export async function checkDialectFile(file: string): Promise<CheckedDialectFile
       `${locate(['name'])}: name: "${name}" must match the file name "${expected}" — rename the file to ${name}.yaml, or write name: ${expected}`,
     );
   }
-  const parsed = dialectFileSchema.safeParse(yaml.data ?? {});
+  let parsed = dialectFileSchema.safeParse(yaml.data ?? {});
   if (!parsed.success) {
-    return { problems: [...formatIssues(parsed.error.issues, dialectFileSchema, file, yaml), ...problems] };
+    problems.unshift(...formatIssues(parsed.error.issues, dialectFileSchema, file, yaml));
+    // Unknown keys alone (typos) leave the rest checkable: drop them and go on, to report more at once.
+    const issues = parsed.error.issues;
+    if (!issues.every((issue) => issue.code === 'unrecognized_keys')) return { problems };
+    parsed = dialectFileSchema.safeParse(withoutKeys(yaml.data, issues));
+    if (!parsed.success) return { problems };
   }
   return { source: { data: parsed.data, file, locate }, problems };
+}
+
+/** A copy of `data` without the keys the issues name. */
+function withoutKeys(data: unknown, issues: { path: PropertyKey[]; keys?: string[] }[]): unknown {
+  const copy = structuredClone(data);
+  for (const issue of issues) {
+    let node = copy as Record<PropertyKey, unknown> | undefined;
+    for (const key of issue.path) node = node?.[key] as Record<PropertyKey, unknown> | undefined;
+    for (const key of issue.keys ?? []) if (node) delete node[key];
+  }
+  return copy;
 }
 
 /** YAML handles backslashes in double quotes before the regex sees them: the usual cause of this error. */
