@@ -23,7 +23,7 @@ Then lists every pattern of the dialect with "match" or "no match", as it was re
 Exit status: 0 whether or not anything matched, 1 when the dialect does not load, 2 for bad arguments.`,
   async run(argv) {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: withValuesAttached(argv, ['--line', '--prompt']),
       allowPositionals: true,
       options: { line: { type: 'string' }, prompt: { type: 'string' }, mode: { type: 'string' } },
     });
@@ -45,3 +45,17 @@ Exit status: 0 whether or not anything matched, 1 when the dialect does not load
     return 0;
   },
 };
+
+/**
+ * `--line X` as `--line=X`: a line often starts with "-" (a pager's "--More--"), which the argument parser
+ * would otherwise take for an option.
+ */
+function withValuesAttached(argv: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (names.includes(arg) && i + 1 < argv.length) out.push(`${arg}=${argv[++i]}`);
+    else out.push(arg);
+  }
+  return out;
+}
