@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { type CliCommand, UsageError } from './cli/args.js';
 import { checkConfigCommand } from './cli/check-config.js';
+import { dialectCommand } from './cli/dialect.js';
 import { recordCommand } from './cli/record.js';
 import { replayCommand } from './cli/replay.js';
 import { serveCommand } from './cli/serve.js';
@@ -8,7 +9,7 @@ import { VERSION } from './server/version.js';
 import { log } from './util/log.js';
 
 /** Every command, in the order --help lists them. */
-const COMMANDS: CliCommand[] = [serveCommand, checkConfigCommand, recordCommand, replayCommand];
+const COMMANDS: CliCommand[] = [serveCommand, checkConfigCommand, recordCommand, replayCommand, dialectCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -41,15 +42,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = named ?? serveCommand;
   const rest = named ? argv.slice(1) : argv;
-  if (rest.includes('--help') || rest.includes('-h')) return print(command.usage);
+  const usage = command.usageFor?.(rest) ?? command.usage;
+  if (rest.includes('--help') || rest.includes('-h')) return print(usage);
   try {
     return await command.run(rest);
   } catch (error) {
     // parseArgs throws TypeErrors with a code for unknown or malformed options.
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(
-        `mcp-ssh-session ${command.name}: ${(error as Error).message}\n\n${command.usage}\n`,
-      );
+      process.stderr.write(`mcp-ssh-session ${command.name}: ${(error as Error).message}\n\n${usage}\n`);
       return 2;
     }
     throw error;

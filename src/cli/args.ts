@@ -5,6 +5,8 @@ export interface CliCommand {
   summary: string;
   /** The command's own --help. */
   usage: string;
+  /** The help for these arguments, when it depends on them (a command group shows its subcommand's). */
+  usageFor?(argv: string[]): string;
   /** Resolves with the exit status; throws UsageError for bad arguments. */
   run(argv: string[]): Promise<number>;
 }

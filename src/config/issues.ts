@@ -120,8 +120,14 @@ export function formatIssues(
       }
       case 'invalid_union': {
         const deeper = issue.errors.filter(wentDeeper);
+        const options = (issue as { options?: unknown[] }).options;
         if (deeper.length === 1) {
           lines.push(...formatIssues(deeper[0] as z.core.$ZodIssue[], schema, file, locator, path));
+        } else if (Array.isArray(options)) {
+          // A discriminated union whose discriminator fits no option: name the options.
+          lines.push(
+            `${at(path)}: ${formatFieldPath(path)}: expected one of ${options.map((o) => JSON.stringify(o)).join('|')}`,
+          );
         } else {
           lines.push(`${at(path)}: ${formatFieldPath(path)}: expected ${plain(issue.message)}`);
         }

@@ -1,3 +1,6 @@
+import { formatFieldPath } from '../config/issues.js';
+import { closest } from '../config/suggest.js';
+import { regexErrorHint, regexPitfalls } from './regex-pitfalls.js';
 import type { DialectFile } from './schema.js';
 import { Template } from './template.js';
 
@@ -74,7 +77,8 @@ const MARKER_GROUP = '(?<marker>[0-9A-Za-z]{8,64})';
 
 /**
  * A child's fields replace its parent's; `modes` and `defaults` merge key by key. Detection rules are not
- * inherited: a dialect that extends another is chosen by name, or it would tie with its parent.
+ * inherited: a dialect that extends another is chosen by name, or it would tie with its parent. Examples
+ * are not either: they state what the file that holds them must match, and are checked there.
  */
 export function mergeDialectFiles(parent: DialectFile, child: DialectFile): DialectFile {
   return {
@@ -83,6 +87,7 @@ export function mergeDialectFiles(parent: DialectFile, child: DialectFile): Dial
     modes: { ...parent.modes, ...child.modes },
     defaults: { ...parent.defaults, ...child.defaults },
     detect: child.detect,
+    examples: child.examples,
   };
 }
 
@@ -90,10 +95,23 @@ export function mergeDialectFiles(parent: DialectFile, child: DialectFile): Dial
 export class DialectFieldError extends Error {
   constructor(
     readonly path: (string | number)[],
-    message: string,
+    /** What is wrong, and what to do about it, without the field. */
+    readonly problem: string,
   ) {
-    super(`${path.join('.')}: ${message}`);
+    super(`${formatFieldPath(path)}: ${problem}`);
   }
+}
+
+/** Every field problem compiling found, so an author fixes them in one go. */
+export class DialectCompileError extends Error {
+  constructor(readonly problems: DialectFieldError[]) {
+    super(problems.map((p) => p.message).join('\n'));
+  }
+}
+
+export interface CompileOptions {
+  /** Receives what loads but is likely wrong (a regex habit from another language); nothing if unset. */
+  warn?: (warning: DialectFieldError) => void;
 }
 
 /** "transitions[0].failure[1]" → ['transitions', 0, 'failure', 1] */
@@ -104,23 +122,12 @@ function fieldPath(where: string): (string | number)[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
-function template(source: string, where: string): Template {
-  try {
-    return new Template(source);
-  } catch (error) {
-    throw new DialectFieldError(fieldPath(where), (error as Error).message);
-  }
-}
+/** Stands in for a pattern that did not compile, so compiling goes on and finds the other problems. */
+const NEVER = /(?!)/;
 
-function pattern(source: string, where: string, flags = ''): RegExp {
-  try {
-    return new RegExp(source, flags);
-  } catch (error) {
-    throw new DialectFieldError(fieldPath(where), (error as Error).message);
-  }
-}
+type PatternCompiler = (source: string, where: string, flags?: string) => RegExp;
 
-function responders(list: DialectFile['pagers'], where: string): Responder[] {
+function responders(list: DialectFile['pagers'], where: string, pattern: PatternCompiler): Responder[] {
   return (list ?? []).map((r, i) => ({
     pattern: pattern(r.pattern, `${where}[${i}].pattern`),
     send: r.send,
@@ -128,35 +135,65 @@ function responders(list: DialectFile['pagers'], where: string): Responder[] {
   }));
 }
 
-/** Check what only the merged dialect can show, and compile it. Errors name the field. */
-export function compileDialect(file: DialectFile, source: string): Dialect {
+/**
+ * Check what only the merged dialect can show, and compile it. Throws a DialectCompileError naming every
+ * field that is wrong.
+ */
+export function compileDialect(file: DialectFile, source: string, options: CompileOptions = {}): Dialect {
+  const problems: DialectFieldError[] = [];
+  const template = (text: string, where: string): Template => {
+    try {
+      return new Template(text);
+    } catch (error) {
+      problems.push(new DialectFieldError(fieldPath(where), (error as Error).message));
+      return new Template('');
+    }
+  };
+  const pattern: PatternCompiler = (text, where, flags = '') => {
+    for (const pitfall of options.warn ? regexPitfalls(text) : []) {
+      options.warn?.(new DialectFieldError(fieldPath(where), pitfall));
+    }
+    try {
+      return new RegExp(text, flags);
+    } catch (error) {
+      const hint = regexErrorHint(text);
+      problems.push(
+        new DialectFieldError(fieldPath(where), `${(error as Error).message}${hint ? ` — ${hint}` : ''}`),
+      );
+      return NEVER;
+    }
+  };
+  // Without these three nothing else can be compiled: stop at them.
   const missing = (field: string) =>
-    new DialectFieldError(
-      [field.split(' ')[0] as string],
-      `${field} is required (here or in the dialect it extends)`,
-    );
+    new DialectCompileError([
+      new DialectFieldError(
+        [field.split(' ')[0] as string],
+        `${field} is required (here or in the dialect it extends)`,
+      ),
+    ]);
   if (!file.channel) throw missing('channel');
   if (!file.completion) throw missing('completion');
   if (!file.interrupt) throw missing('interrupt');
   if (file.channel.type === 'exec' && !file.channel.command)
-    throw new DialectFieldError(['channel', 'command'], 'an exec channel needs it');
+    problems.push(new DialectFieldError(['channel', 'command'], 'an exec channel needs it'));
   if (file.interrupt.send === undefined && file.interrupt.exec === undefined) {
-    throw new DialectFieldError(['interrupt'], 'give `send` or `exec`');
+    problems.push(new DialectFieldError(['interrupt'], 'give `send` or `exec`'));
   }
 
   let completion: Dialect['completion'];
   if (file.completion.strategy === 'marker') {
     if (!file.completion.match.includes('{{marker}}'))
-      throw new DialectFieldError(['completion', 'match'], 'must contain {{marker}}');
+      problems.push(new DialectFieldError(['completion', 'match'], 'must contain {{marker}}'));
     completion = {
       strategy: 'marker',
       send: template(file.completion.send, 'completion.send'),
       match: pattern(file.completion.match.replaceAll('{{marker}}', MARKER_GROUP), 'completion.match', 'g'),
     };
   } else {
-    if (!file.prompt_learn) throw missing('prompt_learn (for completion.strategy prompt)');
+    if (!file.prompt_learn)
+      problems.push(...missing('prompt_learn (for completion.strategy prompt)').problems);
     if (!file.modes || Object.keys(file.modes).length === 0)
-      throw missing('modes (for completion.strategy prompt)');
+      problems.push(...missing('modes (for completion.strategy prompt)').problems);
     completion = { strategy: 'prompt', send: template(file.completion.send, 'completion.send') };
   }
 
@@ -166,42 +203,56 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
   ]);
   const modes = Object.entries(file.modes ?? {}).map(([modeName, m]) => {
     const prompt = template(m.prompt, `modes.${modeName}.prompt`);
-    // Mode prompts are filled in when the first prompt is learned: only its groups and defaults exist then.
-    for (const value of prompt.names) {
-      if (!learnable.has(value)) {
-        throw new DialectFieldError(
-          ['modes', modeName, 'prompt'],
-          `{{${value}}} is neither a named group of prompt_learn nor in defaults (known: ${[...learnable].join(', ') || 'none'})`,
-        );
-      }
-    }
     // Validate the regex now with stand-in values, so a typo is reported at load, not on first use.
     const probeVars = Object.fromEntries([...prompt.names].map((n) => [n, 'probe']));
+    const before = problems.length;
     pattern(prompt.render(probeVars), `modes.${modeName}.prompt`);
+    const badRegex = problems.length > before;
+    // Mode prompts are filled in when the first prompt is learned: only its groups and defaults exist then.
+    const unknown = [...prompt.names].filter((value) => !learnable.has(value));
+    for (const value of unknown) {
+      const guess = closest(value, learnable);
+      problems.push(
+        new DialectFieldError(
+          ['modes', modeName, 'prompt'],
+          `{{${value}}} is neither a named group of prompt_learn nor in defaults (known: ${[...learnable].join(', ') || 'none'}) — ${
+            guess
+              ? `did you mean {{${guess}}}?`
+              : `capture it in prompt_learn with (?<${value}>...), or give it under defaults`
+          }`,
+        ),
+      );
+    }
     return {
       name: modeName,
-      prompt,
+      // A prompt that is no regex, or has a value nobody gives, cannot be shaped either: reported above.
+      prompt: badRegex || unknown.length > 0 ? new Template('') : prompt,
       contextLines: m.context_lines.map((c, i) => pattern(c, `modes.${modeName}.context_lines[${i}]`)),
     };
   });
   const modeNames = new Set(modes.map((m) => m.name));
+  const unknownMode = (name: string) => {
+    const guess = closest(name, modeNames);
+    return `no mode named "${name}" — ${guess ? `did you mean "${guess}"? ` : ''}modes: ${[...modeNames].join(', ') || 'none'}`;
+  };
   const transitions = (file.transitions ?? []).map((t, i) => {
-    for (const end of [t.from, t.to]) {
-      if (!modeNames.has(end)) throw new DialectFieldError(['transitions', i], `no mode named "${end}"`);
+    for (const end of ['from', 'to'] as const) {
+      if (!modeNames.has(t[end]))
+        problems.push(new DialectFieldError(['transitions', i, end], unknownMode(t[end])));
     }
     return {
       from: t.from,
       to: t.to,
       send: template(t.send, `transitions[${i}].send`),
-      expect: responders(t.expect, `transitions[${i}].expect`),
+      expect: responders(t.expect, `transitions[${i}].expect`, pattern),
       failure: t.failure.map((f, j) => pattern(f, `transitions[${i}].failure[${j}]`, 'm')),
     };
   });
   if (file.privileged_mode && !modeNames.has(file.privileged_mode)) {
-    throw new DialectFieldError(['privileged_mode'], `no mode named "${file.privileged_mode}"`);
+    problems.push(new DialectFieldError(['privileged_mode'], unknownMode(file.privileged_mode)));
   }
 
-  return {
+  const dialect: Dialect = {
     name: file.name,
     description: file.description ?? '',
     source,
@@ -228,8 +279,8 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
       send: l.send,
     })),
     onClose: (file.on_close ?? []).map((s, i) => template(s.send, `on_close[${i}].send`)),
-    pagers: responders(file.pagers, 'pagers'),
-    inputPrompts: responders(file.input_prompts, 'input_prompts'),
+    pagers: responders(file.pagers, 'pagers', pattern),
+    inputPrompts: responders(file.input_prompts, 'input_prompts', pattern),
     commandRewrite: (file.command_rewrite ?? []).map((r, i) => ({
       match: pattern(r.match, `command_rewrite[${i}].match`),
       replace: r.replace,
@@ -272,15 +323,23 @@ export function compileDialect(file: DialectFile, source: string): Dialect {
         expect: pattern(p.expect, `detect.probes[${i}].expect`, 'm'),
       })),
     },
-    promptShapes: promptShapes(file, modes),
+    promptShapes: promptShapes(file, modes, pattern),
   };
+  // A mode prompt is compiled twice (with stand-in values, and as a shape): report its problem once.
+  const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
+  if (unique.length > 0) throw new DialectCompileError(unique);
+  return dialect;
 }
 
 /**
  * Mode prompts with every learned value as the pattern prompt_learn captures it by: the first use of a
  * value is a named group, later uses refer back to it. Values that only come from `defaults` stay fixed.
  */
-function promptShapes(file: DialectFile, modes: ModeDef[]): Dialect['promptShapes'] {
+function promptShapes(
+  file: DialectFile,
+  modes: ModeDef[],
+  pattern: PatternCompiler,
+): Dialect['promptShapes'] {
   if (!file.prompt_learn) return [];
   const groups = namedGroupSources(file.prompt_learn);
   return modes.map((mode) => {

@@ -1,9 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatIssues } from '../config/issues.js';
 import { log } from '../util/log.js';
 import { parseYamlSource } from '../util/yaml-source.js';
-import { compileDialect, type Dialect, DialectFieldError, mergeDialectFiles } from './dialect.js';
+import {
+  type CompileOptions,
+  compileDialect,
+  type Dialect,
+  DialectCompileError,
+  mergeDialectFiles,
+} from './dialect.js';
 import { type DialectFile, dialectFileSchema } from './schema.js';
 
 /** Where the built-in dialects live: `dialects/` at the package root, next to `src/` and `dist/`. */
@@ -21,27 +28,71 @@ export interface DialectSource {
   locate(path: (string | number)[]): string;
 }
 
-/** Parse and validate one file; errors name the file, line, column and field. */
-export async function readDialectFile(file: string): Promise<DialectSource> {
-  const source = parseYamlSource(await readFile(file, 'utf8'), file);
-  if (source.syntaxError) throw new DialectError(source.syntaxError);
-  const locate = (fieldPath: (string | number)[]) => source.locate(fieldPath);
+/** A file read as far as it could be, and every problem found on the way ("file:line:col: field: ..."). */
+export interface CheckedDialectFile {
+  /** Undefined when the file could not be read, is not YAML, or does not fit the schema. */
+  source?: DialectSource;
+  problems: string[];
+}
 
-  const parsed = dialectFileSchema.safeParse(source.data);
-  if (!parsed.success) {
-    const messages = parsed.error.issues.map((issue) => {
-      const field = issue.path.join('.') || '(top level)';
-      return `${locate(issue.path as (string | number)[])}: ${field}: ${issue.message}`;
-    });
-    throw new DialectError(messages.join('\n'));
+/** Parse and validate one file, collecting every problem rather than stopping at the first. */
+export async function checkDialectFile(file: string): Promise<CheckedDialectFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return {
+      problems: [`${file}: ${missing ? 'no such file' : `cannot read it: ${(error as Error).message}`}`],
+    };
   }
+  const yaml = parseYamlSource(text, file);
+  if (yaml.syntaxError) return { problems: [`${yaml.syntaxError}${yamlSyntaxHint(yaml.syntaxError)}`] };
+  const locate = (fieldPath: (string | number)[]) => yaml.locate(fieldPath);
+
+  const problems: string[] = [];
+  const name = (yaml.data as { name?: unknown } | null)?.name;
   const expected = path.basename(file, '.yaml');
-  if (parsed.data.name !== expected) {
-    throw new DialectError(
-      `${locate(['name'])}: name: "${parsed.data.name}" must match the file name "${expected}"`,
+  if (typeof name === 'string' && name !== expected) {
+    problems.push(
+      `${locate(['name'])}: name: "${name}" must match the file name "${expected}" — rename the file to ${name}.yaml, or write name: ${expected}`,
     );
   }
-  return { data: parsed.data, file, locate };
+  let parsed = dialectFileSchema.safeParse(yaml.data ?? {});
+  if (!parsed.success) {
+    problems.unshift(...formatIssues(parsed.error.issues, dialectFileSchema, file, yaml));
+    // Unknown keys alone (typos) leave the rest checkable: drop them and go on, to report more at once.
+    const issues = parsed.error.issues;
+    if (!issues.every((issue) => issue.code === 'unrecognized_keys')) return { problems };
+    parsed = dialectFileSchema.safeParse(withoutKeys(yaml.data, issues));
+    if (!parsed.success) return { problems };
+  }
+  return { source: { data: parsed.data, file, locate }, problems };
+}
+
+/** A copy of `data` without the keys the issues name. */
+function withoutKeys(data: unknown, issues: { path: PropertyKey[]; keys?: string[] }[]): unknown {
+  const copy = structuredClone(data);
+  for (const issue of issues) {
+    let node = copy as Record<PropertyKey, unknown> | undefined;
+    for (const key of issue.path) node = node?.[key] as Record<PropertyKey, unknown> | undefined;
+    for (const key of issue.keys ?? []) if (node) delete node[key];
+  }
+  return copy;
+}
+
+/** YAML handles backslashes in double quotes before the regex sees them: the usual cause of this error. */
+function yamlSyntaxHint(message: string): string {
+  return /escape sequence/i.test(message)
+    ? ' — in double quotes YAML reads backslashes itself: put the pattern in single quotes (\'\\s\'), or double each backslash ("\\\\s")'
+    : '';
+}
+
+/** Parse and validate one file; errors name the file, line, column and field. */
+export async function readDialectFile(file: string): Promise<DialectSource> {
+  const { source, problems } = await checkDialectFile(file);
+  if (!source || problems.length > 0) throw new DialectError(problems.join('\n'));
+  return source;
 }
 
 /** Load one file on its own, resolving `extends` through the given folders. */
@@ -148,13 +199,14 @@ export class DialectRegistry {
     );
   }
 
-  async compile(source: DialectSource): Promise<Dialect> {
-    const merged = await this.resolveExtends(source.data, source.file, [source.data.name]);
+  /** Resolve `extends` and compile; the error names every field that is wrong, where it is written. */
+  async compile(source: DialectSource, options: CompileOptions = {}): Promise<Dialect> {
+    const merged = await this.resolveExtends(source.data, source, [source.data.name]);
     try {
-      return compileDialect(merged, source.file);
+      return compileDialect(merged, source.file, options);
     } catch (error) {
-      const at = error instanceof DialectFieldError ? source.locate(error.path) : source.file;
-      throw new DialectError(`${at}: ${(error as Error).message}`);
+      if (!(error instanceof DialectCompileError)) throw error;
+      throw new DialectError(error.problems.map((p) => `${source.locate(p.path)}: ${p.message}`).join('\n'));
     }
   }
 
@@ -162,14 +214,20 @@ export class DialectRegistry {
     return this.compile(await readDialectFile(await this.fileOf(name)));
   }
 
-  private async resolveExtends(file: DialectFile, source: string, chain: string[]): Promise<DialectFile> {
+  private async resolveExtends(
+    file: DialectFile,
+    from: Pick<DialectSource, 'file' | 'locate'>,
+    chain: string[],
+  ): Promise<DialectFile> {
     if (!file.extends) return file;
+    const source = from.file;
+    const at = from.locate(['extends']);
     const parentName = file.extends;
     // A dialect may extend the built-in it overrides (same name): its parent is then looked up in the
     // folders before this file's, which is no cycle.
     const overridesParent = parentName === file.name;
     if (!overridesParent && chain.includes(parentName)) {
-      throw new DialectError(`${source}: extends: cycle ${[...chain, parentName].join(' -> ')}`);
+      throw new DialectError(`${at}: extends: cycle ${[...chain, parentName].join(' -> ')}`);
     }
     let parentFile: string;
     try {
@@ -177,10 +235,10 @@ export class DialectRegistry {
         ? await this.fileBefore(parentName, source)
         : await this.fileOf(parentName);
     } catch (error) {
-      throw new DialectError(`${source}: extends: ${(error as Error).message}`);
+      throw new DialectError(`${at}: extends: ${(error as Error).message}`);
     }
-    const parent = (await readDialectFile(parentFile)).data;
-    const resolvedParent = await this.resolveExtends(parent, parentFile, [...chain, parentName]);
+    const parent = await readDialectFile(parentFile);
+    const resolvedParent = await this.resolveExtends(parent.data, parent, [...chain, parentName]);
     return mergeDialectFiles(resolvedParent, file);
   }
 
@@ -188,4 +246,16 @@ export class DialectRegistry {
     const dirs = this.dirs.filter((dir) => path.resolve(dir) !== path.dirname(path.resolve(source)));
     return new DialectRegistry(dirs).fileOf(name);
   }
+}
+
+/**
+ * A dialect as a person names it on the command line: a file (a path, or a name ending in .yaml), or the
+ * name of a dialect in the folders, which gives the file the server would load.
+ */
+export async function dialectFileOf(
+  argument: string,
+  dirs: string[] = defaultDialectDirs(),
+): Promise<string> {
+  if (/\.ya?ml$/.test(argument) || argument.includes('/') || argument.includes(path.sep)) return argument;
+  return new DialectRegistry(dirs).fileOf(argument);
 }

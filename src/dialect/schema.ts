@@ -140,6 +140,94 @@ const detect = z
   })
   .strict();
 
+const deviceLine = z
+  .string()
+  .min(1)
+  .describe('A line exactly as the device prints it, trailing spaces included.');
+
+const examples = z
+  .object({
+    prompts: z
+      .array(
+        z
+          .object({
+            line: deviceLine.describe(
+              'A prompt exactly as the device prints it, e.g. "csr1000v(config-if)#".',
+            ),
+            mode: name.describe(
+              'The mode this prompt means: the first mode whose prompt matches must be this one.',
+            ),
+            after: deviceLine
+              .optional()
+              .describe(
+                "The session's first prompt, which the values (host...) were learned from. Without it, `line` is the first prompt and its own values are learned.",
+              ),
+            learns: z
+              .record(z.string(), z.string())
+              .optional()
+              .describe('Values prompt_learn must take from the first prompt, e.g. { host: csr1000v }.'),
+            context: z
+              .array(z.string())
+              .optional()
+              .describe(
+                'Lines printed just above the prompt that belong to it, top to bottom ("", "[edit]"): each must be one of the mode\'s context_lines.',
+              ),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe('Prompts and the mode each one means, checked the way the runner matches them.'),
+    not_prompts: z
+      .array(deviceLine)
+      .optional()
+      .describe(
+        'Output lines that look like prompts but are not (a description ending in #): neither prompt_learn nor the shape of any mode prompt may match them.',
+      ),
+    errors: z
+      .array(deviceLine)
+      .optional()
+      .describe('Output lines that mean the command failed: some `errors` pattern must match each.'),
+    not_errors: z
+      .array(deviceLine)
+      .optional()
+      .describe('Ordinary output lines: no `errors` pattern may match them.'),
+    pagers: z
+      .array(deviceLine)
+      .optional()
+      .describe(
+        'Pager prompts as the last line shows them (" --More-- "): a `pagers` entry must answer each.',
+      ),
+    input_prompts: z
+      .array(deviceLine)
+      .optional()
+      .describe('Prompts an `input_prompts` entry must answer, e.g. "[sudo] password for bob: ".'),
+    questions: z
+      .array(
+        z
+          .object({
+            line: deviceLine.describe(
+              'The question as the last line shows it, e.g. "Destination filename [startup-config]? ".',
+            ),
+            kind: name.describe(
+              'The input_wait kind the first matching prompt must have (confirm, yes_no, password...).',
+            ),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe('Questions a command may ask, and the input_wait kind each must be reported as.'),
+    login: z
+      .array(deviceLine)
+      .optional()
+      .describe(
+        'What a device may show before its first prompt (a root shell prompt): a `login` entry must answer each, and prompt_learn must not take it.',
+      ),
+  })
+  .strict()
+  .describe(
+    'Lines as real devices print them, and what the patterns above must make of them. `mcp-ssh-session dialect validate` checks each; the runner ignores them.',
+  );
+
 /** Every field is optional here: a dialect that `extends` another only states what differs. */
 export const dialectFileSchema = z
   .object({
@@ -252,6 +340,7 @@ export const dialectFileSchema = z
       ),
     interrupt: interrupt.optional(),
     detect: detect.optional(),
+    examples: examples.optional(),
   })
   .strict();
 

@@ -1,6 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dialect, Responder } from '../dialect/dialect.js';
+import {
+  contextStart,
+  definedOnly,
+  errorLineIn,
+  FIND_PROMPT_MS,
+  FIND_PROMPT_TRIES,
+  inputWaitFor,
+  LOGIN_ANSWERS_MAX,
+  learnFromPrompt,
+  loginAnswersFor,
+  type ModePattern,
+  modeOfLine,
+  promptShapeOf,
+  RELEARN_QUIET_MS,
+  renderModePrompts,
+  responderFor,
+} from '../dialect/matching.js';
 import { type CapturedOutput, OutputCollector } from './output.js';
 import { shownLine, TerminalCleaner } from './terminal.js';
 
@@ -106,16 +123,6 @@ const HOLD_BACK = 2048;
 const FLUSH_MS = 50;
 /** The longest line taken for the echo of a command. */
 const ECHO_MAX = 64 * 1024;
-/** No prompt yet and the device has been quiet this long: press Enter, as a person would. */
-const FIND_PROMPT_MS = 1000;
-const FIND_PROMPT_TRIES = 3;
-/** A login answer sent more often than this is not getting anywhere. */
-const LOGIN_ANSWERS_MAX = 3;
-/**
- * A last line that has a mode's prompt shape but other values (a new host name) ends the command once the
- * device has been quiet this long: a prompt waits, output that merely looks like one goes on.
- */
-const RELEARN_QUIET_MS = 500;
 
 interface End {
   index: number;
@@ -174,7 +181,7 @@ export class ExpectRunner {
   private readonly markerPrefix = `MCPSSH${randomBytes(6).toString('hex')}`;
   private markerSeq = 0;
   /** Mode prompts with the learned values filled in, anchored to a whole line. */
-  private modePatterns: { name: string; prompt: RegExp; contextLines: RegExp[] }[] = [];
+  private modePatterns: ModePattern[] = [];
   /** Every mode's context lines, for handing over held lines while a command runs. */
   private readonly allContextLines: RegExp[];
   /** Values learned at open (the shell's pid, the device's host name), available to every template. */
@@ -397,8 +404,7 @@ export class ExpectRunner {
     if (prompts.length === 0 || this.current !== pending) return;
     const open = pending.held.slice(pending.held.lastIndexOf('\n') + 1);
     const lastLine = shownLine(open);
-    if (lastLine.trim().length === 0) return;
-    const kind = prompts.find((p) => p.pattern.test(lastLine))?.kind;
+    const kind = inputWaitFor(prompts, lastLine)?.kind;
     if (kind === undefined) return;
     pending.waitTimer = setTimeout(() => {
       if (this.current === pending) this.setWaiting(pending, { prompt: lastLine.trim(), kind });
@@ -558,35 +564,33 @@ export class ExpectRunner {
     const lineStart = held.lastIndexOf('\n') + 1;
     const lastLine = shownLine(held.slice(lineStart));
     if (lastLine.length === 0) return held;
-    for (const responder of pending.responders) {
-      if (!responder.pattern.test(lastLine)) continue;
-      if (responder.secret === undefined) {
-        this.onTrace?.({ type: 'answered', line: lastLine, with: JSON.stringify(responder.send ?? '') });
-        this.channel.write(responder.send ?? '');
+    const responder = responderFor(pending.responders, lastLine);
+    if (!responder) return held;
+    if (responder.secret === undefined) {
+      this.onTrace?.({ type: 'answered', line: lastLine, with: JSON.stringify(responder.send ?? '') });
+      this.channel.write(responder.send ?? '');
+    } else {
+      const secret = pending.secrets[responder.secret];
+      const asked = lastLine.trim();
+      if (secret === undefined && pending.askSecret) {
+        this.askFor(pending, responder, asked);
+      } else if (secret === undefined && !pending.secretRequired) {
+        return held; // left on the last line: input_wait reports it and send_input can answer it
+      } else if (secret === undefined) {
+        this.fail(
+          pending,
+          `the device asks for the ${responder.secret} secret ("${asked}") but none was given`,
+        );
+      } else if (pending.answered.has(responder)) {
+        this.fail(
+          pending,
+          `the ${responder.secret} secret was refused: the device asked for it again ("${asked}")`,
+        );
       } else {
-        const secret = pending.secrets[responder.secret];
-        const asked = lastLine.trim();
-        if (secret === undefined && pending.askSecret) {
-          this.askFor(pending, responder, asked);
-        } else if (secret === undefined && !pending.secretRequired) {
-          return held; // left on the last line: input_wait reports it and send_input can answer it
-        } else if (secret === undefined) {
-          this.fail(
-            pending,
-            `the device asks for the ${responder.secret} secret ("${asked}") but none was given`,
-          );
-        } else if (pending.answered.has(responder)) {
-          this.fail(
-            pending,
-            `the ${responder.secret} secret was refused: the device asked for it again ("${asked}")`,
-          );
-        } else {
-          this.answer(pending, responder, secret);
-        }
+        this.answer(pending, responder, secret);
       }
-      return held.slice(0, lineStart);
     }
-    return held;
+    return held.slice(0, lineStart);
   }
 
   private answer(pending: Pending, responder: Responder, secret: string): void {
@@ -631,8 +635,8 @@ export class ExpectRunner {
     const lastLine = shownLine(held.slice(lineStart));
     if (lastLine.length === 0) return undefined;
     if (pending.learning) return this.learnPrompt(pending, lastLine, lineStart);
-    for (const mode of this.modePatterns) {
-      if (!mode.prompt.test(lastLine)) continue;
+    const mode = modeOfLine(this.modePatterns, lastLine);
+    if (mode) {
       this.onTrace?.({ type: 'ended', line: lastLine, mode: mode.name, exitCode: null });
       // Lines that belong to the prompt ([edit], {master:0}) are not output either.
       return { index: contextStart(held, lineStart, mode.contextLines), exitCode: null, mode: mode.name };
@@ -643,12 +647,12 @@ export class ExpectRunner {
 
   /** At open: the first prompt names the device; its named groups become template values. */
   private learnPrompt(pending: Pending, lastLine: string, lineStart: number): End | undefined {
-    const learned = this.dialect.promptLearn?.exec(lastLine);
+    const learned = learnFromPrompt(this.dialect, lastLine);
     if (!learned) {
       this.answerLogin(pending, lastLine);
       return undefined;
     }
-    const mode = this.learnValues(learned.groups ?? {}, lastLine);
+    const mode = this.learnValues(learned, lastLine);
     this.onTrace?.({ type: 'learned', prompt: lastLine, vars: { ...this.vars }, mode });
     return { index: lineStart, exitCode: null, mode };
   }
@@ -656,24 +660,20 @@ export class ExpectRunner {
   /** Take values from a prompt, fill them into every mode's prompt; the mode `prompt` is in, if known. */
   private learnValues(groups: Record<string, string | undefined>, prompt: string): string | undefined {
     Object.assign(this.vars, definedOnly(groups));
-    this.modePatterns = this.dialect.modes.map((m) => ({
-      name: m.name,
-      prompt: new RegExp(`^(?:${m.prompt.render({ ...this.dialect.defaults, ...this.vars })})$`),
-      contextLines: m.contextLines,
-    }));
-    return this.modePatterns.find((m) => m.prompt.test(prompt))?.name;
+    this.modePatterns = renderModePrompts(this.dialect, this.vars);
+    return modeOfLine(this.modePatterns, prompt)?.name;
   }
 
   /** Before the first prompt: a root shell that needs the CLI started, a "Press RETURN", ... */
   private answerLogin(pending: Pending, lastLine: string): void {
-    this.dialect.login.forEach((answer, i) => {
-      if (!answer.pattern.test(lastLine)) return;
+    for (const i of loginAnswersFor(this.dialect.login, lastLine)) {
+      const answer = this.dialect.login[i] as Dialect['login'][number];
       const count = pending.loginAnswers.get(i) ?? 0;
-      if (count >= LOGIN_ANSWERS_MAX) return;
+      if (count >= LOGIN_ANSWERS_MAX) continue;
       pending.loginAnswers.set(i, count + 1);
       this.onTrace?.({ type: 'login', line: lastLine, send: answer.send });
       this.channel.write(answer.send);
-    });
+    }
   }
 
   /**
@@ -681,7 +681,7 @@ export class ExpectRunner {
    * device stays quiet, it is the prompt; its values are learned again and the command ends there.
    */
   private watchForNewPrompt(pending: Pending, lastLine: string): void {
-    const shape = this.dialect.promptShapes.find((s) => s.prompt.test(lastLine));
+    const shape = promptShapeOf(this.dialect, lastLine);
     if (!shape) return;
     pending.relearnTimer = setTimeout(() => {
       if (this.current !== pending) return;
@@ -777,20 +777,6 @@ export class ExpectRunner {
   }
 }
 
-/**
- * Where the lines just before `index` (a line start) stop matching `contextLines`: the start of the prompt's
- * context lines, or `index` when there are none.
- */
-function contextStart(held: string, index: number, contextLines: RegExp[]): number {
-  while (index > 0 && contextLines.length > 0) {
-    // `index` is just after a newline; the line before it ends at index - 1.
-    const previousStart = index >= 2 ? held.lastIndexOf('\n', index - 2) + 1 : 0;
-    if (!contextLines.some((c) => c.test(held.slice(previousStart, index - 1)))) break;
-    index = previousStart;
-  }
-  return index;
-}
-
 /** The first match carrying this command's marker: output that imitates a marker does not end it. */
 function findMarker(pattern: RegExp, text: string, marker: string): RegExpExecArray | undefined {
   pattern.lastIndex = 0;
@@ -805,19 +791,8 @@ function findMarker(pattern: RegExp, text: string, marker: string): RegExpExecAr
 function findLine(output: CapturedOutput, patterns: RegExp[]): string | undefined {
   if (patterns.length === 0) return undefined;
   for (const text of [output.head, output.tail]) {
-    for (const p of patterns) {
-      const m = p.exec(text);
-      if (!m) continue;
-      const start = text.lastIndexOf('\n', m.index) + 1;
-      const end = text.indexOf('\n', m.index);
-      return text.slice(start, end < 0 ? undefined : end).trim();
-    }
+    const found = errorLineIn(text, patterns);
+    if (found) return found.line;
   }
   return undefined;
-}
-
-function definedOnly(values: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key] = value;
-  return out;
 }

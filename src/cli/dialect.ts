@@ -1,0 +1,41 @@
+import { type CliCommand, UsageError } from './args.js';
+import { dialectExplainCommand } from './dialect-explain.js';
+import { dialectValidateCommand } from './dialect-validate.js';
+
+/**
+ * `dialect <subcommand>`: tools for writing dialect files. Each subcommand is a CliCommand of its own, in
+ * its own file; adding one to this list puts it in the usage and the dispatch.
+ */
+export const DIALECT_SUBCOMMANDS: CliCommand[] = [dialectValidateCommand, dialectExplainCommand];
+
+function groupUsage(): string {
+  const width = Math.max(...DIALECT_SUBCOMMANDS.map((c) => c.name.length));
+  const list = DIALECT_SUBCOMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+  return `mcp-ssh-session dialect <subcommand> [arguments]
+
+Tools for writing a dialect file (docs/dialects.md), without connecting to anything.
+
+Subcommands:
+${list}
+
+mcp-ssh-session dialect <subcommand> --help shows a subcommand's arguments.`;
+}
+
+const subcommand = (name: string | undefined) => DIALECT_SUBCOMMANDS.find((c) => c.name === name);
+
+export const dialectCommand: CliCommand = {
+  name: 'dialect',
+  summary: `write and check dialect files (${DIALECT_SUBCOMMANDS.map((c) => c.name).join(', ')})`,
+  get usage() {
+    return groupUsage();
+  },
+  usageFor: (argv) => subcommand(argv[0])?.usage ?? groupUsage(),
+  async run(argv) {
+    const [name, ...rest] = argv;
+    const sub = subcommand(name);
+    if (!sub) {
+      throw new UsageError(name === undefined ? 'name a subcommand' : `unknown subcommand "${name}"`);
+    }
+    return sub.run(rest);
+  },
+};
