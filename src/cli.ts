@@ -9,7 +9,13 @@ import { VERSION } from './server/version.js';
 import { log } from './util/log.js';
 
 /** Every command, in the order --help lists them. */
-const COMMANDS: CliCommand[] = [serveCommand, checkConfigCommand, recordCommand, replayCommand, dialectCommand];
+const COMMANDS: CliCommand[] = [
+  serveCommand,
+  checkConfigCommand,
+  recordCommand,
+  replayCommand,
+  dialectCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,19 +1,26 @@
 import { type CliCommand, UsageError } from './args.js';
 import { dialectExplainCommand } from './dialect-explain.js';
+import { dialectTestCommand } from './dialect-test.js';
+import { dialectTryCommand } from './dialect-try.js';
 import { dialectValidateCommand } from './dialect-validate.js';
 
 /**
  * `dialect <subcommand>`: tools for writing dialect files. Each subcommand is a CliCommand of its own, in
  * its own file; adding one to this list puts it in the usage and the dispatch.
  */
-export const DIALECT_SUBCOMMANDS: CliCommand[] = [dialectValidateCommand, dialectExplainCommand];
+export const DIALECT_SUBCOMMANDS: CliCommand[] = [
+  dialectValidateCommand,
+  dialectExplainCommand,
+  dialectTestCommand,
+  dialectTryCommand,
+];
 
 function groupUsage(): string {
   const width = Math.max(...DIALECT_SUBCOMMANDS.map((c) => c.name.length));
   const list = DIALECT_SUBCOMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
   return `mcp-ssh-session dialect <subcommand> [arguments]
 
-Tools for writing a dialect file (docs/dialects.md), without connecting to anything.
+Tools for writing a dialect file and checking it against recorded or real devices (docs/dialects.md).
 
 Subcommands:
 ${list}

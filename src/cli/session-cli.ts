@@ -14,6 +14,7 @@ export const SESSION_OPTIONS = {
   config: { type: 'string' },
   user: { type: 'string' },
   port: { type: 'string' },
+  'password-env': { type: 'string' },
   dialect: { type: 'string' },
   command: { type: 'string', multiple: true },
   enable: { type: 'boolean' },
@@ -22,6 +23,7 @@ export const SESSION_OPTIONS = {
 
 export const SESSION_USAGE = `  --config FILE      config file (inventory, secrets by reference); searched for as the server does
   --user U, --port P the login, when neither the config nor ~/.ssh/config says
+  --password-env VAR the login password is in this environment variable (never on the command line)
   --dialect NAME     the dialect (default: the inventory's, else detected); a dialect file's path works too
   --command CMD      a command to run (repeat for more); without it, commands are read from stdin, one a line
   --enable           bring the device to its privileged mode first (enable secret from the config, or asked)
@@ -32,6 +34,7 @@ export interface SessionCliValues {
   config?: string;
   user?: string;
   port?: string;
+  'password-env'?: string;
   dialect?: string;
   command?: string[];
   enable?: boolean;
@@ -97,6 +100,11 @@ export async function runSessionCli(
     throw new UsageError('name the host (an inventory name, an ~/.ssh/config alias or an address)');
   const timeoutMs = (positiveNumber('--timeout', values.timeout) ?? 60) * 1000;
   const port = positiveNumber('--port', values.port);
+  const passwordVar = values['password-env'];
+  const password = passwordVar === undefined ? undefined : process.env[passwordVar];
+  if (passwordVar !== undefined && !password)
+    throw new UsageError(`--password-env: ${passwordVar} is not set`);
+  registerSecret(password, 'password');
   const config = await loadConfig({ explicitPath: values.config });
   // A dialect file's path: its folder joins the dialect folders (last, so it wins) and its name is used.
   let dialect = values.dialect;
@@ -124,7 +132,7 @@ export async function runSessionCli(
       const command = values.command ? queue.shift() : await terminal?.next();
       if (command === undefined) break;
       if (!command.trim()) continue;
-      const record = await manager.execute({ host: target, username: values.user, port }, command, {
+      const record = await manager.execute({ host: target, username: values.user, port, password }, command, {
         timeoutMs,
         ...(dialect && { dialect }),
         ...(values.enable && { privileged: true }),

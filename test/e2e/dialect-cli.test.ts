@@ -1,11 +1,14 @@
-// `mcp-ssh-session dialect validate|explain` as a network engineer runs them: the built CLI, its output
+// `mcp-ssh-session dialect validate|explain|test|try` as a network engineer runs them: the built CLI, its output
 // and its exit status. Build first (npm run build); a missing build fails every test here.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startDeviceSimulator } from '../simulators/device-sim.js';
+import { iosProfile } from '../simulators/ios.js';
 import { CLI } from '../support/mcp-client.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -34,7 +37,10 @@ describe('mcp-ssh-session dialect', () => {
   it('is listed by --help, and lists its subcommands', () => {
     const top = cli('--help');
     assert.equal(top.status, 0);
-    assert.match(top.stdout, /^ {2}dialect +write and check dialect files \(validate, explain\)$/m);
+    assert.match(
+      top.stdout,
+      /^ {2}dialect +write and check dialect files \(validate, explain, test, try\)$/m,
+    );
     const group = cli('dialect', '--help');
     assert.equal(group.status, 0);
     assert.match(group.stdout, /^ {2}validate +load dialect files as the server would/m);
@@ -62,7 +68,7 @@ describe('mcp-ssh-session dialect', () => {
     assert.equal(badMode.status, 2);
     assert.match(
       badMode.stderr,
-      /--mode: no mode named "config" in junos \(modes: operational, configuration\)/,
+      /--mode: no mode named "config" in junos \(modes: operational, configuration, shell\)/,
     );
   });
 
@@ -75,7 +81,7 @@ describe('mcp-ssh-session dialect', () => {
       [
         'ok dialects/arista-eos.yaml (arista-eos, 4 modes)',
         'ok dialects/cisco-ios.yaml (cisco-ios, 3 modes)',
-        'ok dialects/junos.yaml (junos, 2 modes)',
+        'ok dialects/junos.yaml (junos, 3 modes)',
         'ok dialects/linux.yaml (linux, 0 modes)',
         'ok dialects/linux-sudo.yaml (linux-sudo, 0 modes)',
         'ok examples/dialects/cisco-nxos.yaml (cisco-nxos, 2 modes)',
@@ -223,5 +229,74 @@ describe('mcp-ssh-session dialect', () => {
       result.stderr,
       /bad\.yaml:3:10: errors\[0\]: Invalid regular expression: .* no inline flag groups/,
     );
+  });
+
+  it('tests a dialect against a transcript: every command ok, or the first difference', () => {
+    const junos = 'test/transcripts/junos-17.3-vsrx.yaml';
+    const good = cli('dialect', 'test', 'junos', junos);
+    assert.equal(good.status, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /^ {2}ok {4}show version \(operational\)$/m);
+    assert.match(good.stdout, /^ {2}(\d+) of \1 commands as recorded$/m);
+    const wrong = cli('dialect', 'test', 'cisco-ios', junos);
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stdout, /^ {2}FAIL {2}show version: mode: expected operational, got user$/m);
+    const detected = cli('dialect', 'test', 'detect', 'test/transcripts/eos-4.22-veos.yaml');
+    assert.equal(detected.status, 0, detected.stdout);
+    assert.match(detected.stdout, /eos-4\.22-veos\.yaml with arista-eos:/);
+  });
+
+  it('names the line of a transcript that was cut off or edited by hand', () => {
+    const dir = folder({
+      'cut.yaml': 'transcript: 1\nevents:\n  - {"t": 0.1, "out": "r1>"}\n  - {"t": 0.2, "in": "show ver',
+      'edited.yaml':
+        'transcript: 1\nevents:\n  - {t: 0.1, out: "r1>"}\n  - {t: 0.2, input: "show version"}\n',
+    });
+    const cut = cli('dialect', 'test', 'cisco-ios', path.join(dir, 'cut.yaml'));
+    assert.notEqual(cut.status, 0);
+    assert.match(cut.stderr, /cut\.yaml:4:\d+: /);
+    const edited = cli('dialect', 'test', 'cisco-ios', path.join(dir, 'edited.yaml'));
+    assert.notEqual(edited.status, 0);
+    assert.match(edited.stderr, /edited\.yaml:4:\d+: events\.1/);
+  });
+
+  it('tries a dialect on a device, showing what the runner saw and decided', async () => {
+    const sim = await startDeviceSimulator(iosProfile({ hostname: 'try-rtr1' }));
+    try {
+      // Not spawnSync: the simulator runs in this process.
+      const { stdout, stderr } = await promisify(execFile)(
+        process.execPath,
+        [
+          CLI,
+          'dialect',
+          'try',
+          '127.0.0.1',
+          '--port',
+          String(sim.port),
+          '--user',
+          sim.username,
+          '--password-env',
+          'MCP_SSH_TRY_PASSWORD',
+          '--command',
+          'show clock',
+        ],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: {
+            ...process.env,
+            HOME: mkdtempSync(path.join(tmpdir(), 'try-home-')),
+            MCP_SSH_TRY_PASSWORD: sim.password,
+          },
+        },
+      ).catch((error: { stdout: string; stderr: string }) => error);
+      assert.match(stderr, /learned the prompt "try-rtr1>": \{"host":"try-rtr1"\}, mode user/);
+      assert.match(stderr, /== dialect cisco-ios/);
+      assert.match(stderr, /-> "show clock\\n"/);
+      assert.match(stderr, /the command ended at "try-rtr1>": mode user/);
+      assert.match(stdout, /UTC/);
+    } finally {
+      await sim.close();
+    }
   });
 });
