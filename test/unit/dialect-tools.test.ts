@@ -383,7 +383,7 @@ describe('explainLine', () => {
       /just above a prompt of mode configuration, it belongs to that prompt and is not output \(modes\.configuration\.context_lines\[1\]\)/,
     );
     assert.match(text, /^ {2}no match {2}modes\.configuration\.context_lines\[0\] +\^\$$/m);
-    assert.match(text, /^ {2}match {5}modes\.configuration\.context_lines\[1\] +\^(?:.*)?\\[edit/m);
+    assert.match(text, /^ {2}match {5}modes\.configuration\.context_lines\[1\] +\^.*\\\[edit/m);
   });
 
   it('names the pager that answers a line and the error that matches one', async () => {
