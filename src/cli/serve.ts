@@ -63,9 +63,10 @@ Flags and environment beat the config file's limits.`,
     const shutdown = () => {
       if (stopping) return;
       stopping = true;
-      // Spill files deleted, audit log flushed; a stuck disk does not hold the exit up for long.
+      // Commands stopped and what sessions started on their hosts ended, spill files deleted, audit log
+      // flushed; a host or disk that does not answer does not hold the exit up for long.
       const exit = () => process.exit(0);
-      setTimeout(exit, 2000).unref();
+      setTimeout(exit, 8000).unref();
       void Promise.allSettled([manager.dispose(), prompter.close()]).then(exit);
     };
     process.stdin.on('close', shutdown);

@@ -52,6 +52,8 @@ export interface Dialect {
   /** Answers to what comes before the first prompt. */
   login: { pattern: RegExp; send: string }[];
   onClose: Template[];
+  /** Ends what the session started on the host, from a second channel, when it is closed. */
+  onCloseExec?: Template;
   pagers: Responder[];
   inputPrompts: Responder[];
   commandRewrite: { match: RegExp; replace: string }[];
@@ -279,6 +281,7 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
       send: l.send,
     })),
     onClose: (file.on_close ?? []).map((s, i) => template(s.send, `on_close[${i}].send`)),
+    ...(file.on_close_exec !== undefined && { onCloseExec: template(file.on_close_exec, 'on_close_exec') }),
     pagers: responders(file.pagers, 'pagers', pattern),
     inputPrompts: responders(file.input_prompts, 'input_prompts', pattern),
     commandRewrite: (file.command_rewrite ?? []).map((r, i) => ({

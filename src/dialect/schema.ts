@@ -262,6 +262,11 @@ export const dialectFileSchema = z
       .optional()
       .describe('Template values unless the caller gives them.'),
     on_open: z.array(step).optional(),
+    on_close_exec: template
+      .optional()
+      .describe(
+        "Run on a second channel when the session is closed: ends what the session started on the host (a shell's process group). Exit status 0 means nothing is left.",
+      ),
     on_close: z
       .array(z.object({ send: template }).strict())
       .optional()

@@ -175,6 +175,8 @@ export class ExpectRunner {
   private readonly cleaner = new TerminalCleaner();
   private current: Pending | undefined;
   private closed = false;
+  /** Interrupts on their way over side channels. */
+  private readonly sideSignals = new Set<Promise<void>>();
   /** Reading is paused until the output sink has caught up. */
   private paused = false;
   /** Markers are this runner's random prefix and a counter: unique, and cheaper than fresh randomness. */
@@ -285,11 +287,31 @@ export class ExpectRunner {
     return this.pathTo(target).some((t) => t.expect.some((r) => r.secret !== undefined));
   }
 
-  /** Interrupt the running command, as Ctrl+C would. False when nothing is running. */
-  interrupt(): boolean {
-    if (!this.current) return false;
-    this.stop(this.current, 'interrupt');
+  /**
+   * Interrupt the running command, as Ctrl+C would; with `command` (its live state), only that command.
+   * False when nothing (or another command) is running.
+   */
+  interrupt(command?: LiveState): boolean {
+    const pending = this.current;
+    if (!pending || (command !== undefined && pending.live !== command)) return false;
+    this.stop(pending, 'interrupt');
     return true;
+  }
+
+  /**
+   * Resolves when no interrupt sent on a side channel is still on its way. The next command waits for
+   * this: a Ctrl+C meant for a command that ended meanwhile must not land on the one after it.
+   */
+  async idle(): Promise<void> {
+    while (this.sideSignals.size > 0) await Promise.allSettled([...this.sideSignals]);
+  }
+
+  /** Run a signal command on a side channel, tracked until it has run. */
+  private signal(command: string): Promise<void> {
+    const sent = this.channel.execSide(command).catch(() => {});
+    this.sideSignals.add(sent);
+    void sent.finally(() => this.sideSignals.delete(sent));
+    return sent;
   }
 
   /** Bytes from the channel, in order. */
@@ -430,13 +452,17 @@ export class ExpectRunner {
     }, FIND_PROMPT_MS);
   }
 
-  /** The channel closed: whatever runs now has lost its shell. */
-  closedByPeer(exitCode: number | null): void {
+  /**
+   * The channel closed: whatever runs now has lost its shell. `cause` says why, when it is known (the
+   * connection dropped: the SSH layer's reason).
+   */
+  closedByPeer(exitCode: number | null, cause?: string): void {
     this.closed = true;
     const pending = this.current;
     if (!pending) return;
     pending.collector.push(pending.held + this.cleaner.flush());
     pending.held = '';
+    const why = cause ?? 'its shell ended (it exited, or the connection dropped)';
     pending.done(
       { index: 0, exitCode },
       {
@@ -444,7 +470,7 @@ export class ExpectRunner {
         note:
           pending.interrupted || pending.timedOut
             ? undefined
-            : 'the shell ended while the command ran (it exited, or the connection dropped); the next command starts a new shell',
+            : `the command did not finish: ${why}; the next command starts a new shell`,
       },
     );
   }
@@ -756,9 +782,7 @@ export class ExpectRunner {
         if (this.current !== pending) return;
         // The interrupt was ignored: end the command with its shell rather than leave the session wedged.
         const force = this.dialect.interrupt.forceExec;
-        const forced = force
-          ? this.channel.execSide(force.render(this.vars)).catch(() => {})
-          : Promise.resolve();
+        const forced = force ? this.signal(force.render(this.vars)) : Promise.resolve();
         void forced.finally(() => this.close());
         pending.collector.push(pending.held);
         pending.held = '';
@@ -773,7 +797,7 @@ export class ExpectRunner {
   private sendInterrupt(): void {
     const { send, exec } = this.dialect.interrupt;
     if (send !== undefined) this.channel.write(send);
-    if (exec) this.channel.execSide(exec.render(this.vars)).catch(() => {});
+    if (exec) void this.signal(exec.render(this.vars));
   }
 }
 

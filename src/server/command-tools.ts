@@ -2,11 +2,11 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { KEY_NAMES_SUMMARY, parseKeys } from '../expect/keys.js';
 import type { CommandRecord } from '../session/command.js';
-import { OUTPUTS_KEPT, type SessionManager } from '../session/manager.js';
+import type { SessionManager } from '../session/manager.js';
 import type { Session } from '../session/session.js';
 import { redact, registerSecret } from '../util/secrets.js';
 import type { ServerLimits } from './limits.js';
-import { failure, ok, statusText, summary, summaryLine } from './results.js';
+import { failure, interruptedResult, ok, statusText, summary, summaryLine } from './results.js';
 import { commandId, commandStatus, commandSummary, sessionAddress, waiting } from './schemas.js';
 import { noSession, targetOf } from './tools.js';
 
@@ -20,18 +20,14 @@ const REACTION_MS = { default: 1000, max: 30_000 };
 export function registerCommandTools(server: McpServer, manager: SessionManager, limits: ServerLimits): void {
   const recordOf = (id: string): CommandRecord => {
     const record = manager.command(id);
-    if (!record) {
-      throw new Error(
-        `No command "${id}": list_running_commands and list_command_history show the known ids (the oldest finished ones are forgotten after 100).`,
-      );
-    }
+    if (!record) throw new Error(manager.commands.whyUnknown(id));
     return record;
   };
 
   const page = async (record: CommandRecord, offset: number, maxBytes: number) => {
-    if (record.outputReleased) {
+    if (record.outputGone !== undefined) {
       throw new Error(
-        `${record.id} ended ${record.status} with exit status ${record.outcome?.exitCode ?? 'none'}; its output is no longer kept (only the ${OUTPUTS_KEPT} most recent finished commands keep theirs)`,
+        `${record.id} ended ${record.status} with exit status ${record.outcome?.exitCode ?? 'none'}; ${record.outputGone}`,
       );
     }
     const p = await record.output.read(offset, maxBytes);
@@ -81,11 +77,10 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
         const record = recordOf(args.command_id);
         const maxBytes = Math.min(args.max_bytes ?? limits.maxResultBytes, limits.maxResultBytes);
         const window = await page(record, args.offset, maxBytes);
-        const error = record.outcome?.error ?? record.error;
+        if (window.complete) manager.commands.markRead(record);
         const structured = {
           ...summary(record),
           ...(record.live.waiting && { waiting: record.live.waiting }),
-          ...(error !== undefined && { error: redact(error) }),
           ...window,
         };
         const gapText = window.gap ? `[${window.gap.to - window.gap.from} bytes not kept here]\n` : '';
@@ -146,22 +141,32 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
     {
       title: 'Interrupt a command by id',
       description:
-        'Send Ctrl+C to a running command. It ends with exit status 130; its session stays usable.',
+        'Send Ctrl+C to a running command and wait until it has ended: the answer has its final status (interrupted, exit status 130) and its output. Its session stays usable.',
       inputSchema: { command_id: commandId },
-      outputSchema: { commandId: z.string(), interrupted: z.boolean(), status: commandStatus },
+      outputSchema: {
+        commandId: z.string(),
+        interrupted: z.boolean(),
+        command: z.string().optional(),
+        status: commandStatus,
+        exitCode: z.number().int().nullable().optional(),
+        output: z.string().optional(),
+      },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
     async (args) => {
       try {
         const record = recordOf(args.command_id);
-        const interrupted = manager.interrupt(record.id);
-        if (interrupted) await record.settle(REACTION_MS.default);
-        return ok(
-          { commandId: record.id, interrupted, status: record.status },
-          interrupted
-            ? `Sent Ctrl+C to ${record.id}; it is ${record.status} now.`
-            : `${record.id} is not running (${record.status}); nothing was sent.`,
+        const interrupted = await manager.interruptAndWait(record.id);
+        if (!interrupted) {
+          return ok(
+            { commandId: record.id, interrupted, status: record.status },
+            `${record.id} is not running (${record.status}); nothing was sent.`,
+          );
+        }
+        const result = await interruptedResult(record, limits.maxResultBytes, (r) =>
+          manager.commands.markRead(r),
         );
+        return ok({ interrupted, ...result.structured }, result.text);
       } catch (error) {
         return failure(error);
       }

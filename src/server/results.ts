@@ -27,7 +27,13 @@ export function summary(record: CommandRecord) {
     ...(record.finishedAt && { finishedAt: record.finishedAt.toISOString() }),
     durationMs: record.durationMs,
     totalBytes: record.output.totalBytes,
+    ...(failureOf(record) !== undefined && { error: redact(failureOf(record) as string) }),
   };
+}
+
+/** The device's error line, or why a failed command failed. */
+export function failureOf(record: CommandRecord): string | undefined {
+  return record.outcome?.error ?? record.cause;
 }
 
 export function summaryLine(record: CommandRecord): string {
@@ -38,11 +44,25 @@ export function summaryLine(record: CommandRecord): string {
 
 /**
  * The output of a command for execute_command: all of it when it fits `budget` (JSON-encoded), else head
- * and tail; while it runs, what it printed so far from the start, with where to read on.
+ * and tail; while it runs, what it printed so far from the start, with where to read on. A finished output
+ * that comes back whole counts as read (`read` is told), so it may leave memory.
  */
-export async function outputOf(record: CommandRecord, budget: number) {
+export async function outputOf(
+  record: CommandRecord,
+  budget: number,
+  read?: (record: CommandRecord) => void,
+) {
+  if (record.outputGone !== undefined) {
+    return {
+      output: '',
+      truncated: record.output.totalBytes > 0,
+      omittedBytes: record.output.totalBytes,
+      note: record.outputGone,
+    };
+  }
   if (record.finished) {
-    const shaped = shapeOutput(record.output.finish(), budget);
+    const shaped = shapeOutput(await record.output.capture(), budget);
+    if (!shaped.truncated) read?.(record);
     return {
       output: redact(shaped.output),
       truncated: shaped.truncated,
@@ -68,6 +88,24 @@ export function statusText(record: CommandRecord): string {
   if (status === 'running') {
     return `still running in the background as ${record.id}; get_command_status reads on, interrupt_command_by_id stops it`;
   }
-  if (status === 'failed') return `failed: ${record.error ?? record.outcome?.note ?? 'its shell was lost'}`;
+  if (status === 'failed') return `failed: ${record.cause}`;
   return `${status}; exit status ${record.outcome?.exitCode ?? 'none'}`;
+}
+
+/** A command that was interrupted and has ended (or not, within the wait): its final status and output. */
+export async function interruptedResult(
+  record: CommandRecord,
+  budget: number,
+  read?: (record: CommandRecord) => void,
+) {
+  const shaped = await outputOf(record, budget, read);
+  const structured = {
+    commandId: record.id,
+    command: redact(record.command),
+    status: record.status,
+    exitCode: record.outcome?.exitCode ?? null,
+    output: shaped.output,
+  };
+  const body = shaped.output.endsWith('\n') || !shaped.output ? shaped.output : `${shaped.output}\n`;
+  return { structured, text: `${body}[${record.id} ${statusText(record)}]` };
 }

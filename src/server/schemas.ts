@@ -54,4 +54,5 @@ export const commandSummary = z.object({
   finishedAt: z.string().optional(),
   durationMs: z.number(),
   totalBytes: z.number().int(),
+  error: z.string().optional().describe('Why it failed (status failed), or the device error line.'),
 });

@@ -4,10 +4,11 @@ import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sd
 import { z } from 'zod';
 import type { CommandRecord } from '../session/command.js';
 import type { RunRequest, SecretName, SessionManager } from '../session/manager.js';
+import type { CloseReport } from '../session/session.js';
 import type { TargetRequest } from '../ssh/index.js';
 import { redact, registerSecret } from '../util/secrets.js';
 import type { ServerLimits } from './limits.js';
-import { failure, ok, outputOf, statusText } from './results.js';
+import { failure, failureOf, interruptedResult, ok, outputOf, statusText } from './results.js';
 import { commandStatus, host, port, sessionAddress, username, waiting } from './schemas.js';
 import type { SecretPrompter } from './secret-prompt.js';
 
@@ -185,8 +186,9 @@ export function registerTools(
     };
   };
 
+  const markRead = (record: CommandRecord) => manager.commands.markRead(record);
   const executeResult = async (record: CommandRecord) => {
-    const shaped = await outputOf(record, limits.maxResultBytes);
+    const shaped = await outputOf(record, limits.maxResultBytes, markRead);
     const outcome = record.outcome;
     const note = [outcome?.note, 'note' in shaped ? shaped.note : undefined].filter(Boolean).join('; ');
     const structured = {
@@ -199,7 +201,7 @@ export function registerTools(
         waiting: { ...record.live.waiting, prompt: redact(record.live.waiting.prompt) },
       }),
       ...(outcome?.mode === undefined ? {} : { mode: outcome.mode }),
-      ...(outcome?.error === undefined ? {} : { error: redact(outcome.error) }),
+      ...(failureOf(record) !== undefined && { error: redact(failureOf(record) as string) }),
       exitCode: outcome?.exitCode ?? null,
       output: shaped.output,
       timedOut: !record.finished && !record.live.waiting,
@@ -294,13 +296,16 @@ export function registerTools(
     {
       title: 'Interrupt the running command',
       description:
-        'Send Ctrl+C to the command running in a session. The command ends with what it printed so far and exit status 130; the shell stays usable.',
+        'Send Ctrl+C to the command running in a session and wait until it has ended: the answer has its final status (interrupted, exit status 130) and its output. The shell stays usable.',
       inputSchema: sessionAddress,
       outputSchema: {
         session: z.string(),
         interrupted: z.boolean().describe('False when no command was running.'),
         commandId: z.string().optional(),
         command: z.string().optional(),
+        status: commandStatus.optional(),
+        exitCode: z.number().int().nullable().optional(),
+        output: z.string().optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
@@ -309,18 +314,15 @@ export function registerTools(
         const session = await manager.find(targetOf(args));
         if (!session) throw noSession(args.host);
         const running = session.current;
-        const interrupted = session.interrupt();
-        const structured = {
-          session: session.id,
-          interrupted,
-          ...(interrupted && running ? { commandId: running.id, command: redact(running.command) } : {}),
-        };
-        return ok(
-          structured,
-          interrupted && running
-            ? `Sent Ctrl+C to ${running.id} (${running.command}) on ${session.id}.`
-            : `No command is running on ${session.id}; nothing was sent.`,
-        );
+        const interrupted = running !== undefined && (await manager.interruptAndWait(running.id));
+        if (!interrupted || !running) {
+          return ok(
+            { session: session.id, interrupted: false },
+            `No command is running on ${session.id}; nothing was sent.`,
+          );
+        }
+        const result = await interruptedResult(running, limits.maxResultBytes, markRead);
+        return ok({ session: session.id, interrupted, ...result.structured }, result.text);
       } catch (error) {
         return failure(error);
       }
@@ -406,17 +408,31 @@ export function registerTools(
     'close_session',
     {
       title: 'Close an SSH session',
-      description: 'Close one session: its shell and connection end, and any running command with them.',
+      description:
+        'Close one session: a running command gets Ctrl+C, what the session started on the host is ended, then its shell and connection. The answer says what could not be stopped.',
       inputSchema: sessionAddress,
-      outputSchema: { session: z.string(), closed: z.boolean() },
+      outputSchema: {
+        session: z.string(),
+        closed: z.boolean(),
+        stopped: z.string().optional().describe('The command that was running and was stopped.'),
+        problems: z.array(z.string()).optional().describe('What could not be stopped on the host.'),
+      },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
       try {
         const session = await manager.find(targetOf(args));
         if (!session) throw noSession(args.host);
-        manager.close(session);
-        return ok({ session: session.id, closed: true }, `Closed ${session.id}.`);
+        const report = await manager.close(session);
+        return ok(
+          {
+            session: session.id,
+            closed: true,
+            ...(report.stopped && { stopped: report.stopped }),
+            ...(report.problems.length > 0 && { problems: report.problems }),
+          },
+          [`Closed ${session.id}.`, ...closeNotes(report)].join('\n'),
+        );
       } catch (error) {
         return failure(error);
       }
@@ -427,16 +443,33 @@ export function registerTools(
     'close_all_sessions',
     {
       title: 'Close all SSH sessions',
-      description: 'Close every open session.',
+      description:
+        'Close every open session, ending the commands they run and what they started on their hosts.',
       inputSchema: {},
-      outputSchema: { closed: z.array(z.string()) },
+      outputSchema: {
+        closed: z.array(z.string()),
+        problems: z.array(z.string()).optional().describe('What could not be stopped, per host.'),
+      },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async () => {
-      const closed = manager.closeAll();
-      return ok({ closed }, closed.length === 0 ? 'No sessions were open.' : `Closed ${closed.join(', ')}.`);
+      const reports = await manager.closeAll();
+      const closed = reports.map((r) => r.id);
+      const problems = reports.flatMap((r) => r.report.problems.map((p) => `${r.id}: ${p}`));
+      const text =
+        closed.length === 0
+          ? 'No sessions were open.'
+          : [`Closed ${closed.join(', ')}.`, ...problems].join('\n');
+      return ok({ closed, ...(problems.length > 0 && { problems }) }, text);
     },
   );
+}
+
+function closeNotes(report: CloseReport): string[] {
+  return [
+    ...(report.stopped ? [`Stopped ${report.stopped}.`] : []),
+    ...report.problems.map((p) => `Not done: ${p}`),
+  ];
 }
 
 /**

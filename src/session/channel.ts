@@ -65,7 +65,9 @@ export async function openChannel(
       stream.resume();
       stream.stderr.resume();
     },
-    execSide: (command) => execSide(client, command),
+    execSide: async (command) => {
+      await execSide(client, command);
+    },
     close: () => stream.close(),
   };
   return {
@@ -77,12 +79,16 @@ export async function openChannel(
   };
 }
 
-/** Run a command on a second channel and wait for it to end (used for out-of-band interrupts). */
-export function execSide(client: Client, command: string): Promise<void> {
+/** Run a command on a second channel and wait for it to end, with its exit status (interrupts, cleanup). */
+export function execSide(client: Client, command: string): Promise<number | null> {
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
       if (error) return reject(error);
-      channel.on('close', () => resolve());
+      let code: number | null = null;
+      channel.on('exit', (exit: number | null) => {
+        code = exit;
+      });
+      channel.on('close', () => resolve(code));
       channel.resume();
       channel.stderr.resume();
     });

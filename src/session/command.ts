@@ -3,6 +3,9 @@ import type { LiveState, RunOutcome } from '../expect/runner.js';
 
 export type CommandStatus = 'running' | 'awaiting_input' | 'completed' | 'interrupted' | 'failed';
 
+/** How a command ended; its output is in the record's store only (one copy). */
+export type CommandOutcome = Omit<RunOutcome, 'output'>;
+
 /**
  * One command, from the moment it was sent until long after it ended: what background continuation,
  * get_command_status, send_input and the history are built on. The runner fills `live` while it runs.
@@ -13,14 +16,16 @@ export class CommandRecord {
   /** Monotonic clock readings: durations to the microsecond, immune to clock changes. */
   private readonly t0 = performance.now();
   private t1: number | undefined;
-  outcome: RunOutcome | undefined;
+  outcome: CommandOutcome | undefined;
   /** Why the command never ran to an end (its shell or session was lost, a step failed). */
   error: string | undefined;
   live: LiveState = { bytes: 0, lines: 0, lastLine: '', terminal: false };
   /** The caller that started it stopped waiting (timeout, or execute_command_async). */
   detached = false;
-  /** The output was let go (only the newest finished commands keep theirs); status and exit code remain. */
-  outputReleased = false;
+  /** When a caller got the whole output of the finished command (it may then leave memory). */
+  readAt: Date | undefined;
+  /** The output is no longer kept, and why; status and exit code remain. */
+  outputGone: string | undefined;
   /** This call ran in a new shell: earlier cd/export are gone. */
   sessionReset = false;
   /** Resolves when the command has ended, however it ended. */
@@ -49,6 +54,12 @@ export class CommandRecord {
     return this.live.waiting ? 'awaiting_input' : 'running';
   }
 
+  /** Why it failed, for a failed command: its session or shell was lost, and how. */
+  get cause(): string | undefined {
+    if (this.status !== 'failed') return undefined;
+    return this.error ?? this.outcome?.error ?? this.outcome?.note ?? 'its shell was lost';
+  }
+
   get finished(): boolean {
     return this.finishedAt !== undefined;
   }
@@ -58,7 +69,8 @@ export class CommandRecord {
   }
 
   complete(outcome: RunOutcome): void {
-    this.outcome = outcome;
+    const { output: _kept, ...rest } = outcome;
+    this.outcome = rest;
     this.finish();
   }
 
@@ -73,11 +85,11 @@ export class CommandRecord {
   }
 
   /**
-   * Resolves when the command ends, waits for input, or `ms` pass, whichever comes first; an abort of the
-   * caller's request also ends the wait (the caller decides what to do with the command).
+   * Resolves when the command ends, waits for input (unless `untilEnd`), or `ms` pass, whichever comes
+   * first; an abort of the caller's request also ends the wait (the caller decides what to do).
    */
-  settle(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.finished || this.live.waiting) return Promise.resolve();
+  settle(ms: number, signal?: AbortSignal, untilEnd = false): Promise<void> {
+    if (this.finished || (this.live.waiting && !untilEnd)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -86,7 +98,7 @@ export class CommandRecord {
         resolve();
       };
       const onWaiting = () => {
-        if (this.live.waiting) done();
+        if (this.live.waiting && !untilEnd) done();
       };
       const timer = setTimeout(done, ms);
       this.waitListeners.add(onWaiting);

@@ -7,7 +7,8 @@ import { connect, type HostEntry, resolveTarget, type SshPaths, type TargetReque
 import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
 import { registerSecret } from '../util/secrets.js';
 import type { CommandRecord } from './command.js';
-import { type ExecuteOptions, Session, type ShellObserver } from './session.js';
+import { CommandRegistry, type RetentionLimits } from './registry.js';
+import { type CloseReport, type ExecuteOptions, Session, type ShellObserver } from './session.js';
 
 /** The secrets a call can need, by the names dialects and prompts use. */
 export type SecretName = 'password' | 'key_passphrase' | 'enable' | 'sudo';
@@ -61,6 +62,8 @@ export interface SessionManagerOptions {
   deployment?: Deployment;
   /** Output kept per command: head and tail in memory, the middle in a temporary file up to spillBytes. */
   output: { memoryBytes: number; spillBytes: number };
+  /** What the whole server keeps of finished outputs, and for how long. */
+  retention?: RetentionLimits;
   /**
    * Who watches a host's shells (the `record` and `dialect try` commands); undefined for a host: the
    * config's `record:` folder, if any, gets a transcript.
@@ -104,11 +107,6 @@ export interface SessionInfo {
   lastUsedAt: string;
 }
 
-/** Finished commands kept for get_command_status and the history (their spill files are deleted after). */
-const HISTORY_MAX = 100;
-/** Finished commands that keep their output (memory and spill file); older ones keep status and exit code. */
-export const OUTPUTS_KEPT = 10;
-
 /** All sessions of this server, keyed by user@host:port, and every command they ran. */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
@@ -119,12 +117,15 @@ export class SessionManager {
   private readonly resolved = new Map<string, string>();
   /** Secrets the user typed for a session, so one sudo password is asked once, not per command. */
   private readonly asked = new Map<string, Map<SecretName, string>>();
-  private readonly commands = new Map<string, CommandRecord>();
+  /** Every command, and what is kept of its output. */
+  readonly commands: CommandRegistry;
   /** The name a session was first reached by (an inventory name): its rules apply when it is addressed by id. */
   private readonly openedAs = new Map<string, string>();
   private commandSeq = 0;
 
-  constructor(private readonly options: SessionManagerOptions) {}
+  constructor(private readonly options: SessionManagerOptions) {
+    this.commands = new CommandRegistry(options.retention);
+  }
 
   get deployment(): Deployment | undefined {
     return this.options.deployment;
@@ -178,14 +179,17 @@ export class SessionManager {
         }
       }
       const record = await job.started;
-      this.remember(record);
+      this.commands.add(record);
       run.onStart?.(record);
       record.done.then(() => this.audit(request.host, record, policy));
       return record;
     } catch (error) {
       // A session that never got a shell (refused, failed login, undetectable device) is not a session:
-      // drop its connection and forget it, so list_sessions stays truthful.
-      if (!session.everOpened && this.sessions.get(session.id) === session) this.close(session);
+      // drop its connection and forget it, so list_sessions stays truthful. Not while another call uses
+      // it: a call that gave up waiting behind one still connecting gives up only itself.
+      if (!session.everOpened && !session.inUse && this.sessions.get(session.id) === session) {
+        void this.close(session);
+      }
       const denied = error instanceof CommandDeniedError;
       void deployment?.audit?.write({
         time: new Date().toISOString(),
@@ -365,23 +369,6 @@ export class SessionManager {
     };
   }
 
-  private remember(record: CommandRecord): void {
-    this.commands.set(record.id, record);
-    // Each output may hold up to --max-output-bytes in memory: only the newest finished ones keep theirs.
-    const finished = [...this.commands.values()].filter((c) => c.finished && !c.outputReleased);
-    for (const old of finished.slice(0, Math.max(0, finished.length - OUTPUTS_KEPT))) {
-      old.outputReleased = true;
-      void old.output.dispose();
-    }
-    if (this.commands.size <= HISTORY_MAX) return;
-    for (const [id, old] of this.commands) {
-      if (this.commands.size <= HISTORY_MAX) break;
-      if (!old.finished) continue;
-      this.commands.delete(id);
-      void old.output.dispose();
-    }
-  }
-
   private audit(host: string, record: CommandRecord, policy: AuditRecord['policy']): void {
     const audit = this.options.deployment?.audit;
     if (!audit) return;
@@ -407,21 +394,33 @@ export class SessionManager {
     return this.commands.get(id);
   }
 
-  /** Running first, then the most recent. */
+  /** Newest first. */
   history(limit: number): CommandRecord[] {
-    return [...this.commands.values()].reverse().slice(0, limit);
+    return this.commands.history(limit);
   }
 
   running(): CommandRecord[] {
-    return [...this.commands.values()].filter((c) => !c.finished);
+    return this.commands.running();
   }
 
-  /** Ctrl+C to the command with this id; false when it is not running. */
+  /** Ctrl+C to the command with this id, and to no other; false when it is not running. */
   interrupt(id: string): boolean {
     const record = this.commands.get(id);
     if (!record || record.finished) return false;
-    const session = this.sessions.get(record.session);
-    return session?.current === record ? session.interrupt() : false;
+    return this.sessions.get(record.session)?.interrupt(record) ?? false;
+  }
+
+  /**
+   * Ctrl+C to the command with this id, then wait until it has ended (at most its dialect's grace and
+   * `extraMs` more): the caller gets its final status, not a promise of one.
+   */
+  async interruptAndWait(id: string, extraMs = 2000): Promise<boolean> {
+    const record = this.commands.get(id);
+    const session = record && this.sessions.get(record.session);
+    if (!record || !session?.interrupt(record)) return false;
+    const graceMs = session.dialect?.interrupt.graceMs ?? 0;
+    await record.settle(graceMs + extraMs, undefined, true);
+    return true;
   }
 
   /** Type into a running command; false when it is not running. */
@@ -445,7 +444,9 @@ export class SessionManager {
     try {
       return { session, client: await session.connection() };
     } catch (error) {
-      if (!session.everOpened && this.sessions.get(session.id) === session) this.close(session);
+      if (!session.everOpened && !session.inUse && this.sessions.get(session.id) === session) {
+        void this.close(session);
+      }
       throw error;
     }
   }
@@ -499,9 +500,10 @@ export class SessionManager {
     });
   }
 
-  close(session: Session): void {
-    session.close();
+  /** Close a session (ending what it started on the host); a new call to its host opens a new one. */
+  close(session: Session): Promise<CloseReport> {
     this.forget(session.id);
+    return session.close();
   }
 
   private forget(id: string): void {
@@ -511,16 +513,16 @@ export class SessionManager {
     for (const [key, sessionId] of this.resolved) if (sessionId === id) this.resolved.delete(key);
   }
 
-  closeAll(): string[] {
-    const ids = [...this.sessions.keys()];
-    for (const session of [...this.sessions.values()]) this.close(session);
-    return ids;
+  /** Close every session at once; each report says what could not be done on its host. */
+  async closeAll(): Promise<{ id: string; report: CloseReport }[]> {
+    const sessions = [...this.sessions.values()];
+    return Promise.all(sessions.map(async (s) => ({ id: s.id, report: await this.close(s) })));
   }
 
   /** Close everything and delete the commands' spill files (shutdown). */
   async dispose(): Promise<void> {
-    this.closeAll();
-    await Promise.all([...this.commands.values()].map((c) => c.output.dispose()));
+    await this.closeAll();
+    await this.commands.dispose();
     await this.options.deployment?.audit?.close();
   }
 }

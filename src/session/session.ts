@@ -1,10 +1,11 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import type { OutputStore } from '../expect/output-store.js';
-import type { ExpectRunner, RunnerTrace, RunOptions } from '../expect/runner.js';
+import type { ExpectRunner, RunnerTrace, RunOptions, RunOutcome } from '../expect/runner.js';
 import { ScreenMirror, type ScreenSnapshot } from '../expect/screen.js';
 import { log } from '../util/log.js';
-import { type ChannelTap, openChannel, openRunner } from './channel.js';
+import { type ChannelTap, execSide, openChannel, openRunner } from './channel.js';
 import { CommandRecord } from './command.js';
 import { detectDialect } from './detect.js';
 
@@ -64,22 +65,32 @@ export interface ObservedResult {
 
 const OBSERVED_OUTPUT_MAX = 1024 * 1024;
 
-function observedResult(record: CommandRecord): ObservedResult {
-  const outcome = record.outcome;
-  const output = outcome?.output;
+function observedResult(record: CommandRecord, outcome: RunOutcome): ObservedResult {
+  const output = outcome.output;
   return {
     status: record.status,
-    ...(outcome?.mode !== undefined && { mode: outcome.mode }),
-    exit: outcome?.exitCode ?? null,
-    ...((outcome?.error ?? record.error) !== undefined && { error: outcome?.error ?? record.error }),
-    ...(output &&
-      output.omittedBytes === 0 &&
+    ...(outcome.mode !== undefined && { mode: outcome.mode }),
+    exit: outcome.exitCode,
+    ...((outcome.error ?? record.cause) !== undefined && { error: outcome.error ?? record.cause }),
+    ...(output.omittedBytes === 0 &&
       output.totalBytes <= OBSERVED_OUTPUT_MAX && { output: output.head + output.tail }),
   };
 }
 
 /** The session runs a command nobody waits for any more; a new one would wait behind it for who knows how long. */
 export class SessionBusyError extends Error {}
+
+/** What closing a session did on the host. */
+export interface CloseReport {
+  /** The command that was running and was stopped. */
+  stopped?: string;
+  /** What could not be done: a command that would not stop, processes left on the host. */
+  problems: string[];
+}
+
+/** How long closing waits for the host: a command's interrupt (its dialect's grace comes on top), the cleanup. */
+const CLOSE_WAIT_MS = 500;
+const CLEANUP_MS = 5000;
 
 /**
  * One connection and one persistent shell to one user@host:port. Commands run strictly one after another;
@@ -90,8 +101,13 @@ export class Session {
   private connecting: Promise<Client> | undefined;
   private runner: ExpectRunner | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls queued or running on this session. */
+  private jobs = 0;
   private hadShell = false;
   private closedByUser = false;
+  private closing: Promise<CloseReport> | undefined;
+  /** The SSH layer's last error on this connection: why it dropped, when it did. */
+  private lastError: string | undefined;
   private mirror: ScreenMirror | undefined;
   /** Which one readScreen shows: the mirror of a command with a terminal, or the device CLI's output. */
   private screenSource: 'terminal' | 'cli' | undefined;
@@ -135,6 +151,15 @@ export class Session {
     return this.client !== undefined;
   }
 
+  /** Calls are queued or running on it. */
+  get inUse(): boolean {
+    return this.jobs > 0;
+  }
+
+  get isClosed(): boolean {
+    return this.closedByUser;
+  }
+
   /** The mode the device is in, as its last prompt said (prompt dialects). */
   get mode(): string | undefined {
     return this.runner?.mode;
@@ -162,6 +187,7 @@ export class Session {
       started = resolve;
       failed = reject;
     });
+    this.jobs++;
     const run = async () => {
       if (state === 'cancelled') return;
       state = 'started';
@@ -169,6 +195,8 @@ export class Session {
         await this.runNow(command, prepare, started);
       } catch (error) {
         failed(error); // only errors before the command was sent get here
+      } finally {
+        this.jobs--;
       }
     };
     this.queue = this.queue.then(run, run);
@@ -177,14 +205,16 @@ export class Session {
       cancel: () => {
         if (state !== 'queued') return false;
         state = 'cancelled';
+        this.jobs--;
         return true;
       },
     };
   }
 
-  /** Interrupt the running command; false when none is running. */
-  interrupt(): boolean {
-    return this.runner?.interrupt() ?? false;
+  /** Interrupt the running command, or only `record` if given; false when it is not running. */
+  interrupt(record?: CommandRecord): boolean {
+    if (record && this.current !== record) return false;
+    return this.runner?.interrupt(record?.live) ?? false;
   }
 
   /** Type into the running command; false when none runs. */
@@ -221,15 +251,52 @@ export class Session {
     }
   }
 
-  close(): void {
+  /**
+   * Close the session and end what it started on the host: the running command gets Ctrl+C, then the
+   * dialect's on_close_exec ends the rest (a shell's process group). Resolves with what could not be done.
+   */
+  close(): Promise<CloseReport> {
     this.closedByUser = true;
-    this.runner?.close();
-    this.client?.end();
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<CloseReport> {
+    const report: CloseReport = { problems: [] };
+    const runner = this.runner;
+    const client = this.client;
+    const running = this.current && !this.current.finished ? this.current : undefined;
+    if (running && runner && !runner.isClosed && runner.interrupt(running.live)) {
+      const grace = runner.dialect.interrupt.graceMs + CLOSE_WAIT_MS;
+      if (await settles(running.done, grace)) report.stopped = running.id;
+      else
+        report.problems.push(`${running.id} (${running.command}) did not stop within ${grace} ms of Ctrl+C`);
+    }
+    const cleanup = runner?.dialect.onCloseExec;
+    if (cleanup && client && runner) {
+      const ended = execSide(client, cleanup.render(runner.vars)).then(
+        (code) =>
+          code === 0
+            ? undefined
+            : 'processes this session started are still running on the host (they may belong to another user, e.g. started with sudo)',
+        (error: Error) => `could not end what this session started on the host: ${error.message}`,
+      );
+      const problem = await Promise.race([
+        ended,
+        delay(CLEANUP_MS).then(
+          () => `ending what this session started on the host did not finish within ${CLEANUP_MS} ms`,
+        ),
+      ]);
+      if (problem) report.problems.push(problem);
+    }
+    runner?.close();
+    client?.end();
     this.client = undefined;
     this.runner = undefined;
     this.mirror?.dispose();
     this.mirror = undefined;
     if (this.current && !this.current.finished) this.current.fail(`session ${this.id} was closed`);
+    return report;
   }
 
   /** Sends the command, reports it started, and resolves when it has ended (the queue moves on then). */
@@ -238,9 +305,11 @@ export class Session {
     prepare: (dialect: Dialect) => Promise<ExecuteOptions>,
     started: (record: CommandRecord) => void,
   ): Promise<void> {
-    if (this.closedByUser) throw new Error(`session ${this.id} was closed`);
+    if (this.closedByUser) throw new Error(`session ${this.id} was closed before the command was sent`);
     const sessionReset = await this.ensureShell();
     const runner = this.runner as ExpectRunner;
+    // A Ctrl+C still on its way to the last command must not reach this one.
+    await runner.idle();
     const options = await prepare(runner.dialect);
     const target =
       options.mode ??
@@ -270,7 +339,7 @@ export class Session {
         (result) => {
           this.commandCount++;
           record.complete(result);
-          this.observer?.result(observedResult(record));
+          this.observer?.result(observedResult(record, result));
         },
         (error: Error) => record.fail(error.message),
       )
@@ -304,11 +373,26 @@ export class Session {
     this.connecting ??= this.target
       .connect()
       .then((client) => {
+        if (this.closedByUser) {
+          // Closed while connecting: this connection is nobody's.
+          client.end();
+          throw new Error(`session ${this.id} was closed`);
+        }
         client.on('close', () => {
           if (this.client === client) this.client = undefined;
-          this.runner?.closedByPeer(null);
+          const host = `${this.target.host}:${this.target.port}`;
+          this.runner?.closedByPeer(
+            null,
+            this.lastError
+              ? `the connection to ${host} was lost (${this.lastError})`
+              : `the connection to ${host} was closed`,
+          );
+          this.lastError = undefined;
         });
-        client.on('error', (error) => log.warn(`${this.id}: ${error.message}`));
+        client.on('error', (error) => {
+          this.lastError = error.message;
+          log.warn(`${this.id}: ${error.message}`);
+        });
         this.client = client;
         return client;
       })
@@ -349,6 +433,10 @@ export class Session {
       this.openTimeoutMs,
       setup,
     );
+    if (this.closedByUser) {
+      runner.close();
+      throw new Error(`session ${this.id} was closed before the command was sent`);
+    }
     this.runner = runner;
     runner.onRaw = (chunk) => {
       if (this.current?.live.terminal) {
@@ -361,4 +449,9 @@ export class Session {
     this.hadShell = true;
     return reset;
   }
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settles(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), delay(ms).then(() => false)]);
 }

@@ -35,7 +35,7 @@ export async function startServer(home: string, start: ServerStart = {}) {
   await client.connect(transport);
   const call = async (name: string, args: Record<string, unknown> = {}) =>
     (await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;
-  return { client, call, stderr: () => stderr.join(''), close: () => client.close() };
+  return { client, call, pid: transport.pid, stderr: () => stderr.join(''), close: () => client.close() };
 }
 
 export function textOf(result: CallToolResult): string {
