@@ -143,7 +143,7 @@ export async function runSessionCli(
         manager.interrupt(record.id);
         await record.done;
       }
-      if (!printResult(record)) failed++;
+      if (!(await printResult(record))) failed++;
     }
   } finally {
     terminal?.rl.close();
@@ -155,9 +155,9 @@ export async function runSessionCli(
 }
 
 /** The command's output on stdout, how it ended on stderr; true when it completed with status 0. */
-function printResult(record: CommandRecord): boolean {
+async function printResult(record: CommandRecord): Promise<boolean> {
   const outcome = record.outcome;
-  const output = outcome?.output;
+  const output = record.output.totalBytes > 0 ? await record.output.capture() : undefined;
   if (output) {
     const text =
       output.omittedBytes > 0
@@ -167,7 +167,7 @@ function printResult(record: CommandRecord): boolean {
   }
   const parts = [record.status, `exit ${outcome?.exitCode ?? 'none'}`];
   if (outcome?.mode) parts.push(`mode ${outcome.mode}`);
-  const why = outcome?.error ?? record.error ?? outcome?.note;
+  const why = outcome?.error ?? record.cause ?? outcome?.note;
   process.stderr.write(`-- ${parts.join(', ')}${why ? `: ${why}` : ''}\n`);
   return record.status === 'completed' && outcome?.exitCode === 0;
 }

@@ -92,7 +92,7 @@ export async function checkTranscript(file: string, options: CheckOptions = {}):
         manager.interrupt(record.id);
         await record.done;
       }
-      check.commands.push(compare(command, record, expected));
+      check.commands.push(await compare(command, record, expected));
     }
     if (recorded.length === 0) check.openError = 'the file records no commands (command/result events)';
   } finally {
@@ -147,11 +147,11 @@ function normalized(text: string): string[] {
   return lines;
 }
 
-function compare(
+async function compare(
   command: string,
   record: CommandRecord,
   expected: TranscriptResult | undefined,
-): CommandCheck {
+): Promise<CommandCheck> {
   const outcome = record.outcome;
   const problems: string[] = [];
   const actualMode = outcome?.mode;
@@ -177,8 +177,8 @@ function compare(
   }
   if (expected.output !== undefined) {
     const want = normalized(expected.output);
-    const captured = outcome?.output;
-    const got = normalized(captured ? captured.head + captured.tail : '');
+    const captured = await record.output.capture();
+    const got = normalized(captured.head + captured.tail);
     const at = firstDifference(want, got);
     if (at !== undefined) {
       problems.push(

@@ -235,6 +235,11 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
   if (config.limits?.max_spill_bytes !== undefined) limits.maxSpillBytes = config.limits.max_spill_bytes;
   if (config.limits?.connect_timeout !== undefined)
     limits.connectTimeoutMs = config.limits.connect_timeout * 1000;
+  const l = config.limits;
+  if (l?.max_total_output_memory !== undefined) limits.maxTotalOutputMemory = l.max_total_output_memory;
+  if (l?.max_total_output_disk !== undefined) limits.maxTotalOutputDisk = l.max_total_output_disk;
+  if (l?.keep_unread_results !== undefined) limits.keepUnreadMs = l.keep_unread_results * 1000;
+  if (l?.keep_read_results !== undefined) limits.keepReadMs = l.keep_read_results * 1000;
   return {
     file,
     dir,

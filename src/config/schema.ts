@@ -211,6 +211,12 @@ export const configSchema = z.strictObject({
       max_result_bytes: z.number().int().positive().optional(),
       max_spill_bytes: z.number().int().min(0).optional(),
       connect_timeout: z.number().positive().optional(),
+      /** All sessions together: finished outputs in memory (past it they go to disk), outputs on disk. */
+      max_total_output_memory: z.number().int().min(0).optional(),
+      max_total_output_disk: z.number().int().min(0).optional(),
+      /** Seconds an output is kept: unread after its command ended, read after it was read. */
+      keep_unread_results: z.number().positive().optional(),
+      keep_read_results: z.number().positive().optional(),
     }),
   ),
 });

@@ -13,7 +13,7 @@ export interface OutputStoreOptions {
   spillDir?: string;
   /** Most bytes waiting to be written to the spill file; past it the middle is dropped. Default 4 MiB. */
   writeQueueBytes?: number;
-  /** Size of the memory pieces the tail rolls by (tuning and tests). Default memoryBytes/64, 64 B..64 KiB. */
+  /** Size of the memory pieces the tail rolls by (tuning and tests). Default memoryBytes/64, 64 B..256 KiB. */
   chunkBytes?: number;
 }
 
@@ -73,6 +73,12 @@ type Part = { buf: Buffer } | { at: number; len: number };
 
 const KIB = 1024;
 const DEFAULT_WRITE_QUEUE = 4 * KIB * KIB;
+/**
+ * Largest memory piece: 256 KiB. Pieces of 128 KiB and more are mapped by the C allocator on their own and
+ * given back to the system when freed; smaller ones come from its heap, which keeps what a 10 MB output
+ * once held long after the output was read or dropped.
+ */
+const MMAP_CHUNK = 256 * KIB;
 /** One write to the spill file takes at most this much, in at most this many buffers. */
 const WRITE_BATCH = 4 * KIB * KIB;
 const WRITE_BUFFERS = 512;
@@ -167,6 +173,11 @@ export class OutputStore {
 
   private dir?: string;
   private fh?: FileHandle;
+  /** Archived (see archive()): where the head and the tail are in the spill file, and where the tail starts. */
+  private headAt?: number;
+  private tailAt?: number;
+  private tailFrom = 0;
+  private archiving?: Promise<void>;
   private writing?: Promise<void>;
   private readonly reads = new Set<Promise<unknown>>();
   private disposed = false;
@@ -185,7 +196,7 @@ export class OutputStore {
     this.spillCap = spillBytes;
     this.chunkSize = Math.max(
       16,
-      Math.floor(options.chunkBytes ?? Math.min(64 * KIB, Math.max(64, Math.ceil(memoryBytes / 64)))),
+      Math.floor(options.chunkBytes ?? Math.min(MMAP_CHUNK, Math.max(64, Math.ceil(memoryBytes / 64)))),
     );
     this.queueCap = Math.max(this.chunkSize, options.writeQueueBytes ?? DEFAULT_WRITE_QUEUE);
     this.spillDir = options.spillDir;
@@ -267,6 +278,7 @@ export class OutputStore {
 
   /** Head and tail, as OutputCollector gives them (sizes in UTF-8 bytes here, characters there). */
   finish(): CapturedOutput {
+    if (this.headAt !== undefined) throw new Error('output store: archived; use capture()');
     if (!this.headFull) {
       return { head: this.headText(), tail: '', omittedBytes: 0, totalBytes: this.total };
     }
@@ -292,6 +304,60 @@ export class OutputStore {
       omittedBytes: this.total - this.headLen - tail.length,
       totalBytes: this.total,
     };
+  }
+
+  /**
+   * Head and tail as finish() gives them, also after archive() (read back from the file). For readers that
+   * need the ends of a finished output; nothing is kept.
+   */
+  async capture(): Promise<CapturedOutput> {
+    if (this.headAt === undefined) return this.finish();
+    const head = this.headLen > 0 ? (await this.read(0, Math.max(4, this.headLen))).output : '';
+    if (!this.headFull) return { head, tail: '', omittedBytes: 0, totalBytes: this.total };
+    const from = Math.max(this.headLen, this.total - this.tailCap);
+    const tail = (await this.read(from, Math.max(4, this.total - from))).output;
+    const kept = Buffer.byteLength(head) + Buffer.byteLength(tail);
+    return { head, tail, omittedBytes: this.total - kept, totalBytes: this.total };
+  }
+
+  /** Whether archive() has moved the output to the spill file. */
+  get archived(): boolean {
+    return this.headAt !== undefined;
+  }
+
+  /**
+   * For a finished output: move the head and tail to the spill file, so the whole output stays pageable
+   * at almost no memory. On a write error it stays in memory (and says why in stats.spillError).
+   */
+  archive(): Promise<void> {
+    this.archiving ??= this.moveToFile();
+    return this.archiving;
+  }
+
+  private async moveToFile(): Promise<void> {
+    if (this.disposed) return;
+    await this.flush();
+    try {
+      const fh = this.fh ?? (await this.openSpill());
+      const parts: Buffer[] = this.headLen > 0 ? [this.headBytes(0, this.headLen)] : [];
+      const live = this.tail.slice(this.tailFront).filter((c) => c !== EVICTED && c.len > 0);
+      for (const c of live) parts.push(c.buf.subarray(0, c.len));
+      const at = this.spilledBytes;
+      const bytes = parts.reduce((n, b) => n + b.length, 0);
+      await writeFully(fh, parts, at);
+      if (this.disposed) return;
+      // From here reads go to the file; the buffers are let go.
+      this.headAt = at;
+      this.tailAt = at + this.headLen;
+      this.tailFrom = live[0]?.from ?? this.total;
+      this.spilledBytes += bytes;
+      this.head.length = 0;
+      this.tail = [];
+      this.tailFront = 0;
+      this.allocated = 0;
+    } catch (error) {
+      this.spillError = (error as Error).message;
+    }
   }
 
   /** Resolves when everything queued so far has been written to the spill file (or dropped). */
@@ -634,8 +700,16 @@ export class OutputStore {
     to: number;
     part: (from: number, n: number) => Part;
   } {
+    const { headAt, tailAt } = this;
     if (pos < this.headLen) {
+      if (headAt !== undefined) {
+        return { kind: 'file', to: this.headLen, part: (from, n) => ({ at: headAt + from, len: n }) };
+      }
       return { kind: 'memory', to: this.headLen, part: (from, n) => ({ buf: this.headBytes(from, n) }) };
+    }
+    if (tailAt !== undefined && pos >= this.tailFrom) {
+      const tailFrom = this.tailFrom;
+      return { kind: 'file', to: this.total, part: (from, n) => ({ at: tailAt + from - tailFrom, len: n }) };
     }
     const first = this.tail[this.tailFront];
     if (first && pos >= first.from) {

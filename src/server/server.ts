@@ -3,6 +3,7 @@ import { deploymentOf } from '../config/deployment.js';
 import type { LoadedConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
 import { SessionManager, type SessionManagerOptions } from '../session/manager.js';
+import { DEFAULT_RETENTION } from '../session/registry.js';
 import type { SshPaths } from '../ssh/index.js';
 import { registerCommandTools } from './command-tools.js';
 import { registerDialectTools } from './dialect-tools.js';
@@ -44,6 +45,13 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
     connectTimeoutMs: limits.connectTimeoutMs,
     sshPaths: options.sshPaths,
     output: { memoryBytes: limits.maxOutputBytes, spillBytes: limits.maxSpillBytes },
+    retention: {
+      memoryBytes: limits.maxTotalOutputMemory,
+      diskBytes: limits.maxTotalOutputDisk,
+      unreadMs: limits.keepUnreadMs,
+      readMs: limits.keepReadMs,
+      historyMax: DEFAULT_RETENTION.historyMax,
+    },
     ...(config && { deployment: deploymentOf(config) }),
     ...(options.observe && { observe: options.observe }),
   });

@@ -715,3 +715,49 @@ describe('OutputStore misc', () => {
     assert.equal((await store.read(12, 100)).output, '!');
   });
 });
+
+describe('OutputStore archive', () => {
+  it('moves a finished output to its file: no memory held, every byte and the ends read back the same', async () => {
+    const rng = prng(7);
+    const dir = await mkdtemp(join(tmpdir(), 'archive-'));
+    const store = new OutputStore({ memoryBytes: 256 * KIB, spillBytes: 64 * MIB, spillDir: dir });
+    let text = '';
+    for (let i = 0; i < 400; i++) {
+      const piece = randomText(rng, 1 + Math.floor(rng() * 4000));
+      text += piece;
+      store.push(piece);
+    }
+    const ends = store.finish();
+    await store.flush();
+    assert.ok(store.stats.memoryBytes > 0);
+    await store.archive();
+    assert.equal(store.archived, true);
+    assert.equal(store.stats.memoryBytes, 0);
+    assert.deepEqual(await store.capture(), ends);
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < 30; i++) {
+      const offset = Math.floor(rng() * bytes.length);
+      const page = await store.read(offset, 4 + Math.floor(rng() * 100 * KIB));
+      assert.equal(Buffer.from(page.output).equals(bytes.subarray(page.offset, page.nextOffset)), true);
+    }
+    let all = '';
+    for (let offset = 0; ; ) {
+      const page = await store.read(offset, 64 * KIB);
+      all += page.output;
+      offset = page.nextOffset;
+      if (page.complete) break;
+    }
+    assert.equal(all, text);
+    await store.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('archives a short output that never left the head', async () => {
+    const store = new OutputStore({ memoryBytes: 1 * MIB, spillBytes: MIB });
+    store.push('short output\n');
+    await store.archive();
+    assert.equal((await store.read(0, 100)).output, 'short output\n');
+    assert.equal((await store.capture()).head, 'short output\n');
+    await store.dispose();
+  });
+});
