@@ -28,16 +28,25 @@ Exit status: 0 when every command of every transcript is as recorded, 1 otherwis
     if (!dialect || transcripts.length === 0)
       throw new UsageError('give a dialect and at least one transcript');
     const file = dialect === 'detect' ? undefined : await dialectFileArgument(dialect);
-    const speed = values.speed === undefined ? 0 : positiveNumber('--speed', values.speed);
+    const speed = Number(values.speed ?? 0);
+    if (!Number.isFinite(speed) || speed < 0)
+      throw new UsageError(`--speed must be 0 or more, got "${values.speed}"`);
+    const timeoutS = positiveNumber('--timeout', values.timeout);
     let failed = 0;
     for (const transcript of transcripts) {
-      const check = await checkTranscript(transcript, {
-        ...(file && { dialect: file }),
-        ...(speed !== undefined && { speed }),
-        ...(values.timeout !== undefined && { timeoutS: positiveNumber('--timeout', values.timeout) }),
-      });
-      process.stdout.write(`${formatCheck(check)}\n`);
-      if (!checkPassed(check)) failed++;
+      try {
+        const check = await checkTranscript(transcript, {
+          ...(file && { dialect: file }),
+          speed,
+          ...(timeoutS !== undefined && { timeoutS }),
+        });
+        process.stdout.write(`${formatCheck(check)}\n`);
+        if (!checkPassed(check)) failed++;
+      } catch (error) {
+        // A file that cannot be read is reported with its line; the others are still tested.
+        process.stdout.write(`${transcript}:\n  FAIL  ${(error as Error).message}\n`);
+        failed++;
+      }
     }
     return failed === 0 ? 0 : 1;
   },

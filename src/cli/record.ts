@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
-import type { CliCommand } from './args.js';
+import { type CliCommand, UsageError } from './args.js';
 import { runSessionCli, SESSION_OPTIONS, SESSION_USAGE } from './session-cli.js';
 
 /** How long to wait for the device's goodbye once the session is closed. */
@@ -29,33 +30,38 @@ ${SESSION_USAGE}`,
     const host = positionals[0];
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const fallback = `${(host ?? 'host').replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.transcript.yaml`;
-    const nextFile = transcriptFiles(path.resolve(values.out ?? fallback));
-    const written: string[] = [];
+    const out = path.resolve(values.out ?? fallback);
+    // Checked before connecting: a recording never overwrites one.
+    if (existsSync(out)) throw new UsageError(`--out: ${out} exists; a recording never overwrites one`);
+    const nextFile = transcriptFiles(out);
     const recorders: TranscriptRecorder[] = [];
-    const status = await runSessionCli(
-      host,
-      values,
-      (name) => {
-        const recorder = new TranscriptRecorder(
-          () => {
-            const file = nextFile();
-            written.push(file);
-            return file;
-          },
-          { host: name },
-        );
-        recorders.push(recorder);
-        return recorder;
-      },
-      [],
-      async () => {
-        await Promise.race([Promise.all(recorders.map((r) => r.finished)), delay(CLOSE_WAIT_MS)]);
-        for (const recorder of recorders) recorder.close();
-      },
-    );
-    process.stderr.write(
-      written.length > 0 ? `transcript written to ${written.join(', ')}\n` : 'nothing was recorded\n',
-    );
+    let status = 1;
+    try {
+      status = await runSessionCli(
+        host,
+        values,
+        (name) => {
+          const recorder = new TranscriptRecorder(nextFile, { host: name });
+          recorders.push(recorder);
+          return recorder;
+        },
+        [],
+        async () => {
+          await Promise.race([Promise.all(recorders.map((r) => r.finished)), delay(CLOSE_WAIT_MS)]);
+          for (const recorder of recorders) recorder.close();
+        },
+      );
+    } finally {
+      const files = recorders.flatMap((r) => r.files);
+      const errors = recorders.flatMap((r) => (r.error ? [r.error] : []));
+      for (const error of errors) process.stderr.write(`recording failed: ${error}\n`);
+      if (errors.length > 0) status = 1;
+      process.stderr.write(
+        files.length === 0
+          ? 'nothing was recorded\n'
+          : `transcript${status === 0 ? '' : ' (incomplete)'} written to ${files.join(', ')}\n`,
+      );
+    }
     return status;
   },
 };

@@ -26,7 +26,8 @@ export const SESSION_USAGE = `  --config FILE      config file (inventory, secre
   --password-env VAR the login password is in this environment variable (never on the command line)
   --dialect NAME     the dialect (default: the inventory's, else detected); a dialect file's path works too
   --command CMD      a command to run (repeat for more); without it, commands are read from stdin, one a line
-  --enable           bring the device to its privileged mode first (enable secret from the config, or asked)
+  --enable           enable the device when it lacks the rights (enable secret from the config, or asked);
+                     a configuration mode is left alone
   --timeout S        seconds each command may take (default 60)
 Secrets the config names are read as the server reads them; a missing one is asked for on the terminal.`;
 
@@ -41,9 +42,15 @@ export interface SessionCliValues {
   timeout?: string;
 }
 
-/** Prompts and hidden input on the terminal; stdout stays the device's output. */
+/**
+ * Lines from stdin (typed or piped), prompts and hidden input on the terminal; stdout stays the device's
+ * output. Lines are queued as they arrive: a pipe may deliver them all at once.
+ */
 class Terminal {
   private muted = false;
+  private readonly lines: string[] = [];
+  private waiting: ((line: string | undefined) => void) | undefined;
+  private ended = false;
   readonly rl: Interface;
 
   constructor() {
@@ -54,32 +61,39 @@ class Terminal {
       },
     });
     this.rl = createInterface({ input: process.stdin, output, terminal: process.stdin.isTTY });
+    this.rl.on('line', (line) => this.deliver(line));
+    this.rl.on('close', () => {
+      this.ended = true;
+      this.deliver(undefined);
+    });
+  }
+
+  private deliver(line: string | undefined): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting) waiting(line);
+    else if (line !== undefined) this.lines.push(line);
+  }
+
+  /** The next line, after showing `prompt` on a terminal; undefined at the end of input. */
+  next(prompt = '> '): Promise<string | undefined> {
+    const queued = this.lines.shift();
+    if (queued !== undefined || this.ended) return Promise.resolve(queued);
+    if (process.stdin.isTTY) process.stderr.write(prompt);
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
   }
 
   async hidden(question: string): Promise<string> {
-    process.stderr.write(question);
     this.muted = true;
+    process.stderr.write(question);
     try {
-      return await this.rl.question('');
+      return (await this.next('')) ?? '';
     } finally {
       this.muted = false;
       process.stderr.write('\n');
     }
-  }
-
-  /** The next command; undefined at the end of input. */
-  async next(): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      const onClose = () => resolve(undefined);
-      this.rl.once('close', onClose);
-      this.rl.question(process.stdin.isTTY ? '> ' : '').then(
-        (line) => {
-          this.rl.off('close', onClose);
-          resolve(line);
-        },
-        () => resolve(undefined),
-      );
-    });
   }
 }
 
@@ -121,7 +135,9 @@ export async function runSessionCli(
   const terminal = process.stdin.isTTY || !values.command ? new Terminal() : undefined;
   const askSecret: RunRequest['askSecret'] = async (secret, reason) => {
     if (!process.stdin.isTTY || !terminal) return { unavailable: 'no terminal to ask on (stdin is not one)' };
-    const value = await terminal.hidden(`${secret.replace('_', ' ')} for ${target} (${reason}): `);
+    // The prompt itself is written unmuted; only what is typed is hidden.
+    process.stderr.write(`${secret.replace('_', ' ')} for ${target} (${reason}): `);
+    const value = await terminal.hidden('');
     registerSecret(value, secret);
     return { value };
   };
@@ -135,9 +151,20 @@ export async function runSessionCli(
       const record = await manager.execute({ host: target, username: values.user, port, password }, command, {
         timeoutMs,
         ...(dialect && { dialect }),
-        ...(values.enable && { privileged: true }),
+        ...(values.enable && { enable: true }),
         askSecret,
       });
+      // A question the device asks is put to the person at the terminal.
+      while (!record.finished && record.live.waiting && process.stdin.isTTY && terminal) {
+        const { prompt, kind } = record.live.waiting;
+        const answer = await (kind === 'password'
+          ? terminal.hidden(`${prompt} `)
+          : terminal.next(`${prompt} `));
+        if (answer === undefined) break;
+        if (kind === 'password') registerSecret(answer, 'input');
+        manager.write(record.id, `${answer}\n`);
+        await record.settle(timeoutMs);
+      }
       if (!record.finished) {
         // The command outlived its time: stop it, as Ctrl+C would, so the next one has the shell.
         manager.interrupt(record.id);

@@ -7,6 +7,8 @@ import type { CommandRecord } from '../session/command.js';
 import { parseTranscript, SECRET_PLACEHOLDER, type TranscriptResult } from '../transcript/format.js';
 import { parseReplaySource } from '../transcript/load.js';
 import { describeMiss, type ReplayMiss, startReplay } from '../transcript/replay.js';
+import { parseCollector } from '../transcript/scrapli-collector.js';
+import { parseYamlSource } from '../util/yaml-source.js';
 
 /** One recorded command run again through a dialect, and how its result compares with the recording. */
 export interface CommandCheck {
@@ -47,7 +49,9 @@ const REPLAY_SECRET = 'replayed-secret';
 export async function checkTranscript(file: string, options: CheckOptions = {}): Promise<TranscriptCheck> {
   const text = await readFile(file, 'utf8');
   const model = parseReplaySource(text, file);
-  const recorded = /^(?:\s*#.*\n|\s*\n)*transcript\s*:/.test(text) ? recordedCommands(text, file) : [];
+  const recorded = /^(?:\s*#.*\n|\s*\n)*transcript\s*:/.test(text)
+    ? recordedCommands(text, file)
+    : collectorCommands(text, file);
   const replay = await startReplay(model, { speed: options.speed ?? 0 });
   const home = mkdtempSync(path.join(tmpdir(), 'mcp-ssh-dialect-test-'));
   let dialect = options.dialect;
@@ -64,7 +68,7 @@ export async function checkTranscript(file: string, options: CheckOptions = {}):
   const target = { host: replay.host, port: replay.port, username: 'replay', password: 'replay' };
   const timeoutMs = (options.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000;
   try {
-    for (const { command, enter, answers, expected } of recorded) {
+    for (const { command, enter, answers, expected, within } of recorded) {
       let record: CommandRecord;
       try {
         record = await manager.execute(target, command, {
@@ -92,7 +96,7 @@ export async function checkTranscript(file: string, options: CheckOptions = {}):
         manager.interrupt(record.id);
         await record.done;
       }
-      check.commands.push(await compare(command, record, expected));
+      check.commands.push(await compare({ command, expected, within, answers, sent: true }, record));
     }
     if (recorded.length === 0) check.openError = 'the file records no commands (command/result events)';
   } finally {
@@ -107,6 +111,8 @@ export async function checkTranscript(file: string, options: CheckOptions = {}):
 
 interface RecordedCommand {
   command: string;
+  /** A collector file records answers, not results: the output must be found in the recorded answer. */
+  within?: boolean;
   enter?: string;
   /** What was typed while it ran, after the command itself: answers to its questions (pager keys aside). */
   answers: string[];
@@ -136,6 +142,21 @@ function recordedCommands(text: string, file: string): RecordedCommand[] {
   return commands;
 }
 
+/**
+ * The commands of a collector file: what the device answered at its first prompt after the session was
+ * set up, each answer without its closing prompt line.
+ */
+function collectorCommands(text: string, file: string): RecordedCommand[] {
+  const data = parseCollector(parseYamlSource(text, file));
+  const answers = data.events[data.initial_privilege_level]?.post_on_open ?? {};
+  return Object.entries(answers).flatMap(([input, event]) => {
+    if (event.type !== 'standard' || !event.returns_prompt || event.closes_connection) return [];
+    if (event.result_privilege_level !== data.initial_privilege_level) return [];
+    const output = event.channel_output.split('\n').slice(0, -1).join('\n');
+    return [{ command: input, within: true, answers: [], sent: true, expected: { output } }];
+  });
+}
+
 /** Lines compared without CRs, trailing spaces, and blank lines at either end. */
 function normalized(text: string): string[] {
   const lines = text
@@ -148,9 +169,8 @@ function normalized(text: string): string[] {
 }
 
 async function compare(
-  command: string,
+  { command, expected, within }: RecordedCommand,
   record: CommandRecord,
-  expected: TranscriptResult | undefined,
 ): Promise<CommandCheck> {
   const outcome = record.outcome;
   const problems: string[] = [];
@@ -179,6 +199,12 @@ async function compare(
     const want = normalized(expected.output);
     const captured = await record.output.capture();
     const got = normalized(captured.head + captured.tail);
+    if (within) {
+      const missing = got.find((line) => !want.includes(line));
+      if (missing !== undefined)
+        problems.push(`output line ${JSON.stringify(missing)} is not in the recorded answer`);
+      return check;
+    }
     const at = firstDifference(want, got);
     if (at !== undefined) {
       problems.push(

@@ -15,8 +15,11 @@ export interface DetectOptions {
   /** Bounds the whole detection too, when shorter than DETECT_BUDGET_MS. */
   timeoutMs: number;
   tap?: ChannelTap;
-  /** Called with each runner before it starts (trace hooks). */
+  /** Called with the runner of the dialect found before it starts (trace hooks); `setupProbe` with detection's. */
   setup?: (runner: ExpectRunner) => void;
+  setupProbe?: (runner: ExpectRunner) => void;
+  /** Told the dialect found, before its runner opens. */
+  chosen?: (dialect: Dialect) => void;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function detectDialect(
       channel,
       detectionDialect(candidates, DETECTION_CHANNEL),
       left(),
-      options.setup,
+      options.setupProbe,
     );
   } catch (error) {
     throw new DetectionError(`${unknownDevice(candidates)} ${(error as Error).message}`);
@@ -48,6 +51,7 @@ export async function detectDialect(
   const tried: string[] = [];
   try {
     const chosen = await choose(probeRunner, candidates, prompt, tried, left);
+    options.chosen?.(chosen);
     if (!sameChannel(chosen.channel, DETECTION_CHANNEL)) {
       probeRunner.close();
       return { dialect: chosen };

@@ -85,6 +85,8 @@ export interface RunRequest {
   vars?: Record<string, string | undefined>;
   /** Run in the dialect's privileged mode (enable). */
   privileged?: boolean;
+  /** Enable the device if it lacks the rights (user mode); a configuration mode is left alone. */
+  enable?: boolean;
   /** Give the command a terminal of its own (full-screen programs). */
   terminal?: boolean;
   /** Called once the command has been sent (progress reporting hooks in here). */
@@ -264,7 +266,7 @@ export class SessionManager {
     if (!folder) return undefined;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const files = transcriptFiles(
-      path.join(folder, `${host.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.yaml`),
+      path.join(folder, `${host.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.transcript.yaml`),
     );
     return () => new TranscriptRecorder(files, { host });
   }
@@ -328,7 +330,7 @@ export class SessionManager {
       ...(run.askSecret && { askSecret: this.askerFor(session, run.askSecret) }),
     };
     const enableConfigured = this.options.deployment?.configures(host, 'enable') ?? false;
-    if (run.privileged || (enableConfigured && dialect.privilegedMode !== undefined)) {
+    if (run.privileged || run.enable || (enableConfigured && dialect.privilegedMode !== undefined)) {
       if (dialect.privilegedMode === undefined) {
         throw new Error(
           `the ${dialect.name} dialect has no privileged (enable) mode, so enable_password and enable_command do not apply; leave them out`,

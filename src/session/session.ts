@@ -314,6 +314,8 @@ export class Session {
     const target =
       options.mode ??
       (options.privilege && runner.secretOnWayTo(options.privilege) ? options.privilege : undefined);
+    // The command starts when it was asked for: the steps into its mode belong to it.
+    this.observer?.command(command, target);
     if (target !== undefined && runner.mode !== target) await runner.enterMode(target, options);
     const record = new CommandRecord(
       options.commandId,
@@ -324,7 +326,6 @@ export class Session {
     );
     record.sessionReset = sessionReset;
     this.current = record;
-    this.observer?.command(command, target);
     const outcome = runner.run(command, {
       ...options,
       timeoutMs: undefined,
@@ -418,12 +419,16 @@ export class Session {
       const detected = await detectDialect(client, await this.detectable(), {
         timeoutMs: this.openTimeoutMs,
         tap: observer,
+        // What the detection runner decides is shown, but its made-up mode is nobody's.
+        setupProbe: (runner) => {
+          if (observer) runner.onTrace = (event) => event.type !== 'mode' && observer.trace(event);
+        },
         setup,
+        chosen: (found) => observer?.dialect(found.name),
       });
       dialect = detected.dialect;
       this.chosenDialect = dialect;
       runner = detected.runner;
-      observer?.dialect(dialect.name);
     } else {
       observer?.dialect(dialect.name);
     }

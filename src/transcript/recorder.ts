@@ -45,9 +45,12 @@ export class TranscriptRecorder {
   private flushTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  /** The file written now, once anything was. */
+  /** The file written now, once anything was; every file written, in order. */
   file: string | undefined;
-  /** Resolves once the recording is closed (the channel closed, or close() was called). */
+  readonly files: string[] = [];
+  /** Why the recording stopped early (a file that exists, a full disk), if it did. */
+  error: string | undefined;
+  /** Resolves once the recorded channel closed, or close() was called. */
   readonly finished: Promise<void>;
   private finish!: () => void;
 
@@ -63,18 +66,13 @@ export class TranscriptRecorder {
     });
   }
 
+  /** A new channel: written to a new file (the one before, if any, is complete). */
   opened(channel: NonNullable<TranscriptHeader['channel']>): void {
-    if (this.fd !== undefined) {
-      this.flushOut(true);
-      closeSync(this.fd);
-      this.fd = undefined;
-    }
+    this.endFile();
     this.header.channel = channel;
   }
 
   sent(data: string, secret?: string): void {
-    // What the device showed before this is whole: it is what was answered.
-    this.flushOut(true);
     if (secret === undefined) {
       // One write is one thing typed: masked whole.
       this.write({ in: redact(data, secretPlaceholder) });
@@ -89,7 +87,6 @@ export class TranscriptRecorder {
     const text = this.outDecoder.write(chunk);
     // Bytes that are not UTF-8 (a Latin-1 banner) are kept as they are, base64, rather than mangled.
     if (text.includes('\uFFFD') && !chunk.includes(REPLACEMENT_CHARACTER)) {
-      this.flushOut(true);
       this.outDecoder.end();
       this.write({ out_b64: redactBytes(chunk, secretPlaceholder).toString('base64') });
       return;
@@ -104,15 +101,13 @@ export class TranscriptRecorder {
   }
 
   closed(exitCode: number | null): void {
-    this.flushOut(true);
     this.write({ close: { exit: exitCode } });
-    this.close();
+    this.endFile();
+    this.finish();
   }
 
   trace(event: RunnerTrace): void {
-    if (event.type !== 'mode') return;
-    this.flushOut(true);
-    this.write({ mode: event.mode });
+    if (event.type === 'mode') this.write({ mode: event.mode });
   }
 
   dialect(name: string): void {
@@ -121,31 +116,35 @@ export class TranscriptRecorder {
   }
 
   command(command: string, enter: string | undefined): void {
-    this.flushOut(true);
     this.write({ command: redact(command, secretPlaceholder), ...(enter && { enter }) });
   }
 
   /** `output` is left out by the caller when it is long: its bytes are in the `out` events anyway. */
   result(result: TranscriptResult): void {
-    this.flushOut(true);
     const output = result.output === undefined ? undefined : redact(result.output, secretPlaceholder);
     this.write({ result: { ...result, ...(output !== undefined && { output }) } });
   }
 
   close(): void {
-    if (this.stopped) return;
-    this.flushOut(true);
+    this.endFile();
     this.stopped = true;
-    if (this.fd !== undefined) closeSync(this.fd);
     this.finish();
+  }
+
+  private endFile(): void {
+    if (this.fd === undefined) return;
+    this.flushOut(true);
+    closeSync(this.fd);
+    this.fd = undefined;
   }
 
   /** Output gathered so far becomes an event; `all` also releases what is held back for secrets. */
   private flushOut(all = false): void {
     clearTimeout(this.flushTimer);
     if (all) this.pendingOut += this.outRedactor.flush();
-    if (this.pendingOut) this.write({ out: this.pendingOut }, this.pendingSince);
+    const text = this.pendingOut;
     this.pendingOut = '';
+    if (text) this.append({ out: text }, this.pendingSince);
     this.pendingSince = undefined;
   }
 
@@ -153,11 +152,21 @@ export class TranscriptRecorder {
     return (performance.now() - this.t0) / 1000;
   }
 
-  private write(event: TranscriptEvent, at = this.now()): void {
+  /**
+   * Any event but output. What the device sent before it is written first (it is what was answered), so
+   * the file is in order and times only go forward.
+   */
+  private write(event: TranscriptEvent): void {
+    this.flushOut(true);
+    this.append(event, this.now());
+  }
+
+  private append(event: TranscriptEvent, at = this.now()): void {
     if (this.stopped) return;
     try {
       if (this.fd === undefined) {
         this.file = this.nextFile();
+        this.files.push(this.file);
         mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
         this.fd = openSync(this.file, 'wx', 0o600);
         writeSync(this.fd, headerText({ recorded: new Date().toISOString(), ...this.header }));
@@ -165,7 +174,8 @@ export class TranscriptRecorder {
       writeSync(this.fd, eventLine({ t: Math.round(at * 1000) / 1000, ...event } as TranscriptEvent));
     } catch (error) {
       // A full disk or a bad folder stops the recording, not the session.
-      log.warn(`transcript ${this.file}: ${(error as Error).message}; recording stopped`);
+      this.error = `${this.file}: ${(error as Error).message}; recording stopped`;
+      log.warn(`transcript ${this.error}`);
       this.stopped = true;
     }
   }

@@ -251,12 +251,30 @@ describe('mcp-ssh-session dialect', () => {
       'edited.yaml':
         'transcript: 1\nevents:\n  - {t: 0.1, out: "r1>"}\n  - {t: 0.2, input: "show version"}\n',
     });
-    const cut = cli('dialect', 'test', 'cisco-ios', path.join(dir, 'cut.yaml'));
-    assert.notEqual(cut.status, 0);
-    assert.match(cut.stderr, /cut\.yaml:4:\d+: /);
-    const edited = cli('dialect', 'test', 'cisco-ios', path.join(dir, 'edited.yaml'));
-    assert.notEqual(edited.status, 0);
-    assert.match(edited.stderr, /edited\.yaml:4:\d+: events\.1/);
+    // Both in one run: a file that cannot be read does not stop the others from being tested.
+    const both = cli(
+      'dialect',
+      'test',
+      'cisco-ios',
+      path.join(dir, 'cut.yaml'),
+      path.join(dir, 'edited.yaml'),
+    );
+    assert.equal(both.status, 1);
+    assert.match(both.stdout, /FAIL {2}.*cut\.yaml:4:\d+: /);
+    assert.match(both.stdout, /FAIL {2}.*edited\.yaml:4:\d+: events\.1/);
+  });
+
+  it('tests a dialect against a collector file: each answer at the first prompt', () => {
+    const r = cli(
+      'dialect',
+      'test',
+      'junos',
+      'test/transcripts/collector/junos-17.3-vsrx.yaml',
+      '--speed',
+      '0',
+    );
+    assert.equal(r.status, 0, r.stdout);
+    assert.match(r.stdout, /^ {2}ok {4}show version \(operational\)$/m);
   });
 
   it('tries a dialect on a device, showing what the runner saw and decided', async () => {

@@ -152,6 +152,83 @@ hosts:
     assert.match(results[1]?.output ?? '', /Cisco IOS/);
     assert.ok(transcript.events.some((e) => 'in' in e && e.in === '{{secret:enable}}\n'));
   });
+
+  /** The record command, as a network engineer runs it; `input` is piped to its stdin. */
+  const record = (args: string[], input?: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [CLI, 'record', '--config', configFile, ...args],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', HOME: sshd.clientHome, ...env },
+          timeout: 60_000,
+        },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(input ?? '');
+    });
+  const transcriptOf = (file: string) => parseTranscript(readFileSync(file, 'utf8'), file);
+
+  it('records a device found by detection: in order, the dialect named, its mode never the detection one', async () => {
+    const out = path.join(dir, 'cli', 'detected.yaml');
+    const r = await record(
+      [
+        '127.0.0.1',
+        '--port',
+        String(sim.port),
+        '--user',
+        sim.username,
+        '--password-env',
+        'RTR_PASS',
+        '--out',
+        out,
+      ],
+      'show clock\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const t = transcriptOf(out);
+    assert.ok(t.events.some((e) => 'dialect' in e && e.dialect === 'cisco-ios'));
+    assert.equal(
+      t.events.some((e) => 'mode' in e && e.mode === 'detected'),
+      false,
+    );
+  });
+
+  it('records a Linux host found by detection: the shell it runs commands in, in a file of its own', async () => {
+    const out = path.join(dir, 'cli', 'linux.yaml');
+    const login = [
+      '127.0.0.1',
+      '--port',
+      String(sshd.port),
+      '--user',
+      sshd.user,
+      '--password-env',
+      'LAB_PASS',
+    ];
+    const r = await record([...login, '--out', out], 'echo one\necho two\n');
+    assert.equal(r.code, 0, r.stderr);
+    const written = /written to (.*)$/m.exec(r.stderr)?.[1]?.split(', ') ?? [];
+    const commands = written.flatMap((f) =>
+      transcriptOf(f).events.flatMap((e) => ('command' in e ? [e.command] : [])),
+    );
+    assert.deepEqual(commands, ['echo one', 'echo two'], 'every piped command was run and recorded');
+  });
+
+  it('keeps a device in configuration mode across commands with --enable, and never overwrites a recording', async () => {
+    const out = path.join(dir, 'cli', 'config.yaml');
+    const r = await record(
+      ['rtr', '--enable', '--out', out],
+      'configure terminal\ninterface GigabitEthernet0/1\ndescription x\nend\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const modes = transcriptOf(out).events.flatMap((e) => ('result' in e ? [e.result.mode] : []));
+    assert.deepEqual(modes, ['config', 'config', 'config', 'privileged']);
+    const again = await record(['rtr', '--out', out, '--command', 'show clock']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /exists; a recording never overwrites one/);
+  });
 });
 
 /** Transcript files appear as sessions close; wait (bounded) for at least `count`. */
