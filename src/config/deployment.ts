@@ -27,11 +27,13 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
   const policies = new Map<string, CompiledPolicy | null>();
   // The config does not change while the server runs: merge each host's levels once, not per command.
   const merged = new Map<string, HostSettings>();
-  const settingsOf = (name: string): HostSettings => {
-    let settings = merged.get(name);
+  /** A host's settings; for no name (a host outside the inventory), the defaults alone. */
+  const settingsOf = (name: string | undefined): HostSettings => {
+    const key = name ?? '';
+    let settings = merged.get(key);
     if (!settings) {
-      settings = inventory.settings(name) ?? inventory.defaults(name);
-      merged.set(name, settings);
+      settings = (name !== undefined && inventory.settings(name)) || inventory.defaults(key);
+      merged.set(key, settings);
     }
     return settings;
   };
@@ -45,19 +47,20 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
     ...(settings.hostKey && { hostKey: settings.hostKey }),
     ...(settings.algorithms && { algorithms: settings.algorithms }),
   });
-  const secretRef = (name: string, secret: SecretName): SecretRef | undefined => {
+  const secretRef = (name: string | undefined, secret: SecretName): SecretRef | undefined => {
     const settings = settingsOf(name);
     const field = SECRET_FIELD[secret];
     return (settings.entry[field] ?? settings.fallback[field]) as SecretRef | undefined;
   };
   // Compiled once per host name; null when no level has any rule (nothing is checked).
-  const policyOf = (name: string): CompiledPolicy | null => {
-    let policy = policies.get(name);
+  const policyOf = (name: string | undefined): CompiledPolicy | null => {
+    const key = name ?? '';
+    let policy = policies.get(key);
     if (policy === undefined) {
       const rules = settingsOf(name).policy;
       const empty = rules.allow.length === 0 && rules.deny.length === 0 && rules.presets.length === 0;
       policy = empty ? null : compilePolicy(rules);
-      policies.set(name, policy);
+      policies.set(key, policy);
     }
     return policy;
   };
@@ -71,6 +74,7 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
     inventoryOnly: loaded.security.inventoryOnly,
     allowToolSecrets: loaded.security.allowToolSecrets,
     knows: (name) => inventory.has(name),
+    names: () => inventory.names(),
     dialectFor: (name) => {
       const settings = settingsOf(name);
       return settings.entry.dialect ?? settings.fallback.dialect;
@@ -87,15 +91,21 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       if (value !== undefined) return { value };
       return { missing: missingSecretMessage(ref, `the ${SECRET_WHAT[secret]} for ${name}`) };
     },
-    checkCommand: (name: string, command: string, dialect: Dialect) => {
-      const policy = policyOf(name);
-      if (!policy) return 'not-checked';
-      const decision = checkCommand(policy, command, { abbreviations: dialect.abbreviations });
-      if (decision.allowed) return 'allowed';
-      throw new CommandDeniedError(
-        `command refused by the policy for ${name}, nothing was sent: ${decision.reason}`,
-        decision.rule,
-      );
+    checkCommand: (names: string[], command: string, dialect: Dialect) => {
+      // Every name that describes the host: each policy must allow the command (deny wins).
+      const checked = new Set<CompiledPolicy>();
+      for (const name of names.length > 0 ? names : [undefined]) {
+        const policy = policyOf(name);
+        if (!policy || checked.has(policy)) continue;
+        checked.add(policy);
+        const decision = checkCommand(policy, command, { abbreviations: dialect.abbreviations });
+        if (decision.allowed) continue;
+        throw new CommandDeniedError(
+          `command refused by the policy for ${name ?? 'every host (defaults)'}, nothing was sent: ${decision.reason}`,
+          decision.rule,
+        );
+      }
+      return checked.size > 0 ? 'allowed' : 'not-checked';
     },
     ...(loaded.auditPath !== undefined && { audit: new AuditLog(loaded.auditPath) }),
   };

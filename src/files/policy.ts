@@ -11,6 +11,15 @@ interface Rule {
 export interface PathRules {
   allow: Rule[];
   deny: Rule[];
+  /** Rules of other entries that describe the same host: a path must pass them too. */
+  also?: PathRules[];
+}
+
+/** The rules of every config entry that describes a host (the first is its own). */
+export function pathRulesOfHost(config: LoadedConfig | undefined, names: string[]): PathRules {
+  const [first = '', ...rest] = names;
+  const rules = pathRulesFor(config, first);
+  return rest.length === 0 ? rules : { ...rules, also: rest.map((name) => pathRulesFor(config, name)) };
 }
 
 /** Rules for a host name as the tool call gave it (an inventory name, else `defaults` only). */
@@ -31,7 +40,8 @@ export function pathRulesFor(config: LoadedConfig | undefined, host: string): Pa
   return rules;
 }
 
-export const hasRules = (rules: PathRules) => rules.allow.length > 0 || rules.deny.length > 0;
+export const hasRules = (rules: PathRules): boolean =>
+  rules.allow.length > 0 || rules.deny.length > 0 || (rules.also ?? []).some(hasRules);
 
 /**
  * Throws unless `path` (absolute, normalised) passes: any matching deny refuses it, whatever allows it;
@@ -48,6 +58,7 @@ export function checkPath(rules: PathRules, path: string, home: string): void {
     const allowed = rules.allow.map((r) => `"${r.pattern}"`).join(', ');
     throw new FileError(path, 'refused by policy', `not under an allowed path: ${allowed}`);
   }
+  for (const other of rules.also ?? []) checkPath(other, path, home);
 }
 
 /** `~/**` keeps its globs: only the leading `~` is replaced (remotePath would treat `**` as a name). */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { LoadedConfig } from '../config/load.js';
 import { listRemote } from '../files/list.js';
 import { allowedLocalDirs } from '../files/paths.js';
-import { pathRulesFor } from '../files/policy.js';
+import { pathRulesOfHost } from '../files/policy.js';
 import { readRemote } from '../files/read.js';
 import type { RemoteContext } from '../files/remote.js';
 import { sftpOf } from '../files/sftp.js';
@@ -76,19 +76,20 @@ export function registerFileTools(
     const deployment = manager.deployment;
     refuseToolSecrets(manager, args);
     registerSecret(args.sudo_password, 'sudo');
-    const { client } = await manager.connection(targetOf(args), {
+    const { client, config: host } = await manager.connection(targetOf(args), {
       askSecret: secretAsker(prompter, args.host, 0),
     });
     const sftp = await sftpOf(client);
+    // The host's own entry, whatever name reached it; rules of every entry that describes it.
     const configured =
-      args.sudo_password === undefined ? await deployment?.secretFor(args.host, 'sudo') : undefined;
+      args.sudo_password === undefined ? await deployment?.secretFor(host.name, 'sudo') : undefined;
     const password =
       args.sudo_password ?? (configured && 'value' in configured ? configured.value : undefined);
     return {
       client,
       sftp,
       home: await sftp.homeDir(),
-      rules: pathRulesFor(config, manager.hostName(args.host)),
+      rules: pathRulesOfHost(config, host.policyNames),
       sudo: {
         allowed: args.use_sudo !== false && (args.use_sudo === true || password !== undefined),
         ...(password !== undefined && { password }),

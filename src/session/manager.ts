@@ -3,12 +3,26 @@ import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
 import { OutputStore } from '../expect/output-store.js';
-import { connect, type HostEntry, resolveTarget, type SshPaths, type TargetRequest } from '../ssh/index.js';
+import { hostAddresses } from '../ssh/addresses.js';
+import {
+  connect,
+  type HostEntry,
+  type ResolvedTarget,
+  resolveTarget,
+  type SshPaths,
+  type TargetRequest,
+} from '../ssh/index.js';
 import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
 import { registerSecret } from '../util/secrets.js';
 import type { CommandRecord } from './command.js';
 import { CommandRegistry, type RetentionLimits } from './registry.js';
-import { type CloseReport, type ExecuteOptions, Session, type ShellObserver } from './session.js';
+import {
+  type CloseReport,
+  type ExecuteOptions,
+  type HostConfig,
+  Session,
+  type ShellObserver,
+} from './session.js';
 
 /** The secrets a call can need, by the names dialects and prompts use. */
 export type SecretName = 'password' | 'key_passphrase' | 'enable' | 'sudo';
@@ -37,19 +51,24 @@ export interface Deployment {
   /** Secrets may come as tool parameters (false: only from the config file or the user). */
   allowToolSecrets: boolean;
   knows(name: string): boolean;
-  /** The dialect the inventory names for this host, if any. */
-  dialectFor(name: string): string | undefined;
+  /** Every inventory name. */
+  names(): string[];
+  /** The dialect the inventory names for this host (undefined: a host outside it, defaults only). */
+  dialectFor(name: string | undefined): string | undefined;
   /** The folder this host's sessions are recorded in (`record:`), if any. */
-  recordFolder(name: string): string | undefined;
+  recordFolder(name: string | undefined): string | undefined;
   /**
    * A secret configured for this host: its value, or `missing` saying which reference is not set
    * (e.g. `env:CORE_PASS is not set`); undefined when none is configured.
    */
-  secretFor(name: string, secret: SecretName): Promise<{ value: string } | { missing: string } | undefined>;
+  secretFor(
+    name: string | undefined,
+    secret: SecretName,
+  ): Promise<{ value: string } | { missing: string } | undefined>;
   /** Whether the config names this secret for the host, without reading it. */
-  configures(name: string, secret: SecretName): boolean;
-  /** Throws CommandDeniedError; returns whether a policy applied. */
-  checkCommand(name: string, command: string, dialect: Dialect): 'allowed' | 'not-checked';
+  configures(name: string | undefined, secret: SecretName): boolean;
+  /** Checked against the policy of every name given (none: the defaults'). Throws CommandDeniedError. */
+  checkCommand(names: string[], command: string, dialect: Dialect): 'allowed' | 'not-checked';
   audit?: AuditLog;
 }
 
@@ -116,13 +135,12 @@ export class SessionManager {
    * Requests already resolved to an open session. Resolving reads ~/.ssh/config and its includes, which
    * costs more than running `echo hi` on a warm session, so a repeated request skips it.
    */
-  private readonly resolved = new Map<string, string>();
-  /** Secrets the user typed for a session, so one sudo password is asked once, not per command. */
-  private readonly asked = new Map<string, Map<SecretName, string>>();
+  private readonly resolved = new Map<string, { id: string; config: HostConfig }>();
+
   /** Every command, and what is kept of its output. */
   readonly commands: CommandRegistry;
-  /** The name a session was first reached by (an inventory name): its rules apply when it is addressed by id. */
-  private readonly openedAs = new Map<string, string>();
+  /** Inventory hosts by the address and port they resolve to. */
+  private index: Promise<{ name: string; port: number; addresses: string[] }[]> | undefined;
   private commandSeq = 0;
 
   constructor(private readonly options: SessionManagerOptions) {
@@ -159,11 +177,11 @@ export class SessionManager {
   ): Promise<CommandRecord> {
     const deployment = this.options.deployment;
     const commandId = `cmd-${++this.commandSeq}`;
-    const session = await this.sessionFor(request, run);
+    const { session, config } = await this.sessionFor(request, run);
     let policy: AuditRecord['policy'] = 'not-checked';
     const prepare = (dialect: Dialect) => {
-      if (deployment) policy = deployment.checkCommand(this.hostName(request.host), command, dialect);
-      return this.executeOptions(session, request.host, dialect, run, commandId);
+      if (deployment) policy = deployment.checkCommand(config.policyNames, command, dialect);
+      return this.executeOptions(session, config, dialect, run, commandId);
     };
     const job = session.start(command, prepare);
     let timer: NodeJS.Timeout | undefined;
@@ -211,8 +229,14 @@ export class SessionManager {
     }
   }
 
-  /** The open session a request resolves to, or a new one (not yet connected). */
-  private async sessionFor(request: TargetRequest, run: RunRequest): Promise<Session> {
+  /**
+   * The open session a request resolves to, or a new one (not yet connected), and which config entries
+   * the call reached it by (their policies and secrets apply to this call).
+   */
+  private async sessionFor(
+    request: TargetRequest,
+    run: RunRequest,
+  ): Promise<{ session: Session; config: HostConfig }> {
     const requestKey = JSON.stringify([
       request.host,
       request.username,
@@ -221,15 +245,18 @@ export class SessionManager {
       request.password,
       request.keyPassphrase,
     ]);
-    const known = this.sessions.get(this.resolved.get(requestKey) ?? '');
-    if (known) return known;
+    const cached = this.resolved.get(requestKey);
+    const known = cached && this.sessions.get(cached.id);
+    if (cached && known) return { session: known, config: cached.config };
     const deployment = this.options.deployment;
-    if (deployment?.inventoryOnly && !deployment.knows(request.host) && !this.sessions.has(request.host)) {
+    const target = await this.resolve(request);
+    const config = await this.hostConfig(request.host, target);
+    if (deployment?.inventoryOnly && config.name === undefined && !this.sessions.has(request.host)) {
       throw new Error(
         `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
       );
     }
-    const target = await this.resolve(await this.loginSecrets(request, run));
+    await this.loginSecrets(target, config.name, run);
     const sessionTarget = {
       id: target.id,
       host: target.host,
@@ -242,27 +269,71 @@ export class SessionManager {
     if (session) {
       session.target = sessionTarget;
     } else {
-      const name = run.dialect ?? deployment?.dialectFor(request.host) ?? this.options.defaultDialect;
+      const configured = deployment?.dialectFor(config.name);
+      if (run.dialect !== undefined && configured !== undefined && run.dialect !== configured) {
+        throw new Error(
+          `${config.name} is a ${configured} host in the inventory: the dialect parameter cannot change that (leave it out, or change hosts.${config.name}.dialect)`,
+        );
+      }
+      const name = run.dialect ?? configured ?? this.options.defaultDialect;
       const dialect = name === undefined ? undefined : await this.options.dialects.get(name);
       session = new Session(
         sessionTarget,
         dialect,
         this.options.connectTimeoutMs,
         () => this.options.dialects.detectable(),
-        this.observerFor(request.host),
+        this.observerFor(config.name ?? request.host, config.name),
       );
       this.sessions.set(target.id, session);
     }
-    this.resolved.set(requestKey, target.id);
-    if (!this.openedAs.has(target.id)) this.openedAs.set(target.id, request.host);
-    return session;
+    this.resolved.set(requestKey, { id: target.id, config });
+    return { session, config };
+  }
+
+  /**
+   * Which config entries a resolved target is: the inventory hosts with the same address and port,
+   * whatever name reached it (its address, an ssh-config alias, another spelling). Settings and secrets
+   * come from the host's own entry, never from a name whose address or port the call changed.
+   */
+  private async hostConfig(name: string, target: { host: string; port: number }): Promise<HostConfig> {
+    const deployment = this.options.deployment;
+    if (!deployment) return { policyNames: [] };
+    const addresses = await hostAddresses(target.host);
+    const index = await this.inventoryIndex();
+    const same = index.filter(
+      (e) => e.port === target.port && e.addresses.some((a) => addresses.includes(a)),
+    );
+    // An inventory name that leads where its entry says is that entry, as the operator wrote it.
+    if (same.some((e) => e.name === name)) return { name, policyNames: [name] };
+    // Any other way in: every entry for that host applies, and the name used (deny wins).
+    const named = deployment.knows(name) ? [name] : [];
+    return {
+      ...(same[0] && { name: same[0].name }),
+      policyNames: [...new Set([...same.map((e) => e.name), ...named])],
+    };
+  }
+
+  /** Every inventory host with the address and port it resolves to, made once (the config does not change). */
+  private inventoryIndex(): Promise<{ name: string; port: number; addresses: string[] }[]> {
+    const deployment = this.options.deployment;
+    this.index ??= Promise.all(
+      (deployment?.names() ?? []).map(async (name) => {
+        try {
+          const resolved = await this.resolve({ host: name });
+          return { name, port: resolved.port, addresses: await hostAddresses(resolved.host) };
+        } catch {
+          return { name, port: -1, addresses: [] };
+        }
+      }),
+    );
+    return this.index;
   }
 
   /** Who watches a host's shells: the caller's observer, else a transcript when the config asks for one. */
-  private observerFor(host: string): (() => ShellObserver) | undefined {
+  private observerFor(host: string, configName: string | undefined): (() => ShellObserver) | undefined {
     const observe = this.options.observe?.(host);
     if (observe) return observe;
-    const folder = this.options.deployment?.recordFolder(host);
+    const folder = this.options.deployment?.recordFolder(configName);
     if (!folder) return undefined;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const files = transcriptFiles(
@@ -271,20 +342,23 @@ export class SessionManager {
     return () => new TranscriptRecorder(files, { host });
   }
 
-  /** Login password and key passphrase from the config when the call brings none; asked for when missing. */
-  private async loginSecrets(request: TargetRequest, run: RunRequest): Promise<TargetRequest> {
+  /**
+   * Login password and key passphrase configured for the host reached, when the call brings none; asked
+   * for when missing. `configName` is the host's own entry: a name whose address or port the call changed
+   * lends its secrets to nobody.
+   */
+  private async loginSecrets(target: ResolvedTarget, configName: string | undefined, run: RunRequest) {
     const deployment = this.options.deployment;
-    if (!deployment) return request;
-    const out = { ...request };
+    if (!deployment) return;
     for (const [field, secret] of [
       ['password', 'password'],
       ['keyPassphrase', 'key_passphrase'],
     ] as const) {
-      if (out[field] !== undefined) continue;
-      const configured = await deployment.secretFor(request.host, secret);
+      if (target[field] !== undefined) continue;
+      const configured = await deployment.secretFor(configName, secret);
       if (configured === undefined) continue;
       if ('value' in configured) {
-        out[field] = configured.value;
+        target[field] = configured.value;
         continue;
       }
       const typed = await run.askSecret?.(secret, configured.missing);
@@ -292,28 +366,27 @@ export class SessionManager {
         const why = typed ? `; asking the user was not possible: ${typed.unavailable}` : '';
         throw new Error(`${configured.missing}${why}`);
       }
-      out[field] = typed.value;
+      target[field] = typed.value;
     }
-    return out;
   }
 
   /** Check the call fits the session's dialect, and turn its secrets into a target mode and prompts. */
   private async executeOptions(
     session: Session,
-    host: string,
+    config: HostConfig,
     dialect: Dialect,
     run: RunRequest,
     commandId: string,
   ): Promise<ExecuteOptions> {
+    const host = config.name;
     if (run.dialect !== undefined && run.dialect !== dialect.name) {
       throw new Error(
         `this session speaks the ${dialect.name} dialect; close_session first to reopen it as ${run.dialect}`,
       );
     }
     const secrets: Record<string, string | undefined> = {};
-    const asked = this.asked.get(session.id);
     const secretOf = async (name: 'enable' | 'sudo') => {
-      const given = run.secrets?.[name] ?? asked?.get(name);
+      const given = run.secrets?.[name] ?? session.asked.get(name);
       if (given !== undefined) return given;
       const configured = await this.options.deployment?.secretFor(host, name);
       return configured && 'value' in configured ? configured.value : undefined;
@@ -364,9 +437,7 @@ export class SessionManager {
       if ('unavailable' in answer) return undefined;
       const value = answer.value;
       registerSecret(value, secret);
-      const forSession = this.asked.get(session.id) ?? new Map<SecretName, string>();
-      forSession.set(secret, value);
-      this.asked.set(session.id, forSession);
+      session.asked.set(secret, value);
       return value;
     };
   }
@@ -438,27 +509,19 @@ export class SessionManager {
   }
 
   /**
-   * The session for a request (opened if needed, as for a command) and its SSH connection: for SFTP and
-   * side channels, which run next to the shell.
+   * The session for a request (opened if needed, as for a command), its SSH connection (for SFTP and
+   * side channels, which run next to the shell), and which config entries the call reached it by.
    */
   async connection(request: TargetRequest, run: Pick<RunRequest, 'askSecret'> = {}) {
-    const session = await this.sessionFor(request, { timeoutMs: 0, ...run });
+    const { session, config } = await this.sessionFor(request, { timeoutMs: 0, ...run });
     try {
-      return { session, client: await session.connection() };
+      return { session, config, client: await session.connection() };
     } catch (error) {
       if (!session.everOpened && !session.inUse && this.sessions.get(session.id) === session) {
         void this.close(session);
       }
       throw error;
     }
-  }
-
-  /**
-   * The name whose config rules (command and path policy) apply to `host`: for an open session's id, the
-   * name the session was opened with, so addressing a session by id does not bypass its host's rules.
-   */
-  hostName(host: string): string {
-    return this.openedAs.get(host) ?? host;
   }
 
   /** The session a host/username/port (or alias, or `user@host:port` id) addresses, if open. */
@@ -510,9 +573,8 @@ export class SessionManager {
 
   private forget(id: string): void {
     this.sessions.delete(id);
-    this.asked.delete(id);
-    this.openedAs.delete(id);
-    for (const [key, sessionId] of this.resolved) if (sessionId === id) this.resolved.delete(key);
+
+    for (const [key, entry] of this.resolved) if (entry.id === id) this.resolved.delete(key);
   }
 
   /** Close every session at once; each report says what could not be done on its host. */

@@ -80,6 +80,14 @@ function observedResult(record: CommandRecord, outcome: RunOutcome): ObservedRes
 /** The session runs a command nobody waits for any more; a new one would wait behind it for who knows how long. */
 export class SessionBusyError extends Error {}
 
+/** Which config entries describe the host a session reached (see SessionManager.hostConfig). */
+export interface HostConfig {
+  /** The host's own inventory entry: its settings and secrets; none for a host outside the inventory. */
+  name?: string;
+  /** Every entry whose policy applies (deny wins); none: the defaults' policy. */
+  policyNames: string[];
+}
+
 /** What closing a session did on the host. */
 export interface CloseReport {
   /** The command that was running and was stopped. */
@@ -130,6 +138,9 @@ export class Session {
     /** Makes an observer for each new shell (recording); undefined: nobody watches. */
     private readonly observe?: () => ShellObserver | undefined,
   ) {}
+
+  /** Secrets the user typed for this session, so one sudo password is asked once, not per command. */
+  readonly asked = new Map<string, string>();
 
   /** The observer of the shell open now. */
   private observer: ShellObserver | undefined;

@@ -2,6 +2,7 @@ import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, type ConnectConfig, type HostVerifier } from 'ssh2';
 import { log } from '../util/log.js';
+import { addressLiteral, hostAddresses } from './addresses.js';
 import { connectAlgorithms, NegotiationLog, negotiationError } from './algorithms.js';
 import { type AuthPlan, type AuthSecrets, loadIdentities, planAuth } from './auth.js';
 import { SshError } from './errors.js';
@@ -31,6 +32,8 @@ interface Step {
   name: string;
   secrets: AuthSecrets;
   jump: boolean;
+  /** Reached from here, not through a jump host: its name resolves here as it does for the connection. */
+  direct: boolean;
 }
 
 /**
@@ -39,13 +42,27 @@ interface Step {
  */
 export async function connect(target: ResolvedTarget, options: ConnectOptions): Promise<Client> {
   const paths = options.paths ?? defaultSshPaths();
+  // A secret this short cannot be masked in output (it would wreck it): it is not used at all.
+  for (const [what, value] of [
+    ['password', target.password],
+    ['key passphrase', target.keyPassphrase],
+  ] as const) {
+    if (value !== undefined && value.length < 3) {
+      throw new SshError(
+        'config',
+        `the ${what} for ${target.alias} is shorter than 3 characters: it could not be masked in output, so it is refused`,
+        'Use a longer one (or log in with a key).',
+      );
+    }
+  }
   const steps: Step[] = [
-    ...target.jumps.map((hop) => ({ hop, name: hop.name, secrets: {}, jump: true })),
+    ...target.jumps.map((hop, i) => ({ hop, name: hop.name, secrets: {}, jump: true, direct: i === 0 })),
     {
       hop: target,
       name: target.alias,
       secrets: { password: target.password, keyPassphrase: target.keyPassphrase },
       jump: false,
+      direct: target.jumps.length === 0,
     },
   ];
   const clients: Client[] = [];
@@ -235,7 +252,10 @@ async function prepare(step: Step, paths: SshPaths, options: ConnectOptions): Pr
         'not verified, so the connection could be intercepted. Pin its fingerprint or use accept-new.',
     );
   }
-  // Pinned hosts do not consult known_hosts at all, not even for the algorithm order.
+  // Pinned hosts do not consult known_hosts at all, not even for the algorithm order. A hop reached
+  // through another has names only that hop can resolve: only its address literal is normalised.
+  const literal = addressLiteral(hop.host);
+  const aliases = step.direct ? await hostAddresses(hop.host) : literal ? [literal] : [];
   const known = policy === 'off' || pinned ? [] : await lookupHost(file, hop.host, hop.port);
   const identities = await loadIdentities(hop.identityFiles, secrets, paths.home);
   const auth = planAuth(hop, identities, secrets, process.env.SSH_AUTH_SOCK, step.jump);
@@ -244,7 +264,7 @@ async function prepare(step: Step, paths: SshPaths, options: ConnectOptions): Pr
   // ssh2 only learns "denied"; the reason is kept here for the error.
   let hostKeyError: SshError | undefined;
   const hostVerifier: HostVerifier = (key, verify) => {
-    verifyHostKey({ file, host: hop.host, port: hop.port, key, policy, fingerprints }).then(
+    verifyHostKey({ file, host: hop.host, port: hop.port, aliases, key, policy, fingerprints }).then(
       () => verify(true),
       (err: unknown) => {
         hostKeyError =

@@ -148,6 +148,12 @@ export interface VerifyHostKeyOptions {
   file: string;
   host: string;
   port: number;
+  /**
+   * Other spellings of the host (its addresses, from ssh/addresses.ts): a key recorded under any of them
+   * counts, and a new key is recorded under them too, so `127.1` cannot pass for a new host when
+   * `localhost` is known with another key.
+   */
+  aliases?: string[];
   key: Buffer;
   policy?: HostKeyPolicy;
   /** Pinned fingerprints (see HostKeyOptions): when non-empty, the only check, and `file` is not used. */
@@ -168,7 +174,8 @@ export async function verifyHostKey(o: VerifyHostKeyOptions): Promise<void> {
   if (o.fingerprints && o.fingerprints.length > 0) return checkPinned(o, name, offered);
   const policy = o.policy ?? 'accept-new';
   if (policy === 'off') return;
-  const entries = await lookupHost(o.file, o.host, o.port);
+  const names = [...new Set([o.host, ...(o.aliases ?? []).filter((a) => !a.startsWith('name:'))])];
+  const entries = (await Promise.all(names.map((n) => lookupHost(o.file, n, o.port)))).flat();
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(o.key));
   if (revoked) {
     throw new SshError(
@@ -204,8 +211,10 @@ export async function verifyHostKey(o: VerifyHostKeyOptions): Promise<void> {
       `${name} offered a key of type ${offeredType}; known_hosts only has ${types} for it. Adding it.`,
     );
   }
-  await appendKnownHost(o.file, o.host, o.port, o.key);
-  log.info(`Permanently added ${name} (${offered}) to ${o.file}`);
+  for (const n of names) await appendKnownHost(o.file, n, o.port, o.key);
+  log.info(
+    `Permanently added ${names.map((n) => knownHostName(n, o.port)).join(', ')} (${offered}) to ${o.file}`,
+  );
 }
 
 /** Accepts a key whose fingerprint is pinned; refuses any other naming both. known_hosts is not used. */
