@@ -6,6 +6,8 @@ import { Template } from './template.js';
 
 export interface Responder {
   pattern: RegExp;
+  /** A pattern with values filled in per command ({{nonce}}): `pattern` is then its stand-in. */
+  template?: Template;
   send?: string;
   secret?: string;
 }
@@ -56,7 +58,8 @@ export interface Dialect {
   onCloseExec?: Template;
   pagers: Responder[];
   inputPrompts: Responder[];
-  commandRewrite: { match: RegExp; replace: string }[];
+  /** `replace` may hold {{nonce}}, a value fresh for each command (see input_prompts). */
+  commandRewrite: { match: RegExp; replace: Template }[];
   inputWait: { quietMs: number; prompts: { kind: string; pattern: RegExp }[] };
   terminal?: { wrap: Template; programs: string[]; cols: number; rows: number };
   errors: RegExp[];
@@ -130,11 +133,18 @@ const NEVER = /(?!)/;
 type PatternCompiler = (source: string, where: string, flags?: string) => RegExp;
 
 function responders(list: DialectFile['pagers'], where: string, pattern: PatternCompiler): Responder[] {
-  return (list ?? []).map((r, i) => ({
-    pattern: pattern(r.pattern, `${where}[${i}].pattern`),
-    send: r.send,
-    secret: r.secret,
-  }));
+  return (list ?? []).map((r, i) => {
+    const at = `${where}[${i}].pattern`;
+    // {{nonce}} (and learned values) are filled in per command; checked now with stand-ins.
+    const template = r.pattern.includes('{{') ? new Template(r.pattern) : undefined;
+    const standIns = template && Object.fromEntries([...template.names].map((n) => [n, 'probe']));
+    return {
+      pattern: pattern(template ? template.render(standIns ?? {}) : r.pattern, at),
+      ...(template && { template }),
+      send: r.send,
+      secret: r.secret,
+    };
+  });
 }
 
 /**
@@ -286,7 +296,7 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
     inputPrompts: responders(file.input_prompts, 'input_prompts', pattern),
     commandRewrite: (file.command_rewrite ?? []).map((r, i) => ({
       match: pattern(r.match, `command_rewrite[${i}].match`),
-      replace: r.replace,
+      replace: template(r.replace, `command_rewrite[${i}].replace`),
     })),
     inputWait: {
       quietMs: file.input_wait?.quiet_ms ?? 400,

@@ -494,10 +494,16 @@ export class ExpectRunner {
       dialect.completion.strategy === 'marker' ? `${this.markerPrefix}n${++this.markerSeq}` : undefined;
     let payload = '';
     const terminal = !learning && !options.raw && this.wantsTerminal(command, options.terminal);
+    // Fresh for every command: a prompt the dialect answers with a secret carries it (sudo's own -p
+    // prompt), so a command that prints a look-alike prompt is not answered.
+    const nonce = randomBytes(6).toString('hex');
+    const stepVars = { ...dialect.defaults, ...this.vars, nonce };
     if (!learning) {
       let text = command;
       const rewrite = options.overlay?.commandRewrite ?? dialect.commandRewrite;
-      if (!options.raw) for (const rule of rewrite) text = text.replace(rule.match, rule.replace);
+      if (!options.raw) {
+        for (const rule of rewrite) text = text.replace(rule.match, rule.replace.render(stepVars));
+      }
       if (terminal && dialect.terminal) {
         const { wrap, cols, rows } = dialect.terminal;
         text = wrap.render({ ...this.vars, command: text, cols: String(cols), rows: String(rows) });
@@ -522,7 +528,7 @@ export class ExpectRunner {
           ...(options.responders ?? []),
           ...(options.overlay?.inputPrompts ?? dialect.inputPrompts),
           ...dialect.pagers,
-        ],
+        ].map((r) => (r.template ? { ...r, pattern: new RegExp(r.template.render(stepVars)) } : r)),
         secrets: { ...options.secrets },
         askSecret: options.askSecret,
         answered: new Set(),
