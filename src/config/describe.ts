@@ -9,6 +9,7 @@ import {
   type SecretRef,
   secretFileWarning,
   secretIsSet,
+  secretLength,
 } from './secrets.js';
 
 /**
@@ -159,6 +160,20 @@ export function configWarnings(loaded: LoadedConfig): string[] {
   }
   for (const [key, users] of keys)
     warnings.push(`key ${shown(key)} does not exist (used by ${users.join(', ')})`);
+  // A secret this short cannot be masked in output without wrecking it: it is shown as typed.
+  const short = new Set<string>();
+  for (const settings of allSettings(loaded)) {
+    for (const [name] of SECRET_LABELS) {
+      const ref = field(settings, name)?.value as SecretRef | undefined;
+      if (!ref || short.has(formatSecretRef(ref))) continue;
+      const length = secretLength(ref);
+      if (length === 0 || length >= 3) continue;
+      short.add(formatSecretRef(ref));
+      warnings.push(
+        `${formatSecretRef(ref)} holds a secret shorter than 3 characters: it cannot be masked in output, and is refused for logging in; use a longer one`,
+      );
+    }
+  }
   for (const dir of loaded.dialectPaths) {
     if (!existsSync(dir)) warnings.push(`dialect folder ${shown(dir)} does not exist`);
   }

@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { displayPath } from '../ssh/paths.js';
@@ -73,6 +73,16 @@ export function secretIsSet(ref: SecretRef): boolean {
     return stat.isFile() && stat.size > 0;
   } catch {
     return false;
+  }
+}
+
+/** The length of the secret a reference holds now (0 when unset), read without keeping the value. */
+export function secretLength(ref: SecretRef): number {
+  if (ref.kind === 'env') return process.env[ref.name]?.length ?? 0;
+  try {
+    return trimTrailingNewline(readFileSync(ref.path, 'utf8')).length;
+  } catch {
+    return 0;
   }
 }
 

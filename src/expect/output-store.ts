@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StreamRedactor } from '../util/secrets.js';
 import type { CapturedOutput } from './output.js';
 
 export interface OutputStoreOptions {
@@ -178,6 +179,7 @@ export class OutputStore {
   private tailAt?: number;
   private tailFrom = 0;
   private archiving?: Promise<void>;
+  private readonly redactor = new StreamRedactor();
   private writing?: Promise<void>;
   private readonly reads = new Set<Promise<unknown>>();
   private disposed = false;
@@ -217,8 +219,16 @@ export class OutputStore {
     };
   }
 
-  /** Cleaned text as it arrives, in pieces of any size. Still counted (not spilled) after dispose(). */
-  push(text: string): void {
+  /**
+   * Cleaned text as it arrives, in pieces of any size. Known secrets are masked before anything is kept,
+   * in memory or in the spill file (also one split across two pieces: the possible start of a secret is
+   * held back until the next piece or finish()). Still counted (not spilled) after dispose().
+   */
+  push(piece: string): void {
+    this.store(this.redactor.push(piece));
+  }
+
+  private store(text: string): void {
     if (text.length === 0) return;
     if (this.headFull) {
       // One pass when the piece surely fits (UTF-8 takes at most 3 bytes per UTF-16 unit).
@@ -279,6 +289,7 @@ export class OutputStore {
   /** Head and tail, as OutputCollector gives them (sizes in UTF-8 bytes here, characters there). */
   finish(): CapturedOutput {
     if (this.headAt !== undefined) throw new Error('output store: archived; use capture()');
+    this.store(this.redactor.flush());
     if (!this.headFull) {
       return { head: this.headText(), tail: '', omittedBytes: 0, totalBytes: this.total };
     }
@@ -336,6 +347,7 @@ export class OutputStore {
 
   private async moveToFile(): Promise<void> {
     if (this.disposed) return;
+    this.store(this.redactor.flush());
     await this.flush();
     try {
       const fh = this.fh ?? (await this.openSpill());

@@ -4,7 +4,7 @@ import { KEY_NAMES_SUMMARY, parseKeys } from '../expect/keys.js';
 import type { CommandRecord } from '../session/command.js';
 import type { SessionManager } from '../session/manager.js';
 import type { Session } from '../session/session.js';
-import { redact, registerSecret } from '../util/secrets.js';
+import { redact, redactLines, registerSecret } from '../util/secrets.js';
 import type { ServerLimits } from './limits.js';
 import { failure, interruptedResult, ok, statusText, summary, summaryLine } from './results.js';
 import { commandId, commandStatus, commandSummary, sessionAddress, waiting } from './schemas.js';
@@ -321,7 +321,7 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
         if (!session) throw noSession(args.host ?? args.command_id ?? '');
         const s = await session.readScreen();
         if (!s) throw noScreen(session);
-        const lines = s.lines.map((line) => redact(line));
+        const lines = redactLines(s.lines);
         return ok(
           {
             session: session.id,

@@ -4,15 +4,12 @@
  * Each value keeps the name it was first registered under (password, enable, sudo, ...), for transcripts.
  */
 const known = new Map<string, string>();
-/** The longest registered secret: how much of a stream's end a redactor must hold back. */
-let longest = 0;
 const MASK = '********';
 
 /** Remember a secret so it is masked everywhere. Very short strings are ignored: masking "a" would wreck output. */
 export function registerSecret(secret: string | undefined, name = 'secret'): void {
   if (!secret || secret.length < 3 || known.has(secret)) return;
   known.set(secret, name);
-  longest = Math.max(longest, secret.length);
 }
 
 /** Replace every known secret in `text`; `replacement` says what by (the mask, unless given). */
@@ -51,8 +48,19 @@ export class StreamRedactor {
   constructor(private readonly replacement: (name: string) => string = () => MASK) {}
 
   push(piece: string): string {
+    if (known.size === 0 && this.held === '') return piece;
     const text = this.held + piece;
-    let cut = Math.max(0, text.length - Math.max(0, longest - 1));
+    // Held back: only an end of the text that could be the start of a secret.
+    let hold = 0;
+    for (const secret of known.keys()) {
+      for (let k = Math.min(secret.length - 1, text.length); k > hold; k--) {
+        if (text.endsWith(secret.slice(0, k))) {
+          hold = k;
+          break;
+        }
+      }
+    }
+    let cut = text.length - hold;
     // A whole secret across the cut is released with what comes before it.
     for (const secret of known.keys()) {
       for (let at = text.indexOf(secret); at >= 0 && at < cut; at = text.indexOf(secret, at + 1)) {
@@ -68,4 +76,26 @@ export class StreamRedactor {
     this.held = '';
     return rest;
   }
+}
+
+/**
+ * Screen lines with every known secret masked, also one the terminal wrapped onto the next line: the
+ * lines are searched as one text, and each masked character becomes `*` where it stands.
+ */
+export function redactLines(lines: readonly string[]): string[] {
+  if (known.size === 0) return [...lines];
+  const joined = lines.join('');
+  const masked = new Uint8Array(joined.length);
+  for (const secret of known.keys()) {
+    for (let at = joined.indexOf(secret); at >= 0; at = joined.indexOf(secret, at + 1)) {
+      masked.fill(1, at, at + secret.length);
+    }
+  }
+  let offset = 0;
+  return lines.map((line) => {
+    let out = '';
+    for (let i = 0; i < line.length; i++) out += masked[offset + i] ? '*' : line[i];
+    offset += line.length;
+    return out;
+  });
 }
