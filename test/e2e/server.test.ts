@@ -277,7 +277,11 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
     const names = dialects.map((d) => d.name);
     for (const name of ['arista-eos', 'cisco-ios', 'junos', 'linux', 'linux-sudo'])
       assert.ok(names.includes(name), name);
-    assert.deepEqual(dialects.find((d) => d.name === 'junos')?.modes, ['operational', 'configuration', 'shell']);
+    assert.deepEqual(dialects.find((d) => d.name === 'junos')?.modes, [
+      'operational',
+      'configuration',
+      'shell',
+    ]);
     const { resources } = await server.client.listResources();
     assert.ok(resources.some((r) => r.uri === 'dialect://cisco-ios'));
     const { contents } = await server.client.readResource({ uri: 'dialect://cisco-ios' });
