@@ -206,7 +206,9 @@ function checkToolAnswer(c: Caller, what: string, call: Call, allowed?: RegExp):
   if (!r.isError) return true;
   const text = textOf(r);
   if (allowed?.test(text)) return false;
-  c.j.tally.problem('unexplained', `${what} failed: ${text}`);
+  // A command seen running a moment ago that the server no longer knows: its record was dropped.
+  if (/no command "/i.test(text)) c.j.tally.problem('lost', `${what} failed: ${text}`, 'command forgotten');
+  else c.j.tally.problem('unexplained', `${what} failed: ${text}`, 'tool error');
   return false;
 }
 

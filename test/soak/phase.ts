@@ -60,10 +60,9 @@ export function printTally(t: Tally): void {
   const causes = [...t.causes].sort((a, b) => b[1] - a[1]).slice(0, 6);
   for (const [cause, n] of causes) console.log(`    ${String(n).padStart(5)}  ${cause}`);
   console.log(`  problems: ${PROBLEMS.map((p) => `${PROBLEM_LABEL[p]} ${t.problems[p]}`).join(', ')}`);
-  for (const [kind, n] of [...t.kinds].sort((a, b) => b[1] - a[1]))
-    console.log(`    ${String(n).padStart(5)}  ${kind}`);
-  for (const p of PROBLEMS) {
-    for (const example of t.examples.get(p) ?? []) console.log(`    ${PROBLEM_LABEL[p]}: ${example}`);
+  for (const [kind, { count, examples }] of [...t.kinds].sort((a, b) => b[1].count - a[1].count)) {
+    console.log(`    ${String(count).padStart(5)}  ${kind}`);
+    for (const example of examples) console.log(`             e.g. ${example}`);
   }
 }
 

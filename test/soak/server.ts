@@ -67,7 +67,7 @@ export async function startServer(start: ServerStart): Promise<SoakServer> {
     while (alive(pid) && Date.now() < deadline) await delay(25);
     const inTime = !alive(pid);
     if (!inTime) kill([pid]);
-    while (alive(pid)) await delay(25);
+    for (let i = 0; i < 200 && alive(pid); i++) await delay(25);
     liveServers.delete(pid);
     return inTime;
   };

@@ -39,9 +39,8 @@ export class Tally {
     unexplained: 0,
     wronglyClosed: 0,
   };
-  readonly examples = new Map<Problem, string[]>();
-  /** Problems by kind and what exactly went wrong ("lost: evicted"). */
-  readonly kinds = new Map<string, number>();
+  /** Problems by kind and what exactly went wrong ("lost: command forgotten"), with a few examples each. */
+  readonly kinds = new Map<string, { count: number; examples: string[] }>();
   /** Failures with a cause, by the shape of the cause (ids and numbers blanked). */
   readonly causes = new Map<string, number>();
   /** Tool calls made, by tool. */
@@ -75,10 +74,10 @@ export class Tally {
   problem(kind: Problem, detail: string, what = 'other'): void {
     this.problems[kind]++;
     const key = `${PROBLEM_LABEL[kind]}: ${what}`;
-    this.kinds.set(key, (this.kinds.get(key) ?? 0) + 1);
-    const list = this.examples.get(kind) ?? [];
-    if (list.length < EXAMPLES_KEPT) list.push(detail.replace(/\s+/g, ' ').slice(0, 400));
-    this.examples.set(kind, list);
+    const entry = this.kinds.get(key) ?? { count: 0, examples: [] };
+    entry.count++;
+    if (entry.examples.length < EXAMPLES_KEPT) entry.examples.push(detail.replace(/\s+/g, ' ').slice(0, 400));
+    this.kinds.set(key, entry);
   }
 
   /** Call before sending close_session; call the result when its answer arrives. */
