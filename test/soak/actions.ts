@@ -104,7 +104,7 @@ async function asyncPaged(c: Caller) {
 /** The commandId of an execute_command_async answer, or undefined once the answer was judged. */
 function started(c: Caller, exp: Expectation, call: Call): string | undefined {
   if (!answered(c.j, exp, call)) return undefined;
-  const r = (call as Extract<Call, { ok: true }>).result;
+  const r = call.result;
   if (r.isError) {
     judgeError(c.j, exp, textOf(r));
     return undefined;
@@ -160,11 +160,11 @@ async function interruptByHost(c: Caller) {
   if (!s.running) return;
   await sleep(between(0, 300));
   c.j.tally.called('interrupt_command');
-  // Until the answer names what it stopped, any command of this session may be the one.
   const answer = await c.j.server.call('interrupt_command', hostOnly(c.target), CALL_GRACE_MS);
   // A session another caller just closed has nothing to interrupt.
-  if (checkToolAnswer(c, `interrupt_command ${sessionId(c.target)}`, answer, /no open session/i)) {
-    const named = (answer as Extract<Call, { ok: true }>).result.structuredContent as { commandId?: string };
+  const fine = checkToolAnswer(c, `interrupt_command ${sessionId(c.target)}`, answer, /no open session/i);
+  if (fine && answer.ok) {
+    const named = answer.result.structuredContent as { commandId?: string };
     if (named.commandId) c.j.tally.interruptAsked(named.commandId);
   }
   await follow(c.j, exp, s.commandId);
@@ -202,7 +202,7 @@ async function lists(c: Caller) {
 /** A tool that is not a command: it must answer, and without an error unless `allowed` matches it. */
 function checkToolAnswer(c: Caller, what: string, call: Call, allowed?: RegExp): boolean {
   if (!answered(c.j, { command: what }, call)) return false;
-  const r = (call as Extract<Call, { ok: true }>).result;
+  const r = call.result;
   if (!r.isError) return true;
   const text = textOf(r);
   if (allowed?.test(text)) return false;

@@ -33,7 +33,7 @@ export interface Sizes {
 }
 
 export const FULL: Sizes = {
-  mixed: { sessions: 48, callers: 4, durationMs: 150_000 },
+  mixed: { sessions: 48, callers: 4, durationMs: 180_000 },
   killed: { sessions: 9 },
   impaired: { sessions: 8, callers: 2, durationMs: 45_000 },
   memory: { idleSessions: 100, largeOutputs: 10 },

@@ -73,7 +73,7 @@ export async function judgeExecute(j: Judge, exp: Expectation, call: Call): Prom
 /** Judge an execute_command answer except a running one, which the caller follows (or interrupts first). */
 export async function judgeStart(j: Judge, exp: Expectation, call: Call): Promise<Started> {
   if (!answered(j, exp, call)) return { running: false };
-  const r = (call as Extract<Call, { ok: true }>).result;
+  const r = call.result;
   if (r.isError) {
     judgeError(j, exp, textOf(r));
     return { running: false };
@@ -106,7 +106,11 @@ export async function judgeStart(j: Judge, exp: Expectation, call: Call): Promis
 }
 
 /** False (and counted) when the call itself gave no answer. */
-export function answered(j: Judge, exp: Pick<Expectation, 'command'>, call: Call): boolean {
+export function answered(
+  j: Judge,
+  exp: Pick<Expectation, 'command'>,
+  call: Call,
+): call is Extract<Call, { ok: true }> {
   if (call.ok) return true;
   if (call.timedOut)
     j.tally.problem('lost', `no answer within ${call.ms} ms: ${exp.command}`, 'no answer in time');
@@ -195,7 +199,7 @@ export async function readStatus(
   const args = { command_id: commandId, offset, ...(maxBytes !== undefined && { max_bytes: maxBytes }) };
   const call = await j.server.call('get_command_status', args, CALL_GRACE_MS);
   if (!answered(j, { command: `get_command_status ${commandId}` }, call)) return undefined;
-  const r = (call as Extract<Call, { ok: true }>).result;
+  const r = call.result;
   if (r.isError) {
     const text = textOf(r);
     const [kind, what] = /no longer kept/i.test(text)

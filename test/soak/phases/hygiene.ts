@@ -44,7 +44,7 @@ export async function hygienePhase(ctx: Ctx): Promise<PhaseResult> {
   const closeAll = await server.call('close_all_sessions', {}, CALL_GRACE_MS);
   for (const closed of closes) closed();
   await Promise.all(opening);
-  if (answered(j, { command: 'close_all_sessions' }, closeAll) && closeAll.ok && closeAll.result.isError)
+  if (answered(j, { command: 'close_all_sessions' }, closeAll) && closeAll.result.isError)
     tally.problem('unexplained', `close_all_sessions failed: ${JSON.stringify(closeAll.result.content)}`);
   const a: Leftovers = { connections: 0, remote: 0, tempDirs: 0, detail: [] };
   a.connections = await settled(() => connectionsOf(server.pid, port));

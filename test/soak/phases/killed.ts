@@ -104,7 +104,7 @@ async function start(j: Judge, target: Target, mode: Mode): Promise<Victim> {
   if (mode === 'foreground') return { target, mode, exp, pending };
   const call = await pending;
   if (!answered(j, exp, call)) return { target, mode: 'idle', exp };
-  const s = (call as Extract<Call, { ok: true }>).result.structuredContent as {
+  const s = call.result.structuredContent as {
     commandId?: string;
     status?: string;
   };
@@ -138,7 +138,7 @@ async function ending(j: Judge, v: Victim, killedAt: number): Promise<Ending | u
   if (v.pending) {
     const call = await v.pending;
     if (!answered(j, v.exp, call)) return undefined;
-    const r = (call as Extract<Call, { ok: true }>).result;
+    const r = call.result;
     const at = Date.now();
     if (r.isError) return { status: 'failed', cause: textOf(r), text: textOf(r), at };
     const s = r.structuredContent as unknown as ExecuteResult;

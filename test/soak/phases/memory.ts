@@ -98,7 +98,7 @@ export async function memoryPhase(ctx: Ctx): Promise<PhaseResult> {
 async function closeAll(j: Judge): Promise<void> {
   j.tally.called('close_all_sessions');
   const call = await j.server.call('close_all_sessions', {}, CALL_GRACE_MS);
-  if (answered(j, { command: 'close_all_sessions' }, call) && call.ok && call.result.isError)
+  if (answered(j, { command: 'close_all_sessions' }, call) && call.result.isError)
     j.tally.problem('unexplained', `close_all_sessions failed: ${JSON.stringify(call.result.content)}`);
 }
 
@@ -115,7 +115,7 @@ async function largeOutput(j: Judge, target: Target): Promise<boolean> {
     { ...connection(target), command, timeout: 60 },
     60_000 + CALL_GRACE_MS,
   );
-  if (!answered(j, exp, call) || !call.ok) return false;
+  if (!answered(j, exp, call)) return false;
   const s = call.result.structuredContent as { commandId?: string; status?: string } | undefined;
   if (call.result.isError || !s?.commandId) {
     j.tally.problem('unexplained', `${command}: ${JSON.stringify(call.result.content).slice(0, 300)}`);
