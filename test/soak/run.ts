@@ -45,6 +45,7 @@ async function main(): Promise<number> {
 
   const workDir = mkdtempSync(join(tmpdir(), 'mcp-soak-'));
   onCleanup(() => rmSync(workDir, { recursive: true, force: true }));
+  onExit(() => rmSync(workDir, { recursive: true, force: true })); // a crash (EPIPE on stdout) skips the above
   const home = join(workDir, 'home');
   mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
   writeFileSync(join(home, '.ssh', 'known_hosts'), '', { mode: 0o600 });
