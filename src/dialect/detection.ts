@@ -1,4 +1,5 @@
 import type { Dialect, Responder } from './dialect.js';
+import { compilePattern } from './pattern.js';
 import { Template } from './template.js';
 
 /** The terminal detection opens: what every built-in device dialect asks for, so it can hand the channel on. */
@@ -21,13 +22,16 @@ export function detectionDialect(candidates: Dialect[], channel: Dialect['channe
     .filter((source): source is string => source !== undefined && !source.includes('\\k<'));
   // A rule may or may not be anchored at the start of the line: each is looked for anywhere in it.
   const anyRule = rules.length > 0 ? `(?=${rules.map((r) => `.*?(?:${r})`).join('|')})` : '';
-  const promptLearn = new RegExp(`^${anyRule}(?<prompt>.*?\\S)\\s*$`);
+  const trusted = candidates.every((d) => d.trusted);
+  const promptLearn = compilePattern(`^${anyRule}(?<prompt>.*?\\S)\\s*$`, '', trusted).regexp;
   const pagers = new Map<string, Responder>();
   for (const pager of candidates.flatMap((d) => d.pagers)) {
     if (pager.secret === undefined) pagers.set(`${pager.pattern.source}\u0000${pager.send}`, pager);
   }
   return {
     name: 'detection',
+    // Made of the candidates' rules: as trusted as the least trusted of them.
+    trusted,
     description: 'Drives an unknown device until its dialect is known.',
     source: '(detection)',
     channel,

@@ -1,5 +1,6 @@
 import { formatFieldPath } from '../config/issues.js';
 import { closest } from '../config/suggest.js';
+import { compilePattern } from './pattern.js';
 import { regexErrorHint, regexPitfalls } from './regex-pitfalls.js';
 import type { DialectFile } from './schema.js';
 import { Template } from './template.js';
@@ -30,6 +31,8 @@ export interface Transition {
 /** A dialect with `extends` resolved and every template and pattern compiled once, ready for the runner. */
 export interface Dialect {
   name: string;
+  /** Ships with this program: its patterns (also those built at run time) use V8's regex engine. */
+  trusted: boolean;
   description: string;
   source: string;
   channel: NonNullable<DialectFile['channel']>;
@@ -117,6 +120,8 @@ export class DialectCompileError extends Error {
 export interface CompileOptions {
   /** Receives what loads but is likely wrong (a regex habit from another language); nothing if unset. */
   warn?: (warning: DialectFieldError) => void;
+  /** A built-in dialect: its patterns use V8's regex engine; others get a linear-time one (pattern.ts). */
+  trusted?: boolean;
 }
 
 /** "transitions[0].failure[1]" → ['transitions', 0, 'failure', 1] */
@@ -166,7 +171,16 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
       options.warn?.(new DialectFieldError(fieldPath(where), pitfall));
     }
     try {
-      return new RegExp(text, flags);
+      const compiled = compilePattern(text, flags, options.trusted === true);
+      if (compiled.backtracking) {
+        options.warn?.(
+          new DialectFieldError(
+            fieldPath(where),
+            'uses lookaround or a back-reference, which the linear-time engine cannot run: it backtracks, on bounded input (prefer a pattern without them)',
+          ),
+        );
+      }
+      return compiled.regexp;
     } catch (error) {
       const hint = regexErrorHint(text);
       problems.push(
@@ -266,6 +280,7 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
 
   const dialect: Dialect = {
     name: file.name,
+    trusted: options.trusted === true,
     description: file.description ?? '',
     source,
     channel: file.channel,

@@ -178,7 +178,10 @@ function renderEach(dialect: Dialect, learned: Record<string, string>): Rendered
     try {
       return {
         name: m.name,
-        pattern: renderModePrompts({ modes: [m], defaults: dialect.defaults }, learned)[0],
+        pattern: renderModePrompts(
+          { modes: [m], defaults: dialect.defaults, trusted: dialect.trusted },
+          learned,
+        )[0],
       };
     } catch (error) {
       return { name: m.name, missing: (error as Error).message };

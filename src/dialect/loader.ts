@@ -202,8 +202,10 @@ export class DialectRegistry {
   /** Resolve `extends` and compile; the error names every field that is wrong, where it is written. */
   async compile(source: DialectSource, options: CompileOptions = {}): Promise<Dialect> {
     const merged = await this.resolveExtends(source.data, source, [source.data.name]);
+    // Only a file that ships with this program keeps V8's regex engine (pattern.ts).
+    const trusted = path.dirname(path.resolve(source.file)) === path.resolve(BUILTIN_DIALECT_DIR);
     try {
-      return compileDialect(merged, source.file, options);
+      return compileDialect(merged, source.file, { trusted, ...options });
     } catch (error) {
       if (!(error instanceof DialectCompileError)) throw error;
       throw new DialectError(error.problems.map((p) => `${source.locate(p.path)}: ${p.message}`).join('\n'));

@@ -1,4 +1,16 @@
 import type { Dialect, Responder } from './dialect.js';
+import { compilePattern } from './pattern.js';
+
+/**
+ * Patterns only ever see bounded input, so even one that backtracks cannot take long: a last line is
+ * looked at by its last LINE_WINDOW characters (prompts, pagers and questions are short), and output is
+ * searched for errors in its first and last ERROR_WINDOW characters, line by line.
+ */
+export const LINE_WINDOW = 1024;
+export const ERROR_WINDOW = 64 * 1024;
+const ERROR_LINE_MAX = 4096;
+
+const window = (line: string) => (line.length > LINE_WINDOW ? line.slice(-LINE_WINDOW) : line);
 
 /**
  * How the runner matches a dialect's patterns against what a device prints. The runner and the dialect
@@ -28,7 +40,7 @@ export function learnFromPrompt(
   dialect: Pick<Dialect, 'promptLearn'>,
   line: string,
 ): Record<string, string> | undefined {
-  const learned = dialect.promptLearn?.exec(line);
+  const learned = dialect.promptLearn?.exec(window(line));
   return learned ? definedOnly(learned.groups) : undefined;
 }
 
@@ -37,19 +49,25 @@ export function learnFromPrompt(
  * Throws when a prompt needs a value nobody has given.
  */
 export function renderModePrompts(
-  dialect: Pick<Dialect, 'modes' | 'defaults'>,
+  dialect: Pick<Dialect, 'modes' | 'defaults' | 'trusted'>,
   vars: Readonly<Record<string, string>>,
 ): ModePattern[] {
   return dialect.modes.map((m) => ({
     name: m.name,
-    prompt: new RegExp(`^(?:${m.prompt.render({ ...dialect.defaults, ...vars })})$`),
+    prompt: runtimePattern(dialect, `^(?:${m.prompt.render({ ...dialect.defaults, ...vars })})$`),
     contextLines: m.contextLines,
   }));
 }
 
+/** A pattern a dialect's template made at run time, on the engine its dialect's patterns use. */
+export function runtimePattern(dialect: Pick<Dialect, 'trusted'>, source: string, flags = ''): RegExp {
+  return compilePattern(source, flags, dialect.trusted).regexp;
+}
+
 /** The first mode whose prompt is the whole line: when two fit, the order of `modes` decides. */
 export function modeOfLine(modes: readonly ModePattern[], line: string): ModePattern | undefined {
-  return modes.find((m) => m.prompt.test(line));
+  const seen = window(line);
+  return modes.find((m) => m.prompt.test(seen));
 }
 
 /** A prompt with the shape of a mode's but other learned values (a renamed host), and those values. */
@@ -57,12 +75,14 @@ export function promptShapeOf(
   dialect: Pick<Dialect, 'promptShapes'>,
   line: string,
 ): { name: string; prompt: RegExp } | undefined {
-  return dialect.promptShapes.find((s) => s.prompt.test(line));
+  const seen = window(line);
+  return dialect.promptShapes.find((s) => s.prompt.test(seen));
 }
 
 /** The responder that answers the last line: the first whose pattern matches; no other is tried. */
 export function responderFor(responders: readonly Responder[], line: string): Responder | undefined {
-  return responders.find((r) => r.pattern.test(line));
+  const seen = window(line);
+  return responders.find((r) => r.pattern.test(seen));
 }
 
 /** The input_wait prompt a last line shows (first match wins); a blank line shows none. */
@@ -71,12 +91,14 @@ export function inputWaitFor(
   line: string,
 ): Dialect['inputWait']['prompts'][number] | undefined {
   if (line.trim().length === 0) return undefined;
-  return prompts.find((p) => p.pattern.test(line));
+  const seen = window(line);
+  return prompts.find((p) => p.pattern.test(seen));
 }
 
 /** Indexes of the login answers a last line gets before the first prompt: every one that matches. */
 export function loginAnswersFor(login: Dialect['login'], line: string): number[] {
-  return login.flatMap((answer, i) => (answer.pattern.test(line) ? [i] : []));
+  const seen = window(line);
+  return login.flatMap((answer, i) => (answer.pattern.test(seen) ? [i] : []));
 }
 
 /**
@@ -87,12 +109,16 @@ export function errorLineIn(
   text: string,
   patterns: readonly RegExp[],
 ): { line: string; pattern: RegExp } | undefined {
+  if (patterns.length === 0) return undefined;
+  const region =
+    text.length <= 2 * ERROR_WINDOW ? text : `${text.slice(0, ERROR_WINDOW)}\n${text.slice(-ERROR_WINDOW)}`;
+  const lines = region.split('\n');
   for (const pattern of patterns) {
-    const m = pattern.exec(text);
-    if (!m) continue;
-    const start = text.lastIndexOf('\n', m.index) + 1;
-    const end = text.indexOf('\n', m.index);
-    return { line: text.slice(start, end < 0 ? undefined : end).trim(), pattern };
+    for (const line of lines) {
+      if (pattern.test(line.length > ERROR_LINE_MAX ? line.slice(0, ERROR_LINE_MAX) : line)) {
+        return { line: line.trim(), pattern };
+      }
+    }
   }
   return undefined;
 }

@@ -17,6 +17,7 @@ import {
   RELEARN_QUIET_MS,
   renderModePrompts,
   responderFor,
+  runtimePattern,
 } from '../dialect/matching.js';
 import { type CapturedOutput, OutputCollector } from './output.js';
 import { shownLine, TerminalCleaner } from './terminal.js';
@@ -528,7 +529,9 @@ export class ExpectRunner {
           ...(options.responders ?? []),
           ...(options.overlay?.inputPrompts ?? dialect.inputPrompts),
           ...dialect.pagers,
-        ].map((r) => (r.template ? { ...r, pattern: new RegExp(r.template.render(stepVars)) } : r)),
+        ].map((r) =>
+          r.template ? { ...r, pattern: runtimePattern(dialect, r.template.render(stepVars)) } : r,
+        ),
         secrets: { ...options.secrets },
         askSecret: options.askSecret,
         answered: new Set(),
