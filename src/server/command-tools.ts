@@ -24,11 +24,30 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
     return record;
   };
 
-  const page = async (record: CommandRecord, offset: number, maxBytes: number) => {
+  const page = async (
+    record: CommandRecord,
+    offset: number,
+    maxBytes: number,
+  ): Promise<{
+    output: string;
+    offset: number;
+    nextOffset: number;
+    totalBytes: number;
+    gap?: { from: number; to: number };
+    complete: boolean;
+    note?: string;
+  }> => {
     if (record.outputGone !== undefined) {
-      throw new Error(
-        `${record.id} ended ${record.status} with exit status ${record.outcome?.exitCode ?? 'none'}; ${record.outputGone}`,
-      );
+      // How it ended is still known; only the output is gone, and the page says why.
+      const total = record.output.totalBytes;
+      return {
+        output: '',
+        offset: total,
+        nextOffset: total,
+        totalBytes: total,
+        complete: true,
+        note: record.outputGone,
+      };
     }
     const p = await record.output.read(offset, maxBytes);
     return {
@@ -69,6 +88,7 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
           .optional()
           .describe('Bytes at the start of this page that were not kept (past the spill limit).'),
         complete: z.boolean().describe('The command has ended and all its output has been read.'),
+        note: z.string().optional().describe('Why the output is no longer kept, when it is not.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -84,10 +104,14 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
           ...window,
         };
         const gapText = window.gap ? `[${window.gap.to - window.gap.from} bytes not kept here]\n` : '';
+        const goneText = window.note ? `[${window.note}]\n` : '';
         const more = window.complete
           ? ''
           : `\n[bytes ${window.offset}-${window.nextOffset} of ${window.totalBytes}; read on with offset=${window.nextOffset}]`;
-        return ok(structured, `${gapText}${window.output}${more}\n[${record.id}: ${statusText(record)}]`);
+        return ok(
+          structured,
+          `${goneText}${gapText}${window.output}${more}\n[${record.id}: ${statusText(record)}]`,
+        );
       } catch (error) {
         return failure(error);
       }

@@ -172,7 +172,7 @@ export function registerTools(
     registerSecret(args.sudo_password, 'sudo');
     return {
       timeoutMs,
-      signal: extra.signal,
+      ...cancellation(extra.signal),
       dialect: args.dialect,
       secrets: {
         ...(args.enable_password !== undefined && { enable: args.enable_password }),
@@ -511,6 +511,21 @@ export function refuseToolSecrets(
 }
 
 /** Asks the user through the secret page; a person gets at least two minutes, whatever the call's timeout. */
+/**
+ * A client gives up on a long request when its own timeout passes and says so in the cancellation's
+ * reason (the MCP SDK: "Request timed out"): the command then goes on in the background, with its id in
+ * the history. Any other cancellation is the user stopping it: Ctrl+C.
+ */
+export function cancellation(signal: AbortSignal): Pick<RunRequest, 'signal' | 'stopWaiting'> {
+  const interrupt = new AbortController();
+  const onAbort = () => {
+    if (!/time(d)?[ -]?out/i.test(String(signal.reason ?? ''))) interrupt.abort(signal.reason);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { signal: interrupt.signal, stopWaiting: signal };
+}
+
 export function secretAsker(prompter: SecretPrompter, host: string, timeoutMs: number, signal?: AbortSignal) {
   return (secret: SecretName, reason: string) =>
     prompter.ask({ host, secret, reason, timeoutMs: Math.max(timeoutMs, SECRET_ASK_MS), signal });

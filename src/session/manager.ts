@@ -93,7 +93,10 @@ export interface SessionManagerOptions {
 export interface RunRequest {
   /** How long the caller waits; the command keeps running after it (background continuation). */
   timeoutMs: number;
+  /** Aborting interrupts the command (the user cancelled). */
   signal?: AbortSignal;
+  /** Aborting ends the wait only: the command goes on in the background (the client gave up waiting). */
+  stopWaiting?: AbortSignal;
   /** Dialect for a new session; an open session keeps the one it was opened with. */
   dialect?: string;
   /** Secrets given with the call (enable, sudo); they decide the mode and prompts the call needs. */
@@ -128,6 +131,12 @@ export interface SessionInfo {
   lastUsedAt: string;
 }
 
+/** A signal that aborts when any of the given ones does. */
+function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const given = signals.filter((s): s is AbortSignal => s !== undefined);
+  return given.length <= 1 ? given[0] : AbortSignal.any(given);
+}
+
 /** All sessions of this server, keyed by user@host:port, and every command they ran. */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
@@ -155,7 +164,7 @@ export class SessionManager {
   async execute(request: TargetRequest, command: string, run: RunRequest): Promise<CommandRecord> {
     const deadline = Date.now() + run.timeoutMs;
     const record = await this.start(request, command, run, deadline);
-    await record.settle(Math.max(0, deadline - Date.now()), run.signal);
+    await record.settle(Math.max(0, deadline - Date.now()), anyOf(run.signal, run.stopWaiting));
     // The caller went away (MCP cancellation): the command goes with it, as Ctrl+C would.
     if (run.signal?.aborted && !record.finished) this.interrupt(record.id);
     if (!record.finished) record.detached = true;

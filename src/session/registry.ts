@@ -10,7 +10,10 @@ export interface RetentionLimits {
   unreadMs: number;
   /** An output that was read is kept this long after it was read (to read it again). */
   readMs: number;
-  /** Finished commands listed in the history; unread ones stay beyond it until read or too old. */
+  /**
+   * Finished commands remembered (status, exit code, timings: a few hundred bytes each); past it the
+   * oldest read ones are forgotten. Unread ones stay until read or too old.
+   */
   historyMax: number;
 }
 
@@ -19,7 +22,7 @@ export const DEFAULT_RETENTION: RetentionLimits = {
   diskBytes: 4 * 1024 * 1024 * 1024,
   unreadMs: 24 * 60 * 60 * 1000,
   readMs: 60 * 60 * 1000,
-  historyMax: 100,
+  historyMax: 10_000,
 };
 
 /** A finished output bigger than this goes to disk at once: memory is for outputs being read now. */
