@@ -503,7 +503,7 @@ export class ExpectRunner {
       let text = command;
       const rewrite = options.overlay?.commandRewrite ?? dialect.commandRewrite;
       if (!options.raw) {
-        for (const rule of rewrite) text = text.replace(rule.match, rule.replace.render(stepVars));
+        text = rewriteCommand(rewrite, text, stepVars);
       }
       if (terminal && dialect.terminal) {
         const { wrap, cols, rows } = dialect.terminal;
@@ -808,6 +808,23 @@ export class ExpectRunner {
     if (send !== undefined) this.channel.write(send);
     if (exec) void this.signal(exec.render(this.vars));
   }
+}
+
+/** A dialect's command_rewrite rules applied in order; `{{command}}` is the line as rewritten so far. */
+export function rewriteCommand(
+  rules: Dialect['commandRewrite'],
+  command: string,
+  vars: Readonly<Record<string, string | undefined>>,
+): string {
+  let text = command;
+  for (const rule of rules) {
+    const replacement = rule.replace.render({ ...vars, command: text });
+    // A replace holding the line itself is taken literally: a `$` in it is not String.replace's $1 or $&.
+    text = rule.replace.names.has('command')
+      ? text.replace(rule.match, () => replacement)
+      : text.replace(rule.match, replacement);
+  }
+  return text;
 }
 
 /** The first match carrying this command's marker: output that imitates a marker does not end it. */

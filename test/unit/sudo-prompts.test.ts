@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { DialectRegistry } from '../../src/dialect/loader.js';
+import { rewriteCommand } from '../../src/expect/runner.js';
 
 it('linux-sudo answers only the prompt it gave sudo (a fresh nonce per command), classic or wrapped by sudo-rs', async () => {
   const dialect = await new DialectRegistry().get('linux-sudo');
@@ -24,9 +25,9 @@ it('linux-sudo answers only the prompt it gave sudo (a fresh nonce per command),
   ]) {
     assert.ok(!answers(line), line);
   }
-  const rewrite = (command: string) =>
-    dialect.commandRewrite.reduce((text, r) => text.replace(r.match, r.replace.render({ nonce })), command);
-  assert.equal(rewrite('id -u'), `sudo -S -p '[sudo ${nonce}] password for %p: ' id -u`);
-  assert.equal(rewrite('sudo -u bob id'), `sudo -S -p '[sudo ${nonce}] password for %p: ' -u bob id`);
-  assert.equal(rewrite('sudo -S id'), `sudo -S -p '[sudo ${nonce}] password for %p: ' id`);
+  // The whole line under sudo, quoted once: `$` and quotes in it reach bash -c unchanged.
+  const rewrite = (command: string) => rewriteCommand(dialect.commandRewrite, command, { nonce });
+  const sudo = `command sudo -S -p '[sudo ${nonce}] password for %p: ' -- bash -c`;
+  assert.equal(rewrite('id -u && id -u'), `${sudo} 'id -u && id -u'`);
+  assert.equal(rewrite("echo $$ '$1' $&"), `${sudo} 'echo $$ '\\''$1'\\'' $&'`);
 });
