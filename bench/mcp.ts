@@ -1,7 +1,8 @@
-// MCP servers over stdio, the built one and the no-op floor, spawned the same way: `node <script>`.
+// MCP servers over stdio, the built one and the no-op floor, spawned the same way: `node <flags> <script>`.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { NODE_FLAGS } from '../test/support/mcp-client.js';
 
 export const SERVER_CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 export const NOOP_SERVER = new URL('./noop-server.mjs', import.meta.url).pathname;
@@ -24,7 +25,7 @@ export async function spawnMcp(script: string, home: string, timeoutMs = 20_000)
   let stderr = '';
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [script],
+    args: [...NODE_FLAGS, script],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
     stderr: 'pipe',
   });

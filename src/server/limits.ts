@@ -2,13 +2,17 @@ import { DEFAULT_RETENTION } from '../session/registry.js';
 
 /** Tunables of the server; the CLI fills them from flags and environment. */
 export interface ServerLimits {
-  /** Output kept in memory per command (head and tail); past it the middle goes to a temporary file. */
+  /**
+   * Output kept in memory per command (head and tail); past it the middle goes to a temporary file. A
+   * result shows at most maxResultBytes of it, so more in memory only costs the server.
+   */
   maxOutputBytes: number;
   /** Most bytes of one command's middle kept in its temporary file; past it they are dropped, with a note. */
   maxSpillBytes: number;
   /**
    * Output in one tool result, JSON-encoded. The result carries it twice (text block and
-   * structuredContent) and the SDK client drops messages over 10 MiB: 2 MiB keeps a result under 5 MiB.
+   * structuredContent); clients cut or refuse far less than the SDK's 10 MiB (Claude Code past 25,000
+   * tokens, Claude Desktop past 1 MB): 100 kB stays readable, and the rest is read by offset.
    */
   maxResultBytes: number;
   /** TCP connect + SSH handshake + authentication, across jump hosts. */
@@ -24,9 +28,9 @@ export interface ServerLimits {
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
-  maxOutputBytes: 10 * 1024 * 1024,
+  maxOutputBytes: 1024 * 1024,
   maxSpillBytes: 1024 * 1024 * 1024,
-  maxResultBytes: 2 * 1024 * 1024,
+  maxResultBytes: 100_000,
   connectTimeoutMs: 20_000,
   maxTotalOutputMemory: DEFAULT_RETENTION.memoryBytes,
   maxTotalOutputDisk: DEFAULT_RETENTION.diskBytes,

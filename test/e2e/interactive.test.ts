@@ -187,7 +187,7 @@ describe('long-running and interactive commands', { timeout: 180_000 }, () => {
     const hash = createHash('sha256');
     let offset = 0;
     let pages = 0;
-    for (; offset < size && pages < 100; pages++) {
+    for (; offset < size && pages < 1000; pages++) {
       const page = await call('get_command_status', { command_id: started.commandId, offset });
       assert.equal(page.offset, offset);
       assert.equal(page.gap, undefined);

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CLI } from '../support/mcp-client.js';
+import { CLI, NODE_FLAGS } from '../support/mcp-client.js';
 import { alive, kill, rssKb } from './procs.js';
 
 export type Call =
@@ -39,7 +39,7 @@ export interface ServerStart {
 export async function startServer(start: ServerStart): Promise<SoakServer> {
   mkdirSync(start.tmpDir, { recursive: true });
   let stderr = '';
-  const argv = [...(start.wrap ?? []), process.execPath, CLI, ...(start.args ?? [])];
+  const argv = [...(start.wrap ?? []), process.execPath, ...NODE_FLAGS, CLI, ...(start.args ?? [])];
   const transport = new StdioClientTransport({
     command: argv[0] as string,
     args: argv.slice(1),
