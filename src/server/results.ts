@@ -89,6 +89,9 @@ export function statusText(record: CommandRecord): string {
     return `still running in the background as ${record.id}; get_command_status reads on, interrupt_command_by_id stops it`;
   }
   if (status === 'failed') return `failed: ${record.cause}`;
+  if (status === 'interrupted' && record.cause) {
+    return `interrupted: ${record.cause}; exit status ${record.outcome?.exitCode ?? 'none'}`;
+  }
   return `${status}; exit status ${record.outcome?.exitCode ?? 'none'}`;
 }
 

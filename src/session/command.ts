@@ -26,6 +26,8 @@ export class CommandRecord {
   readAt: Date | undefined;
   /** The output is no longer kept, and why; status and exit code remain. */
   outputGone: string | undefined;
+  /** Why the server stopped it, when nobody asked for the interrupt (its session was closed). */
+  stoppedBecause: string | undefined;
   /** This call ran in a new shell: earlier cd/export are gone. */
   sessionReset = false;
   /** Resolves when the command has ended, however it ended. */
@@ -54,8 +56,9 @@ export class CommandRecord {
     return this.live.waiting ? 'awaiting_input' : 'running';
   }
 
-  /** Why it failed, for a failed command: its session or shell was lost, and how. */
+  /** Why it failed, or why the server interrupted it: its session or shell was lost, and how. */
   get cause(): string | undefined {
+    if (this.status === 'interrupted') return this.stoppedBecause;
     if (this.status !== 'failed') return undefined;
     return this.error ?? this.outcome?.error ?? this.outcome?.note ?? 'its shell was lost';
   }

@@ -278,6 +278,7 @@ export class Session {
     const client = this.client;
     const running = this.current && !this.current.finished ? this.current : undefined;
     if (running && runner && !runner.isClosed && runner.interrupt(running.live)) {
+      running.stoppedBecause = 'its session was closed while it ran (Ctrl+C stopped it)';
       const grace = runner.dialect.interrupt.graceMs + CLOSE_WAIT_MS;
       if (await settles(running.done, grace)) report.stopped = running.id;
       else

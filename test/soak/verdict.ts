@@ -140,9 +140,11 @@ export async function follow(
   const deadline = exp.sentAt + BACKGROUND_FINAL_MS;
   let offset = 0;
   let output = '';
+  let last = 'no answer yet';
   while (Date.now() < deadline) {
     const s = await readStatus(j, exp, commandId, offset, o.maxBytes);
     if (!s) return;
+    last = `${s.status}, read ${s.nextOffset} of ${s.totalBytes} bytes`;
     output += s.output;
     offset = s.nextOffset;
     const final = s.status !== 'running' && s.status !== 'awaiting_input';
@@ -168,7 +170,7 @@ export async function follow(
   }
   j.tally.problem(
     'lost',
-    `${commandId} did not end within ${BACKGROUND_FINAL_MS} ms: ${exp.command}`,
+    `${commandId} did not end within ${BACKGROUND_FINAL_MS} ms (last seen ${last}): ${exp.command}`,
     'never ended',
   );
 }
@@ -228,6 +230,10 @@ export function judgeFinal(j: Judge, exp: Expectation, f: Final): void {
       `${what} printed ${foreign.slice(0, 3).join(', ')}: ${clip(f.output)}`,
       "another command's token",
     );
+    return;
+  }
+  if (f.status === 'interrupted' && f.cause && /was closed/i.test(f.cause)) {
+    j.tally.closedSeen(sessionId(exp.target), exp.sentAt, f.at, `${f.cause} (${what})`);
     return;
   }
   if (f.status === 'interrupted' || (f.status === 'completed' && f.exitCode === 130)) {
