@@ -1,6 +1,13 @@
 import { AuditLog } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
-import { type CompiledPolicy, checkCommand, compilePolicy } from '../policy/policy.js';
+import {
+  type CompiledPolicy,
+  checkCommand,
+  checkOptionsFor,
+  compilePolicy,
+  PolicyConfigError,
+  presetSource,
+} from '../policy/policy.js';
 import { CommandDeniedError, type Deployment, type SecretName } from '../session/manager.js';
 import type { HostEntry } from '../ssh/index.js';
 import type { HostSettings, MergedFields } from './inventory.js';
@@ -24,7 +31,7 @@ const SECRET_WHAT: Record<SecretName, string> = {
 /** What a loaded config file means to the session layer: inventory, secrets, policy, audit. */
 export function deploymentOf(loaded: LoadedConfig): Deployment {
   const inventory = loaded.inventory;
-  const policies = new Map<string, CompiledPolicy | null>();
+  const policies = new Map<string, CompiledPolicy | PolicyConfigError | null>();
   // The config does not change while the server runs: merge each host's levels once, not per command.
   const merged = new Map<string, HostSettings>();
   const settingsOf = (name: string): HostSettings => {
@@ -50,14 +57,27 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
     const field = SECRET_FIELD[secret];
     return (settings.entry[field] ?? settings.fallback[field]) as SecretRef | undefined;
   };
-  // Compiled once per host name; null when no level has any rule (nothing is checked).
-  const policyOf = (name: string): CompiledPolicy | null => {
-    let policy = policies.get(name);
+  // Compiled once per host name and dialect (presets come from the dialect); null when no level has any
+  // rule (nothing is checked). A policy that cannot be used (a preset the dialect lacks) is kept as its error.
+  const policyOf = (name: string, dialect: Dialect): CompiledPolicy | null => {
+    const key = `${name}\u0000${dialect.name}`;
+    let policy = policies.get(key);
     if (policy === undefined) {
       const rules = settingsOf(name).policy;
       const empty = rules.allow.length === 0 && rules.deny.length === 0 && rules.presets.length === 0;
-      policy = empty ? null : compilePolicy(rules);
-      policies.set(name, policy);
+      try {
+        policy = empty ? null : compilePolicy(rules, presetSource(dialect.name, dialect.policy));
+      } catch (error) {
+        if (!(error instanceof PolicyConfigError)) throw error;
+        policy = error;
+      }
+      policies.set(key, policy);
+    }
+    if (policy instanceof PolicyConfigError) {
+      throw new CommandDeniedError(
+        `command refused, nothing was sent: the policy for ${name} cannot be used: ${policy.message}`,
+        '(policy config)',
+      );
     }
     return policy;
   };
@@ -87,10 +107,16 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       if (value !== undefined) return { value };
       return { missing: missingSecretMessage(ref, `the ${SECRET_WHAT[secret]} for ${name}`) };
     },
-    checkCommand: (name: string, command: string, dialect: Dialect) => {
-      const policy = policyOf(name);
+    // `mode`: the mode the session is in, when the caller knows it (a device's shell mode reads input as a
+    // shell command line).
+    checkCommand: (name: string, command: string, dialect: Dialect, mode?: string) => {
+      const policy = policyOf(name, dialect);
       if (!policy) return 'not-checked';
-      const decision = checkCommand(policy, command, { abbreviations: dialect.abbreviations });
+      const decision = checkCommand(
+        policy,
+        command,
+        checkOptionsFor(dialect.policy, dialect.abbreviations, mode),
+      );
       if (decision.allowed) return 'allowed';
       throw new CommandDeniedError(
         `command refused by the policy for ${name}, nothing was sent: ${decision.reason}`,

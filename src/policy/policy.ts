@@ -1,11 +1,18 @@
+import type { CliSyntax } from './cli.js';
 import { PolicyConfigError, PolicyParseError } from './errors.js';
 import { type Hazard, hazards } from './hazards.js';
-import { PRESET_NAMES, PRESETS } from './presets.js';
+import { PRESET_NAMES, type PresetName, type PresetSource } from './presets.js';
 import { type Analysis, analyzeCommands, type CheckedCommand, type CommandSyntax } from './split.js';
 import { commandName } from './wrappers.js';
 
+export type { CliSyntax } from './cli.js';
+export { PLAIN_CLI } from './cli.js';
 export { PolicyConfigError, PolicyParseError } from './errors.js';
 export type { Hazard } from './hazards.js';
+export type { PlatformPolicy } from './platform.js';
+export { checkOptionsFor, defaultPlatformPolicy, presetSource } from './platform.js';
+export type { Preset, PresetName, PresetSource } from './presets.js';
+export { PRESET_NAMES } from './presets.js';
 export type { CommandSyntax, SimpleCommand } from './split.js';
 
 /** A command pattern and where it was written: `host core-sw1`, `group network`, `defaults`. */
@@ -30,9 +37,11 @@ export interface CheckOptions {
   abbreviations: boolean;
   /**
    * How to read the input. Default: `cli` when abbreviations is on, else `shell` (bash). A session in a
-   * device's shell (the arista-eos dialect's `bash` mode) takes `{ abbreviations: false, syntax: 'shell' }`.
+   * device's shell mode takes `{ abbreviations: false, syntax: 'shell' }`.
    */
   syntax?: CommandSyntax;
+  /** The device CLI's syntax (prefix words, pipe, separators), from its dialect. Default: PLAIN_CLI. */
+  cli?: CliSyntax;
 }
 
 type WordMatcher =
@@ -68,15 +77,25 @@ export interface CompiledPolicy {
   readonly allowOrigins: string;
 }
 
-/** Compile once per host; checking then costs microseconds. Throws PolicyConfigError. */
-export function compilePolicy(rules: PolicyRules): CompiledPolicy {
+/**
+ * Compile once per host (and dialect); checking then costs microseconds. `dialect` supplies the presets the
+ * rules name. Throws PolicyConfigError.
+ */
+export function compilePolicy(rules: PolicyRules, dialect?: PresetSource): CompiledPolicy {
   const allow: CompiledRule[] = [];
   const deny: CompiledRule[] = [];
   for (const { name, origin } of rules.presets) {
-    const preset = PRESETS[name];
-    if (!preset) {
+    if (!(PRESET_NAMES as readonly string[]).includes(name)) {
       throw new PolicyConfigError(
         `unknown command policy preset "${name}" (${origin}): the presets are ${PRESET_NAMES.join(', ')}; write preset: ${PRESET_NAMES[0]}, or list allow and deny patterns instead`,
+      );
+    }
+    const preset = dialect?.presets[name as PresetName];
+    if (!preset) {
+      throw new PolicyConfigError(
+        dialect
+          ? `preset ${name} (${origin}): dialect ${dialect.name} has no ${name} preset (no policy.${name.replace('-', '_')} section in its file); give the host a dialect that has one, add the section to the dialect, or list allow and deny patterns instead`
+          : `preset ${name} (${origin}) comes from the host's dialect, and none was given: the preset is resolved once the host's dialect is known`,
       );
     }
     const label = `preset ${name} (${origin})`;
@@ -211,7 +230,7 @@ export function analyze(
 ): Analysis | { refusal: Extract<PolicyDecision, { allowed: false }> } {
   const syntax = options.syntax ?? (options.abbreviations ? 'cli' : 'shell');
   try {
-    return analyzeCommands(input, syntax);
+    return analyzeCommands(input, syntax, options.cli);
   } catch (error) {
     if (!(error instanceof PolicyParseError)) throw error;
     return {

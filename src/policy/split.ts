@@ -1,3 +1,4 @@
+import { type CliCommand, type CliSyntax, PLAIN_CLI, splitCli } from './cli.js';
 import { PolicyParseError } from './errors.js';
 import { APPENDED, describe } from './follow.js';
 import { type Hazard, hazards } from './hazards.js';
@@ -36,8 +37,8 @@ export interface Analysis {
 }
 
 /**
- * How the input is read. `shell`: bash syntax (Linux hosts). `cli`: a network device's command line, one
- * command a line, `|` pipes and `;` (NX-OS) between commands, double quotes only, no substitutions.
+ * How the input is read. `shell`: bash syntax (hosts with a Unix shell). `cli`: a network device's command line, one
+ * command a line, the pipe and separators its syntax names, double quotes only, no substitutions.
  */
 export type CommandSyntax = 'shell' | 'cli';
 
@@ -47,9 +48,14 @@ export const MAX_WRAPPERS = 16;
 /**
  * Every command `input` would run. Throws PolicyParseError when it cannot tell with certainty: unbalanced
  * quotes or parentheses, nesting too deep, a wrapper option it does not know, a control character.
+ * `cli` describes the device's command line (default: `|` pipes and `;`, no prefix words).
  */
-export function splitCommands(input: string, syntax: CommandSyntax = 'shell'): SimpleCommand[] {
-  return analyzeCommands(input, syntax).commands.map(
+export function splitCommands(
+  input: string,
+  syntax: CommandSyntax = 'shell',
+  cli: CliSyntax = PLAIN_CLI,
+): SimpleCommand[] {
+  return analyzeCommands(input, syntax, cli).commands.map(
     ({ text, words, redirectsOutput, viaPipe, dynamic }) => ({
       text,
       words,
@@ -61,12 +67,18 @@ export function splitCommands(input: string, syntax: CommandSyntax = 'shell'): S
 }
 
 /** The commands `input` would run and what in it the policy cannot follow. Throws PolicyParseError. */
-export function analyzeCommands(input: string, syntax: CommandSyntax): Analysis {
+export function analyzeCommands(input: string, syntax: CommandSyntax, cli: CliSyntax = PLAIN_CLI): Analysis {
   refuseControlCharacters(input, syntax);
   const state: ParseState = { commands: [], depth: 0, hazards: [], functions: [] };
   const out: CheckedCommand[] = [];
   if (syntax === 'cli') {
-    splitCli(input, state, out);
+    const found: CliCommand[] = [];
+    // A shell prefix's command line is parsed in order with the device commands around it.
+    splitCli(input, cli, found, (line) => {
+      for (const c of found.splice(0)) out.push({ ...c, dynamic: false });
+      splitShell(line, state, out, 1);
+    });
+    for (const c of found) out.push({ ...c, dynamic: false });
   } else {
     splitShell(input.replace(/\r\n?/g, '\n'), state, out, 0);
   }
@@ -174,79 +186,4 @@ function checkedCommand(all: Word[], raw: RawCommand): CheckedCommand {
 
 function collapse(text: string): string {
   return /\s\s|[^\S ]|^\s|\s$/.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
-}
-
-// ---- device CLI ------------------------------------------------------------------------------------
-
-/**
- * A device runs each line as a command; `|` starts an output filter and NX-OS runs `;`-separated commands
- * one after the other. Double quotes keep `|` and `;` inside an argument (Junos `match "a|b"`); single
- * quotes and backslashes mean nothing to most CLIs, so they are not special here.
- */
-function splitCli(input: string, state: ParseState, out: CheckedCommand[]): void {
-  for (const line of input.split(/\r\n|\r|\n/)) {
-    let quoted = false;
-    let start = 0;
-    let viaPipe = false;
-    for (let i = 0; i <= line.length; i++) {
-      const c = line[i];
-      if (c === '"') {
-        quoted = !quoted;
-        continue;
-      }
-      if (i < line.length && (quoted || (c !== '|' && c !== ';'))) continue;
-      if (quoted) throw new PolicyParseError(`unterminated double quote in "${line}"`);
-      cliSegment(line.slice(start, i), viaPipe, state, out);
-      viaPipe = c === '|';
-      start = i + 1;
-    }
-  }
-}
-
-function cliSegment(segment: string, viaPipe: boolean, state: ParseState, out: CheckedCommand[]): void {
-  // `?` asks the CLI for help and is not part of the line it runs: `rel?oad` runs `reload`.
-  const line = segment.replaceAll('?', '');
-  const redirect = unquotedIndex(line, '>');
-  const words = (redirect < 0 ? line : line.slice(0, redirect))
-    .replaceAll('"', '')
-    .split(/\s+/)
-    .filter(Boolean);
-  if (words.length === 0 && redirect < 0) return;
-  const redirection = redirect < 0 ? '' : collapse(line.slice(redirect));
-  // IOS `do CMD` (configuration mode) and Junos `run CMD` run CMD as well: each is checked.
-  let prefixes = 0;
-  while (prefixes < words.length - 1 && /^(?:do|ru|run)$/i.test(words[prefixes] as string)) prefixes++;
-  if (prefixes > MAX_WRAPPERS) {
-    throw new PolicyParseError(
-      `more than ${MAX_WRAPPERS} "do" or "run" prefixes on one command: write it directly`,
-    );
-  }
-  for (let i = 0; i <= prefixes; i++) {
-    const view = words.slice(i);
-    const text = [...view, redirection].join(' ').trim();
-    out.push({
-      text,
-      words: view,
-      redirectsOutput: redirect >= 0,
-      outputTargets: redirect >= 0 ? [{ value: redirection.replace(/^>+\s*/, ''), dynamic: false }] : [],
-      viaPipe,
-      dynamic: false,
-    });
-  }
-  const name = (words[prefixes] ?? '').toLowerCase();
-  if (words.length > prefixes + 1 && name.length >= 2 && 'bash'.startsWith(name)) {
-    // Arista EOS `bash [timeout N] CMD` runs CMD in the switch's Linux shell: read CMD as written.
-    const after = /\S+/g;
-    for (let i = 0; i <= prefixes; i++) after.exec(line);
-    splitShell(line.slice(after.lastIndex), state, out, 1);
-  }
-}
-
-function unquotedIndex(text: string, char: string): number {
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '"') quoted = !quoted;
-    else if (!quoted && text[i] === char) return i;
-  }
-  return -1;
 }
