@@ -9,6 +9,8 @@ export type { CliSyntax } from './cli.js';
 export { PLAIN_CLI } from './cli.js';
 export { PolicyConfigError, PolicyParseError } from './errors.js';
 export type { Hazard } from './hazards.js';
+export type { InputDecision, InputWait, TypedInput } from './input.js';
+export { ANSWER_KINDS, checkInput } from './input.js';
 export type { PlatformPolicy } from './platform.js';
 export { checkOptionsFor, defaultPlatformPolicy, presetSource } from './platform.js';
 export type { Preset, PresetName, PresetSource } from './presets.js';
