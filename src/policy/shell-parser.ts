@@ -7,6 +7,7 @@ import {
   parameterHazard,
 } from './evaluation.js';
 import { type Hazard, hazards } from './hazards.js';
+import { assignmentFollows } from './variables.js';
 
 /**
  * A bash parser that finds every command a command line would run, for the command policy. It does not
@@ -92,6 +93,8 @@ const REDIRECTIONS = ['<<<', '<<-', '<<', '<>', '<&', '<', '&>>', '&>', '>>', '>
 const OUTPUT_SINKS = new Set(['/dev/null', '/dev/stdout', '/dev/stderr']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/;
 const FD_PREFIX = /^(?:\d+|\{[A-Za-z_][A-Za-z0-9_]*\})$/;
+// `$@`, `${@...}`, `${a[@]...}`, `${!a[@]}`: one word per element, even in double quotes.
+const ELEMENTS = /^\$(?:@|\{!?(?:@|[A-Za-z_][A-Za-z0-9_]*\[@\]))/;
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const SPECIAL_PARAMETER = /[0-9@*#?$!-]/;
@@ -339,6 +342,14 @@ class ShellParser {
     }
   }
 
+  /** A variable set to a value the policy does not follow (a loop's words, an expansion's default). */
+  private assigns(target: string): void {
+    const word: Word = { value: `${target}=`, dynamic: true, plain: false, fields: false };
+    for (const found of assignmentFollows(word, 'shell')) {
+      if (found.kind === 'hazard') this.state.hazards.push(found.hazard);
+    }
+  }
+
   private defineFunction(name: string, text: string): void {
     this.state.functions.push({ name, text });
     if (name === 'command_not_found_handle') this.state.hazards.push(hazards.commandNotFound(text));
@@ -384,7 +395,7 @@ class ShellParser {
       return;
     }
     if (this.atWordEnd()) throw new PolicyParseError(`"for" without a variable name ${this.where()}`);
-    this.readWord();
+    this.assigns(this.readWord().value); // each word in turn, so `for PATH in ...` sets PATH
     this.skipBlanksNewlinesComments();
     if (!this.reservedWordAt('in')) return;
     this.pos += 2;
@@ -670,6 +681,7 @@ class ShellParser {
           value += part.value;
           literal += part.literal;
           dynamic ||= part.dynamic;
+          fields ||= part.fields;
           plain = false;
           continue;
         }
@@ -752,18 +764,20 @@ class ShellParser {
     this.leave();
   }
 
-  private readDoubleQuoted(): { value: string; dynamic: boolean; literal: string } {
+  /** `fields`: it holds `"$@"` or `"${a[@]}"`, which become as many words as there are elements. */
+  private readDoubleQuoted(): { value: string; dynamic: boolean; literal: string; fields: boolean } {
     const s = this.src;
     const open = this.pos;
     this.pos++;
     let value = '';
     let literal = '';
     let dynamic = false;
+    let fields = false;
     while (this.pos < s.length) {
       const c = s[this.pos];
       if (c === '"') {
         this.pos++;
-        return { value, dynamic, literal };
+        return { value, dynamic, literal, fields };
       }
       if (c === '\\') {
         const next = s[this.pos + 1];
@@ -785,6 +799,7 @@ class ShellParser {
         value += part.value;
         literal += part.dynamic ? '\0' : part.value;
         dynamic ||= part.dynamic;
+        fields ||= ELEMENTS.test(part.value);
         continue;
       }
       if (c === '`') {
@@ -862,8 +877,12 @@ class ShellParser {
         this.pos++;
         this.leave();
         this.scanLiteralCode(literal);
-        const hazard = parameterHazard(s.slice(open + 2, this.pos - 1), s.slice(open, this.pos));
+        const content = s.slice(open + 2, this.pos - 1);
+        const hazard = parameterHazard(content, s.slice(open, this.pos));
         if (hazard) this.state.hazards.push(hazard);
+        // `${NAME:=value}` and `${NAME=value}` assign NAME as an assignment word would
+        const assigned = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?(?=:?=)/.exec(content)?.[0];
+        if (assigned !== undefined) this.assigns(assigned);
         return;
       }
       if (c === '\\') this.pos += 2;

@@ -266,6 +266,10 @@ export function follow(words: Word[], assignments: Word[] = [], context: FollowC
       return found.concat(followSu(name, all));
     case 'parallel':
       return found.concat(followParallel(all));
+    case 'scp':
+    case 'sftp':
+    case 'rsync':
+      return found.concat(followTransfer(name, all));
     case 'coreutils': {
       // the multi-call binary: coreutils --coreutils-prog=rm ...
       const prog = /^--coreutils-prog=(.+)$/s.exec(all[1]?.value ?? '')?.[1];
@@ -535,6 +539,32 @@ function followSu(name: string, words: Word[]): Follow[] {
     return found;
   }
   if (!hasScript) found.push({ kind: 'stdin' }); // an interactive shell reads stdin
+  return found;
+}
+
+/**
+ * File transfers that start a local program: scp/sftp `-o ProxyCommand=...`, `-S PROGRAM` (instead of
+ * ssh), sftp `-D PROGRAM`; rsync `-e`/`--rsh COMMAND`.
+ */
+function followTransfer(name: string, words: Word[]): Follow[] {
+  const found: Follow[] = [];
+  const ssh = WRAPPERS.ssh as WrapperSpec;
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i] as Word;
+    const w = word.value;
+    if (w === '--') break;
+    const long = /^--rsh(?:=(.*))?$/s.exec(w);
+    const short = /^-([oSDe])(.*)$/s.exec(w);
+    if (name === 'rsync' ? !long && short?.[1] !== 'e' : !short || short[1] === 'e') continue;
+    const attached = long ? long[1] : short?.[2];
+    const value = attached ? { ...word, value: attached } : words[++i];
+    if (!value) break;
+    if (short?.[1] === 'o') {
+      const script = ssh.scriptInValue?.('o', value.value);
+      if (script !== undefined) found.push(scriptOf([{ ...value, value: script }]));
+    } else if (short?.[1] === 'S' || short?.[1] === 'D') found.push({ kind: 'command', words: [value] });
+    else found.push(scriptOf([value]));
+  }
   return found;
 }
 

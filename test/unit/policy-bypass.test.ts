@@ -117,6 +117,10 @@ const TECHNIQUES: Technique[] = [
   { input: 'export PROMPT_COMMAND="$x"', reaches: 'the command in x', deny: R, allow: R },
   { input: `printf -v PROMPT_COMMAND '${rm}'`, reaches: rm, deny: R, allow: R },
   { input: 'SHELL=/bin/rm sudo -s', reaches: 'rm as the shell', deny: R, allow: R },
+  { input: 'echo ${BASH_CMDS[ls]:=/bin/rm}; ls -rf /tmp/x', reaches: rm, deny: R, allow: R },
+  { input: 'echo ${PROMPT_COMMAND:=x}', reaches: 'x, before each prompt', deny: R, allow: R },
+  { input: 'for PATH in /tmp/evil; do ls; done', reaches: '/tmp/evil/ls', deny: L, allow: R },
+  { input: 'echo ${PATH=/tmp/evil}', reaches: '/tmp/evil/ls, when PATH is unset', deny: L, allow: R },
   { input: 'BASH_ENV=/tmp/x.sh bash -c :', reaches: 'the commands in /tmp/x.sh', deny: L, allow: R },
   { input: 'PATH=/tmp/evil:$PATH ls', reaches: '/tmp/evil/ls', deny: L, allow: R },
   { input: 'LD_PRELOAD=/tmp/evil.so ls', reaches: 'code in /tmp/evil.so', deny: L, allow: R },
@@ -180,6 +184,8 @@ const TECHNIQUES: Technique[] = [
   { input: 'timeout {5,rm} -rf /tmp/x', reaches: rm, deny: R, allow: R },
   { input: 'timeout $t rm -rf /tmp/x', reaches: rm, deny: R, allow: R },
   { input: 'sudo $opts rm -rf /tmp/x', reaches: rm, deny: R, allow: R },
+  { input: 'timeout "$@" -rf /tmp/x', reaches: 'rm, from the positional parameters', deny: R, allow: R },
+  { input: 'nice "${args[@]}" /tmp/x', reaches: 'rm, from an array', deny: R, allow: R },
   { input: '/bin/r? -rf /tmp/x', reaches: rm, deny: R, allow: R },
   { input: '/???/r[m] -rf /tmp/x', reaches: rm, deny: R, allow: R },
   { input: 'sudo /bin/r* -rf /tmp/x', reaches: rm, deny: R, allow: R },
@@ -235,6 +241,9 @@ const TECHNIQUES: Technique[] = [
   { input: `ssh -p 22 host -l root ${rm}`, reaches: `${rm} (on host)`, deny: R, allow: R },
   { input: 'ssh host "$cmd"', reaches: 'the command in cmd (on host)', deny: R, allow: R },
   { input: `ssh -o 'ProxyCommand ${rm}' host`, reaches: rm, deny: R, allow: R },
+  { input: `scp -o 'ProxyCommand=${rm}' a host:b`, reaches: rm, deny: R, allow: R },
+  { input: 'scp -S /bin/rm -rf host:/tmp/x .', reaches: rm, deny: R, allow: R },
+  { input: `rsync -e '${rm}' a host:b`, reaches: rm, deny: R, allow: R },
   { input: `busybox ${rm}`, reaches: rm, deny: R, allow: R },
   { input: `toybox ${rm}`, reaches: rm, deny: R, allow: R },
   { input: 'coreutils --coreutils-prog=rm -rf /tmp/x', reaches: rm, deny: R, allow: R },
@@ -431,17 +440,23 @@ describe('bounds on hostile input', () => {
   };
 
   it('stays linear on the new paths', () => {
-    fast(`echo '${'a['.repeat(300_000)}'`, 200);
-    fast(`echo '${'a[$('.repeat(100_000)}'`, 200);
-    fast(`echo $((${'x+'.repeat(300_000)}1))`, 200);
-    fast(`echo \${${'a'.repeat(500_000)}[i]}`, 200);
-    fast(`[[ ${'$x -eq 1 && '.repeat(50_000)}1 -eq 1 ]]`, 300);
-    fast(`${'x=1 '.repeat(100_000)}ls`, 300);
-    fast(`declare ${'a[i]=1 '.repeat(100_000)}`, 300);
-    fast(`parallel ${'x '.repeat(100_000)}::: a`, 300);
-    fast(`find . ${'-name x '.repeat(100_000)}`, 300);
-    fast(`${'xargs '.repeat(200_000)}ls`, 300);
-    fast(`trap '${"trap 'x' EXIT; ".repeat(1)}' EXIT`, 50);
+    // Linear work on these takes tens to hundreds of milliseconds; quadratic work would take minutes.
+    for (const input of [
+      `echo '${'a['.repeat(300_000)}'`,
+      `echo '${'a[$('.repeat(100_000)}'`,
+      `echo $((${'x+'.repeat(300_000)}1))`,
+      `echo \${${'a'.repeat(500_000)}[i]}`,
+      `[[ ${'$x -eq 1 && '.repeat(50_000)}1 -eq 1 ]]`,
+      `${'x=1 '.repeat(100_000)}ls`,
+      `declare ${'a[i]=1 '.repeat(100_000)}`,
+      `parallel ${'x '.repeat(100_000)}::: a`,
+      `find . ${'-name x '.repeat(100_000)}`,
+      `${'xargs '.repeat(200_000)}ls`,
+      `for PATH in ${'x '.repeat(300_000)}; do ls; done`,
+      `echo ${'${PATH:=x}'.repeat(50_000)}`,
+    ]) {
+      fast(input, 1000);
+    }
   });
 
   it('bounds code found in strings, as it bounds bash -c in bash -c', () => {
