@@ -114,6 +114,16 @@ function checkLines(
     const refusal = runningRefusal(policy, running, options);
     if (refusal) return refusal;
   }
+  for (const line of [...lines, tail]) {
+    if (historyExpansion(line)) {
+      return {
+        allowed: false,
+        command: shorten(line),
+        rule: '(history expansion)',
+        reason: `not allowed: "${shorten(line)}" would be rewritten by an interactive shell's history expansion (!, ^old^new) into a line the policy has not seen; quote the ! or leave it out`,
+      };
+    }
+  }
   let checked = 0;
   if (lines.length > 0) {
     const decision = checkCommand(policy, lines.join('\n'), options);
@@ -163,6 +173,16 @@ function typedRefusal(
     ...decision,
     reason: `typed input is checked as command lines when it answers no recognized question: ${decision.reason}`,
   };
+}
+
+/**
+ * An interactive shell rewrites a typed line before it runs it: `!!`, `!-2`, `!rm`, `!#` and `^old^new`
+ * bring back earlier lines (or any text `history -s` put there). `!` before a blank, `=`, `(` or the end of
+ * the line, and anything in single quotes, is left alone.
+ */
+function historyExpansion(line: string): boolean {
+  if (/^\s*\^/.test(line)) return true;
+  return /!(?![\s=(]|$)/.test(line.replace(/'[^']*'/g, "''"));
 }
 
 function shorten(text: string): string {

@@ -143,6 +143,15 @@ describe('checkInput: no recognized question', () => {
     );
   });
 
+  it('refuses history expansion, which would run a line the policy has not seen', () => {
+    for (const text of ['!!\n', '!-2\n', '!rm\n', 'echo "!x"\n', '^x^r\n']) {
+      assert.equal(outcome(check(deny, { text, running: 'bash -i' })), 'refused', text);
+    }
+    for (const text of ["echo '!x'\n", 'echo hi!\n', 'test ! -f x\n', '[ a != b ]\n']) {
+      assert.equal(outcome(check(deny, { text, running: 'bash -i' })), 'commands', text);
+    }
+  });
+
   it('refuses line editing it cannot follow', () => {
     assert.equal(outcome(check(deny, { text: 'rmx\x7f -rf /tmp/x\n', running: 'bash' })), 'refused');
     assert.equal(outcome(check(deny, { text: '\x1b[A\n', running: 'bash' })), 'refused'); // history recall
