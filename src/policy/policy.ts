@@ -119,7 +119,7 @@ export function compilePolicy(rules: PolicyRules, dialect?: PresetSource): Compi
 /** What is wrong with a pattern (the message compilePolicy would throw), or undefined when it is fine. */
 export function patternProblem(pattern: string, list: 'allow' | 'deny'): string | undefined {
   try {
-    compileRule(pattern, 'here', list);
+    compileRule(pattern, 'this dialect', list);
     return undefined;
   } catch (error) {
     if (!(error instanceof PolicyConfigError)) throw error;
