@@ -3,10 +3,12 @@ import type { Dialect } from '../dialect/dialect.js';
 import {
   type CompiledPolicy,
   checkCommand,
+  checkInput,
   checkOptionsFor,
   compilePolicy,
   PolicyConfigError,
   presetSource,
+  type TypedInput,
 } from '../policy/policy.js';
 import { CommandDeniedError, type Deployment, type SecretName } from '../session/manager.js';
 import type { HostEntry } from '../ssh/index.js';
@@ -28,8 +30,23 @@ const SECRET_WHAT: Record<SecretName, string> = {
   sudo: 'sudo password',
 };
 
+/** Checking text typed into a running command (send_input, send_keys) against the host's policy. */
+export interface InputChecking {
+  /**
+   * Throws CommandDeniedError when `input` may not be typed into the running command on host `name`
+   * (nothing is sent then). Otherwise returns whether a policy applied, and `pending`: what is typed on the
+   * current line without Enter yet, to pass back as `input.pending` next time for the same command.
+   */
+  checkInput(
+    name: string,
+    input: TypedInput,
+    dialect: Dialect,
+    mode?: string,
+  ): { policy: 'allowed' | 'not-checked'; pending: string };
+}
+
 /** What a loaded config file means to the session layer: inventory, secrets, policy, audit. */
-export function deploymentOf(loaded: LoadedConfig): Deployment {
+export function deploymentOf(loaded: LoadedConfig): Deployment & InputChecking {
   const inventory = loaded.inventory;
   const policies = new Map<string, CompiledPolicy | PolicyConfigError | null>();
   // The config does not change while the server runs: merge each host's levels once, not per command.
@@ -120,6 +137,20 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       if (decision.allowed) return 'allowed';
       throw new CommandDeniedError(
         `command refused by the policy for ${name}, nothing was sent: ${decision.reason}`,
+        decision.rule,
+      );
+    },
+    checkInput: (name, input, dialect, mode) => {
+      const policy = policyOf(name, dialect);
+      if (!policy) return { policy: 'not-checked', pending: '' };
+      const decision = checkInput(
+        policy,
+        input,
+        checkOptionsFor(dialect.policy, dialect.abbreviations, mode),
+      );
+      if (decision.allowed) return { policy: 'allowed', pending: decision.pending };
+      throw new CommandDeniedError(
+        `input refused by the policy for ${name}, nothing was typed: ${decision.reason}`,
         decision.rule,
       );
     },

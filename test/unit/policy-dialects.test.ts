@@ -196,6 +196,35 @@ interrupt: { send: "\\u0003" }
     );
   });
 
+  it('checks typed input for the session layer with the same policy', async () => {
+    const linux = await loadDialect('linux');
+    const loaded = validateConfig(
+      { hosts: { web1: { policy: { deny: ['rm'] } } } },
+      path.join(dir, 'config.yaml'),
+    );
+    const deployment = deploymentOf(loaded);
+    assert.deepEqual(deployment.checkInput('web1', { text: 'y\n', waiting: { kind: 'yes_no' } }, linux), {
+      policy: 'allowed',
+      pending: '',
+    });
+    assert.deepEqual(deployment.checkInput('web1', { text: 'ls -', running: 'bash' }, linux), {
+      policy: 'allowed',
+      pending: 'ls -',
+    });
+    assert.throws(
+      () => deployment.checkInput('web1', { text: 'rm -rf /tmp/x\n', running: 'bash' }, linux),
+      (error: Error) =>
+        error instanceof CommandDeniedError &&
+        /^input refused by the policy for web1, nothing was typed: typed input is checked as command lines/.test(
+          error.message,
+        ),
+    );
+    assert.deepEqual(deployment.checkInput('other', { text: 'rm -rf /\n' }, linux), {
+      policy: 'not-checked',
+      pending: '',
+    });
+  });
+
   it('is checked when the dialect is loaded: a bad pattern or an unknown shell mode is an error there', async () => {
     await writeFile(
       path.join(dir, 'bad.yaml'),
