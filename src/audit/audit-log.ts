@@ -17,7 +17,8 @@ export interface AuditRecord {
   policy: 'allowed' | 'denied' | 'not-checked';
   /** The rule that denied the command, or why it could not be checked. */
   policyRule?: string;
-  status: 'completed' | 'interrupted' | 'failed' | 'denied';
+  /** `typed`: text sent into the running command `commandId` (send_input, send_keys); `command` holds it. */
+  status: 'completed' | 'interrupted' | 'failed' | 'denied' | 'typed';
   exitCode?: number | null;
   durationMs?: number;
   bytesOut?: number;

@@ -1,6 +1,14 @@
 import { AuditLog } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
-import { type CompiledPolicy, checkCommand, compilePolicy } from '../policy/policy.js';
+import {
+  type CompiledPolicy,
+  checkCommand,
+  checkInput,
+  checkOptionsFor,
+  compilePolicy,
+  PolicyConfigError,
+  presetSource,
+} from '../policy/policy.js';
 import { CommandDeniedError, type Deployment, type SecretName } from '../session/manager.js';
 import type { HostEntry } from '../ssh/index.js';
 import type { HostSettings, MergedFields } from './inventory.js';
@@ -24,7 +32,7 @@ const SECRET_WHAT: Record<SecretName, string> = {
 /** What a loaded config file means to the session layer: inventory, secrets, policy, audit. */
 export function deploymentOf(loaded: LoadedConfig): Deployment {
   const inventory = loaded.inventory;
-  const policies = new Map<string, CompiledPolicy | null>();
+  const policies = new Map<string, CompiledPolicy | PolicyConfigError | null>();
   // The config does not change while the server runs: merge each host's levels once, not per command.
   const merged = new Map<string, HostSettings>();
   /** A host's settings; for no name (a host outside the inventory), the defaults alone. */
@@ -52,17 +60,39 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
     const field = SECRET_FIELD[secret];
     return (settings.entry[field] ?? settings.fallback[field]) as SecretRef | undefined;
   };
-  // Compiled once per host name; null when no level has any rule (nothing is checked).
-  const policyOf = (name: string | undefined): CompiledPolicy | null => {
-    const key = name ?? '';
+  // Compiled once per host name and dialect (presets come from the dialect); null when no level has any
+  // rule (nothing is checked). A policy that cannot be used (a preset the dialect lacks) is kept as its error.
+  const policyOf = (name: string | undefined, dialect: Dialect): CompiledPolicy | null => {
+    const key = `${name ?? ''}\u0000${dialect.name}`;
     let policy = policies.get(key);
     if (policy === undefined) {
       const rules = settingsOf(name).policy;
       const empty = rules.allow.length === 0 && rules.deny.length === 0 && rules.presets.length === 0;
-      policy = empty ? null : compilePolicy(rules);
+      try {
+        policy = empty ? null : compilePolicy(rules, presetSource(dialect.name, dialect.policy));
+      } catch (error) {
+        if (!(error instanceof PolicyConfigError)) throw error;
+        policy = error;
+      }
       policies.set(key, policy);
     }
+    if (policy instanceof PolicyConfigError) {
+      throw new CommandDeniedError(
+        `command refused, nothing was sent: the policy for ${name ?? 'every host (defaults)'} cannot be used: ${policy.message}`,
+        '(policy config)',
+      );
+    }
     return policy;
+  };
+
+  /** The distinct policies of every name that describes a host (none: the defaults'). */
+  const policiesOf = (names: string[], dialect: Dialect) => {
+    const seen = new Map<CompiledPolicy, string | undefined>();
+    for (const name of names.length > 0 ? names : [undefined]) {
+      const policy = policyOf(name, dialect);
+      if (policy && !seen.has(policy)) seen.set(policy, name);
+    }
+    return [...seen].map(([policy, name]) => [name, policy] as const);
   };
 
   return {
@@ -91,21 +121,45 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       if (value !== undefined) return { value };
       return { missing: missingSecretMessage(ref, `the ${SECRET_WHAT[secret]} for ${name}`) };
     },
-    checkCommand: (names: string[], command: string, dialect: Dialect) => {
-      // Every name that describes the host: each policy must allow the command (deny wins).
-      const checked = new Set<CompiledPolicy>();
-      for (const name of names.length > 0 ? names : [undefined]) {
-        const policy = policyOf(name);
-        if (!policy || checked.has(policy)) continue;
-        checked.add(policy);
-        const decision = checkCommand(policy, command, { abbreviations: dialect.abbreviations });
+    // `mode`: the mode the session is in, when the caller knows it (a device's shell mode reads input as a
+    // shell command line). Every name that describes the host: each policy must allow it (deny wins).
+    checkCommand: (names: string[], command: string, dialect: Dialect, mode?: string) => {
+      let checked = false;
+      for (const [name, policy] of policiesOf(names, dialect)) {
+        checked = true;
+        const decision = checkCommand(
+          policy,
+          command,
+          checkOptionsFor(dialect.policy, dialect.abbreviations, mode),
+        );
         if (decision.allowed) continue;
         throw new CommandDeniedError(
           `command refused by the policy for ${name ?? 'every host (defaults)'}, nothing was sent: ${decision.reason}`,
           decision.rule,
         );
       }
-      return checked.size > 0 ? 'allowed' : 'not-checked';
+      return checked ? 'allowed' : 'not-checked';
+    },
+    checkInput: (names, input, dialect, mode) => {
+      let result: { policy: 'allowed' | 'not-checked'; pending: string } = {
+        policy: 'not-checked',
+        pending: '',
+      };
+      for (const [name, policy] of policiesOf(names, dialect)) {
+        const decision = checkInput(
+          policy,
+          input,
+          checkOptionsFor(dialect.policy, dialect.abbreviations, mode),
+        );
+        if (!decision.allowed) {
+          throw new CommandDeniedError(
+            `input refused by the policy for ${name ?? 'every host (defaults)'}, nothing was typed: ${decision.reason}`,
+            decision.rule,
+          );
+        }
+        result = { policy: 'allowed', pending: decision.pending };
+      }
+      return result;
     },
     ...(loaded.auditPath !== undefined && { audit: new AuditLog(loaded.auditPath) }),
   };

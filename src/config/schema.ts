@@ -20,9 +20,11 @@ export type SecretField = (typeof SECRET_FIELDS)[number];
 export const HOST_KEY_POLICIES = ['strict', 'accept-new', 'off'] as const;
 export type HostKeyPolicy = (typeof HOST_KEY_POLICIES)[number];
 
-/** The presets src/policy knows; keep in step with it (an unknown name is caught here, with its line). */
-/** The policy module's presets: one list, so a preset added there is accepted here. */
-export const POLICY_PRESETS = PRESET_NAMES as [string, ...string[]];
+/**
+ * The policy module's preset names: one list, so a preset added there is accepted here (an unknown name is
+ * caught here, with its line). The rules of each preset come from the host's dialect.
+ */
+export const POLICY_PRESETS = [...PRESET_NAMES] as [string, ...string[]];
 
 export const ALGORITHM_KINDS = ['kex', 'server_host_key', 'cipher', 'hmac', 'compress'] as const;
 export type AlgorithmKind = (typeof ALGORITHM_KINDS)[number];

@@ -1,3 +1,4 @@
+import { defaultPlatformPolicy } from '../policy/policy.js';
 import type { Dialect, Responder } from './dialect.js';
 import { compilePattern } from './pattern.js';
 import { Template } from './template.js';
@@ -55,6 +56,8 @@ export function detectionDialect(candidates: Dialect[], channel: Dialect['channe
     withSecret: {},
     interrupt: { send: '\u0003', graceMs: 1000 },
     detect: { probes: [] },
+    // Probes are the session's own commands: the policy checks only what an agent sends.
+    policy: defaultPlatformPolicy(false),
     // A probe answered at another prompt a candidate knows (a device that changed mode, a replay that
     // only knows the answer elsewhere) still ends, once the device is quiet; that prompt is learned.
     promptShapes: [{ name: 'detected', prompt: promptLearn }],

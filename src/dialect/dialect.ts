@@ -1,5 +1,6 @@
 import { formatFieldPath } from '../config/issues.js';
 import { closest } from '../config/suggest.js';
+import { defaultPlatformPolicy, type PlatformPolicy, type Preset, patternProblem } from '../policy/policy.js';
 import { compilePattern } from './pattern.js';
 import { regexErrorHint, regexPitfalls } from './regex-pitfalls.js';
 import type { DialectFile } from './schema.js';
@@ -73,6 +74,8 @@ export interface Dialect {
     prompt?: RegExp;
     probes: { send: string; expect: RegExp }[];
   };
+  /** How the command policy reads this platform's command lines, and its presets (the `policy:` section). */
+  policy: PlatformPolicy;
   /**
    * Each mode's prompt with the learned values replaced by the patterns prompt_learn captures them with
    * (named groups): a prompt whose values changed (the host was renamed) still matches one of these.
@@ -94,9 +97,29 @@ export function mergeDialectFiles(parent: DialectFile, child: DialectFile): Dial
     ...child,
     modes: { ...parent.modes, ...child.modes },
     defaults: { ...parent.defaults, ...child.defaults },
+    policy: mergePolicy(parent.policy, child.policy),
     detect: child.detect,
     examples: child.examples,
   };
+}
+
+type PolicySection = NonNullable<DialectFile['policy']>;
+
+/** A child's policy fields replace its parent's, except the read-only lists, which add to the parent's. */
+function mergePolicy(parent?: PolicySection, child?: PolicySection): PolicySection | undefined {
+  if (!parent || !child) return child ?? parent;
+  const merged: PolicySection = { ...parent, ...child };
+  const [p, c] = [parent.read_only, child.read_only];
+  if (p && c) {
+    const known = new Set(p.deny.map((d) => d.pattern));
+    merged.read_only = {
+      description: c.description ?? p.description,
+      allow: [...new Set([...p.allow, ...c.allow])],
+      filters: [...new Set([...p.filters, ...c.filters])],
+      deny: [...p.deny, ...c.deny.filter((d) => !known.has(d.pattern))],
+    };
+  }
+  return merged;
 }
 
 /** A problem with one field; `path` lets the loader point at its line and column. */
@@ -351,12 +374,61 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
         expect: pattern(p.expect, `detect.probes[${i}].expect`, 'm'),
       })),
     },
+    policy: platformPolicy(file, modeNames, problems),
     promptShapes: promptShapes(file, modes, pattern),
   };
   // A mode prompt is compiled twice (with stand-in values, and as a shape): report its problem once.
   const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
   if (unique.length > 0) throw new DialectCompileError(unique);
   return dialect;
+}
+
+/** The `policy:` section as the command policy takes it; pattern mistakes are reported where written. */
+function platformPolicy(
+  file: DialectFile,
+  modeNames: Set<string>,
+  problems: DialectFieldError[],
+): PlatformPolicy {
+  const section = file.policy;
+  const fallback = defaultPlatformPolicy(file.abbreviations ?? false);
+  if (!section) return fallback;
+  for (const [i, mode] of (section.shell_modes ?? []).entries()) {
+    if (!modeNames.has(mode)) {
+      problems.push(
+        new DialectFieldError(
+          ['policy', 'shell_modes', i],
+          `no mode named "${mode}" — modes: ${[...modeNames].join(', ') || 'none'}`,
+        ),
+      );
+    }
+  }
+  const presets: { 'read-only'?: Preset } = {};
+  const readOnly = section.read_only;
+  if (readOnly) {
+    const check = (pattern: string, list: 'allow' | 'deny', where: (string | number)[]) => {
+      const problem = patternProblem(pattern, list);
+      if (problem) problems.push(new DialectFieldError(['policy', 'read_only', ...where], problem));
+    };
+    for (const [i, pattern] of readOnly.allow.entries()) check(pattern, 'allow', ['allow', i]);
+    for (const [i, filter] of readOnly.filters.entries()) check(`| ${filter}`, 'allow', ['filters', i]);
+    for (const [i, { pattern }] of readOnly.deny.entries()) check(pattern, 'deny', ['deny', i, 'pattern']);
+    presets['read-only'] = {
+      description: readOnly.description ?? `${file.name}: commands that only read state`,
+      allow: [...readOnly.allow, ...readOnly.filters.map((filter) => `| ${filter}`)],
+      deny: readOnly.deny.map(({ pattern, why }) => ({ pattern, why })),
+    };
+  }
+  return {
+    syntax: section.syntax ?? fallback.syntax,
+    cli: {
+      runPrefixes: section.run_prefixes ?? [],
+      shellPrefixes: section.shell_prefixes ?? [],
+      pipe: section.pipe ?? '|',
+      separators: section.separators ?? [';'],
+    },
+    shellModes: section.shell_modes ?? [],
+    presets,
+  };
 }
 
 /**

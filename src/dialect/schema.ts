@@ -228,6 +228,90 @@ const examples = z
     'Lines as real devices print them, and what the patterns above must make of them. `mcp-ssh-session dialect validate` checks each; the runner ignores them.',
   );
 
+const commandPattern = z
+  .string()
+  .min(1)
+  .describe(
+    'A command policy pattern, as in the config file: command words ("show ip route"), * for one word, re:<regex>.',
+  );
+
+const readOnly = z
+  .object({
+    description: z.string().optional().describe('What the preset allows, in a line, for check-config.'),
+    allow: z
+      .array(commandPattern)
+      .default([])
+      .describe('Commands that only read state, e.g. [show, ping]. Everything else is refused.'),
+    filters: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Output filters allowed after the pipe character, e.g. [include, exclude, begin]: `include` allows `show run | include x`, not `include x` alone.',
+      ),
+    deny: z
+      .array(
+        z
+          .object({
+            pattern: commandPattern.describe(
+              'What an allowed command could still do, e.g. redirect, tee, ">".',
+            ),
+            why: z
+              .string()
+              .min(1)
+              .describe('Why it is refused, shown to the agent: "it writes the output to a file".'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Refused even where allow would allow it (deny wins): filters or options that write files.'),
+  })
+  .strict()
+  .describe(
+    "The read-only preset for hosts with this dialect (`policy: { preset: read-only }` in the config): look, never change. In a dialect that extends another, these lists add to the parent's.",
+  );
+
+const policySection = z
+  .object({
+    syntax: z
+      .enum(['cli', 'shell'])
+      .optional()
+      .describe(
+        'How the command policy reads a line: cli (one command a line, pipes to filters) or shell (Unix shell syntax). Default: cli when abbreviations is true, else shell.',
+      ),
+    run_prefixes: z
+      .array(z.string().regex(/^\S+$/, 'one word'))
+      .optional()
+      .describe(
+        'Words that run the rest of the line as another command, e.g. [do] for running an exec command in configuration mode. The line is checked both ways; a prefix may be abbreviated to 2 letters or more.',
+      ),
+    shell_prefixes: z
+      .array(z.string().regex(/^\S+$/, 'one word'))
+      .optional()
+      .describe(
+        "Words that run the rest of the line in the device's own Unix shell: the rest is checked as a shell command line.",
+      ),
+    shell_modes: z
+      .array(name)
+      .optional()
+      .describe(
+        'Modes whose prompt is a shell (the Unix shell underneath a device CLI): input there is read as a shell command line.',
+      ),
+    pipe: z
+      .string()
+      .max(1)
+      .optional()
+      .describe('The character that sends output to a filter (default "|"); "" when the CLI has none.'),
+    separators: z
+      .array(z.string().length(1))
+      .optional()
+      .describe('Characters that separate two commands on one line (default [";"]).'),
+    read_only: readOnly.optional(),
+  })
+  .strict()
+  .describe(
+    "How the command policy reads this platform's command lines, and the platform's read-only preset. The policy itself names no device: this is where that knowledge lives.",
+  );
+
 /** Every field is optional here: a dialect that `extends` another only states what differs. */
 export const dialectFileSchema = z
   .object({
@@ -345,6 +429,7 @@ export const dialectFileSchema = z
       ),
     interrupt: interrupt.optional(),
     detect: detect.optional(),
+    policy: policySection.optional(),
     examples: examples.optional(),
   })
   .strict();

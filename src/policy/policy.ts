@@ -1,9 +1,20 @@
+import type { CliSyntax } from './cli.js';
 import { PolicyConfigError, PolicyParseError } from './errors.js';
-import { PRESET_NAMES, PRESETS } from './presets.js';
-import { type CommandSyntax, type SimpleCommand, splitCommands } from './split.js';
+import { type Hazard, hazards } from './hazards.js';
+import { PRESET_NAMES, type PresetName, type PresetSource } from './presets.js';
+import { type Analysis, analyzeCommands, type CheckedCommand, type CommandSyntax } from './split.js';
 import { commandName } from './wrappers.js';
 
+export type { CliSyntax } from './cli.js';
+export { PLAIN_CLI } from './cli.js';
 export { PolicyConfigError, PolicyParseError } from './errors.js';
+export type { Hazard } from './hazards.js';
+export type { InputDecision, InputWait, TypedInput } from './input.js';
+export { ANSWER_KINDS, checkInput } from './input.js';
+export type { PlatformPolicy } from './platform.js';
+export { checkOptionsFor, defaultPlatformPolicy, presetSource } from './platform.js';
+export type { Preset, PresetName, PresetSource } from './presets.js';
+export { PRESET_NAMES } from './presets.js';
 export type { CommandSyntax, SimpleCommand } from './split.js';
 
 /** A command pattern and where it was written: `host core-sw1`, `group network`, `defaults`. */
@@ -28,9 +39,11 @@ export interface CheckOptions {
   abbreviations: boolean;
   /**
    * How to read the input. Default: `cli` when abbreviations is on, else `shell` (bash). A session in a
-   * device's shell (the arista-eos dialect's `bash` mode) takes `{ abbreviations: false, syntax: 'shell' }`.
+   * device's shell mode takes `{ abbreviations: false, syntax: 'shell' }`.
    */
   syntax?: CommandSyntax;
+  /** The device CLI's syntax (prefix words, pipe, separators), from its dialect. Default: PLAIN_CLI. */
+  cli?: CliSyntax;
 }
 
 type WordMatcher =
@@ -47,6 +60,8 @@ export interface CompiledRule {
   readonly why?: string;
   /** `| include`: only a command reached through a pipe (allow rules only). */
   readonly pipeOnly: boolean;
+  /** `sort > /tmp/*`: the command may write its output to a matching file (allow rules only). */
+  readonly output?: WordMatcher;
   readonly match:
     | { kind: 'words'; words: WordMatcher[]; firstBase?: WordMatcher }
     | { kind: 'regex'; re: RegExp }
@@ -64,15 +79,25 @@ export interface CompiledPolicy {
   readonly allowOrigins: string;
 }
 
-/** Compile once per host; checking then costs microseconds. Throws PolicyConfigError. */
-export function compilePolicy(rules: PolicyRules): CompiledPolicy {
+/**
+ * Compile once per host (and dialect); checking then costs microseconds. `dialect` supplies the presets the
+ * rules name. Throws PolicyConfigError.
+ */
+export function compilePolicy(rules: PolicyRules, dialect?: PresetSource): CompiledPolicy {
   const allow: CompiledRule[] = [];
   const deny: CompiledRule[] = [];
   for (const { name, origin } of rules.presets) {
-    const preset = PRESETS[name];
-    if (!preset) {
+    if (!(PRESET_NAMES as readonly string[]).includes(name)) {
       throw new PolicyConfigError(
         `unknown command policy preset "${name}" (${origin}): the presets are ${PRESET_NAMES.join(', ')}; write preset: ${PRESET_NAMES[0]}, or list allow and deny patterns instead`,
+      );
+    }
+    const preset = dialect?.presets[name as PresetName];
+    if (!preset) {
+      throw new PolicyConfigError(
+        dialect
+          ? `preset ${name} (${origin}): dialect ${dialect.name} has no ${name} preset (no policy.${name.replace('-', '_')} section in its file); give the host a dialect that has one, add the section to the dialect, or list allow and deny patterns instead`
+          : `preset ${name} (${origin}) comes from the host's dialect, and none was given: the preset is resolved once the host's dialect is known`,
       );
     }
     const label = `preset ${name} (${origin})`;
@@ -89,6 +114,17 @@ export function compilePolicy(rules: PolicyRules): CompiledPolicy {
     deny,
     allowOrigins: [...new Set(allow.map((rule) => rule.label))].join(', '),
   };
+}
+
+/** What is wrong with a pattern (the message compilePolicy would throw), or undefined when it is fine. */
+export function patternProblem(pattern: string, list: 'allow' | 'deny'): string | undefined {
+  try {
+    compileRule(pattern, 'this dialect', list);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PolicyConfigError)) throw error;
+    return error.message;
+  }
 }
 
 function compileRule(pattern: string, label: string, list: 'allow' | 'deny', why?: string): CompiledRule {
@@ -123,6 +159,18 @@ function compileRule(pattern: string, label: string, list: 'allow' | 'deny', why
     return { ...base, match: { kind: 'redirect' } };
   }
   const words = text.split(/\s+/);
+  // `WORDS > TARGET` (allow only): the command may also write its output to a file matching TARGET.
+  let output: WordMatcher | undefined;
+  const redirect = words.findIndex((w) => w === '>' || w === '>>');
+  if (redirect >= 0 && list === 'allow') {
+    const targets = words.splice(redirect);
+    if (targets.length > 2 || redirect === 0) {
+      throw new PolicyConfigError(
+        `allow pattern "${pattern}" (${label}): write command words, then "> PATH" with one path or glob (e.g. "sort > /tmp/*"), or ">" alone for any file`,
+      );
+    }
+    output = targets[1] === undefined ? { kind: 'any' } : compilePath(targets[1]);
+  }
   while (words.length > 0 && words[words.length - 1] === '*') words.pop(); // "anything after" is implied
   const matchers = words.map(compileWord);
   const first = words[0];
@@ -130,12 +178,23 @@ function compileRule(pattern: string, label: string, list: 'allow' | 'deny', why
     first !== undefined && list === 'deny' && first.includes('/') ? commandName(first) : undefined;
   return {
     ...base,
+    ...(output && { output }),
     match: {
       kind: 'words',
       words: matchers,
       ...(firstBase && firstBase !== first ? { firstBase: compileWord(firstBase) } : {}),
     },
   };
+}
+
+/** A file a redirection may write: `*` matches within the path too; the case matters. */
+function compilePath(glob: string): WordMatcher {
+  if (glob === '*') return { kind: 'any' };
+  const source = glob
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return { kind: 'glob', re: new RegExp(`^${source}$`, 's'), head: glob.slice(0, glob.indexOf('*')) };
 }
 
 function compileWord(word: string): WordMatcher {
@@ -155,32 +214,87 @@ function compileWord(word: string): WordMatcher {
 /**
  * Whether `input` may run: every command in it (after splitting on newlines, `;`, `&&`, `||`, pipes and
  * substitutions, and looking through wrappers) must be denied by no deny rule and, once allow-listing is
- * on, match an allow rule. Input the splitter cannot read is refused, never guessed at.
+ * on, match an allow rule. Input the splitter cannot read is refused, never guessed at; so is what it
+ * cannot follow (see hazards.ts): under any policy what runs commands no rule can see, under an allow list
+ * also what it cannot analyse.
  */
 export function checkCommand(policy: CompiledPolicy, input: string, options: CheckOptions): PolicyDecision {
   if (!policy.active) return { allowed: true, checked: 0 };
+  const analysis = analyze(input, options);
+  if ('refusal' in analysis) return analysis.refusal;
+  return checkAnalysis(policy, analysis, options.abbreviations);
+}
+
+/** The input read with the options' syntax, or the refusal when it cannot be read. */
+export function analyze(
+  input: string,
+  options: CheckOptions,
+): Analysis | { refusal: Extract<PolicyDecision, { allowed: false }> } {
   const syntax = options.syntax ?? (options.abbreviations ? 'cli' : 'shell');
-  let commands: SimpleCommand[];
   try {
-    commands = splitCommands(input, syntax);
+    return analyzeCommands(input, syntax, options.cli);
   } catch (error) {
     if (!(error instanceof PolicyParseError)) throw error;
     return {
-      allowed: false,
-      command: shorten(input),
-      rule: '(unreadable)',
-      reason: `the command policy cannot read this command line: ${error.message}`,
+      refusal: {
+        allowed: false,
+        command: shorten(input),
+        rule: '(unreadable)',
+        reason: `the command policy cannot read this command line: ${error.message}`,
+      },
     };
   }
-  for (const command of commands) {
-    const refusal = checkOne(policy, command, options.abbreviations);
-    if (refusal) return refusal;
-  }
-  return { allowed: true, checked: commands.length };
 }
 
+/** Check what analyze found: the commands in order, then what the policy cannot follow. */
+export function checkAnalysis(
+  policy: CompiledPolicy,
+  analysis: Analysis,
+  abbreviations: boolean,
+): PolicyDecision {
+  for (const command of analysis.commands) {
+    const refusal = checkOne(policy, command, abbreviations);
+    if (refusal) return refusal;
+  }
+  for (const hazard of analysis.hazards) {
+    if (hazard.refusedUnder === 'any' || policy.allowListing) return refuse(hazard);
+  }
+  if (policy.allowListing) {
+    for (const { name, text } of analysis.functions) {
+      const prepared: Prepared = {
+        command: NAME_ONLY,
+        words: [name.toLowerCase()],
+        text: name.toLowerCase(),
+      };
+      if (policy.allow.some((rule) => matches(rule, prepared, abbreviations, 'allow'))) {
+        return refuse(hazards.functionShadow(text, name));
+      }
+    }
+  }
+  return { allowed: true, checked: analysis.commands.length };
+}
+
+function refuse(hazard: Hazard): Extract<PolicyDecision, { allowed: false }> {
+  return {
+    allowed: false,
+    command: shorten(hazard.text),
+    rule: hazard.rule,
+    reason: `not allowed: ${hazard.reason}`,
+  };
+}
+
+/** A function name checked as if it were a command of its own. */
+const NAME_ONLY: CheckedCommand = {
+  text: '',
+  words: [],
+  redirectsOutput: false,
+  outputTargets: [],
+  viaPipe: false,
+  dynamic: false,
+};
+
 interface Prepared {
-  command: SimpleCommand;
+  command: CheckedCommand;
   /** Lower-cased words. */
   words: string[];
   /** The first word's last path component when it differs (`/sbin/reboot`: `reboot`). */
@@ -192,7 +306,7 @@ interface Prepared {
 
 function checkOne(
   policy: CompiledPolicy,
-  command: SimpleCommand,
+  command: CheckedCommand,
   abbreviations: boolean,
 ): Extract<PolicyDecision, { allowed: false }> | undefined {
   const text = shorten(command.text);
@@ -224,7 +338,9 @@ function checkOne(
       };
     }
   }
-  if (policy.allowListing && !policy.allow.some((rule) => matches(rule, prepared, abbreviations, 'allow'))) {
+  if (!policy.allowListing) return undefined;
+  const allowing = policy.allow.filter((rule) => matches(rule, prepared, abbreviations, 'allow'));
+  if (allowing.length === 0) {
     return {
       allowed: false,
       command: text,
@@ -232,7 +348,24 @@ function checkOne(
       reason: `not allowed: "${text}" matches no allow rule (allow rules from ${policy.allowOrigins})${command.viaPipe && abbreviations ? PIPE_HINT : ''}`,
     };
   }
+  // Writing a file is more than running the command: an allow rule must permit it, target by target.
+  if (
+    command.redirectsOutput &&
+    !allowing.some((rule) => command.outputTargets.every((target) => writes(rule, target)))
+  ) {
+    const targets = command.outputTargets.map((t) => t.value).join(', ') || 'a file';
+    return refuse(hazards.outputFile(command.text, targets));
+  }
   return undefined;
+}
+
+function writes(rule: CompiledRule, target: { value: string; dynamic: boolean }): boolean {
+  const output = rule.output;
+  if (!output) return false;
+  if (output.kind === 'any') return true;
+  // A target known only at run time, or one that climbs out of a folder, matches only "any file".
+  if (target.dynamic || /(?:^|\/)\.\.(?:\/|$)/.test(target.value)) return false;
+  return output.kind === 'literal' ? output.text === target.value : output.re.test(target.value);
 }
 
 const PIPE_HINT =

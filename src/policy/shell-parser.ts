@@ -1,4 +1,13 @@
 import { PolicyParseError } from './errors.js';
+import {
+  arithmeticReadsVariables,
+  conditionalEvaluates,
+  hasSubscriptCode,
+  inputKind,
+  parameterHazard,
+} from './evaluation.js';
+import { type Hazard, hazards } from './hazards.js';
+import { assignmentFollows } from './variables.js';
 
 /**
  * A bash parser that finds every command a command line would run, for the command policy. It does not
@@ -27,6 +36,8 @@ export interface Word {
   dynamic: boolean;
   /** No quotes, escapes or expansions: only such a word can be a reserved word (`if`, `{`, ...). */
   plain: boolean;
+  /** An unquoted expansion, glob or brace list: bash may turn the word into several words, or none. */
+  fields: boolean;
 }
 
 /** One simple command as written, before wrappers (`sudo`, `bash -c`) are looked through. */
@@ -42,6 +53,12 @@ export interface RawCommand {
   viaPipe: boolean;
   /** Here-document bodies and here-strings given to the command: a shell reading stdin would run them. */
   stdin: string[];
+  /** Here-documents and here-strings on another descriptor (`3<<<`): `exec` keeps them for later commands. */
+  otherInputs: string[];
+  /** Stdin comes from `< file`, or from a descriptor or device (`<&3`, `< /dev/fd/3`, a dynamic name). */
+  stdinRedirect?: 'file' | 'descriptor';
+  /** Where output redirections write: each target as written, and whether it is only known at run time. */
+  outputTargets: { value: string; dynamic: boolean }[];
   /** How many string re-parses deep the command was found (0 for the input itself). */
   level: number;
 }
@@ -50,6 +67,10 @@ export interface RawCommand {
 export interface ParseState {
   commands: RawCommand[];
   depth: number;
+  /** What the policy cannot follow (see hazards.ts), in the order found. */
+  hazards: Hazard[];
+  /** Functions the input defines: a function named like an allowed command would replace it later. */
+  functions: { name: string; text: string }[];
 }
 
 interface PendingHereDoc {
@@ -57,6 +78,8 @@ interface PendingHereDoc {
   quoted: boolean;
   stripTabs: boolean;
   target: RawCommand;
+  /** The descriptor it is read on is stdin. */
+  stdin: boolean;
 }
 
 type ListEnd = 'end' | ')' | 'case';
@@ -70,6 +93,8 @@ const REDIRECTIONS = ['<<<', '<<-', '<<', '<>', '<&', '<', '&>>', '&>', '>>', '>
 const OUTPUT_SINKS = new Set(['/dev/null', '/dev/stdout', '/dev/stderr']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/;
 const FD_PREFIX = /^(?:\d+|\{[A-Za-z_][A-Za-z0-9_]*\})$/;
+// `$@`, `${@...}`, `${a[@]...}`, `${!a[@]}`: one word per element, even in double quotes.
+const ELEMENTS = /^\$(?:@|\{!?(?:@|[A-Za-z_][A-Za-z0-9_]*\[@\]))/;
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const SPECIAL_PARAMETER = /[0-9@*#?$!-]/;
@@ -103,6 +128,11 @@ export function parseShell(src: string, state: ParseState, level: number): void 
 
 /** The substitutions in a string bash expands but does not run (an unquoted here-document, a prompt). */
 export function parseExpansions(text: string, state: ParseState, level: number): void {
+  if (level > MAX_REPARSE) {
+    throw new PolicyParseError(
+      `commands nested in strings more than ${MAX_REPARSE} levels deep (backticks, bash -c, eval): write them out`,
+    );
+  }
   new ShellParser(text, state, level).scanExpansions();
 }
 
@@ -209,6 +239,8 @@ class ShellParser {
       outputs: [],
       viaPipe,
       stdin: [],
+      otherInputs: [],
+      outputTargets: [],
       level: this.level,
     };
     // Reserved words count only as the first word, before any assignment.
@@ -246,7 +278,7 @@ class ShellParser {
       const word = this.readWord();
       const source = s.slice(start, this.pos);
       if ((s[this.pos] === '<' || s[this.pos] === '>') && s[this.pos + 1] !== '(' && FD_PREFIX.test(source)) {
-        this.parseRedirection(cmd); // 2>file, {fd}>file
+        this.parseRedirection(cmd, source); // 2>file, {fd}>file
         continue;
       }
       // `a=(1 2)`, also as an argument of declare, local, typeset, readonly and export
@@ -265,6 +297,7 @@ class ShellParser {
       cmd.words.push(word);
       if (word.plain && keywordsAllowed && this.functionDefinitionFollows()) {
         cmd.words.pop(); // `name () body`: the body follows at command position
+        this.defineFunction(word.value, s.slice(start, this.pos));
         commandPosition = true;
       }
     }
@@ -281,11 +314,14 @@ class ShellParser {
         this.skipBlanks();
         if (/-p(?![^ \t\n;&|()<>])/y.test(this.src.slice(this.pos, this.pos + 3))) this.pos += 2;
         return true;
-      case 'function':
+      case 'function': {
         this.skipBlanks();
-        this.readWord();
+        const start = this.pos;
+        const name = this.readWord();
         this.functionDefinitionFollows();
+        this.defineFunction(name.value, `function ${this.src.slice(start, this.pos).trim()}`);
         return true;
+      }
       case 'coproc':
         this.skipBlanks();
         COPROC_NAME.lastIndex = this.pos;
@@ -304,6 +340,19 @@ class ShellParser {
       default:
         return false;
     }
+  }
+
+  /** A variable set to a value the policy does not follow (a loop's words, an expansion's default). */
+  private assigns(target: string): void {
+    const word: Word = { value: `${target}=`, dynamic: true, plain: false, fields: false };
+    for (const found of assignmentFollows(word, 'shell')) {
+      if (found.kind === 'hazard') this.state.hazards.push(found.hazard);
+    }
+  }
+
+  private defineFunction(name: string, text: string): void {
+    this.state.functions.push({ name, text });
+    if (name === 'command_not_found_handle') this.state.hazards.push(hazards.commandNotFound(text));
   }
 
   /** After `name`: `( )` makes it a function definition. A `(` without `)` is a syntax error. */
@@ -346,7 +395,7 @@ class ShellParser {
       return;
     }
     if (this.atWordEnd()) throw new PolicyParseError(`"for" without a variable name ${this.where()}`);
-    this.readWord();
+    this.assigns(this.readWord().value); // each word in turn, so `for PATH in ...` sets PATH
     this.skipBlanksNewlinesComments();
     if (!this.reservedWordAt('in')) return;
     this.pos += 2;
@@ -408,6 +457,8 @@ class ShellParser {
   /** `[[ ... ]]`: operators and parentheses inside are not command syntax; substitutions still run. */
   private parseConditional(): void {
     const s = this.src;
+    const open = this.pos;
+    const words: Word[] = [];
     this.enter();
     for (;;) {
       this.skipBlanks();
@@ -431,8 +482,12 @@ class ShellParser {
       }
       const word = this.readWord();
       if (word.plain && word.value === ']]') break;
+      words.push(word);
     }
     this.leave();
+    if (conditionalEvaluates(words)) {
+      this.state.hazards.push(hazards.conditional(`[[ ${s.slice(open, this.pos).trim()}`));
+    }
   }
 
   /** `name=( words )`: the elements' substitutions run. */
@@ -449,14 +504,20 @@ class ShellParser {
       }
       if (this.atWordEnd())
         throw new PolicyParseError(`unexpected "${s[this.pos]}" in an array ${this.where()}`);
-      this.readWord();
+      const element = this.readWord();
+      // `([i]=x)`: the subscript of an indexed array is arithmetic
+      const subscript = /^\[([^\]]*)\]\+?=/s.exec(element.value)?.[1];
+      if (subscript !== undefined && arithmeticReadsVariables(subscript)) {
+        this.state.hazards.push(hazards.arithmetic(element.value));
+      }
     }
     this.leave();
   }
 
   // ---- redirections and here-documents --------------------------------------------------------------
 
-  private parseRedirection(cmd: RawCommand): void {
+  /** `fd` is the descriptor written before the operator (`2>`, `{var}<`), if any. */
+  private parseRedirection(cmd: RawCommand, fd?: string): void {
     const s = this.src;
     const op = REDIRECTIONS.find((candidate) => s.startsWith(candidate, this.pos)) ?? '>';
     this.pos += op.length;
@@ -465,6 +526,8 @@ class ShellParser {
     if (this.atWordEnd()) throw new PolicyParseError(`redirection "${op}" without a target ${this.where()}`);
     const target = this.readWord();
     const source = s.slice(start, this.pos);
+    // Input operators read descriptor 0 unless another is named.
+    const onStdin = fd === undefined || fd === '0';
     switch (op) {
       case '<<':
       case '<<-':
@@ -473,22 +536,35 @@ class ShellParser {
           quoted: /['"\\]/.test(source),
           stripTabs: op === '<<-',
           target: cmd,
+          stdin: onStdin,
         });
         return;
       case '<<<':
-        cmd.stdin.push(target.value);
+        (onStdin ? cmd.stdin : cmd.otherInputs).push(target.value);
         return;
       case '<':
+        if (onStdin) cmd.stdinRedirect = inputKind(target);
         return;
       case '<&':
       case '>&':
-        if (!target.dynamic && /^(?:\d+-?|-)$/.test(target.value)) return; // a copy of a descriptor
-        if (op === '<&') return;
+        if (!target.dynamic && /^(?:\d+-?|-)$/.test(target.value)) {
+          // A copy of a descriptor: stdin read from another one is input the policy cannot see.
+          if (op === '<&' && onStdin && target.value !== '-') cmd.stdinRedirect = 'descriptor';
+          return;
+        }
+        if (op === '<&') {
+          if (onStdin) cmd.stdinRedirect = 'descriptor';
+          return;
+        }
+        break;
+      case '<>':
+        if (onStdin) cmd.stdinRedirect = inputKind(target);
         break;
     }
     if (!target.dynamic && OUTPUT_SINKS.has(target.value)) return;
     cmd.redirectsOutput = true;
     cmd.outputs.push(`${op} ${target.value}`);
+    cmd.outputTargets.push({ value: target.value, dynamic: target.dynamic });
   }
 
   private consumeNewline(): void {
@@ -536,7 +612,7 @@ class ShellParser {
     }
     this.pos = Math.min(this.pos, s.length);
     const body = s.slice(start, bodyEnd);
-    doc.target.stdin.push(body);
+    (doc.stdin ? doc.target.stdin : doc.target.otherInputs).push(body);
     if (!doc.quoted) {
       this.enter();
       new ShellParser(body, this.state, this.level).scanExpansions();
@@ -549,8 +625,12 @@ class ShellParser {
   private readWord(): Word {
     const s = this.src;
     let value = '';
+    // The word as bash would hand it to a builtin that evaluates it again (a subscript, arithmetic), with
+    // each expansion replaced by NUL: only code written literally (quoted, escaped) is in it.
+    let literal = '';
     let dynamic = false;
     let plain = true;
+    let fields = false;
     // Unquoted glob and brace characters: such a word becomes file names or several words when it runs.
     let bracket = false;
     let braceOpen = false;
@@ -563,6 +643,7 @@ class ShellParser {
         this.pos += 2;
         this.parseNestedList();
         value += s.slice(from, this.pos);
+        literal += '\0';
         dynamic = true;
         plain = false;
         continue;
@@ -574,9 +655,13 @@ class ShellParser {
           const next = s[this.pos + 1];
           if (next === undefined) {
             value += c;
+            literal += c;
             this.pos++;
           } else {
-            if (next !== '\n') value += next; // a backslash-newline joins lines
+            if (next !== '\n') {
+              value += next; // a backslash-newline joins lines
+              literal += next;
+            }
             this.pos += 2;
           }
           continue;
@@ -584,7 +669,9 @@ class ShellParser {
         case "'": {
           const end = s.indexOf("'", this.pos + 1);
           if (end < 0) throw new PolicyParseError(`unterminated single quote ${this.where()}`);
-          value += s.slice(this.pos + 1, end);
+          const text = s.slice(this.pos + 1, end);
+          value += text;
+          literal += text;
           this.pos = end + 1;
           plain = false;
           continue;
@@ -592,31 +679,43 @@ class ShellParser {
         case '"': {
           const part = this.readDoubleQuoted();
           value += part.value;
+          literal += part.literal;
           dynamic ||= part.dynamic;
+          fields ||= part.fields;
           plain = false;
           continue;
         }
         case '$': {
+          // $'...' and $"..." are quoted: they stay one word
+          const quoted = s[this.pos + 1] === "'" || s[this.pos + 1] === '"';
           const part = this.readDollar(false);
           value += part.value;
+          literal += part.dynamic ? '\0' : part.value;
           dynamic ||= part.dynamic;
+          fields ||= part.dynamic && !quoted;
           plain = false;
           continue;
         }
         case '`':
           value += this.readBackticks(false);
+          literal += '\0';
           dynamic = true;
+          fields = true;
           plain = false;
           continue;
         case '*':
         case '?':
           dynamic = true;
+          fields = true;
           break;
         case '[':
           bracket = true;
           break;
         case ']':
-          if (bracket) dynamic = true;
+          if (bracket) {
+            dynamic = true;
+            fields = true;
+          }
           break;
         case '{':
           braceOpen = true;
@@ -628,34 +727,57 @@ class ShellParser {
           if (braceOpen && s[this.pos + 1] === '.') braceList = true;
           break;
         case '}':
-          if (braceList) dynamic = true;
+          if (braceList) {
+            dynamic = true;
+            fields = true;
+          }
           break;
         default: {
           // A run of ordinary characters, copied at once.
           let end = this.pos + 1;
           while (end < s.length && !WORD_SPECIAL.has(s[end] as string)) end++;
-          value += s.slice(this.pos, end);
+          const text = s.slice(this.pos, end);
+          value += text;
+          literal += text;
           this.pos = end;
           continue;
         }
       }
       value += c;
+      literal += c;
       this.pos++;
     }
-    return { value, dynamic, plain };
+    if (!plain) this.scanLiteralCode(literal);
+    return { value, dynamic, plain, fields };
   }
 
-  private readDoubleQuoted(): { value: string; dynamic: boolean } {
+  /**
+   * Bash evaluates array subscripts again, running their `$(...)`, when a builtin or arithmetic reads a
+   * name such as `a[$(cmd)]`: `test -v`, `unset`, `let`, `declare`, `printf -v`, `read`, a nameref, an
+   * integer variable, `$((x))` with x holding it. Such code written in quotes, where the parser sees only
+   * data, is parsed here as the commands it would run.
+   */
+  private scanLiteralCode(literal: string): void {
+    if (!hasSubscriptCode(literal)) return;
+    this.enter();
+    parseExpansions(literal, this.state, this.level + 1);
+    this.leave();
+  }
+
+  /** `fields`: it holds `"$@"` or `"${a[@]}"`, which become as many words as there are elements. */
+  private readDoubleQuoted(): { value: string; dynamic: boolean; literal: string; fields: boolean } {
     const s = this.src;
     const open = this.pos;
     this.pos++;
     let value = '';
+    let literal = '';
     let dynamic = false;
+    let fields = false;
     while (this.pos < s.length) {
       const c = s[this.pos];
       if (c === '"') {
         this.pos++;
-        return { value, dynamic };
+        return { value, dynamic, literal, fields };
       }
       if (c === '\\') {
         const next = s[this.pos + 1];
@@ -663,9 +785,11 @@ class ShellParser {
           this.pos += 2;
         } else if (next === '$' || next === '`' || next === '"' || next === '\\') {
           value += next;
+          literal += next;
           this.pos += 2;
         } else {
           value += c;
+          literal += c;
           this.pos++;
         }
         continue;
@@ -673,15 +797,19 @@ class ShellParser {
       if (c === '$') {
         const part = this.readDollar(true);
         value += part.value;
+        literal += part.dynamic ? '\0' : part.value;
         dynamic ||= part.dynamic;
+        fields ||= ELEMENTS.test(part.value);
         continue;
       }
       if (c === '`') {
         value += this.readBackticks(true);
+        literal += '\0';
         dynamic = true;
         continue;
       }
       value += c;
+      literal += c;
       this.pos++;
     }
     throw new PolicyParseError(`unterminated double quote ${this.where(open)}`);
@@ -741,12 +869,20 @@ class ShellParser {
   private parseParameterExpansion(inDoubleQuotes: boolean): void {
     const s = this.src;
     const open = this.pos - 2;
+    let literal = ''; // quoted text inside, for scanLiteralCode
     this.enter();
     while (this.pos < s.length) {
       const c = s[this.pos];
       if (c === '}') {
         this.pos++;
         this.leave();
+        this.scanLiteralCode(literal);
+        const content = s.slice(open + 2, this.pos - 1);
+        const hazard = parameterHazard(content, s.slice(open, this.pos));
+        if (hazard) this.state.hazards.push(hazard);
+        // `${NAME:=value}` and `${NAME=value}` assign NAME as an assignment word would
+        const assigned = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?(?=:?=)/.exec(content)?.[0];
+        if (assigned !== undefined) this.assigns(assigned);
         return;
       }
       if (c === '\\') this.pos += 2;
@@ -754,8 +890,9 @@ class ShellParser {
         // Inside double quotes a single quote is (mostly) literal: treating it so finds every substitution.
         const end = s.indexOf("'", this.pos + 1);
         if (end < 0) throw new PolicyParseError(`unterminated single quote ${this.where()}`);
+        literal += s.slice(this.pos + 1, end);
         this.pos = end + 1;
-      } else if (c === '"') this.readDoubleQuoted();
+      } else if (c === '"') literal += this.readDoubleQuoted().literal;
       else if (c === '$') this.readDollar(inDoubleQuotes);
       else if (c === '`') this.readBackticks(inDoubleQuotes);
       else this.pos++;
@@ -772,6 +909,7 @@ class ShellParser {
     const open = this.pos;
     const [up, down] = close === ']' ? ['[', ']'] : ['(', ')'];
     let depth = 0;
+    let literal = ''; // quoted text inside, for scanLiteralCode
     this.enter();
     while (this.pos < s.length) {
       const c = s[this.pos];
@@ -780,11 +918,11 @@ class ShellParser {
         if (depth > 0) depth--;
         else if (close === ']') {
           this.pos++;
-          this.leave();
+          this.endArithmetic(open, this.pos - 1, literal, close);
           return;
         } else if (s[this.pos + 1] === ')') {
           this.pos += 2;
-          this.leave();
+          this.endArithmetic(open, this.pos - 2, literal, close);
           return;
         } else if (this.pos + 1 >= s.length) {
           break;
@@ -799,10 +937,11 @@ class ShellParser {
       } else if (c === "'") {
         const end = s.indexOf("'", this.pos + 1);
         if (end < 0) throw new PolicyParseError(`unterminated single quote ${this.where()}`);
+        literal += s.slice(this.pos + 1, end);
         this.pos = end + 1;
         continue;
       } else if (c === '"') {
-        this.readDoubleQuoted();
+        literal += this.readDoubleQuoted().literal;
         continue;
       } else if (c === '$') {
         this.readDollar(false);
@@ -814,6 +953,16 @@ class ShellParser {
       this.pos++;
     }
     throw new PolicyParseError(`unterminated arithmetic ${this.where(open)}: "${close}" is missing`);
+  }
+
+  /** The arithmetic from `open` to `end` is read: what it evaluates is known only if it names no variable. */
+  private endArithmetic(open: number, end: number, literal: string, close: '))' | ']'): void {
+    this.leave();
+    this.scanLiteralCode(literal);
+    const text = this.src.slice(open, end);
+    if (arithmeticReadsVariables(text)) {
+      this.state.hazards.push(hazards.arithmetic(close === ']' ? `$[${text}]` : `((${text}))`));
+    }
   }
 
   /** A `...` substitution: its text, with `\\`, `` \` ``, `\$` (and `\"` in double quotes) unescaped, is parsed again. */
@@ -858,7 +1007,9 @@ class ShellParser {
       const c = s[this.pos] as string;
       if (c === "'") {
         this.pos++;
-        return value;
+        // Bash ends the string at a NUL it decodes: `$'rm\0x'` is `rm`.
+        const nul = value.indexOf('\0');
+        return nul < 0 ? value : value.slice(0, nul);
       }
       if (c !== '\\') {
         value += c;

@@ -1,4 +1,7 @@
+import { type CliCommand, type CliSyntax, PLAIN_CLI, splitCli } from './cli.js';
 import { PolicyParseError } from './errors.js';
+import { APPENDED, describe } from './follow.js';
+import { type Hazard, hazards } from './hazards.js';
 import { type ParseState, parseExpansions, parseShell, type RawCommand, type Word } from './shell-parser.js';
 import { follow } from './wrappers.js';
 
@@ -18,9 +21,24 @@ export interface SimpleCommand {
   dynamic: boolean;
 }
 
+/** A command with where its output goes, for allow rules that permit writing some files. */
+export interface CheckedCommand extends SimpleCommand {
+  /** Each output redirection's target, and whether it is only known at run time. */
+  outputTargets: { value: string; dynamic: boolean }[];
+}
+
+/** Everything the policy needs to know about one input. */
+export interface Analysis {
+  commands: CheckedCommand[];
+  /** What the policy cannot follow; see hazards.ts for which policies refuse which. */
+  hazards: Hazard[];
+  /** Functions the input defines (name, and the definition for messages). */
+  functions: { name: string; text: string }[];
+}
+
 /**
- * How the input is read. `shell`: bash syntax (Linux hosts). `cli`: a network device's command line, one
- * command a line, `|` pipes and `;` (NX-OS) between commands, double quotes only, no substitutions.
+ * How the input is read. `shell`: bash syntax (hosts with a Unix shell). `cli`: a network device's command line, one
+ * command a line, the pipe and separators its syntax names, double quotes only, no substitutions.
  */
 export type CommandSyntax = 'shell' | 'cli';
 
@@ -30,13 +48,41 @@ export const MAX_WRAPPERS = 16;
 /**
  * Every command `input` would run. Throws PolicyParseError when it cannot tell with certainty: unbalanced
  * quotes or parentheses, nesting too deep, a wrapper option it does not know, a control character.
+ * `cli` describes the device's command line (default: `|` pipes and `;`, no prefix words).
  */
-export function splitCommands(input: string, syntax: CommandSyntax = 'shell'): SimpleCommand[] {
+export function splitCommands(
+  input: string,
+  syntax: CommandSyntax = 'shell',
+  cli: CliSyntax = PLAIN_CLI,
+): SimpleCommand[] {
+  return analyzeCommands(input, syntax, cli).commands.map(
+    ({ text, words, redirectsOutput, viaPipe, dynamic }) => ({
+      text,
+      words,
+      redirectsOutput,
+      viaPipe,
+      dynamic,
+    }),
+  );
+}
+
+/** The commands `input` would run and what in it the policy cannot follow. Throws PolicyParseError. */
+export function analyzeCommands(input: string, syntax: CommandSyntax, cli: CliSyntax = PLAIN_CLI): Analysis {
   refuseControlCharacters(input, syntax);
-  const out: SimpleCommand[] = [];
-  if (syntax === 'cli') splitCli(input, out);
-  else splitShell(input.replace(/\r\n?/g, '\n'), out);
-  return out;
+  const state: ParseState = { commands: [], depth: 0, hazards: [], functions: [] };
+  const out: CheckedCommand[] = [];
+  if (syntax === 'cli') {
+    const found: CliCommand[] = [];
+    // A shell prefix's command line is parsed in order with the device commands around it.
+    splitCli(input, cli, found, (line) => {
+      for (const c of found.splice(0)) out.push({ ...c, dynamic: false });
+      splitShell(line, state, out, 1);
+    });
+    for (const c of found) out.push({ ...c, dynamic: false });
+  } else {
+    splitShell(input.replace(/\r\n?/g, '\n'), state, out, 0);
+  }
+  return { commands: out, hazards: state.hazards, functions: state.functions };
 }
 
 // Line editing on a terminal or device CLI (backspace, Ctrl+U, Ctrl+W, escape sequences, and Tab's
@@ -55,24 +101,31 @@ function refuseControlCharacters(input: string, syntax: CommandSyntax): void {
 
 // ---- shell -----------------------------------------------------------------------------------------
 
-function splitShell(input: string, out: SimpleCommand[], level = 0): void {
-  const state: ParseState = { commands: [], depth: 0 };
+function splitShell(input: string, state: ParseState, out: CheckedCommand[], level: number): void {
+  const from = state.commands.length;
   parseShell(input, state, level);
   // Commands found inside strings (bash -c, eval, here-documents fed to a shell) are appended to
   // state.commands as they are parsed, so one pass over the growing list sees them all.
-  for (let i = 0; i < state.commands.length; i++) {
+  for (let i = from; i < state.commands.length; i++) {
     expand(state.commands[i] as RawCommand, state, out);
   }
 }
 
+interface Pending {
+  words: Word[];
+  assignments: Word[];
+  appended: boolean;
+}
+
 /** The command as written, then each command it runs in turn (wrappers), checked as commands of their own. */
-function expand(raw: RawCommand, state: ParseState, out: SimpleCommand[]): void {
+function expand(raw: RawCommand, state: ParseState, out: CheckedCommand[]): void {
   if (raw.words.length === 0 && raw.redirectsOutput) {
     // `> file` alone still writes a file
     out.push({
       text: raw.outputs.join(' '),
       words: [],
       redirectsOutput: true,
+      outputTargets: raw.outputTargets,
       viaPipe: raw.viaPipe,
       dynamic: false,
     });
@@ -82,110 +135,55 @@ function expand(raw: RawCommand, state: ParseState, out: SimpleCommand[]): void 
   const views: Word[][] = [];
   const scripts: { kind: 'script' | 'expansions'; text: string }[] = [];
   let stdin = false;
-  const pending: { words: Word[]; assignments: Word[] }[] = [
-    { words: raw.words, assignments: raw.assignments },
-  ];
+  const pending: Pending[] = [{ words: raw.words, assignments: raw.assignments, appended: false }];
   for (let hops = 0; pending.length > 0; hops++) {
     if (hops > MAX_WRAPPERS) {
       throw new PolicyParseError(
         `more than ${MAX_WRAPPERS} wrapper commands around one command: write it directly`,
       );
     }
-    const { words, assignments } = pending.pop() as { words: Word[]; assignments: Word[] };
+    const { words, assignments, appended } = pending.pop() as Pending;
     if (words.length > 0) views.push(words);
-    for (const next of follow(words, assignments)) {
-      if (next.kind === 'command') pending.push({ words: next.words, assignments: [] });
-      else if (next.kind === 'stdin') stdin = true;
+    for (const next of follow(words, assignments, { appended })) {
+      if (next.kind === 'command') {
+        pending.push({ words: next.words, assignments: [], appended: next.appended ?? false });
+      } else if (next.kind === 'stdin') stdin = true;
+      else if (next.kind === 'hazard') state.hazards.push(next.hazard);
       else scripts.push(next);
     }
   }
-  for (const words of views) out.push(simpleCommand(words, raw));
+  for (const words of views) out.push(checkedCommand(words, raw));
   for (const { kind, text } of scripts) {
     if (kind === 'script') parseShell(text, state, raw.level + 1);
     else parseExpansions(text, state, raw.level + 1);
   }
-  if (stdin) for (const body of raw.stdin) parseShell(body, state, raw.level + 1);
+  // Input on another descriptor may be read as commands later (`exec 3<<<'...'; bash <&3`): parse it.
+  for (const body of raw.otherInputs) parseShell(body, state, raw.level + 1);
+  if (stdin) readsCommands(raw, views[0] ?? [], state);
 }
 
-function simpleCommand(words: Word[], raw: RawCommand): SimpleCommand {
+/** A shell (or `source`, `exec`) runs what it reads on stdin: here-documents are parsed, the rest is unseen. */
+function readsCommands(raw: RawCommand, words: Word[], state: ParseState): void {
+  for (const body of raw.stdin) parseShell(body, state, raw.level + 1);
+  const text = describe(words);
+  if (raw.stdinRedirect === 'descriptor') state.hazards.push(hazards.descriptorInput(text));
+  else if (raw.stdinRedirect === 'file') state.hazards.push(hazards.scriptFile(text));
+  else if (raw.viaPipe && raw.stdin.length === 0) state.hazards.push(hazards.scriptFromPipe(text));
+}
+
+function checkedCommand(all: Word[], raw: RawCommand): CheckedCommand {
+  const words = all.filter((w) => w !== APPENDED);
   const values = words.map((w) => w.value);
   return {
-    text: collapse(values.join(' ')),
+    text: words.length > 0 ? collapse(values.join(' ')) : '(a command xargs reads from its input)',
     words: values,
     redirectsOutput: raw.redirectsOutput,
+    outputTargets: raw.outputTargets,
     viaPipe: raw.viaPipe,
-    dynamic: (words[0] as Word).dynamic,
+    dynamic: (all[0] as Word).dynamic,
   };
 }
 
 function collapse(text: string): string {
   return /\s\s|[^\S ]|^\s|\s$/.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
-}
-
-// ---- device CLI ------------------------------------------------------------------------------------
-
-/**
- * A device runs each line as a command; `|` starts an output filter and NX-OS runs `;`-separated commands
- * one after the other. Double quotes keep `|` and `;` inside an argument (Junos `match "a|b"`); single
- * quotes and backslashes mean nothing to most CLIs, so they are not special here.
- */
-function splitCli(input: string, out: SimpleCommand[]): void {
-  for (const line of input.split(/\r\n|\r|\n/)) {
-    let quoted = false;
-    let start = 0;
-    let viaPipe = false;
-    for (let i = 0; i <= line.length; i++) {
-      const c = line[i];
-      if (c === '"') {
-        quoted = !quoted;
-        continue;
-      }
-      if (i < line.length && (quoted || (c !== '|' && c !== ';'))) continue;
-      if (quoted) throw new PolicyParseError(`unterminated double quote in "${line}"`);
-      cliSegment(line.slice(start, i), viaPipe, out);
-      viaPipe = c === '|';
-      start = i + 1;
-    }
-  }
-}
-
-function cliSegment(segment: string, viaPipe: boolean, out: SimpleCommand[]): void {
-  // `?` asks the CLI for help and is not part of the line it runs: `rel?oad` runs `reload`.
-  const line = segment.replaceAll('?', '');
-  const redirect = unquotedIndex(line, '>');
-  const words = (redirect < 0 ? line : line.slice(0, redirect))
-    .replaceAll('"', '')
-    .split(/\s+/)
-    .filter(Boolean);
-  if (words.length === 0 && redirect < 0) return;
-  const redirection = redirect < 0 ? '' : collapse(line.slice(redirect));
-  // IOS `do CMD` (configuration mode) and Junos `run CMD` run CMD as well: each is checked.
-  let prefixes = 0;
-  while (prefixes < words.length - 1 && /^(?:do|ru|run)$/i.test(words[prefixes] as string)) prefixes++;
-  if (prefixes > MAX_WRAPPERS) {
-    throw new PolicyParseError(
-      `more than ${MAX_WRAPPERS} "do" or "run" prefixes on one command: write it directly`,
-    );
-  }
-  for (let i = 0; i <= prefixes; i++) {
-    const view = words.slice(i);
-    const text = [...view, redirection].join(' ').trim();
-    out.push({ text, words: view, redirectsOutput: redirect >= 0, viaPipe, dynamic: false });
-  }
-  const name = (words[prefixes] ?? '').toLowerCase();
-  if (words.length > prefixes + 1 && name.length >= 2 && 'bash'.startsWith(name)) {
-    // Arista EOS `bash [timeout N] CMD` runs CMD in the switch's Linux shell: read CMD as written.
-    const after = /\S+/g;
-    for (let i = 0; i <= prefixes; i++) after.exec(line);
-    splitShell(line.slice(after.lastIndex), out, 1);
-  }
-}
-
-function unquotedIndex(text: string, char: string): number {
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '"') quoted = !quoted;
-    else if (!quoted && text[i] === char) return i;
-  }
-  return -1;
 }

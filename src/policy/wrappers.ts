@@ -1,19 +1,11 @@
+import { followBuiltin } from './builtins.js';
 import { PolicyParseError } from './errors.js';
+import { APPENDED, describe, type Follow, hazard, scriptFile, scriptOf, values } from './follow.js';
+import { hazards } from './hazards.js';
 import type { Word } from './shell-parser.js';
+import { assignmentFollows } from './variables.js';
 
-/**
- * What a command runs in turn, so that a rule about `reboot` also sees `sudo -u root -- reboot`,
- * `timeout 5 reboot`, `bash -c 'reboot'` and `find / -exec reboot \;`.
- */
-export type Follow =
-  /** A command it runs with these words (the wrapped command). */
-  | { kind: 'command'; words: Word[] }
-  /** A shell command line it runs (`bash -c STR`, `eval`, `watch`, `ssh host CMD`). */
-  | { kind: 'script'; text: string }
-  /** It runs what it reads on stdin, as a shell does: here-documents and here-strings given to it. */
-  | { kind: 'stdin' }
-  /** A string bash expands later (a prompt such as PS4): its substitutions run then. */
-  | { kind: 'expansions'; text: string };
+export type { Follow } from './follow.js';
 
 /** How a command that runs another one takes its options. Options end at the first operand or `--`. */
 interface WrapperSpec {
@@ -47,8 +39,10 @@ interface WrapperSpec {
   numericOption?: boolean;
   /** `env -` is `env -i`. */
   dashAlone?: boolean;
-  /** Without a command it starts a shell that reads stdin (`su`, `ssh HOST`, `chroot DIR`). */
+  /** Without a command it starts a shell that reads stdin (`su`, `ssh HOST`, `chroot DIR`, `exec <file`). */
   shellWithoutCommand?: boolean;
+  /** Options may follow the operands too, until the first word that is not one (`ssh host -p 22 cmd`). */
+  optionsAfterOperands?: boolean;
 }
 
 const WRAPPERS: Record<string, WrapperSpec> = {
@@ -123,7 +117,7 @@ const WRAPPERS: Record<string, WrapperSpec> = {
     valueLong: ['format', 'output'],
     flagLong: ['append', 'portability', 'quiet', 'verbose', 'help', 'version'],
   },
-  exec: { valueShort: 'a', flagShort: 'cl' },
+  exec: { valueShort: 'a', flagShort: 'cl', shellWithoutCommand: true },
   command: { flagShort: 'pvV' },
   builtin: {},
   nice: { valueShort: 'n', valueLong: ['adjustment'], flagLong: ['help', 'version'], numericOption: true },
@@ -187,6 +181,7 @@ const WRAPPERS: Record<string, WrapperSpec> = {
     joined: true,
   },
   busybox: {},
+  toybox: {},
   chroot: {
     valueLong: ['groups', 'userspec'],
     flagLong: ['skip-chdir', 'help', 'version'],
@@ -221,6 +216,7 @@ const WRAPPERS: Record<string, WrapperSpec> = {
     operands: 1,
     joined: true,
     shellWithoutCommand: true,
+    optionsAfterOperands: true,
   },
 };
 
@@ -238,11 +234,6 @@ const SHELLS = new Set([
   'csh',
   'tcsh',
 ]);
-const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
-/** Variables whose value bash runs as a command line. */
-const COMMAND_VARIABLES = /^PROMPT_COMMAND=/;
-/** Variables whose value bash expands later, running its substitutions (prompts, `set -x` traces, startup file names). */
-const EXPANDED_VARIABLES = /^(?:PS[0-4]|BASH_ENV|ENV)=/;
 
 /** The last path component: `/sbin/reboot` runs `reboot`. */
 export function commandName(word: string): string {
@@ -250,68 +241,45 @@ export function commandName(word: string): string {
   return slash < 0 || slash === word.length - 1 ? word : word.slice(slash + 1);
 }
 
-/** What the command `words` runs in turn, and what its `NAME=value` words hand to a shell. */
-export function follow(words: Word[], assignments: Word[] = []): Follow[] {
+export interface FollowContext {
+  /** More words are added at run time, from input (the command xargs runs). */
+  appended?: boolean;
+}
+
+/** What the command `words` runs in turn, and what its `NAME=value` words make bash run or evaluate. */
+export function follow(words: Word[], assignments: Word[] = [], context: FollowContext = {}): Follow[] {
   const found: Follow[] = [];
-  for (const word of assignments) codeVariable(word, found);
-  const first = words[0];
+  const place = words.length > 0 ? 'environment' : 'shell';
+  for (const word of assignments) found.push(...assignmentFollows(word, place));
+  const all = context.appended ? [...words, APPENDED] : words;
+  const first = all[0];
   if (!first || first.dynamic) return found;
   const name = commandName(first.value);
-  if (SHELLS.has(name)) return found.concat(followShell(words));
+  if (SHELLS.has(name)) return found.concat(followShell(all));
+  const builtin = followBuiltin(name, all);
+  if (builtin) return found.concat(builtin);
   switch (name) {
-    case 'eval':
-      if (words.length > 1) found.push({ kind: 'script', text: values(words.slice(1)).join(' ') });
-      return found;
-    case 'source':
-    case '.':
-      found.push({ kind: 'stdin' }); // `source /dev/stdin <<EOF` runs the here-document
-      return found;
-    case 'trap': {
-      // trap [--] ACTION SIGNAL...: ACTION runs later, on the signal or at exit
-      const operands = words.slice(words[1]?.value === '--' ? 2 : 1);
-      if (operands.length >= 2 && operands[0]?.value !== '-' && !operands[0]?.value.startsWith('-')) {
-        found.push({ kind: 'script', text: operands[0]?.value ?? '' });
-      }
-      return found;
-    }
-    case 'alias':
-      for (const word of words.slice(1)) {
-        const eq = word.value.indexOf('=');
-        if (eq > 0) found.push({ kind: 'script', text: word.value.slice(eq + 1) });
-      }
-      return found;
-    case 'hash': {
-      // hash -p PATH NAME: NAME now runs PATH
-      const p = words.findIndex((w) => w.value === '-p');
-      const path = p > 0 ? words[p + 1] : undefined;
-      if (path) found.push({ kind: 'command', words: [path] });
-      return found;
-    }
-    case 'export':
-    case 'declare':
-    case 'typeset':
-    case 'local':
-    case 'readonly':
-      for (const word of words.slice(1)) codeVariable(word, found);
-      return found;
     case 'find':
-      return found.concat(followFind(words));
+      return found.concat(followFind(all));
     case 'su':
     case 'runuser':
-      return found.concat(followSu(name, words));
+      return found.concat(followSu(name, all));
+    case 'parallel':
+      return found.concat(followParallel(all));
+    case 'scp':
+    case 'sftp':
+    case 'rsync':
+      return found.concat(followTransfer(name, all));
+    case 'coreutils': {
+      // the multi-call binary: coreutils --coreutils-prog=rm ...
+      const prog = /^--coreutils-prog=(.+)$/s.exec(all[1]?.value ?? '')?.[1];
+      return prog === undefined
+        ? found
+        : found.concat({ kind: 'command', words: [{ ...(all[1] as Word), value: prog }, ...all.slice(2)] });
+    }
   }
   const spec = WRAPPERS[name];
-  return spec ? found.concat(followWrapper(name, spec, words)) : found;
-}
-
-function codeVariable(word: Word, found: Follow[]): void {
-  const text = word.value.slice(word.value.indexOf('=') + 1);
-  if (COMMAND_VARIABLES.test(word.value)) found.push({ kind: 'script', text });
-  else if (EXPANDED_VARIABLES.test(word.value)) found.push({ kind: 'expansions', text });
-}
-
-function values(words: Word[]): string[] {
-  return words.map((w) => w.value);
+  return spec ? found.concat(followWrapper(name, spec, all)) : found;
 }
 
 function unknownOption(name: string, option: string): PolicyParseError {
@@ -320,20 +288,31 @@ function unknownOption(name: string, option: string): PolicyParseError {
   );
 }
 
+/** env -S splits its string itself: `\_` separates words and `\c` ends the string, unlike a shell. */
+function envSplitString(text: string): string {
+  const end = text.indexOf('\\c');
+  return (end < 0 ? text : text.slice(0, end)).replaceAll('\\_', ' ');
+}
+
 function followWrapper(name: string, spec: WrapperSpec, words: Word[]): Follow[] {
   const found: Follow[] = [];
   let noCommand = false;
   let shell = false;
   let replace: string | undefined;
-  const option = (key: string, value: string | undefined) => {
-    if (spec.scriptOptions?.includes(key) && value !== undefined) found.push({ kind: 'script', text: value });
-    const inValue = value === undefined ? undefined : spec.scriptInValue?.(key, value);
-    if (inValue !== undefined) found.push({ kind: 'script', text: inValue });
+  const option = (key: string, value: Word | undefined) => {
+    if (spec.scriptOptions?.includes(key) && value !== undefined) {
+      found.push(
+        name === 'env' ? scriptOf([{ ...value, value: envSplitString(value.value) }]) : scriptOf([value]),
+      );
+    }
+    const inValue = value === undefined ? undefined : spec.scriptInValue?.(key, value.value);
+    if (inValue !== undefined) found.push(scriptOf([{ ...(value as Word), value: inValue }]));
     if (spec.noCommandOptions?.includes(key)) noCommand = true;
     if (spec.shellOptions?.includes(key)) shell = true;
-    if (spec.replaceOptions?.includes(key)) replace = value || '{}';
+    if (spec.replaceOptions?.includes(key)) replace = value?.value || '{}';
   };
   let i = 1;
+  let operands = spec.operands ?? 0;
   while (i < words.length) {
     const word = words[i] as Word;
     const w = word.value;
@@ -341,8 +320,9 @@ function followWrapper(name: string, spec: WrapperSpec, words: Word[]): Follow[]
       i++;
       break;
     }
-    if (spec.assignments && ASSIGNMENT.test(w)) {
-      codeVariable(word, found);
+    // env and sudo take every NAME=value word before the command as an environment variable
+    if (spec.assignments && w.includes('=') && !w.startsWith('-')) {
+      found.push(...assignmentFollows(word, 'environment'));
       i++;
       continue;
     }
@@ -354,12 +334,12 @@ function followWrapper(name: string, spec: WrapperSpec, words: Word[]): Follow[]
       const eq = w.indexOf('=');
       const long = eq < 0 ? w.slice(2) : w.slice(2, eq);
       if (spec.valueLong?.includes(long)) {
-        option(long, eq < 0 ? words[i + 1]?.value : w.slice(eq + 1));
+        option(long, eq < 0 ? words[i + 1] : { ...word, value: w.slice(eq + 1) });
         i += eq < 0 ? 2 : 1;
         continue;
       }
       if (spec.flagLong?.includes(long)) {
-        option(long, eq < 0 ? undefined : w.slice(eq + 1));
+        option(long, eq < 0 ? undefined : { ...word, value: w.slice(eq + 1) });
         i++;
         continue;
       }
@@ -375,15 +355,15 @@ function followWrapper(name: string, spec: WrapperSpec, words: Word[]): Follow[]
         const letter = w[j] as string;
         if (spec.valueShort?.includes(letter)) {
           const attached = w.slice(j + 1);
-          if (attached) option(letter, attached);
+          if (attached) option(letter, { ...word, value: attached });
           else {
-            option(letter, words[i + 1]?.value);
+            option(letter, words[i + 1]);
             step = 2;
           }
           break;
         }
         if (spec.optionalShort?.includes(letter)) {
-          option(letter, w.slice(j + 1));
+          option(letter, { ...word, value: w.slice(j + 1) });
           break;
         }
         if (!spec.flagShort?.includes(letter)) throw unknownOption(name, `-${letter}`);
@@ -392,13 +372,22 @@ function followWrapper(name: string, spec: WrapperSpec, words: Word[]): Follow[]
       i += step;
       continue;
     }
+    // ssh: options may follow the destination
+    if (spec.optionsAfterOperands && operands > 0 && !noCommand) {
+      operands--;
+      i++;
+      continue;
+    }
     break;
   }
   if (noCommand) return found;
-  i += spec.operands ?? 0;
+  if (!spec.optionsAfterOperands) i += operands;
+  // A word before the command that may become several words or none moves the command.
+  const before = words.slice(1, Math.min(i, words.length));
+  if (before.some((w) => w.fields)) return [...found, hazard(hazards.splitWords(describe(words)))];
   if (name === 'flock' && (words[i]?.value === '-c' || words[i]?.value === '--command')) {
     const script = words[i + 1];
-    if (script) found.push({ kind: 'script', text: script.value });
+    if (script) found.push(scriptOf([script]));
     return found;
   }
   const command = words.slice(i);
@@ -407,19 +396,26 @@ function followWrapper(name: string, spec: WrapperSpec, words: Word[]): Follow[]
     return found;
   }
   if (spec.joined) {
-    found.push({ kind: 'script', text: values(command).join(' ') });
+    found.push(scriptOf(command));
     return found;
   }
-  const head = command[0] as Word;
-  if (replace !== undefined && head.value.includes(replace)) {
-    command[0] = { ...head, dynamic: true }; // the name comes from xargs' input
+  // sudo -s/-i hands the command to a shell's -c as one line
+  if (shell) found.push(scriptOf(command));
+  if (replace !== undefined) {
+    // Every word holding xargs' replace string is only known at run time; no words are appended then.
+    const marker = replace;
+    const marked = command.map((w) => (w.value.includes(marker) ? { ...w, dynamic: true } : w));
+    found.push({ kind: 'command', words: marked });
+    return found;
   }
-  found.push({ kind: 'command', words: command });
+  found.push({ kind: 'command', words: command, ...(name === 'xargs' && { appended: true }) });
   return found;
 }
 
-/** `bash [options] -c STRING`, `bash` reading stdin, or `bash FILE` (a script file is not checked). */
+/** `bash [options] -c STRING`, `bash` reading stdin, or `bash FILE`. */
 function followShell(words: Word[]): Follow[] {
+  const found: Follow[] = [];
+  const text = describe(words);
   let script = false;
   let stdin = false;
   let i = 1;
@@ -432,7 +428,10 @@ function followShell(words: Word[]): Follow[] {
       break;
     }
     if (w.startsWith('--')) {
-      if (w === '--rcfile' || w === '--init-file') i++;
+      if (w === '--rcfile' || w === '--init-file') {
+        const file = words[++i];
+        if (file) found.push(scriptFile(file, text));
+      }
       continue;
     }
     if (!/^[-+][A-Za-z]/.test(w)) break;
@@ -443,58 +442,79 @@ function followShell(words: Word[]): Follow[] {
     }
   }
   const operand = words[i];
-  if (operand?.dynamic) return [{ kind: 'command', words: words.slice(i) }];
-  if (script) return operand ? [{ kind: 'script', text: operand.value }] : [];
-  return stdin || !operand ? [{ kind: 'stdin' }] : [];
+  if (operand?.dynamic) return [...found, { kind: 'command', words: words.slice(i) }];
+  if (script) return operand ? [...found, scriptOf([operand])] : found;
+  if (stdin || !operand) return [...found, { kind: 'stdin' }];
+  return [...found, scriptFile(operand, text)];
 }
 
-/** `find ... -exec CMD ARGS ;` (and -execdir, -ok, -okdir). `{}` as the name is only known at run time. */
+const EXEC_ACTIONS = new Set(['-exec', '-execdir', '-ok', '-okdir']);
+
+/** `find ... -exec CMD ARGS ;` (and -execdir, -ok, -okdir). A word holding `{}` is only known at run time. */
 function followFind(words: Word[]): Follow[] {
+  // A word that may become several words could become `-exec ...`: the actions cannot be told.
+  const expands = (w: Word) => w === APPENDED || /[$`{]/.test(w.value) || globMatchesAction(w.value);
+  if (words.slice(1).some((w) => w.fields && expands(w))) {
+    return [hazard(hazards.splitWords(describe(words)))];
+  }
   const found: Follow[] = [];
   for (let i = 1; i < words.length; i++) {
-    const w = words[i]?.value;
-    if (w !== '-exec' && w !== '-execdir' && w !== '-ok' && w !== '-okdir') continue;
+    if (!EXEC_ACTIONS.has(words[i]?.value as string)) continue;
     const start = i + 1;
     let end = start;
     while (end < words.length && words[end]?.value !== ';' && words[end]?.value !== '+') end++;
-    const command = words.slice(start, end);
-    const head = command[0];
-    if (head) {
-      if (head.value.includes('{}')) command[0] = { ...head, dynamic: true };
-      found.push({ kind: 'command', words: command });
-    }
+    const command = words
+      .slice(start, end)
+      .map((w) => (w.value.includes('{}') ? { ...w, dynamic: true } : w));
+    if (command.length > 0) found.push({ kind: 'command', words: command });
     i = end;
   }
   return found;
 }
 
-/** `su [options] [-] [USER [ARGS]]`: `-c CMD` anywhere; runuser also takes `-u USER COMMAND`. */
+/** Whether a glob (`*`, `?`, `[...]`) could match one of find's actions that run a command. */
+function globMatchesAction(glob: string): boolean {
+  const source = glob
+    .replace(/[.+^${}()|\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.')
+    .replaceAll('[!', '[^');
+  try {
+    const re = new RegExp(`^${source}$`);
+    return [...EXEC_ACTIONS].some((action) => re.test(action));
+  } catch {
+    return true;
+  }
+}
+
+/** `su [options] [-] [USER [ARGS]]`: `-c CMD` anywhere; `-s SHELL` runs SHELL; runuser also takes `-u USER COMMAND`. */
 function followSu(name: string, words: Word[]): Follow[] {
   const found: Follow[] = [];
   let direct = false;
   let hasScript = false;
   let i = 1;
   for (; i < words.length; i++) {
-    const w = words[i]?.value ?? '';
+    const word = words[i] as Word;
+    const w = word.value;
     if (w === '--') {
       i++;
       break;
     }
     const long = /^--(command|session-command)(?:=(.*))?$/s.exec(w);
     if (long) {
-      const text = long[2] ?? words[++i]?.value;
-      if (text !== undefined) found.push({ kind: 'script', text });
+      const script = long[2] !== undefined ? { ...word, value: long[2] } : words[++i];
+      if (script) found.push(scriptOf([script]));
       hasScript = true;
       continue;
     }
     if (/^-[A-Za-z]*[cC]$/.test(w)) {
-      const text = words[++i]?.value;
-      if (text !== undefined) found.push({ kind: 'script', text });
+      const script = words[++i];
+      if (script) found.push(scriptOf([script]));
       hasScript = true;
       continue;
     }
     if (/^-[A-Za-z]*[cC]./.test(w)) {
-      found.push({ kind: 'script', text: w.slice(w.search(/[cC]/) + 1) });
+      found.push(scriptOf([{ ...word, value: w.slice(w.search(/[cC]/) + 1) }]));
       hasScript = true;
       continue;
     }
@@ -503,7 +523,14 @@ function followSu(name: string, words: Word[]): Follow[] {
       i++;
       continue;
     }
-    if (/^-[sgGw]$/.test(w) || /^--(shell|group|supp-group|whitelist-environment)$/.test(w)) i++;
+    // The login shell it starts is a program of the caller's choosing.
+    const shellOption = /^--shell=(.*)$/s.exec(w);
+    if (shellOption || w === '-s' || w === '--shell') {
+      const program = shellOption ? { ...word, value: shellOption[1] as string } : words[++i];
+      if (program) found.push({ kind: 'command', words: [program] });
+      continue;
+    }
+    if (/^-[gGw]$/.test(w) || /^--(group|supp-group|whitelist-environment)$/.test(w)) i++;
   }
   if (direct) {
     // runuser -u USER [--] COMMAND: the first operand after the options
@@ -513,4 +540,130 @@ function followSu(name: string, words: Word[]): Follow[] {
   }
   if (!hasScript) found.push({ kind: 'stdin' }); // an interactive shell reads stdin
   return found;
+}
+
+/**
+ * File transfers that start a local program: scp/sftp `-o ProxyCommand=...`, `-S PROGRAM` (instead of
+ * ssh), sftp `-D PROGRAM`; rsync `-e`/`--rsh COMMAND`.
+ */
+function followTransfer(name: string, words: Word[]): Follow[] {
+  const found: Follow[] = [];
+  const ssh = WRAPPERS.ssh as WrapperSpec;
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i] as Word;
+    const w = word.value;
+    if (w === '--') break;
+    const long = /^--rsh(?:=(.*))?$/s.exec(w);
+    const short = /^-([oSDe])(.*)$/s.exec(w);
+    if (name === 'rsync' ? !long && short?.[1] !== 'e' : !short || short[1] === 'e') continue;
+    const attached = long ? long[1] : short?.[2];
+    const value = attached ? { ...word, value: attached } : words[++i];
+    if (!value) break;
+    if (short?.[1] === 'o') {
+      const script = ssh.scriptInValue?.('o', value.value);
+      if (script !== undefined) found.push(scriptOf([{ ...value, value: script }]));
+    } else if (short?.[1] === 'S' || short?.[1] === 'D') found.push({ kind: 'command', words: [value] });
+    else found.push(scriptOf([value]));
+  }
+  return found;
+}
+
+/** GNU parallel's options this policy knows; any other is refused, as for the wrappers above. */
+const PARALLEL_VALUE = new Set(['j', 'n', 'N', 'L', 'I', 'a', 'S', 'd', 'C', 'E', 'P']);
+const PARALLEL_FLAG = new Set(['k', 'u', 'v', 'q', 'X', 'm', '0', 'g', 't', 'r']);
+const PARALLEL_VALUE_LONG = new Set([
+  'jobs',
+  'max-args',
+  'max-lines',
+  'arg-file',
+  'sshlogin',
+  'delimiter',
+  'colsep',
+  'eof',
+  'timeout',
+  'retries',
+  'joblog',
+  'results',
+  'halt',
+  'delay',
+  'tmpdir',
+  'workdir',
+  'replace',
+  'max-procs',
+]);
+const PARALLEL_FLAG_LONG = new Set([
+  'keep-order',
+  'ungroup',
+  'verbose',
+  'quote',
+  'xargs',
+  'null',
+  'group',
+  'tag',
+  'line-buffer',
+  'dry-run',
+  'eta',
+  'progress',
+  'bar',
+  'will-cite',
+  'no-notice',
+  'pipe',
+  'shuf',
+  'no-run-if-empty',
+]);
+const SOURCES = new Set([':::', '::::', ':::+', '::::+']);
+/** `{}`, `{.}`, `{/}`, `{//}`, `{/.}`, `{#}`, `{%}`, `{3}`, `{3.}`: where parallel puts its input. */
+const PARALLEL_REPLACEMENT = /\{\d*(?:\.|\/|\/\/|\/\.|#|%)?\}/g;
+
+/**
+ * `parallel [options] [COMMAND] ::: ARGS`: COMMAND runs through a shell with each input in its replacement
+ * strings (or appended); without a COMMAND, each input is itself a command line.
+ */
+function followParallel(words: Word[]): Follow[] {
+  const text = describe(words);
+  let i = 1;
+  let replace: string | undefined;
+  for (; i < words.length; i++) {
+    const w = (words[i] as Word).value;
+    if (w === '--') {
+      i++;
+      break;
+    }
+    if (SOURCES.has(w) || !w.startsWith('-') || w.length < 2) break;
+    if (w.startsWith('--')) {
+      const eq = w.indexOf('=');
+      const long = eq < 0 ? w.slice(2) : w.slice(2, eq);
+      if (PARALLEL_VALUE_LONG.has(long)) {
+        const value = eq < 0 ? words[++i]?.value : w.slice(eq + 1);
+        if (long === 'replace') replace = value;
+      } else if (!PARALLEL_FLAG_LONG.has(long)) throw unknownOption('parallel', `--${long}`);
+      continue;
+    }
+    const letter = w[1] as string;
+    if (PARALLEL_VALUE.has(letter)) {
+      const value = w.length > 2 ? w.slice(2) : words[++i]?.value;
+      if (letter === 'I') replace = value;
+    } else if (!PARALLEL_FLAG.has(letter) || w.length > 2) throw unknownOption('parallel', w);
+  }
+  if (words.slice(1, i).some((w) => w.fields)) return [hazard(hazards.splitWords(text))];
+  let end = i;
+  while (end < words.length && !SOURCES.has((words[end] as Word).value)) end++;
+  const command = words.slice(i, end);
+  if (command.length === 0) {
+    // Each input is a command line: visible only when given after ::: in the input itself.
+    const inputs = words.slice(end);
+    if (inputs.length === 0 || inputs.some((w) => w.value === '::::' || w.value === '::::+')) {
+      return [hazard(hazards.dynamicScript(text))];
+    }
+    return inputs.filter((w) => !SOURCES.has(w.value)).map((w) => scriptOf([w]));
+  }
+  if (command.some((w) => w.dynamic)) return [hazard(hazards.dynamicScript(text))];
+  // The input, quoted by parallel, stands where the replacement strings are, or after the command.
+  const input = '"$__parallel_input"';
+  let line = values(command).join(' ');
+  const before = line;
+  line = line.replace(PARALLEL_REPLACEMENT, input);
+  if (replace) line = line.replaceAll(replace, input);
+  if (line === before) line = `${line} ${input}`;
+  return [{ kind: 'script', text: line }];
 }

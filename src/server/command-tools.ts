@@ -198,9 +198,9 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
   );
 
   /** Write to a running command, wait a moment for it to react, and say what it printed meanwhile. */
-  const typeInto = async (record: CommandRecord, text: string, waitMs: number) => {
+  const typeInto = async (record: CommandRecord, text: string, waitMs: number, secret = false) => {
     const before = record.output.totalBytes;
-    if (!manager.write(record.id, text)) {
+    if (!manager.write(record.id, text, secret)) {
       throw new Error(`${record.id} is not running (${record.status}); there is nothing to type into`);
     }
     // Let the program react: it ends, asks again, or keeps printing.
@@ -259,6 +259,7 @@ export function registerCommandTools(server: McpServer, manager: SessionManager,
           record,
           args.text + (args.newline ? lineEnding : ''),
           args.wait_ms,
+          args.secret,
         );
         return ok(structured, text);
       } catch (error) {

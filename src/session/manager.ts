@@ -3,6 +3,7 @@ import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
 import { OutputStore } from '../expect/output-store.js';
+import type { TypedInput } from '../policy/policy.js';
 import { hostAddresses } from '../ssh/addresses.js';
 import {
   connect,
@@ -67,8 +68,22 @@ export interface Deployment {
   ): Promise<{ value: string } | { missing: string } | undefined>;
   /** Whether the config names this secret for the host, without reading it. */
   configures(name: string | undefined, secret: SecretName): boolean;
-  /** Checked against the policy of every name given (none: the defaults'). Throws CommandDeniedError. */
-  checkCommand(names: string[], command: string, dialect: Dialect): 'allowed' | 'not-checked';
+  /**
+   * Checked against the policy of every name given (none: the defaults'). Throws CommandDeniedError.
+   * `mode`: the mode the session is in (a device's shell mode reads the line as a shell command line).
+   */
+  checkCommand(names: string[], command: string, dialect: Dialect, mode?: string): 'allowed' | 'not-checked';
+  /**
+   * Text typed into a running command (send_input, send_keys), checked like checkCommand: throws
+   * CommandDeniedError when it may not be typed (nothing is sent then). `pending` is what is typed on the
+   * current line without Enter yet: pass it back as `input.pending` next time for the same command.
+   */
+  checkInput(
+    names: string[],
+    input: TypedInput,
+    dialect: Dialect,
+    mode?: string,
+  ): { policy: 'allowed' | 'not-checked'; pending: string };
   audit?: AuditLog;
 }
 
@@ -151,6 +166,8 @@ export class SessionManager {
   /** Inventory hosts by the address and port they resolve to. */
   private index: Promise<{ name: string; port: number; addresses: string[] }[]> | undefined;
   private commandSeq = 0;
+  /** For text typed into a running command: the policy names of the call that started it, the open line. */
+  private readonly typing = new WeakMap<CommandRecord, { host: string; names: string[]; pending: string }>();
 
   constructor(private readonly options: SessionManagerOptions) {
     this.commands = new CommandRegistry(options.retention);
@@ -189,7 +206,7 @@ export class SessionManager {
     const { session, config } = await this.sessionFor(request, run);
     let policy: AuditRecord['policy'] = 'not-checked';
     const prepare = (dialect: Dialect) => {
-      if (deployment) policy = deployment.checkCommand(config.policyNames, command, dialect);
+      if (deployment) policy = deployment.checkCommand(config.policyNames, command, dialect, session.mode);
       return this.executeOptions(session, config, dialect, run, commandId);
     };
     const job = session.start(command, prepare);
@@ -209,6 +226,7 @@ export class SessionManager {
       }
       const record = await job.started;
       this.commands.add(record);
+      this.typing.set(record, { host: request.host, names: config.policyNames, pending: '' });
       run.onStart?.(record);
       record.done.then(() => this.audit(request.host, record, policy));
       return record;
@@ -506,11 +524,48 @@ export class SessionManager {
   }
 
   /** Type into a running command; false when it is not running. */
-  write(id: string, text: string): boolean {
+  /**
+   * Type into a running command, checked against the policy of the call that started it (throws
+   * CommandDeniedError, and nothing is typed). False when it is not running. A `secret` is audited as such.
+   */
+  write(id: string, text: string, secret = false): boolean {
     const record = this.commands.get(id);
     if (!record || record.finished) return false;
     const session = this.sessions.get(record.session);
-    return session?.current === record ? session.write(text) : false;
+    if (session?.current !== record) return false;
+    const typing = this.typing.get(record);
+    const deployment = this.options.deployment;
+    const dialect = session.dialect;
+    let policy: AuditRecord['policy'] = 'not-checked';
+    const audited = (status: 'typed' | 'denied', more: Partial<AuditRecord> = {}) =>
+      void deployment?.audit?.write({
+        time: new Date().toISOString(),
+        host: typing?.host ?? record.session,
+        session: record.session,
+        dialect: record.dialect,
+        commandId: record.id,
+        command: secret ? '(a secret)' : text,
+        policy,
+        status,
+        ...more,
+      });
+    if (deployment && typing && dialect) {
+      const input = { text, waiting: record.live.waiting, running: record.command, pending: typing.pending };
+      try {
+        const checked = deployment.checkInput(typing.names, input, dialect, session.mode);
+        policy = checked.policy;
+        typing.pending = checked.pending;
+      } catch (error) {
+        if (error instanceof CommandDeniedError) {
+          policy = 'denied';
+          audited('denied', { policyRule: error.rule, error: error.message });
+        }
+        throw error;
+      }
+    }
+    if (!session.write(text)) return false;
+    audited('typed');
+    return true;
   }
 
   sessionOf(record: CommandRecord): Session | undefined {

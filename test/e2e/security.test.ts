@@ -105,6 +105,35 @@ hosts:
     assert.throws(() => statSync(marker), 'a refused command ran');
   });
 
+  it('checks text typed into a running shell against the policy, as a command line', async () => {
+    // An allowed command that reads commands: bash on stdin. What is typed into it is a command too.
+    const shell = await call('execute_command_async', { host: 'lab', command: 'bash' });
+    const id = String(shell.s.commandId);
+    const typed = await call('send_input', { command_id: id, text: `echo typed-ok; touch ${marker}` });
+    assert.equal(typed.result.isError, true, typed.text);
+    assert.match(typed.text, /input refused by the policy for lab, nothing was typed/);
+    const keys = await call('send_keys', { command_id: id, keys: `touch ${marker}<enter>` });
+    assert.equal(keys.result.isError, true, keys.text);
+    // Typed in pieces, the line is checked whole when Enter comes.
+    const piece = await call('send_keys', { command_id: id, keys: 'tou' });
+    assert.equal(piece.result.isError, undefined, piece.text);
+    const rest = await call('send_keys', { command_id: id, keys: `ch ${marker}<enter>` });
+    assert.equal(rest.result.isError, true, rest.text);
+    // The shell still holds "tou": Enter sends that line (a command not found), then the shell goes on.
+    for (const text of ['', 'echo typed-ok', 'exit']) {
+      const fine = await call('send_input', { command_id: id, text });
+      assert.equal(fine.result.isError, undefined, fine.text);
+    }
+    let done = await call('get_command_status', { command_id: id });
+    for (let i = 0; i < 50 && done.s.status === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      done = await call('get_command_status', { command_id: id });
+    }
+    assert.equal(done.s.status, 'completed', done.text);
+    assert.match(String(done.s.output), /typed-ok/);
+    assert.throws(() => statSync(marker), 'a refused command ran');
+  });
+
   it("refuses a dialect parameter that contradicts the inventory's", async () => {
     const r = await call('execute_command', { host: 'rtr', dialect: 'junos', command: 'show clock' });
     assert.equal(r.result.isError, true);

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { PolicyParseError } from '../../src/policy/errors.js';
 import { MAX_NESTING, MAX_REPARSE } from '../../src/policy/shell-parser.js';
 import { MAX_WRAPPERS, type SimpleCommand, splitCommands } from '../../src/policy/split.js';
+import { DEVICE_CLI } from '../support/device-policy.js';
 
 /** The text of every command a shell command line runs, in the order the splitter reports them. */
 const texts = (input: string) => splitCommands(input).map((c) => c.text);
@@ -11,10 +12,11 @@ const texts = (input: string) => splitCommands(input).map((c) => c.text);
 const sorted = (input: string) => texts(input).sort();
 /** The command names (first words). */
 const names = (input: string) => splitCommands(input).map((c) => c.words[0] ?? '');
-const cli = (input: string) => splitCommands(input, 'cli');
+/** A device command line, read with what the shipped network dialects say (prefix words, pipe). */
+const cli = (input: string) => splitCommands(input, 'cli', DEVICE_CLI);
 const refuses = (input: string, message: RegExp, syntax: 'shell' | 'cli' = 'shell') =>
   assert.throws(
-    () => splitCommands(input, syntax),
+    () => splitCommands(input, syntax, DEVICE_CLI),
     (error: Error) => error instanceof PolicyParseError && message.test(error.message),
   );
 

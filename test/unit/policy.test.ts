@@ -9,20 +9,23 @@ import {
   type PolicyDecision,
   type PolicyRules,
 } from '../../src/policy/policy.js';
-import { PRESETS } from '../../src/policy/presets.js';
+import { DEVICE_CLI, loadDialect, NETWORK_DIALECTS, NETWORK_PRESETS } from '../support/device-policy.js';
 
 const shell: CheckOptions = { abbreviations: false };
-const device: CheckOptions = { abbreviations: true };
+const device: CheckOptions = { abbreviations: true, cli: DEVICE_CLI };
 
 function policy(
   rules: { allow?: string[]; deny?: string[]; presets?: string[] },
   origin = 'host h1',
 ): CompiledPolicy {
-  return compilePolicy({
-    allow: (rules.allow ?? []).map((pattern) => ({ pattern, origin })),
-    deny: (rules.deny ?? []).map((pattern) => ({ pattern, origin })),
-    presets: (rules.presets ?? []).map((name) => ({ name, origin })),
-  });
+  return compilePolicy(
+    {
+      allow: (rules.allow ?? []).map((pattern) => ({ pattern, origin })),
+      deny: (rules.deny ?? []).map((pattern) => ({ pattern, origin })),
+      presets: (rules.presets ?? []).map((name) => ({ name, origin })),
+    },
+    NETWORK_PRESETS,
+  );
 }
 
 function refused(decision: PolicyDecision): Extract<PolicyDecision, { allowed: false }> {
@@ -85,14 +88,17 @@ describe('compilePolicy', () => {
   });
 
   it('names where the allow rules came from', () => {
-    const p = compilePolicy({
-      allow: [
-        { pattern: 'show *', origin: 'host core-sw1' },
-        { pattern: 'ping', origin: 'host core-sw1' },
-      ],
-      deny: [],
-      presets: [{ name: 'read-only', origin: 'group network' }],
-    } satisfies PolicyRules);
+    const p = compilePolicy(
+      {
+        allow: [
+          { pattern: 'show *', origin: 'host core-sw1' },
+          { pattern: 'ping', origin: 'host core-sw1' },
+        ],
+        deny: [],
+        presets: [{ name: 'read-only', origin: 'group network' }],
+      } satisfies PolicyRules,
+      NETWORK_PRESETS,
+    );
     assert.equal(p.allowOrigins, 'preset read-only (group network), host core-sw1');
   });
 });
@@ -321,11 +327,10 @@ describe('checkCommand: abbreviations (network CLIs)', () => {
 });
 
 describe('preset read-only', () => {
-  const p = compilePolicy({
-    allow: [],
-    deny: [],
-    presets: [{ name: 'read-only', origin: 'group network' }],
-  });
+  const p = compilePolicy(
+    { allow: [], deny: [], presets: [{ name: 'read-only', origin: 'group network' }] },
+    NETWORK_PRESETS,
+  );
 
   it('allows looking', () => {
     expectDecisions(p, device, {
@@ -443,11 +448,14 @@ describe('preset read-only', () => {
   });
 
   it('combines with the config: allow rules add, deny rules win', () => {
-    const combined = compilePolicy({
-      allow: [{ pattern: 'clear counters', origin: 'host core-sw1' }],
-      deny: [{ pattern: 'show tech-support', origin: 'group network' }],
-      presets: [{ name: 'read-only', origin: 'group network' }],
-    });
+    const combined = compilePolicy(
+      {
+        allow: [{ pattern: 'clear counters', origin: 'host core-sw1' }],
+        deny: [{ pattern: 'show tech-support', origin: 'group network' }],
+        presets: [{ name: 'read-only', origin: 'group network' }],
+      },
+      NETWORK_PRESETS,
+    );
     expectDecisions(combined, device, {
       'clear counters': true,
       'clear counters Gi0/1': true,
@@ -462,16 +470,18 @@ describe('preset read-only', () => {
     );
   });
 
-  it('is written in the pattern syntax the config uses', () => {
-    const preset = PRESETS['read-only'];
-    assert.ok(preset);
-    assert.doesNotThrow(() =>
-      compilePolicy({
-        allow: preset.allow.map((pattern) => ({ pattern, origin: 'x' })),
-        deny: preset.deny.map(({ pattern }) => ({ pattern, origin: 'x' })),
-        presets: [],
-      }),
-    );
+  it('is written in the pattern syntax the config uses', async () => {
+    for (const name of NETWORK_DIALECTS) {
+      const preset = (await loadDialect(name)).policy.presets['read-only'];
+      assert.ok(preset, `${name} has a read-only preset`);
+      assert.doesNotThrow(() =>
+        compilePolicy({
+          allow: preset.allow.map((pattern) => ({ pattern, origin: 'x' })),
+          deny: preset.deny.map(({ pattern }) => ({ pattern, origin: 'x' })),
+          presets: [],
+        }),
+      );
+    }
   });
 });
 
