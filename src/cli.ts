@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=4
 import { type CliCommand, UsageError } from './cli/args.js';
 import { checkConfigCommand } from './cli/check-config.js';
 import { dialectCommand } from './cli/dialect.js';

@@ -8,4 +8,4 @@
 # Keep -e after the server name: before it, `claude mcp add` reads "ssh" as a second variable and fails.
 # Add --scope user before "ssh" to make the server available in every project.
 claude mcp add ssh -e NET_PASSWORD="$NET_PASSWORD" -- \
-  node --max-semi-space-size=1 /path/to/mcp-ssh-session/dist/cli.js --config /path/to/config.yaml
+  node --max-semi-space-size=4 /path/to/mcp-ssh-session/dist/cli.js --config /path/to/config.yaml

@@ -65,6 +65,8 @@ interface Piece {
   to: number;
   /** queued: the bytes. */
   buf?: Buffer;
+  /** queued: the tail chunk `buf` is part of, reused once written (see takeChunk). */
+  chunk?: Buffer;
   /** file: where `from` is in the spill file. */
   at: number;
 }
@@ -74,12 +76,31 @@ type Part = { buf: Buffer } | { at: number; len: number };
 
 const KIB = 1024;
 const DEFAULT_WRITE_QUEUE = 4 * KIB * KIB;
-/**
- * Largest memory piece: 256 KiB. Pieces of 128 KiB and more are mapped by the C allocator on their own and
- * given back to the system when freed; smaller ones come from its heap, which keeps what a 10 MB output
- * once held long after the output was read or dropped.
- */
+/** Largest memory piece: 256 KiB. */
 const MMAP_CHUNK = 256 * KIB;
+/**
+ * Tail chunks, reused across outputs. Every byte of a large output passes through them on its way to the
+ * spill file; fresh ones each time left the C allocator's heap fragmented (ten 10 MB outputs kept 60-70 MB
+ * resident after they were gone), reused ones keep it flat.
+ */
+const chunkPool = new Map<number, Buffer[]>();
+const CHUNK_POOL_MAX = 8 * KIB * KIB;
+let pooledBytes = 0;
+
+function takeChunk(size: number): Buffer {
+  const chunk = chunkPool.get(size)?.pop();
+  if (!chunk) return Buffer.allocUnsafeSlow(size);
+  pooledBytes -= size;
+  return chunk;
+}
+
+function giveChunk(chunk: Buffer): void {
+  if (pooledBytes + chunk.length > CHUNK_POOL_MAX) return;
+  const list = chunkPool.get(chunk.length);
+  if (list) list.push(chunk);
+  else chunkPool.set(chunk.length, [chunk]);
+  pooledBytes += chunk.length;
+}
 /** One write to the spill file takes at most this much, in at most this many buffers. */
 const WRITE_BATCH = 4 * KIB * KIB;
 const WRITE_BUFFERS = 512;
@@ -94,6 +115,8 @@ function charCut(data: Buffer, at: number): number {
   while (cut > 0 && isContinuation(data[cut])) cut--;
   return cut;
 }
+
+const UTF8 = new TextEncoder();
 
 /** Spill folders of live stores, removed on process exit (signals in cli.ts end with process.exit). */
 const liveDirs = new Set<string>();
@@ -231,38 +254,54 @@ export class OutputStore {
   private store(text: string): void {
     if (text.length === 0) return;
     if (this.headFull) {
-      // One pass when the piece surely fits (UTF-8 takes at most 3 bytes per UTF-16 unit).
-      const last = this.tail[this.tail.length - 1];
-      if (last && !last.sealed && text.length * 3 <= last.buf.length - last.len) {
-        const written = last.buf.write(text, last.len, 'utf8');
-        last.len += written;
-        this.total += written;
-        this.rollTail();
-        return;
-      }
+      this.total += this.encodeTail(text);
+      this.rollTail();
+      return;
     }
     const n = Buffer.byteLength(text);
     this.total += n;
-    if (!this.headFull) {
-      if (this.headLen + n <= this.headCap) {
-        this.writeHead(text, n);
-        return;
-      }
-      const data = Buffer.from(text, 'utf8');
-      const cut = charCut(data, this.headCap - this.headLen);
-      this.copyHead(data.subarray(0, cut));
-      this.headFull = true;
-      this.appendTail(data.subarray(cut));
-    } else {
-      const last = this.tail[this.tail.length - 1];
-      if (last && !last.sealed && last.buf.length - last.len >= n) {
-        last.buf.write(text, last.len, 'utf8');
-        last.len += n;
-      } else {
-        this.appendTail(Buffer.from(text, 'utf8'));
-      }
+    if (this.headLen + n <= this.headCap) {
+      this.writeHead(text, n);
+      return;
     }
+    // Once per output: the piece that fills the head.
+    const data = Buffer.from(text, 'utf8');
+    const cut = charCut(data, this.headCap - this.headLen);
+    this.copyHead(data.subarray(0, cut));
+    this.headFull = true;
+    this.appendTail(data.subarray(cut));
     this.rollTail();
+  }
+
+  /**
+   * Text straight into the tail's chunks (no intermediate buffer: every byte of a large output passes
+   * here, and short-lived copies are what keeps the allocator's heap from shrinking). Returns the bytes.
+   */
+  private encodeTail(text: string): number {
+    let bytes = 0;
+    let rest = text;
+    while (rest.length > 0) {
+      const last = this.openTailChunk();
+      const { read, written } = UTF8.encodeInto(rest, last.buf.subarray(last.len));
+      last.len += written;
+      bytes += written;
+      if (read === rest.length) break;
+      // The next character does not fit whole: chunks end on character boundaries.
+      last.sealed = true;
+      rest = rest.slice(read);
+    }
+    return bytes;
+  }
+
+  /** The last tail chunk if it takes more, else a new one. */
+  private openTailChunk(): TailChunk {
+    const last = this.tail[this.tail.length - 1];
+    if (last && !last.sealed) return last;
+    const from = last ? last.from + last.len : this.headLen;
+    const chunk = { buf: takeChunk(this.chunkSize), from, len: 0, sealed: false };
+    this.tail.push(chunk);
+    this.allocated += this.chunkSize;
+    return chunk;
   }
 
   /**
@@ -351,7 +390,7 @@ export class OutputStore {
     await this.flush();
     try {
       const fh = this.fh ?? (await this.openSpill());
-      const parts: Buffer[] = this.headLen > 0 ? [this.headBytes(0, this.headLen)] : [];
+      const parts = this.headParts();
       const live = this.tail.slice(this.tailFront).filter((c) => c !== EVICTED && c.len > 0);
       for (const c of live) parts.push(c.buf.subarray(0, c.len));
       const at = this.spilledBytes;
@@ -363,6 +402,8 @@ export class OutputStore {
       this.tailAt = at + this.headLen;
       this.tailFrom = live[0]?.from ?? this.total;
       this.spilledBytes += bytes;
+      for (const chunk of this.head) this.recycle(chunk);
+      for (const c of live) this.recycle(c.buf);
       this.head.length = 0;
       this.tail = [];
       this.tailFront = 0;
@@ -408,17 +449,21 @@ export class OutputStore {
 
   private headText(): string {
     if (this.headLen === 0) return '';
-    const parts = this.head.map((c, i) =>
+    return Buffer.concat(this.headParts(), this.headLen).toString('utf8');
+  }
+
+  /** The head's bytes, as views of its chunks. */
+  private headParts(): Buffer[] {
+    return this.head.map((c, i) =>
       c.subarray(0, Math.max(0, Math.min(c.length, this.headLen - i * this.chunkSize))),
     );
-    return Buffer.concat(parts, this.headLen).toString('utf8');
   }
 
   private headChunk(index: number): Buffer {
     let chunk = this.head[index];
     if (!chunk) {
       const size = Math.min(this.chunkSize, this.headCap - index * this.chunkSize);
-      chunk = Buffer.allocUnsafeSlow(size);
+      chunk = takeChunk(size);
       this.head.push(chunk);
       this.allocated += size;
     }
@@ -452,13 +497,7 @@ export class OutputStore {
   private appendTail(data: Buffer): void {
     let i = 0;
     while (i < data.length) {
-      let last = this.tail[this.tail.length - 1];
-      if (!last || last.sealed) {
-        const from = last ? last.from + last.len : this.headLen;
-        last = { buf: Buffer.allocUnsafeSlow(this.chunkSize), from, len: 0, sealed: false };
-        this.tail.push(last);
-        this.allocated += this.chunkSize;
-      }
+      const last = this.openTailChunk();
       const room = last.buf.length - last.len;
       let n = data.length - i;
       if (n >= room) {
@@ -481,7 +520,7 @@ export class OutputStore {
       // Let go of the slot now: compaction below may be far off.
       this.tail[this.tailFront++] = EVICTED;
       this.allocated -= c.buf.length;
-      this.toMiddle(c.from, c.buf.subarray(0, c.len));
+      this.toMiddle(c.from, c.buf.subarray(0, c.len), c.buf);
     }
     if (this.tailFront > 64 && this.tailFront * 2 > this.tail.length) {
       this.tail = this.tail.slice(this.tailFront);
@@ -508,10 +547,11 @@ export class OutputStore {
 
   // ---- middle --------------------------------------------------------------------------------------------
 
-  private toMiddle(from: number, data: Buffer): void {
+  private toMiddle(from: number, data: Buffer, chunk: Buffer): void {
     const to = from + data.length;
     if (this.spillCap === 0 || this.spillError !== undefined || this.disposed) {
       this.addPiece({ kind: 'dropped', from, to, at: 0 });
+      this.recycle(chunk);
       return;
     }
     const budget = this.spillCap - this.spilledBytes - this.queuedBytes;
@@ -520,12 +560,21 @@ export class OutputStore {
     if (n === 0 || this.throttled || this.queuedBytes + n > this.queueCap) {
       if (n > 0) this.throttled = true;
       this.addPiece({ kind: 'dropped', from, to, at: 0 });
+      this.recycle(chunk);
       return;
     }
     this.queuedBytes += n;
-    this.addPiece({ kind: 'queued', from, to: from + n, buf: data.subarray(0, n), at: 0 });
+    this.addPiece({ kind: 'queued', from, to: from + n, buf: data.subarray(0, n), chunk, at: 0 });
     if (n < data.length) this.addPiece({ kind: 'dropped', from: from + n, to, at: 0 });
     this.pump();
+  }
+
+  /**
+   * A chunk nothing refers to any more goes back to the pool, unless a page read is under way: it plans its
+   * parts (views of chunks) before it reads the file, and counts on them not changing.
+   */
+  private recycle(chunk: Buffer): void {
+    if (this.reads.size === 0) giveChunk(chunk);
   }
 
   private addPiece(piece: Piece): void {
@@ -562,6 +611,7 @@ export class OutputStore {
       if (p.kind !== 'queued') continue;
       p.kind = 'dropped';
       p.buf = undefined;
+      p.chunk = undefined;
       this.queuedBytes -= p.to - p.from;
       this.droppedBytes += p.to - p.from;
     }
@@ -603,6 +653,8 @@ export class OutputStore {
         for (const p of batch) {
           p.kind = 'file';
           p.buf = undefined;
+          if (p.chunk) this.recycle(p.chunk);
+          p.chunk = undefined;
           p.at = pos;
           pos += p.to - p.from;
         }

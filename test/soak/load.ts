@@ -7,8 +7,11 @@ import type { Judge } from './verdict.js';
 
 /** No caller runs more actions than this, however fast they go. */
 const MAX_ACTIONS_PER_CALLER = 5_000;
-/** After the time is up, the longest an action may still need: a call's bound, then following to the end. */
-const DRAIN_MS = CALL_GRACE_MS + BACKGROUND_FINAL_MS;
+/**
+ * After the time is up, the longest an action may still need: a call's bound, then following to the end,
+ * then reading the pages of a finished output (a minute more is plenty once the load has stopped).
+ */
+const DRAIN_MS = CALL_GRACE_MS + BACKGROUND_FINAL_MS + 60_000;
 
 export interface LoadPlan {
   targets: Target[];

@@ -128,7 +128,8 @@ export function judgeError(j: Judge, exp: Expectation, text: string): void {
 
 /**
  * Poll get_command_status until the command has ended and all its output was read (page by page, from
- * byte 0), then judge it. Bounded by BACKGROUND_FINAL_MS from when it was started.
+ * byte 0), then judge it. It must end within BACKGROUND_FINAL_MS from when it was started; once it has,
+ * its pages are read on as long as they come (under load, each page waits its turn).
  */
 export async function follow(
   j: Judge,
@@ -141,13 +142,15 @@ export async function follow(
   let offset = 0;
   let output = '';
   let last = 'no answer yet';
-  while (Date.now() < deadline) {
+  let pages = 0;
+  // The bound is on reaching a final state; a finished output is read on while each page brings more.
+  for (let final = false; (final || Date.now() < deadline) && pages < MAX_PAGES; pages++) {
     const s = await readStatus(j, exp, commandId, offset, o.maxBytes);
     if (!s) return;
     last = `${s.status}, read ${s.nextOffset} of ${s.totalBytes} bytes`;
     output += s.output;
     offset = s.nextOffset;
-    const final = s.status !== 'running' && s.status !== 'awaiting_input';
+    final = s.status !== 'running' && s.status !== 'awaiting_input';
     if (s.status === 'awaiting_input') {
       j.tally.problem('unexplained', `${commandId} awaits input: ${exp.command}`, 'awaits input');
       return;
@@ -166,14 +169,20 @@ export async function follow(
       return judgeFinal(j, exp, f);
     }
     // A full page means more is there now; otherwise wait for the command, as an agent polling would.
-    if (offset >= s.totalBytes) await sleep(pollMin + Math.random() * (pollMax - pollMin));
+    if (offset >= s.totalBytes) {
+      if (final) break; // finished, everything read, yet not complete: judged below
+      await sleep(pollMin + Math.random() * (pollMax - pollMin));
+    }
   }
   j.tally.problem(
     'lost',
-    `${commandId} did not end within ${BACKGROUND_FINAL_MS} ms (last seen ${last}): ${exp.command}`,
+    `${commandId} did not end within ${BACKGROUND_FINAL_MS} ms or its output within ${MAX_PAGES} pages (last seen ${last}, ${pages} pages): ${exp.command}`,
     'never ended',
   );
 }
+
+/** Pages one follow() reads at most: 20,000 lines in 512-byte pages stay far below it. */
+const MAX_PAGES = 5_000;
 
 /** All of a finished command's output, page by page; undefined (and counted) when it cannot be read. */
 async function readAll(j: Judge, exp: Expectation, commandId: string): Promise<string | undefined> {

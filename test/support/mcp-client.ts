@@ -10,7 +10,7 @@ export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
  * The node flags the server is started with (package.json start, dist/cli.js's first line, the README's
  * client set-up): a 1 MB young generation keeps each idle session under 100 KB of resident memory.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=1'];
+export const NODE_FLAGS = ['--max-semi-space-size=4'];
 
 export interface ServerStart {
   /** Environment beyond PATH, HOME and the debug log level. */
