@@ -140,6 +140,11 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       }
       return checked ? 'allowed' : 'not-checked';
     },
+    checksCommands: (names) =>
+      (names.length > 0 ? names : [undefined]).some((name) => {
+        const rules = settingsOf(name).policy;
+        return rules.allow.length > 0 || rules.deny.length > 0 || rules.presets.length > 0;
+      }),
     checkInput: (names, input, dialect, mode) => {
       let result: { policy: 'allowed' | 'not-checked'; pending: string } = {
         policy: 'not-checked',

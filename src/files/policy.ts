@@ -48,8 +48,7 @@ export const hasRules = (rules: PathRules): boolean =>
  * when any allow rule exists, only matching paths pass. Patterns starting with `~` mean the login folder.
  */
 export function checkPath(rules: PathRules, path: string, home: string): void {
-  const matches = (rule: Rule) =>
-    pathGlob(rule.pattern.startsWith('~') ? expand(rule.pattern, home) : rule.pattern).test(path);
+  const matches = matcher(path, home);
   const denied = rules.deny.find(matches);
   if (denied) {
     throw new FileError(path, 'refused by policy', `deny "${denied.pattern}" (${denied.origin})`);
@@ -60,6 +59,16 @@ export function checkPath(rules: PathRules, path: string, home: string): void {
   }
   for (const other of rules.also ?? []) checkPath(other, path, home);
 }
+
+/** Whether an allow rule of every entry describing the host matches `path` (a deliberate permission). */
+export function allowedByName(rules: PathRules, path: string, home: string): boolean {
+  // `~/**` allows everything under a folder, not this file by name.
+  const named = rules.allow.filter((r) => !r.pattern.endsWith('**'));
+  return named.some(matcher(path, home)) && (rules.also ?? []).every((r) => allowedByName(r, path, home));
+}
+
+const matcher = (path: string, home: string) => (rule: Rule) =>
+  pathGlob(rule.pattern.startsWith('~') ? expand(rule.pattern, home) : rule.pattern).test(path);
 
 /** `~/**` keeps its globs: only the leading `~` is replaced (remotePath would treat `**` as a name). */
 function expand(pattern: string, home: string): string {

@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
 import type { Client } from 'ssh2';
+import { plantedCode } from '../policy/planted-code.js';
 import { FileError, fileError } from './errors.js';
 import { remotePath } from './paths.js';
-import { checkPath, hasRules, type PathRules } from './policy.js';
+import { allowedByName, checkPath, hasRules, type PathRules } from './policy.js';
 import type { Sftp } from './sftp.js';
 
 /** What every file operation on one host needs: the connection, its SFTP channel, home and rules. */
@@ -11,6 +12,8 @@ export interface RemoteContext {
   sftp: Sftp;
   home: string;
   rules: PathRules;
+  /** A command policy applies to the host: files it would run by itself later are refused (plantedCode). */
+  commandPolicy: boolean;
   /** sudo may be used after a permission error; password undefined = only if sudo does not ask. */
   sudo: { allowed: boolean; password?: string };
 }
@@ -38,6 +41,28 @@ export async function resolveRemote(ctx: RemoteContext, given: string): Promise<
     });
   if (real !== path) checkPath(ctx.rules, real, ctx.home);
   return path;
+}
+
+/**
+ * Under a command policy, refuses to write a file the host runs by itself later (a login script, a shared
+ * library, an executable, a file in a bin folder), where the policy would never see what it runs; a path
+ * rule that allows the path by name permits it. Checked on the path and on where its links lead.
+ */
+export async function checkPlantedCode(ctx: RemoteContext, path: string, mode: number): Promise<void> {
+  if (!ctx.commandPolicy) return;
+  const real = await ctx.sftp
+    .realpath(path)
+    .catch(() => ctx.sftp.realpath(posix.dirname(path)).then((dir) => posix.join(dir, posix.basename(path))))
+    .catch(() => path);
+  for (const p of new Set([path, real])) {
+    const why = plantedCode(p, ctx.home, mode);
+    if (why === undefined || allowedByName(ctx.rules, p, ctx.home)) continue;
+    throw new FileError(
+      p,
+      'refused by policy',
+      `${why}, out of sight of the host's command policy; a policy.paths.allow entry naming it permits it`,
+    );
+  }
 }
 
 /** stat that reports errors against the path, or undefined when there is nothing there. */

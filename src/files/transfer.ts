@@ -3,7 +3,7 @@ import { chmod, rename, stat, unlink } from 'node:fs/promises';
 import path, { posix } from 'node:path';
 import { FileError, fileError } from './errors.js';
 import { localPath } from './paths.js';
-import { type RemoteContext, resolveRemote, statOrNone } from './remote.js';
+import { checkPlantedCode, type RemoteContext, resolveRemote, statOrNone } from './remote.js';
 import { openSftp, type Sftp } from './sftp.js';
 
 /**
@@ -91,6 +91,7 @@ export async function upload(ctx: RemoteContext, request: TransferRequest): Prom
       .close(await ctx.sftp.open(remote, 'r+'))
       .catch((e) => Promise.reject(fileError(e, remote)));
   const mode = request.permissions ?? (old ? old.mode & 0o7777 : info.mode & 0o777);
+  await checkPlantedCode(ctx, remote, mode);
   const temp = tempName(remote, posix.join, posix.dirname);
   try {
     await onOwnChannel(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { FileError, fileError, isPermissionError } from './errors.js';
-import { type RemoteContext, resolveRemote, statOrNone } from './remote.js';
+import { checkPlantedCode, type RemoteContext, resolveRemote, statOrNone } from './remote.js';
 import { feedAll, runSudo, SUDO_WRITE } from './sudo.js';
 
 export interface WriteRequest {
@@ -31,6 +31,8 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
  */
 export async function writeRemote(ctx: RemoteContext, request: WriteRequest): Promise<WriteResult> {
   const path = await resolveRemote(ctx, request.path);
+  const old = ctx.commandPolicy ? await statOrNone(ctx, path).catch(() => undefined) : undefined;
+  await checkPlantedCode(ctx, path, request.permissions ?? (old ? old.mode & 0o7777 : NEW_FILE_MODE));
   try {
     return await writeSftp(ctx, path, request);
   } catch (error) {

@@ -90,6 +90,7 @@ export function registerFileTools(
       sftp,
       home: await sftp.homeDir(),
       rules: pathRulesOfHost(config, host.policyNames),
+      commandPolicy: deployment?.checksCommands(host.policyNames) ?? false,
       sudo: {
         allowed: args.use_sudo !== false && (args.use_sudo === true || password !== undefined),
         ...(password !== undefined && { password }),

@@ -73,6 +73,8 @@ export interface Deployment {
    * `mode`: the mode the session is in (a device's shell mode reads the line as a shell command line).
    */
   checkCommand(names: string[], command: string, dialect: Dialect, mode?: string): 'allowed' | 'not-checked';
+  /** Whether any command policy applies to the host these names describe (none: the defaults'). */
+  checksCommands(names: string[]): boolean;
   /**
    * Text typed into a running command (send_input, send_keys), checked like checkCommand: throws
    * CommandDeniedError when it may not be typed (nothing is sent then). `pending` is what is typed on the

@@ -134,6 +134,34 @@ hosts:
     assert.throws(() => statSync(marker), 'a refused command ran');
   });
 
+  it("refuses to write what the host would run later, out of the policy's sight", async () => {
+    const home = String(
+      (await call('execute_command', { host: 'lab', command: 'printf %s "$HOME"' })).s.output,
+    );
+    const link = `${home}/mcpt-innocent-${process.pid}`;
+    await call('execute_command', { host: 'lab', command: `ln -sf ${home}/.bashrc ${link}` });
+    const refused: Record<string, unknown>[] = [
+      { remote_path: '~/.bash_profile' },
+      { remote_path: '~/.ssh/rc' },
+      { remote_path: `~/mcpt-${process.pid}.so` },
+      { remote_path: `~/bin/mcpt-${process.pid}`, make_dirs: true },
+      { remote_path: `~/mcpt-${process.pid}.sh`, permissions: '0755' },
+      { remote_path: link },
+    ];
+    for (const args of refused) {
+      const r = await call('write_file', { host: 'lab', content: `touch ${marker}\n`, ...args });
+      assert.equal(r.result.isError, true, `${JSON.stringify(args)}: ${r.text}`);
+      assert.match(r.text, /refused by policy/, JSON.stringify(args));
+    }
+    const notes = await call('write_file', {
+      host: 'lab',
+      remote_path: `~/mcpt-${process.pid}.txt`,
+      content: 'x',
+    });
+    assert.equal(notes.result.isError, undefined, notes.text);
+    await call('execute_command', { host: 'lab', command: `rm -f ${link} ~/mcpt-${process.pid}.txt` });
+  });
+
   it("refuses a dialect parameter that contradicts the inventory's", async () => {
     const r = await call('execute_command', { host: 'rtr', dialect: 'junos', command: 'show clock' });
     assert.equal(r.result.isError, true);
