@@ -97,8 +97,9 @@ export function checkEnvelope(value: unknown): Checked {
   const isResponse = !hasMethod && (Object.hasOwn(m, 'result') || Object.hasOwn(m, 'error'));
   const hasId = Object.hasOwn(m, 'id');
   const id: ReplyId = !isResponse && isId(m.id) ? m.id : null;
-  if (hasId && !(isId(m.id) && (typeof m.id === 'string' || Number.isInteger(m.id)))) {
-    return invalid(id, `"id" must be a string or an integer, got ${kindOf(m.id)}`);
+  if (hasId && !(typeof m.id === 'string' || Number.isSafeInteger(m.id))) {
+    const got = typeof m.id === 'number' ? String(m.id) : kindOf(m.id);
+    return invalid(id, `"id" must be a string or an integer (at most 2^53), got ${got}`);
   }
   if (m.jsonrpc !== '2.0') {
     const got = typeof m.jsonrpc === 'string' ? `"${short(m.jsonrpc)}"` : kindOf(m.jsonrpc);

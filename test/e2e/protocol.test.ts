@@ -123,8 +123,24 @@ describe('JSON-RPC protocol errors over stdio', () => {
       range,
       /port: must be at least 1; timeout: must be more than 0|timeout: must be more than 0/,
     );
+    const long = await toolErrorTo('a6', 'interrupt_command_by_id', { command_id: '😀'.repeat(5000) });
+    assert.match(long, /command_id: must be at most 64 characters long/);
     const tool = await toolErrorTo('a5', 'no_such_tool', {});
     assert.match(tool, /Unknown tool "no_such_tool"; the tools are: execute_command/);
+  });
+
+  it('answers a bad dialect:// read with -32602 and a short reason', async () => {
+    const read = (id: string, uri: string) =>
+      server.request({ id, method: 'resources/read', params: { uri } });
+    for (const [id, uri, reason] of [
+      ['r1', `dialect://${'a'.repeat(10_000)}`, /is not a dialect name/],
+      ['r2', 'dialect://no-such', /no dialect named "no-such"/],
+    ] as const) {
+      const error = (await read(id, uri))?.error as ErrorAnswer;
+      assert.equal(error.code, -32602);
+      assert.match(error.message, reason);
+      assertClear(error.message);
+    }
   });
 
   it('refuses a message over 10 MiB with its id, and keeps serving', async () => {

@@ -91,6 +91,10 @@ describe('JSON-RPC envelope checks', () => {
   it('says what is wrong, echoing the id of a request and never that of a response', () => {
     assert.deepEqual(reply({ jsonrpc: '1.0', id: 4, method: 'ping' }).id, 4);
     assert.deepEqual(reply({ jsonrpc: '2.0', id: 4.5, method: 'ping' }).id, 4.5);
+    assert.match(
+      reply({ jsonrpc: '2.0', id: 2 ** 60, method: 'ping' }).error.message,
+      /\(at most 2\^53\), got 1152921504606847000/,
+    );
     assert.equal(reply({ jsonrpc: '2.0', id: 4, result: 5 }).id, null);
     assert.equal(reply({ jsonrpc: '2.0', method: 'ping' }).id, null);
     assert.match(
