@@ -147,7 +147,7 @@ export const SCENARIOS: Scenario[] = [
     calls: () => [read('zero')],
     boundMs: 5000,
   },
-  ...[16, 20, 22, 24].map(
+  ...[16, 20, 24, 26].map(
     (n): Scenario => ({
       name: `detection with detect.prompt (a+)+$ against a ${n}-character prompt`,
       setup: async (dir) => {

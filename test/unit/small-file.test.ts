@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveSecret, secretIsSet, secretLength } from '../../src/config/secrets.js';
 import { loadIdentities, MAX_KEY_BYTES } from '../../src/ssh/auth.js';
+import { resolveTarget } from '../../src/ssh/ssh-config.js';
 import { readSmallFile, readSmallFileSync } from '../../src/util/small-file.js';
 
 /** The promise, or a failure after `ms`: a read that never ends must fail the test, not hang it. */
@@ -60,6 +61,25 @@ describe('small files named by a caller (keys, secrets)', () => {
     assert.match(loaded.notes[0] as string, /^\/dev\/zero: not a regular file \(a device or socket\)/);
     assert.match(loaded.notes[1] as string, /fifo: not a regular file \(a FIFO\)/);
     assert.match(loaded.notes[2] as string, /big: 65537 bytes, over the 64 KiB a private key can be/);
+  });
+
+  it('refuses a key_filename that cannot be a key before connecting, naming it briefly', async () => {
+    const paths = { home: dir, sshConfig: path.join(dir, 'none'), knownHosts: path.join(dir, 'kh') };
+    const refused = async (keyFilename: string, reason: RegExp) =>
+      assert.rejects(within(resolveTarget({ host: '127.0.0.1', keyFilename }, paths)), (e: Error) => {
+        assert.match(e.message, reason);
+        assert.ok(e.message.length < 400, e.message);
+        return true;
+      });
+    await refused('/dev/zero', /key_filename \/dev\/zero is not a regular file \(a device, FIFO or socket\)/);
+    await refused(fifo, /is not a regular file/);
+    await refused(dir, /is not a regular file \(a folder\)/);
+    await refused(big, /is 65537 bytes, more than a private key \(at most 64 KiB\)/);
+    await refused(
+      `${'../'.repeat(100)}nope`,
+      /^key_filename (\.\.\/){33}\.…\(304 characters\) does not exist$/,
+    );
+    await refused(`${'../'.repeat(2000)}nope`, /…\(6004 characters\) cannot be read \(ENAMETOOLONG\)$/);
   });
 
   it('treats a secret file that is a FIFO, a device or huge as unusable, without blocking', async () => {
