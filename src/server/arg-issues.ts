@@ -52,6 +52,28 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return node;
 }
 
+/**
+ * One problem per field, the one worth saying: zod also runs a string's length check on an array it has
+ * already refused ("expected a string, got an array; must have at least 1 items"), and adds the safe
+ * integer bound next to the real one ("at most 9007199254740991; at most 65535").
+ */
+function mainIssues(issues: readonly Issue[]): Issue[] {
+  const byPath = new Map<string, Issue[]>();
+  for (const issue of issues) {
+    const key = JSON.stringify(issue.path.map(String));
+    byPath.set(key, [...(byPath.get(key) ?? []), issue]);
+  }
+  const safeBound = (i: Issue) =>
+    (i.code === 'too_big' && Number(i.maximum) === Number.MAX_SAFE_INTEGER) ||
+    (i.code === 'too_small' && Number(i.minimum) === Number.MIN_SAFE_INTEGER);
+  return [...byPath.values()].flatMap((group) => {
+    const type = group.find((i) => i.code === 'invalid_type');
+    if (type) return [type];
+    const real = group.filter((i) => !safeBound(i));
+    return real.length > 0 ? real : group.slice(0, 1);
+  });
+}
+
 function bound(issue: Issue & { code: 'too_small' | 'too_big' }): string {
   const small = issue.code === 'too_small';
   const limit = Number(small ? issue.minimum : issue.maximum);
@@ -101,11 +123,12 @@ function describe(issue: Issue, input: unknown, schema: z.core.$ZodType | undefi
  * value itself (it may be a secret or megabytes long), only its kind.
  */
 export function describeIssues(
-  issues: readonly Issue[],
+  all: readonly Issue[],
   input: unknown,
   schema?: z.core.$ZodType,
   root = 'arguments',
 ): string {
+  const issues = mainIssues(all);
   const lines = issues.slice(0, MAX_ISSUES).map((issue) => describe(issue, input, schema, root));
   if (issues.length > MAX_ISSUES) lines.push(`and ${issues.length - MAX_ISSUES} more problems`);
   return lines.join('; ');

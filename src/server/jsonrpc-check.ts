@@ -125,7 +125,7 @@ function checkRequest(m: Record<string, unknown>, id: ReplyId, hasId: boolean): 
     m.params !== undefined &&
     (m.params === null || typeof m.params !== 'object' || Array.isArray(m.params))
   ) {
-    return invalid(`"params" of ${method} must be an object, got ${kindOf(m.params)}`, INVALID_PARAMS);
+    return invalid(`"params" of "${method}" must be an object, got ${kindOf(m.params)}`, INVALID_PARAMS);
   }
   const extra = Object.keys(m).find((key) => !REQUEST_MEMBERS.has(key));
   if (extra !== undefined) {

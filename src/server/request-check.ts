@@ -16,6 +16,28 @@ export interface ToolReply {
   result: CallToolResult;
 }
 
+/**
+ * The requests an McpServer answers with these capabilities: it registers handlers per capability (the
+ * SDK keeps the list private, so it is derived here from what the server declared).
+ */
+export function offeredMethods(capabilities: {
+  tools?: object;
+  resources?: object;
+  prompts?: object;
+  logging?: object;
+  completions?: object;
+}): Set<string> {
+  return new Set([
+    'initialize',
+    'ping',
+    ...(capabilities.tools ? ['tools/list', 'tools/call'] : []),
+    ...(capabilities.resources ? ['resources/list', 'resources/templates/list', 'resources/read'] : []),
+    ...(capabilities.prompts ? ['prompts/list', 'prompts/get'] : []),
+    ...(capabilities.logging ? ['logging/setLevel'] : []),
+    ...(capabilities.completions ? ['completion/complete'] : []),
+  ]);
+}
+
 /** What to answer a message with instead of handing it to the server; undefined: hand it on. */
 export type MessageCheck = (message: JSONRPCMessage) => ErrorReply | ToolReply | undefined;
 
@@ -58,7 +80,7 @@ function unknownFieldsText(keys: string[], tool: ToolInput): string {
  * one line naming the field, what it takes and what came. Tool argument errors stay tool results with
  * isError, as the SDK sends them (the model sees those and can correct the call).
  */
-export function requestCheck(inputs: ToolInputs): MessageCheck {
+export function requestCheck(inputs: ToolInputs, offered: ReadonlySet<string>): MessageCheck {
   return (message) => {
     if (!('method' in message) || !('id' in message)) return undefined;
     const request = message as JSONRPCRequest;
@@ -67,10 +89,21 @@ export function requestCheck(inputs: ToolInputs): MessageCheck {
       const text = `Method not found: "${short(request.method)}" is not an MCP method; tools/list shows what this server offers`;
       return errorReply(request.id, METHOD_NOT_FOUND, text);
     }
+    if (!offered.has(request.method)) {
+      // The SDK says only "Method not found" for an MCP method a server does not offer.
+      const text = `Method not found: this server does not offer ${request.method}; it answers ${[...offered].join(', ')}`;
+      return errorReply(request.id, METHOD_NOT_FOUND, text);
+    }
     const parsed = schema.safeParse({ method: request.method, params: request.params });
     if (!parsed.success) {
       const why = describeIssues(parsed.error.issues, { params: request.params }, schema, 'params');
       return errorReply(request.id, INVALID_PARAMS, `Invalid params for ${request.method}: ${why}`);
+    }
+    const uri = (parsed.data as { params?: { uri?: unknown } }).params?.uri;
+    if (typeof uri === 'string' && !URL.canParse(uri)) {
+      // The SDK answers new URL()'s "Invalid URL" as an internal error.
+      const text = `Invalid params for ${request.method}: params.uri: "${short(uri)}" is not a URI; resources/list and resources/templates/list show what can be read`;
+      return errorReply(request.id, INVALID_PARAMS, text);
     }
     if (request.method !== 'tools/call') return undefined;
     const { name, arguments: args } = (parsed.data as { params: { name: string; arguments?: unknown } })

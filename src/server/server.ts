@@ -10,7 +10,7 @@ import { registerDialectTools } from './dialect-tools.js';
 import { registerFileTools } from './file-tools.js';
 import { registerHostTools } from './host-tools.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
-import { type MessageCheck, requestCheck } from './request-check.js';
+import { type MessageCheck, offeredMethods, requestCheck } from './request-check.js';
 import { SecretPrompter } from './secret-prompt.js';
 import { recordToolInputs } from './tool-inputs.js';
 import { registerTools } from './tools.js';
@@ -60,6 +60,9 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
   return { manager, limits, dialects };
 }
 
+/** What the server declares; the methods it answers follow from it (request-check.ts). */
+export const SERVER_CAPABILITIES = { tools: {}, resources: {} };
+
 export function createServer(options: ServerOptions = {}): {
   server: McpServer;
   manager: SessionManager;
@@ -71,7 +74,7 @@ export function createServer(options: ServerOptions = {}): {
   const { manager, limits, dialects } = createManager(options);
   const server = new McpServer(
     { name: 'mcp-ssh-session', version: VERSION },
-    { capabilities: { tools: {}, resources: {} } },
+    { capabilities: SERVER_CAPABILITIES },
   );
   const prompter = new SecretPrompter(server.server);
   const inputs = recordToolInputs(server);
@@ -80,5 +83,5 @@ export function createServer(options: ServerOptions = {}): {
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, config);
-  return { server, manager, prompter, check: requestCheck(inputs) };
+  return { server, manager, prompter, check: requestCheck(inputs, offeredMethods(SERVER_CAPABILITIES)) };
 }

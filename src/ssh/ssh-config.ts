@@ -368,6 +368,7 @@ async function defaultIdentities(paths: SshPaths): Promise<string[]> {
  * the read, /dev/zero never end it), or larger than any key. Undefined when it may be one.
  */
 async function keyFileProblem(path: string): Promise<string | undefined> {
+  if (path.includes('\0')) return 'is not a path (it contains a NUL byte)';
   let info: Stats;
   try {
     info = await stat(path);

@@ -68,7 +68,9 @@ export class Driver {
       const replies = answers.filter((a) => a.json?.id !== ping && !(a.json && 'method' in a.json));
       return got.has(ping) && ids.every((id) => got.has(id)) && replies.length >= expected;
     };
-    const done = await client.until(answered, c.boundMs ?? boundMs);
+    // Each message gets the bound; a write of hundreds of them gets a little more for the whole lot.
+    const bound = (c.boundMs ?? boundMs) + 20 * Math.max(0, c.lines.length - 1);
+    const done = await client.until(answered, bound);
     const answers = client.take();
     if (!client.alive) {
       this.stderrTail = client.stderr.slice(-2000);

@@ -43,6 +43,14 @@ export function report(
   for (const o of outcomes) for (const k of o.answers ?? []) kinds.set(k, (kinds.get(k) ?? 0) + 1);
   const top = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 14);
   lines.push('', 'what came back (top answers):', ...top.map(([k, n]) => `  ${String(n).padStart(6)}  ${k}`));
+  const time = new Map<string, [number, number]>();
+  for (const o of outcomes) {
+    const [n, ms] = time.get(`${o.group}/${o.kind}`) ?? [0, 0];
+    time.set(`${o.group}/${o.kind}`, [n + 1, ms + o.ms]);
+  }
+  const slow = [...time].sort((a, b) => b[1][1] - a[1][1]).slice(0, 6);
+  lines.push('', 'where the time went (kind: cases, total s):');
+  lines.push(...slow.map(([k, [n, ms]]) => `  ${k}: ${n}, ${(ms / 1000).toFixed(1)}`));
   if (dialects.length > 0) {
     lines.push('', 'hostile dialect folders (one server each), time per call:');
     const drows = [['scenario: call', 'verdict', 'ms']];

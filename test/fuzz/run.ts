@@ -1,4 +1,4 @@
-// npm run fuzz [-- --seed N --count N --case N --bound MS --dialect-bound MS --no-dialects --only TEXT]
+// npm run fuzz [-- --seed N --count N --case N --bound MS --dialect-bound MS --no-dialects --only TEXT --samples]
 // Spawns the built server (dist/cli.js) and sends it malformed and hostile input, seeded and reproducible.
 // Every input must get a well-formed JSON-RPC answer within the bound; see test/fuzz/README.md.
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     'dialect-bound': { type: 'string', default: '60000' },
     'no-dialects': { type: 'boolean', default: false },
     only: { type: 'string' },
+    samples: { type: 'boolean', default: false },
   },
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
@@ -136,6 +137,17 @@ async function main(): Promise<number> {
             count,
             only ? (name) => `dialects/${name}`.includes(only) : undefined,
           );
+    if (values.samples) {
+      // Every distinct error text (numbers and quoted values folded), to read what callers are told.
+      const seen = new Map<string, string>();
+      for (const o of outcomes) {
+        const key = (o.sample ?? '').replace(/"[^"]*"|\d+/g, '…').slice(0, 90);
+        if (/error/.test(key) && !seen.has(key)) seen.set(key, `${o.group}/${o.kind}: ${o.sample}`);
+      }
+      process.stdout.write(
+        `\ndistinct errors (${seen.size}):\n${[...seen.values()].map((t) => `  ${t}`).join('\n')}\n`,
+      );
+    }
     const { text, failures } = report(outcomes, dialects, seed);
     process.stdout.write(`\n${text}\n\n${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     return failures > 0 ? 1 : 0;

@@ -74,6 +74,7 @@ describe('small files named by a caller (keys, secrets)', () => {
     await refused('/dev/zero', /key_filename \/dev\/zero is not a regular file \(a device, FIFO or socket\)/);
     await refused(fifo, /is not a regular file/);
     await refused(dir, /is not a regular file \(a folder\)/);
+    await refused('/tmp/a\0b', /is not a path \(it contains a NUL byte\)/);
     await refused(big, /is 65537 bytes, more than a private key \(at most 64 KiB\)/);
     await refused(
       `${'../'.repeat(100)}nope`,
