@@ -70,6 +70,9 @@ Flags and environment beat the config file's limits.`,
       void Promise.allSettled([manager.dispose(), prompter.close()]).then(exit);
     };
     process.stdin.on('close', shutdown);
+    // The transport closes when stdin ends or either pipe fails: with no way to answer, nothing is left to
+    // serve, so the server goes rather than live on deaf.
+    server.server.onclose = shutdown;
     process.on('SIGTERM', shutdown);
     process.on('SIGINT', shutdown);
     await server.connect(new StdioLineTransport({ check }));

@@ -160,6 +160,15 @@ describe('JSON-RPC protocol errors over stdio', () => {
     assert.ok(server.alive);
   });
 
+  it('exits when nobody reads its answers any more, instead of living on deaf', async () => {
+    const deaf = new RawClient({ env: { HOME: '/nonexistent', MCP_SSH_SESSION_LOG_LEVEL: 'error' } });
+    await deaf.initialize();
+    deaf.child.stdout.destroy(); // the client stops reading; its stdin stays open
+    await deaf.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    assert.ok(await deaf.until(() => !deaf.alive, 10_000), 'still running with nobody to answer');
+    assert.equal(deaf.exit?.code, 0);
+  });
+
   it('answers every message of one write, and a message split across writes', async () => {
     server.take();
     const many = Array.from({ length: 200 }, (_, i) => `{"jsonrpc":"2.0","id":"m${i}","method":"ping"}\n`);
