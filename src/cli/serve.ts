@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { configWarnings } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_LIMITS } from '../server/limits.js';
 import { createServer } from '../server/server.js';
+import { StdioLineTransport } from '../server/stdio-transport.js';
 import { VERSION } from '../server/version.js';
 import { log } from '../util/log.js';
 import { type CliCommand, positiveNumber } from './args.js';
@@ -41,7 +41,7 @@ Flags and environment beat the config file's limits.`,
       '--connect-timeout',
       values['connect-timeout'] ?? env.MCP_SSH_CONNECT_TIMEOUT,
     );
-    const { server, manager, prompter } = createServer({
+    const { server, manager, prompter, check } = createServer({
       ...(config && { config }),
       limits: {
         maxOutputBytes: positiveNumber(
@@ -70,9 +70,12 @@ Flags and environment beat the config file's limits.`,
       void Promise.allSettled([manager.dispose(), prompter.close()]).then(exit);
     };
     process.stdin.on('close', shutdown);
+    // The transport closes when stdin ends or either pipe fails: with no way to answer, nothing is left to
+    // serve, so the server goes rather than live on deaf.
+    server.server.onclose = shutdown;
     process.on('SIGTERM', shutdown);
     process.on('SIGINT', shutdown);
-    await server.connect(new StdioServerTransport());
+    await server.connect(new StdioLineTransport({ check }));
     log.info(`mcp-ssh-session ${VERSION} listening on stdio`);
     return new Promise<number>(() => {}); // serves until the client goes away
   },

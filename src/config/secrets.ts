@@ -1,8 +1,12 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { displayPath } from '../ssh/paths.js';
+import { log } from '../util/log.js';
 import { registerSecret } from '../util/secrets.js';
+import { readSmallFile, readSmallFileSync, SmallFileError } from '../util/small-file.js';
+
+/** A secret is a password or passphrase: a file far larger than one is not one (and is not read whole). */
+export const MAX_SECRET_BYTES = 64 * 1024;
 
 /**
  * Where a secret lives. The config file only ever holds a reference, never the value: config files get
@@ -54,8 +58,13 @@ export async function resolveSecret(ref: SecretRef, name?: string): Promise<stri
     value = process.env[ref.name];
   } else {
     try {
-      value = trimTrailingNewline(await readFile(ref.path, 'utf8'));
-    } catch {
+      value = trimTrailingNewline(
+        (await readSmallFile(ref.path, MAX_SECRET_BYTES, 'a secret')).toString('utf8'),
+      );
+    } catch (error) {
+      // Said here, as the caller only learns the file is unusable; never the content, only the reason.
+      if (error instanceof SmallFileError)
+        log.warn(`secret file ${displayPath(ref.path, homedir())}: ${error.message}`);
       value = undefined;
     }
   }
@@ -70,7 +79,7 @@ export function secretIsSet(ref: SecretRef): boolean {
   try {
     accessSync(ref.path, constants.R_OK);
     const stat = statSync(ref.path);
-    return stat.isFile() && stat.size > 0;
+    return stat.isFile() && stat.size > 0 && stat.size <= MAX_SECRET_BYTES;
   } catch {
     return false;
   }
@@ -80,7 +89,8 @@ export function secretIsSet(ref: SecretRef): boolean {
 export function secretLength(ref: SecretRef): number {
   if (ref.kind === 'env') return process.env[ref.name]?.length ?? 0;
   try {
-    return trimTrailingNewline(readFileSync(ref.path, 'utf8')).length;
+    return trimTrailingNewline(readSmallFileSync(ref.path, MAX_SECRET_BYTES, 'a secret').toString('utf8'))
+      .length;
   } catch {
     return 0;
   }

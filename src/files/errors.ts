@@ -19,8 +19,13 @@ export class FileError extends Error {
     readonly reason: FileErrorCause,
     detail?: string,
   ) {
-    super(`${path}: ${reason}${detail ? ` (${detail})` : ''}`);
+    super(`${shown(path)}: ${reason}${detail ? ` (${detail})` : ''}`);
   }
+}
+
+/** A path as messages show it: a caller's path can be megabytes long, the message is not. */
+function shown(path: string): string {
+  return path.length > 300 ? `${path.slice(0, 200)}…(${path.length} characters)` : path;
 }
 
 /** ssh2 SFTP status codes (SSH_FX_*), as `error.code`. */

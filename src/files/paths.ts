@@ -1,6 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path, { posix } from 'node:path';
+import { type Glob, globMatcher } from '../util/glob-match.js';
 import { FileError } from './errors.js';
 
 /**
@@ -10,32 +11,34 @@ import { FileError } from './errors.js';
  */
 export function remotePath(given: string, home: string): string {
   if (given === '') throw new FileError('(empty path)', 'not found', 'give a path');
+  checkLength(given);
   if (given.includes('\0')) throw new FileError(given, 'failed', 'a path cannot contain a NUL byte');
   let p = given;
   if (p === '~') p = home;
   else if (p.startsWith('~/')) p = posix.join(home, p.slice(2));
   else if (p.startsWith('~')) throw new FileError(given, 'failed', 'only ~ and ~/ are expanded, not ~user');
-  return posix.resolve(home, p);
+  return checkLength(posix.resolve(home, p));
+}
+
+/** Linux's PATH_MAX, NUL included: no system call takes a longer path. */
+export const PATH_MAX = 4096;
+
+/** The path, when the system could take it: a longer one is refused before any work is done on it. */
+function checkLength(p: string): string {
+  const bytes = Buffer.byteLength(p);
+  if (bytes >= PATH_MAX) {
+    throw new FileError(p, 'failed', `the path is ${bytes} bytes; Linux takes paths up to ${PATH_MAX - 1}`);
+  }
+  return p;
 }
 
 /**
- * A path glob as a RegExp: `**` crosses folders, `*` and `?` stay within one, the rest is literal.
- * `/etc/nginx/**` also matches `/etc/nginx` itself, so allowing a folder allows listing it.
+ * A path glob: `**` crosses folders, `*` and `?` stay within one, the rest is literal. `/etc/nginx/**`
+ * also matches `/etc/nginx` itself, so allowing a folder allows listing it. Matched in linear time (the
+ * path is the caller's), and `**` crosses newlines too: a deny rule cannot be dodged with one in a name.
  */
-export function pathGlob(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '*' && pattern[i + 1] === '*') {
-      const slashAfter = pattern[i + 2] === '/';
-      re += slashAfter ? '(?:.*/)?' : '.*';
-      i += slashAfter ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  if (re.endsWith('/.*')) re = `${re.slice(0, -3)}(?:/.*)?`;
-  return new RegExp(`^${re}$`);
+export function pathGlob(pattern: string): Glob {
+  return globMatcher(pattern, { separator: '/' });
 }
 
 /**
@@ -57,6 +60,7 @@ const within = (file: string, dir: string) =>
  * (a download target) its folder is resolved instead: a symlink cannot lead the write elsewhere.
  */
 export async function localPath(given: string, dirs: string[], mustExist: boolean): Promise<string> {
+  checkLength(given);
   if (!path.isAbsolute(given)) {
     throw new FileError(
       given,

@@ -31,14 +31,37 @@ export function openSftp(client: Client): Promise<Sftp> {
 
 type Callback<T> = (error: Error | null | undefined, value: T) => void;
 
-/** Promises over ssh2's callbacks, plus the remote home for `~`. */
+const closedError = () =>
+  new Error('the SFTP channel closed (sftp-server on the host ended it); the next call opens a new one');
+
+/**
+ * Promises over ssh2's callbacks, plus the remote home for `~`. ssh2 never calls back a request made on a
+ * channel that has closed (sftp-server exits on a message over its 256 KiB limit, or is killed): such a
+ * call fails at once here, and one still waiting when the channel closes fails then.
+ */
 export class Sftp {
   private home: Promise<string> | undefined;
+  private closed = false;
+  private readonly waiting = new Set<(error: Error) => void>();
 
-  constructor(readonly raw: SFTPWrapper) {}
+  constructor(readonly raw: SFTPWrapper) {
+    raw.once('close', () => {
+      this.closed = true;
+      for (const fail of this.waiting) fail(closedError());
+      this.waiting.clear();
+    });
+  }
 
   private call<T>(fn: (cb: Callback<T>) => void): Promise<T> {
-    return new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(closedError());
+      this.waiting.add(reject);
+      fn((error, value) => {
+        this.waiting.delete(reject);
+        if (error) reject(error);
+        else resolve(value);
+      });
+    });
   }
 
   /** The login folder: SFTP starts there, so realpath('.') is `~`. */
@@ -62,13 +85,12 @@ export class Sftp {
   mkdir = (path: string) => this.call<void>((cb) => this.raw.mkdir(path, cb as Callback<void>));
   readdir = (path: string) => this.call<FileEntryWithStats[]>((cb) => this.raw.readdir(path, cb));
 
-  read(handle: Buffer, length: number, position: number): Promise<Buffer> {
+  async read(handle: Buffer, length: number, position: number): Promise<Buffer> {
     const buffer = Buffer.allocUnsafe(length);
-    return new Promise((resolve, reject) =>
-      this.raw.read(handle, buffer, 0, length, position, (error, bytesRead) =>
-        error ? reject(error) : resolve(buffer.subarray(0, bytesRead)),
-      ),
+    const bytesRead = await this.call<number>((cb) =>
+      this.raw.read(handle, buffer, 0, length, position, (error, n) => cb(error, n)),
     );
+    return buffer.subarray(0, bytesRead);
   }
 
   write(handle: Buffer, data: Buffer, position: number): Promise<void> {

@@ -4,12 +4,14 @@ import { z } from 'zod';
 export const host = z
   .string()
   .min(1)
+  .max(1024) // a DNS name is at most 253; room for user@host:port and inventory names, not for megabytes
   .describe(
     'Host name, IP address, an inventory name from the config file (list_hosts) or an alias from ~/.ssh/config. An open session id "user@host:port" works too.',
   );
 export const username = z
   .string()
   .min(1)
+  .max(256)
   .optional()
   .describe('SSH user; default: the inventory, then User from ~/.ssh/config, else the local user.');
 export const port = z
@@ -19,7 +21,7 @@ export const port = z
   .max(65535)
   .optional()
   .describe('SSH port; default: the inventory, then Port from ~/.ssh/config, else 22.');
-export const commandId = z.string().min(1).describe('A command id (cmd-N) from execute_command.');
+export const commandId = z.string().min(1).max(64).describe('A command id (cmd-N) from execute_command.');
 
 /** Addresses an open session the way the seed project does: host, username, port (or an alias or id). */
 export const sessionAddress = {

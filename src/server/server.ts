@@ -10,7 +10,9 @@ import { registerDialectTools } from './dialect-tools.js';
 import { registerFileTools } from './file-tools.js';
 import { registerHostTools } from './host-tools.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { type MessageCheck, offeredMethods, requestCheck } from './request-check.js';
 import { SecretPrompter } from './secret-prompt.js';
+import { recordToolInputs } from './tool-inputs.js';
 import { registerTools } from './tools.js';
 import { VERSION } from './version.js';
 
@@ -58,22 +60,28 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
   return { manager, limits, dialects };
 }
 
+/** What the server declares; the methods it answers follow from it (request-check.ts). */
+export const SERVER_CAPABILITIES = { tools: {}, resources: {} };
+
 export function createServer(options: ServerOptions = {}): {
   server: McpServer;
   manager: SessionManager;
   prompter: SecretPrompter;
+  /** For the transport: answers bad params and tool arguments with a clear message (request-check.ts). */
+  check: MessageCheck;
 } {
   const config = options.config;
   const { manager, limits, dialects } = createManager(options);
   const server = new McpServer(
     { name: 'mcp-ssh-session', version: VERSION },
-    { capabilities: { tools: {}, resources: {} } },
+    { capabilities: SERVER_CAPABILITIES },
   );
   const prompter = new SecretPrompter(server.server);
+  const inputs = recordToolInputs(server);
   registerTools(server, manager, limits, prompter);
   registerCommandTools(server, manager, limits);
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, config);
-  return { server, manager, prompter };
+  return { server, manager, prompter, check: requestCheck(inputs, offeredMethods(SERVER_CAPABILITIES)) };
 }

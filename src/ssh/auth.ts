@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import ssh2, {
   type AnyAuthMethod,
   type AuthenticationType,
@@ -6,6 +5,7 @@ import ssh2, {
   type ParsedKey,
 } from 'ssh2';
 import { registerSecret } from '../util/secrets.js';
+import { readSmallFile, SmallFileError } from '../util/small-file.js';
 import { SshError } from './errors.js';
 import { displayPath } from './paths.js';
 import type { Hop } from './ssh-config.js';
@@ -29,6 +29,9 @@ export interface AuthSecrets {
   keyPassphrase?: string;
 }
 
+/** Far more than any private key (an RSA 16384 key is 13 KiB): key_filename is the caller's to choose. */
+export const MAX_KEY_BYTES = 64 * 1024;
+
 /**
  * Reads and parses the identity files. An encrypted key is opened with keyPassphrase, else with the
  * password (paramiko does the same: people reuse them); one that neither opens is skipped and noted.
@@ -44,11 +47,12 @@ export async function loadIdentities(
     const label = displayPath(file, home);
     let data: Buffer;
     try {
-      data = await readFile(file);
+      data = await readSmallFile(file, MAX_KEY_BYTES, 'a private key');
     } catch (err) {
-      out.notes.push(
-        `${label}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : 'unreadable'}`,
-      );
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        err instanceof SmallFileError ? err.message : code === 'ENOENT' ? 'not found' : 'unreadable';
+      out.notes.push(`${label}: ${why}`);
       continue;
     }
     let parsed = first(ssh2.utils.parseKey(data));

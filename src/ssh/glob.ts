@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { wildcardRegExp } from './patterns.js';
+import { wildcard } from './patterns.js';
 
 const hasWildcard = (s: string) => /[*?]/.test(s);
 
@@ -18,7 +18,7 @@ export async function glob(absolutePath: string): Promise<string[]> {
       bases = bases.map((b) => join(b, part));
       continue;
     }
-    const re = wildcardRegExp(part);
+    const re = wildcard(part);
     const next: string[] = [];
     for (const base of bases) {
       let names: string[];

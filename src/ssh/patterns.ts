@@ -1,3 +1,5 @@
+import { type Glob, globMatcher } from '../util/glob-match.js';
+
 /**
  * OpenSSH pattern lists (ssh_config(5) PATTERNS), as used by `Host` lines and known_hosts host fields:
  * comma- or space-separated patterns with `*` and `?`, a leading `!` negates. A matching negated pattern
@@ -10,7 +12,7 @@ export function matchPatternList(patterns: string[], text: string, ignoreCase = 
     const negated = raw.startsWith('!');
     const pattern = negated ? raw.slice(1) : raw;
     if (!pattern) continue;
-    if (wildcardRegExp(ignoreCase ? pattern.toLowerCase() : pattern).test(subject)) {
+    if (wildcard(ignoreCase ? pattern.toLowerCase() : pattern).test(subject)) {
       if (negated) return false;
       matched = true;
     }
@@ -18,11 +20,10 @@ export function matchPatternList(patterns: string[], text: string, ignoreCase = 
   return matched;
 }
 
-/** `*` = any run of characters, `?` = exactly one; everything else literal. */
-export function wildcardRegExp(pattern: string): RegExp {
-  const body = pattern
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`, 's');
+/**
+ * `*` = any run of characters, `?` = exactly one; everything else literal. Matched in linear time: the
+ * text can be a host name a caller chose.
+ */
+export function wildcard(pattern: string): Glob {
+  return globMatcher(pattern);
 }

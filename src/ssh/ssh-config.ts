@@ -1,9 +1,11 @@
-import { access } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../util/log.js';
 import { registerSecret } from '../util/secrets.js';
 import type { HostAlgorithms } from './algorithms.js';
+import { MAX_KEY_BYTES } from './auth.js';
 import { loadSshConfig } from './config-file.js';
 import { SshError } from './errors.js';
 import { type HostKeyOptions, normalizeFingerprint } from './known-hosts.js';
@@ -114,10 +116,11 @@ export async function resolveTarget(
     // An explicit key replaces whatever the config says, and must exist: a typo should not silently
     // fall back to other methods.
     const key = expandTilde(req.keyFilename, paths.home);
-    if (!(await exists(key))) {
+    const problem = await keyFileProblem(key);
+    if (problem) {
       throw new SshError(
         'config',
-        `key_filename ${req.keyFilename} does not exist`,
+        `key_filename ${shownPath(req.keyFilename)} ${problem}`,
         'Pass the path of a private key file.',
       );
     }
@@ -358,6 +361,31 @@ async function defaultIdentities(paths: SshPaths): Promise<string[]> {
   const candidates = DEFAULT_IDENTITIES.map((name) => join(paths.home, '.ssh', name));
   const present = await Promise.all(candidates.map(exists));
   return candidates.filter((_, i) => present[i]);
+}
+
+/**
+ * Why a key file the caller named cannot be a private key: missing, not a regular file (a FIFO would hang
+ * the read, /dev/zero never end it), or larger than any key. Undefined when it may be one.
+ */
+async function keyFileProblem(path: string): Promise<string | undefined> {
+  if (path.includes('\0')) return 'is not a path (it contains a NUL byte)';
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code})`;
+  }
+  if (!info.isFile())
+    return `is not a regular file (${info.isDirectory() ? 'a folder' : 'a device, FIFO or socket'})`;
+  if (info.size > MAX_KEY_BYTES)
+    return `is ${info.size} bytes, more than a private key (at most ${MAX_KEY_BYTES / 1024} KiB)`;
+  return undefined;
+}
+
+/** A caller's path as a message shows it: not all of a 100 KB one. */
+function shownPath(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 100)}…(${path.length} characters)` : path;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -317,6 +317,25 @@ describe('file tools under a config: path policy, local folders and caps', () =>
     await expectError('write_file', { remote_path: '/var/tmp/x', content: 'x' }, /refused by policy/);
   });
 
+  it('refuses a remote path over PATH_MAX at once instead of hanging on it', async () => {
+    const long = `~/${'a'.repeat(256 * 1024)}`;
+    for (const [tool, args] of [
+      ['read_file', { remote_path: long }],
+      ['write_file', { remote_path: long, content: 'x' }],
+      ['list_directory', { path: long }],
+    ] as const) {
+      const started = performance.now();
+      const r = await Promise.race([
+        call(tool, args),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${tool} hung`)), 10_000)),
+      ]);
+      assert.equal(r.isError, true, textOf(r));
+      assert.match(textOf(r), /Linux takes paths up to 4095/);
+      assert.ok(textOf(r).length < 500, 'the message does not carry the whole path');
+      assert.ok(performance.now() - started < 5000);
+    }
+  });
+
   it('keeps transfers to files.local_dirs and under max_transfer_bytes', async () => {
     const small = path.join(local, 'small.txt');
     await writeFile(small, 'small');
