@@ -1,8 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIssues } from '../config/issues.js';
 import { log } from '../util/log.js';
+import { readSmallFile } from '../util/small-file.js';
 import { parseYamlSource } from '../util/yaml-source.js';
 import {
   type CompileOptions,
@@ -12,6 +13,11 @@ import {
   mergeDialectFiles,
 } from './dialect.js';
 import { type DialectFile, dialectFileSchema } from './schema.js';
+
+/** A dialect name: lower-case, and short enough to be a file name (NAME_MAX 255, less .yaml). */
+export const DIALECT_NAME = /^[a-z0-9][a-z0-9._-]{0,199}$/;
+/** The largest dialect file read: the built-ins are 10-20 KiB. */
+export const MAX_DIALECT_BYTES = 1024 * 1024;
 
 /** Where the built-in dialects live: `dialects/` at the package root, next to `src/` and `dist/`. */
 export const BUILTIN_DIALECT_DIR = fileURLToPath(new URL('../../dialects/', import.meta.url));
@@ -39,7 +45,7 @@ export interface CheckedDialectFile {
 export async function checkDialectFile(file: string): Promise<CheckedDialectFile> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readSmallFile(file, MAX_DIALECT_BYTES, 'a dialect file')).toString('utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     return {
@@ -183,11 +189,17 @@ export class DialectRegistry {
 
   /** The file that defines a name: the last folder that has it. */
   async fileOf(name: string): Promise<string> {
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new DialectError(`"${name}" is not a dialect name`);
+    if (!DIALECT_NAME.test(name)) {
+      const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
+      throw new DialectError(
+        `"${shown}" is not a dialect name (lower-case letters, digits, ".", "_" and "-"); list_dialects shows them`,
+      );
+    }
     for (const dir of [...this.dirs].reverse()) {
       const file = path.resolve(dir, `${name}.yaml`);
       try {
-        await readFile(file);
+        // stat, not a read: a FIFO or /dev/zero in a dialect folder must not hold the caller.
+        await stat(file);
         return file;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

@@ -1,30 +1,20 @@
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { DialectError, type DialectRegistry } from '../dialect/loader.js';
+import { DIALECT_NAME, DialectError, type DialectRegistry, MAX_DIALECT_BYTES } from '../dialect/loader.js';
 import { readSmallFile, SmallFileError } from '../util/small-file.js';
-
-/** A dialect name: what the loader accepts, and short enough to be a file name (NAME_MAX 255, less .yaml). */
-const DIALECT_NAME = /^[a-z0-9][a-z0-9._-]{0,199}$/;
-/** The largest dialect file served: the built-ins are 10-20 KiB; the SDK client drops a message over 10 MiB. */
-const MAX_DIALECT_BYTES = 1024 * 1024;
 
 /**
  * The YAML of dialect://<name>; a bad name, a missing dialect or a file that cannot be served is the
  * caller's error (-32602) with the reason, not an internal error with a path of any length.
  */
 async function dialectText(dialects: DialectRegistry, name: string): Promise<string> {
-  if (!DIALECT_NAME.test(name)) {
-    const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
-    throw new McpError(
-      ErrorCode.InvalidParams,
-      `"${shown}" is not a dialect name (lower-case letters, digits, ".", "_" and "-"); list_dialects shows them`,
-    );
-  }
   try {
     const file = await dialects.fileOf(name);
     return (await readSmallFile(file, MAX_DIALECT_BYTES, 'a dialect file served')).toString('utf8');
   } catch (error) {
+    // A name that is not one is not echoed (it can be megabytes long): the error says so briefly.
+    if (!DIALECT_NAME.test(name)) throw new McpError(ErrorCode.InvalidParams, (error as Error).message);
     if (error instanceof DialectError || error instanceof SmallFileError) {
       throw new McpError(ErrorCode.InvalidParams, `dialect ${name}: ${error.message}`);
     }

@@ -117,6 +117,10 @@ describe('reliability under faults', { timeout: 240_000 }, () => {
     assert.equal(closed.s.stopped, running.s.commandId, closed.text);
     assert.equal(closed.s.problems, undefined, closed.text);
     assert.equal(await remoteSleeps(), '0', 'sleeps left on the host after close_session');
+    // Its result says it was stopped, and why: nobody asked to interrupt it.
+    const stopped = (await call('get_command_status', { command_id: running.s.commandId })).s;
+    assert.equal(stopped.status, 'interrupted', JSON.stringify(stopped));
+    assert.match(String(stopped.error), /session was closed while it ran/, JSON.stringify(stopped));
 
     await call('execute_command', { ...target, command: 'sleep 303 & sleep 304', timeout: 0.5 });
     assert.equal(await remoteSleeps(), '2');

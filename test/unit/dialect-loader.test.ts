@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,5 +103,34 @@ describe('loadDialectFile', () => {
       loadDialectFile(value),
       /modes\.m\.prompt: \{\{hostname\}\} is neither a named group of prompt_learn nor in defaults \(known: host\)/,
     );
+  });
+});
+
+describe('DialectRegistry against hostile dialect folders', () => {
+  it('refuses a FIFO or a link to /dev/zero at once instead of reading it forever', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mcpt-dialects-'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo.yaml')]);
+    symlinkSync('/dev/zero', path.join(dir, 'zero.yaml'));
+    const registry = new DialectRegistry([...defaultDialectDirs(), dir]);
+    const listed = await registry.list();
+    for (const name of ['fifo', 'zero']) {
+      const listing = listed.find((l) => l.name === name);
+      assert.equal(listing?.source, 'error', JSON.stringify(listing));
+      assert.match(String(listing?.description), /not a regular file/, JSON.stringify(listing));
+      await assert.rejects(registry.get(name), /not a regular file/);
+    }
+    assert.ok(
+      listed.some((l) => l.name === 'linux' && l.source === 'builtin'),
+      'the good dialects still list',
+    );
+  });
+
+  it('does not echo a name that is not one back whole', async () => {
+    const registry = new DialectRegistry(defaultDialectDirs());
+    await assert.rejects(registry.get('😀'.repeat(3000)), (error: Error) => {
+      assert.match(error.message, /is not a dialect name/);
+      assert.ok(error.message.length < 300, `${error.message.length} characters`);
+      return true;
+    });
   });
 });
