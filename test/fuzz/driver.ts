@@ -36,7 +36,7 @@ export class Driver {
   async run(index: number, c: FuzzCase, boundMs: number): Promise<Outcome> {
     const client = await this.ensure();
     client.take();
-    const ping = `s${++this.sentinel}`;
+    const ping = `ping-${++this.sentinel}`; // a prefix no case id uses
     const ids = c.lines.flatMap((l) => (typeof l.expect === 'object' ? [l.expect.id] : []));
     for (const id of [...ids, ping, ...c.lines.flatMap((l) => idIn(l.bytes))]) this.sentIds.add(id);
     const expected = c.lines.filter((l) => l.expect !== 'none').length;

@@ -126,11 +126,11 @@ export const protocolGenerators: Record<string, (rng: Rng, f: Fixtures) => FuzzC
     rng.pick<() => FuzzLine[]>([
       () => [garbage(rng.pick(['5', '"x"', 'null', 'true', '[]', '{}', '[1,2]', '""', '0']))],
       () => [garbage(`[${valid(rng)},${valid(rng)}]`)],
-      () => [garbage(`{"jsonrpc":"2.0","id":"${freshId('s')}"}`)],
-      () => [garbage(`{"jsonrpc":"2.0","id":"${freshId('s')}","result":5}`)],
-      () => [garbage(`{"jsonrpc":"2.0","id":"${freshId('s')}","error":"no"}`)],
+      () => [garbage(`{"jsonrpc":"2.0","id":"${freshId('w')}"}`)],
+      () => [garbage(`{"jsonrpc":"2.0","id":"${freshId('w')}","result":5}`)],
+      () => [garbage(`{"jsonrpc":"2.0","id":"${freshId('w')}","error":"no"}`)],
       () => [
-        garbage(`{"jsonrpc":"2.0","id":"${freshId('s')}","result":{},"error":{"code":1,"message":"x"}}`),
+        garbage(`{"jsonrpc":"2.0","id":"${freshId('w')}","result":{},"error":{"code":1,"message":"x"}}`),
       ],
       // A well-formed response to a request the server never sent: JSON-RPC answers no response.
       () => [line(`{"jsonrpc":"2.0","id":"${freshId('r')}","result":{}}`, 'none')],
