@@ -20,14 +20,18 @@ export function remotePath(given: string, home: string): string {
   return checkLength(posix.resolve(home, p));
 }
 
-/** Linux's PATH_MAX, NUL included: no system call takes a longer path. */
+/** PATH_MAX of the usual SFTP server host, NUL included: no system call there takes a longer path. */
 export const PATH_MAX = 4096;
 
 /** The path, when the system could take it: a longer one is refused before any work is done on it. */
 function checkLength(p: string): string {
   const bytes = Buffer.byteLength(p);
   if (bytes >= PATH_MAX) {
-    throw new FileError(p, 'failed', `the path is ${bytes} bytes; Linux takes paths up to ${PATH_MAX - 1}`);
+    throw new FileError(
+      p,
+      'failed',
+      `the path is ${bytes} bytes; remote systems take paths up to ${PATH_MAX - 1}`,
+    );
   }
   return p;
 }

@@ -106,10 +106,10 @@ describe('path length bound', () => {
       }
     });
     assert.ok(error instanceof FileError);
-    assert.match(error.message, /the path is 262145 bytes; Linux takes paths up to 4095/);
+    assert.match(error.message, /the path is 262145 bytes; remote systems take paths up to 4095/);
     assert.ok(error.message.length < 400, error.message);
     assert.ok(ms < 100, `${ms} ms`);
-    assert.throws(() => remotePath(`~/${'a/'.repeat(2100)}`, '/home/ops'), /Linux takes paths up to/);
+    assert.throws(() => remotePath(`~/${'a/'.repeat(2100)}`, '/home/ops'), /remote systems take paths up to/);
     assert.equal(remotePath(`/${'a'.repeat(4000)}`, '/'), `/${'a'.repeat(4000)}`);
   });
 });
