@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
-import { OutputStore } from '../expect/output-store.js';
+import { OutputStore, removeSpillFolders } from '../expect/output-store.js';
 import type { TypedInput } from '../policy/policy.js';
 import { hostAddresses } from '../ssh/addresses.js';
 import {
@@ -168,6 +168,8 @@ export class SessionManager {
   /** Inventory hosts by the address and port they resolve to. */
   private index: Promise<{ name: string; port: number; addresses: string[] }[]> | undefined;
   private commandSeq = 0;
+  /** How many times close_all_sessions ran: a call still resolving its host when it came is closed too. */
+  private closeAllCount = 0;
   /** For text typed into a running command: the policy names of the call that started it, the open line. */
   private readonly typing = new WeakMap<CommandRecord, { host: string; names: string[]; pending: string }>();
 
@@ -277,6 +279,7 @@ export class SessionManager {
     const cached = this.resolved.get(requestKey);
     const known = cached && this.sessions.get(cached.id);
     if (cached && known) return { session: known, config: cached.config };
+    const closeAllCount = this.closeAllCount;
     const deployment = this.options.deployment;
     const target = await this.resolve(request);
     const config = await this.hostConfig(request.host, target);
@@ -294,10 +297,8 @@ export class SessionManager {
       connect: () =>
         connect(target, { timeoutMs: this.options.connectTimeoutMs, paths: this.options.sshPaths }),
     };
-    let session = this.sessions.get(target.id);
-    if (session) {
-      session.target = sessionTarget;
-    } else {
+    let dialect: Dialect | undefined;
+    if (!this.sessions.has(target.id)) {
       const configured = deployment?.dialectFor(config.name);
       if (run.dialect !== undefined && configured !== undefined && run.dialect !== configured) {
         throw new Error(
@@ -305,7 +306,18 @@ export class SessionManager {
         );
       }
       const name = run.dialect ?? configured ?? this.options.defaultDialect;
-      const dialect = name === undefined ? undefined : await this.options.dialects.get(name);
+      dialect = name === undefined ? undefined : await this.options.dialects.get(name);
+    }
+    if (this.closeAllCount !== closeAllCount) {
+      // Asked for before close_all_sessions, opened after it: it would outlive "close everything".
+      throw new Error(
+        `session ${target.id} was closed by close_all_sessions before it opened; call again to open a new one`,
+      );
+    }
+    let session = this.sessions.get(target.id);
+    if (session) {
+      session.target = sessionTarget;
+    } else {
       session = new Session(
         sessionTarget,
         dialect,
@@ -645,12 +657,14 @@ export class SessionManager {
 
   /** Close every session at once; each report says what could not be done on its host. */
   async closeAll(): Promise<{ id: string; report: CloseReport }[]> {
+    this.closeAllCount++;
     const sessions = [...this.sessions.values()];
     return Promise.all(sessions.map(async (s) => ({ id: s.id, report: await this.close(s) })));
   }
 
   /** Close everything and delete the commands' spill files (shutdown). */
   async dispose(): Promise<void> {
+    removeSpillFolders();
     await this.closeAll();
     await this.commands.dispose();
     await this.options.deployment?.audit?.close();
