@@ -122,19 +122,27 @@ const UTF8 = new TextEncoder();
 const liveDirs = new Set<string>();
 let exitHookInstalled = false;
 
+/**
+ * Deletes every spill folder now, at the start of a shutdown: a client gives a server a few seconds
+ * before it kills it (the SDK's stdio client: 2 s after stdin closes, 2 more after SIGTERM), and closing
+ * a thousand stores one by one can take longer. An open spill file stays usable until it is closed.
+ */
+export function removeSpillFolders(): void {
+  for (const dir of liveDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort, as at exit
+    }
+  }
+  liveDirs.clear();
+}
+
 function trackDir(dir: string): void {
   liveDirs.add(dir);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const d of liveDirs) {
-      try {
-        rmSync(d, { recursive: true, force: true });
-      } catch {
-        // best effort
-      }
-    }
-  });
+  process.on('exit', removeSpillFolders);
 }
 
 /**

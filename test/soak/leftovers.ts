@@ -10,6 +10,8 @@ export interface Leftovers {
   connections: number;
   remote: number;
   tempDirs: number;
+  /** Exited within 2 s of its stdin closing (undefined: the phase stopped it another way). */
+  exitedOnStdinClose?: boolean;
   /** What they were, for the report. */
   detail: string[];
 }
@@ -62,7 +64,7 @@ export async function finishServer(
   const connections = await settled(() => connectionsOf(server.pid, target.port, target.netns));
   if (connections > 0) detail.push(`${connections} SSH connections still open after close_all_sessions`);
   const stopped = await server.stop();
-  if (!stopped) detail.push('the server did not exit when its stdin closed (killed)');
+  if (!stopped) detail.push('the server did not exit within 2 s of its stdin closing (the client killed it)');
   const remote = await settled(() => userProcesses(target.uid).length);
   const procs = userProcesses(target.uid);
   if (remote > 0) detail.push(`remote processes left: ${describeProcs(procs)}`);
@@ -70,5 +72,5 @@ export async function finishServer(
   if (temp.length > 0) detail.push(`spill folders left: ${temp.join(', ')}`);
   kill(procs.map((p) => p.pid));
   rmSync(server.tmpDir, { recursive: true, force: true });
-  return { connections, remote, tempDirs: temp.length, detail };
+  return { connections, remote, tempDirs: temp.length, exitedOnStdinClose: stopped, detail };
 }

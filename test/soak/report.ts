@@ -37,6 +37,7 @@ export function printSummary(results: PhaseResult[], elapsedMs: number, maxRunMs
 
   const bounds: Bound[] = [
     ...results.flatMap((r) => r.bounds),
+    exitBound(results),
     {
       label: 'whole run',
       measured: `${seconds(elapsedMs)} of ${seconds(maxRunMs)}`,
@@ -77,4 +78,16 @@ function seconds(ms: number): string {
   return ms >= 60_000
     ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`
     : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** A client waits 2 s after closing stdin before it signals, then kills: what is not cleaned up by then stays. */
+function exitBound(results: PhaseResult[]): Bound {
+  const stopped = results.filter((r) => r.leftovers?.exitedOnStdinClose !== undefined);
+  const slow = stopped.filter((r) => r.leftovers?.exitedOnStdinClose === false).map((r) => r.name);
+  return {
+    label: 'exit within 2 s of stdin closing',
+    measured:
+      slow.length === 0 ? `${stopped.length} of ${stopped.length} phases` : `not in ${slow.join(', ')}`,
+    ok: slow.length === 0,
+  };
 }

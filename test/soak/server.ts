@@ -95,8 +95,12 @@ export async function startServer(start: ServerStart): Promise<SoakServer> {
     rssKb: () => rssKb(pid),
     stderrTail: () => stderr,
     async stop(boundMs = 5_000) {
+      // The SDK's close ends stdin, waits 2 s, then sends SIGTERM, 2 s later SIGKILL: a server that took
+      // that long did not exit on stdin closing, as a client expects.
+      const t0 = Date.now();
       await client.close().catch(() => {});
-      return exited(boundMs);
+      const onStdinClose = Date.now() - t0 < STDIN_EXIT_MS;
+      return (await exited(boundMs)) && onStdinClose;
     },
     async terminate(boundMs) {
       kill([pid], 'SIGTERM');
@@ -106,6 +110,9 @@ export async function startServer(start: ServerStart): Promise<SoakServer> {
     },
   };
 }
+
+/** Under the SDK client's 2 s wait before it sends SIGTERM. */
+const STDIN_EXIT_MS = 1_900;
 
 export function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
