@@ -837,8 +837,8 @@ function findMarker(pattern: RegExp, text: string, marker: string): RegExpExecAr
   return undefined;
 }
 
-/** The first output line any pattern matches, trimmed. */
-function findLine(output: CapturedOutput, patterns: RegExp[]): string | undefined {
+/** The first output line any pattern matches, trimmed: within the bounds of `errorLineIn`, head then tail. */
+export function findLine(output: CapturedOutput, patterns: RegExp[]): string | undefined {
   if (patterns.length === 0) return undefined;
   for (const text of [output.head, output.tail]) {
     const found = errorLineIn(text, patterns);

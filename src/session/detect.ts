@@ -1,7 +1,8 @@
 import type { Client } from 'ssh2';
 import { DETECTION_CHANNEL, detectionDialect } from '../dialect/detection.js';
 import type { Dialect } from '../dialect/dialect.js';
-import type { ExpectRunner } from '../expect/runner.js';
+import { errorLineIn } from '../dialect/matching.js';
+import { type ExpectRunner, findLine } from '../expect/runner.js';
 import { type ChannelTap, openChannel, openRunner, sameChannel } from './channel.js';
 
 export class DetectionError extends Error {}
@@ -48,9 +49,8 @@ export async function detectDialect(
     throw new DetectionError(`${unknownDevice(candidates)} ${(error as Error).message}`);
   }
   const prompt = probeRunner.vars.prompt as string;
-  const tried: string[] = [];
   try {
-    const chosen = await choose(probeRunner, candidates, prompt, tried, left);
+    const chosen = await choose(probeRunner, candidates, prompt, left);
     options.chosen?.(chosen);
     if (!sameChannel(chosen.channel, DETECTION_CHANNEL)) {
       probeRunner.close();
@@ -70,12 +70,13 @@ async function choose(
   runner: ExpectRunner,
   candidates: Dialect[],
   prompt: string,
-  tried: string[],
   left: () => number,
 ): Promise<Dialect> {
+  // Greetings and answers are searched as the runner searches output for errors: line by line, within
+  // bounds, so a dialect's pattern cannot stall detection on a long line.
   const banner = runner.banner;
   // A greeting only one platform prints decides at once.
-  const greeted = candidates.filter((d) => d.detect.greeting?.test(banner));
+  const greeted = candidates.filter((d) => d.detect.greeting && errorLineIn(banner, [d.detect.greeting]));
   if (greeted.length === 1) return greeted[0] as Dialect;
   // Greetings only ever count for a dialect: a login banner can be turned off or replaced.
   let remaining = candidates.filter((d) => d.detect.prompt === undefined || d.detect.prompt.test(prompt));
@@ -86,6 +87,7 @@ async function choose(
   }
   if (remaining.length === 1) return remaining[0] as Dialect;
   const sends = [...new Set(remaining.flatMap((d) => d.detect.probes.map((p) => p.send)))];
+  const tried: string[] = [];
   for (const send of sends) {
     if (left() <= 1) break;
     const outcome = await runner.run(send, {
@@ -94,9 +96,8 @@ async function choose(
     });
     if (runner.isClosed)
       throw new DetectionError(`${unknownDevice(candidates)} The device closed the session after "${send}".`);
-    const answer = outcome.output.head + outcome.output.tail;
     const fits = remaining.filter((d) =>
-      d.detect.probes.some((p) => p.send === send && p.expect.test(answer)),
+      d.detect.probes.some((p) => p.send === send && findLine(outcome.output, [p.expect]) !== undefined),
     );
     tried.push(
       `"${send}" fits ${fits.map((d) => d.name).join(', ') || 'none'}${outcome.timedOut ? ' (no prompt came back)' : ''}`,
