@@ -1,5 +1,4 @@
 import type { McpServer, RegisteredTool, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ShapeOutput, ZodRawShapeCompat } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type {
   CallToolResult,
@@ -7,6 +6,7 @@ import type {
   ServerRequest,
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
 import { log } from '../util/log.js';
 import { redact } from '../util/secrets.js';
 
@@ -21,10 +21,13 @@ export interface ToolReply<S extends object = Record<string, unknown>> {
   verbatim?: readonly (keyof S & string)[];
 }
 
+/** The value of an object schema of this shape (optional fields optional). */
+type Shape<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
+
 /** A ToolReply of any tool. */
 type AnyReply = { structured: object; text: string; verbatim?: readonly string[] };
 
-export interface ToolDefinition<I extends ZodRawShapeCompat, O extends ZodRawShapeCompat> {
+export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   title: string;
   description: string;
   inputSchema: I;
@@ -36,16 +39,13 @@ export interface ToolDefinition<I extends ZodRawShapeCompat, O extends ZodRawSha
  * Registers a tool whose handler answers a ToolReply, or throws: toolResult makes the CallToolResult, so
  * every tool's result is masked and its failures reported the same way.
  */
-export function addTool<I extends ZodRawShapeCompat, O extends ZodRawShapeCompat>(
+export function addTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   server: McpServer,
   name: string,
   definition: ToolDefinition<I, O>,
-  handler: (
-    args: ShapeOutput<I>,
-    extra: Extra,
-  ) => ToolReply<ShapeOutput<O>> | Promise<ToolReply<ShapeOutput<O>>>,
+  handler: (args: Shape<I>, extra: Extra) => ToolReply<Shape<O>> | Promise<ToolReply<Shape<O>>>,
 ): RegisteredTool {
-  const callback = (args: ShapeOutput<I>, extra: Extra) => toolResult(() => handler(args, extra));
+  const callback = (args: Shape<I>, extra: Extra) => toolResult(() => handler(args, extra));
   return server.registerTool(name, definition, callback as unknown as ToolCallback<I>);
 }
 

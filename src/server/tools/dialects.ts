@@ -1,8 +1,9 @@
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { DialectError, type DialectRegistry } from '../dialect/loader.js';
-import { readSmallFile, SmallFileError } from '../util/small-file.js';
+import { DialectError, type DialectRegistry } from '../../dialect/loader.js';
+import { readSmallFile, SmallFileError } from '../../util/small-file.js';
+import { addTool } from '../tool-result.js';
 
 /** A dialect name: what the loader accepts, and short enough to be a file name (NAME_MAX 255, less .yaml). */
 const DIALECT_NAME = /^[a-z0-9][a-z0-9._-]{0,199}$/;
@@ -35,7 +36,8 @@ async function dialectText(dialects: DialectRegistry, name: string): Promise<str
 
 /** list_dialects, and each dialect's YAML as the resource dialect://<name>. */
 export function registerDialectTools(server: McpServer, dialects: DialectRegistry): void {
-  server.registerTool(
+  addTool(
+    server,
     'list_dialects',
     {
       title: 'List dialects',
@@ -62,7 +64,7 @@ export function registerDialectTools(server: McpServer, dialects: DialectRegistr
             `${d.name} (${d.source})${d.modes.length ? ` modes: ${d.modes.join(', ')}` : ''}: ${d.description}`,
         )
         .join('\n');
-      return { content: [{ type: 'text', text }], structuredContent: { dialects: list } };
+      return { structured: { dialects: list }, text };
     },
   );
 
