@@ -1,6 +1,7 @@
 // The one wrapper every tool result goes through: known secrets masked in the text and in every string of
 // the structured content, at any depth; a thrown error becomes an error result, masked too.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -99,4 +100,18 @@ it('registers a tool whose every result, structured or error, reaches a client m
   } finally {
     await client.close();
   }
+});
+
+it('is the only way a tool is registered: no tool file calls registerTool or builds a result itself', () => {
+  const dir = new URL('../../src/server/tools/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+  assert.ok(files.length >= 5, `tool files: ${files.join(', ')}`);
+  const offending = files.flatMap((file) =>
+    readFileSync(new URL(file, dir), 'utf8')
+      .split('\n')
+      .map((line, i) => ({ line, where: `${file}:${i + 1}` }))
+      .filter(({ line }) => /\.registerTool\(|\bstructuredContent\s*:|\bisError\s*:/.test(line))
+      .map(({ line, where }) => `${where}: ${line.trim()}`),
+  );
+  assert.deepEqual(offending, []);
 });
