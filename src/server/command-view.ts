@@ -1,4 +1,5 @@
 import { shapeOutput } from '../expect/output.js';
+import type { OutputPage } from '../expect/output-store.js';
 import type { CommandRecord } from '../session/command.js';
 
 /**
@@ -70,20 +71,15 @@ export async function outputOf(
   };
 }
 
-/** A page of a command's output by byte offset, for get_command_status, send_input and send_keys. */
+/**
+ * A page of a command's output by byte offset, for get_command_status, send_input and send_keys: complete
+ * once the command has ended too; `note` says why the output is gone, when it is.
+ */
 export async function outputPage(
   record: CommandRecord,
   offset: number,
   maxBytes: number,
-): Promise<{
-  output: string;
-  offset: number;
-  nextOffset: number;
-  totalBytes: number;
-  gap?: { from: number; to: number };
-  complete: boolean;
-  note?: string;
-}> {
+): Promise<OutputPage & { note?: string }> {
   if (record.outputGone !== undefined) {
     // How it ended is still known; only the output is gone, and the page says why.
     const total = record.output.totalBytes;
