@@ -5,15 +5,15 @@ import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
 import { SessionManager, type SessionManagerOptions } from '../session/manager.js';
 import { DEFAULT_RETENTION } from '../session/registry.js';
 import type { SshPaths } from '../ssh/index.js';
-import { registerCommandTools } from './command-tools.js';
-import { registerDialectTools } from './dialect-tools.js';
-import { registerFileTools } from './file-tools.js';
-import { registerHostTools } from './host-tools.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { type MessageCheck, offeredMethods, requestCheck } from './request-check.js';
 import { SecretPrompter } from './secret-prompt.js';
 import { recordToolInputs } from './tool-inputs.js';
-import { registerTools } from './tools.js';
+import { registerCommandTools } from './tools/commands.js';
+import { registerDialectTools } from './tools/dialects.js';
+import { registerFileTools } from './tools/files.js';
+import { registerHostTools } from './tools/hosts.js';
+import { registerSessionTools } from './tools/sessions.js';
 import { VERSION } from './version.js';
 
 export interface ServerOptions {
@@ -78,8 +78,9 @@ export function createServer(options: ServerOptions = {}): {
   );
   const prompter = new SecretPrompter(server.server);
   const inputs = recordToolInputs(server);
-  registerTools(server, manager, limits, prompter);
-  registerCommandTools(server, manager, limits);
+  // One file per group of tools under tools/, each tool beside its handler.
+  registerCommandTools(server, manager, limits, prompter);
+  registerSessionTools(server, manager);
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, config);

@@ -256,6 +256,35 @@ hosts:
     );
   });
 
+  it('masks a secret in the prompt a command waits at, in every result that shows it', async () => {
+    const typed = 'prompt-Secret-4242';
+    const started = await call('execute_command', {
+      host: 'lab',
+      command: 'read -rsp "Token: " t; echo; read -rp "Use $t now? [y/N] " a; echo "a=$a"',
+      pty: true,
+      timeout: 20,
+    });
+    assert.equal(started.s.status, 'awaiting_input');
+    const id = started.s.commandId;
+    const answered = await call('send_input', { command_id: id, text: typed, secret: true, wait_ms: 5000 });
+    assert.equal(answered.s.status, 'awaiting_input');
+    assert.deepEqual(answered.s.waiting, { prompt: 'Use ******** now? [y/N]', kind: 'yes_no' });
+    const shown = [
+      answered,
+      await call('get_command_status', { command_id: id }),
+      await call('list_running_commands', {}),
+    ];
+    for (const { result } of shown) {
+      assert.match(JSON.stringify(result), /Use \*{8} now\?/);
+      assert.equal(
+        JSON.stringify(result).includes(typed),
+        false,
+        `the secret is in ${JSON.stringify(result)}`,
+      );
+    }
+    await call('send_input', { command_id: id, text: 'n', wait_ms: 5000 });
+  });
+
   it('masks a secret on the screen where the terminal wrapped it', async () => {
     // The device echoes the line; at 511 columns the enable secret is split across two screen lines.
     const typedLine = `${'x'.repeat(508)}${ENABLE}`;

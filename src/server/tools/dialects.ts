@@ -1,8 +1,9 @@
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { DIALECT_NAME, DialectError, type DialectRegistry, MAX_DIALECT_BYTES } from '../dialect/loader.js';
-import { readSmallFile, SmallFileError } from '../util/small-file.js';
+import { DIALECT_NAME, DialectError, type DialectRegistry, MAX_DIALECT_BYTES } from '../../dialect/loader.js';
+import { readSmallFile, SmallFileError } from '../../util/small-file.js';
+import { addTool } from '../tool-result.js';
 
 /**
  * The YAML of dialect://<name>; a bad name, a missing dialect or a file that cannot be served is the
@@ -25,7 +26,8 @@ async function dialectText(dialects: DialectRegistry, name: string): Promise<str
 
 /** list_dialects, and each dialect's YAML as the resource dialect://<name>. */
 export function registerDialectTools(server: McpServer, dialects: DialectRegistry): void {
-  server.registerTool(
+  addTool(
+    server,
     'list_dialects',
     {
       title: 'List dialects',
@@ -52,7 +54,7 @@ export function registerDialectTools(server: McpServer, dialects: DialectRegistr
             `${d.name} (${d.source})${d.modes.length ? ` modes: ${d.modes.join(', ')}` : ''}: ${d.description}`,
         )
         .join('\n');
-      return { content: [{ type: 'text', text }], structuredContent: { dialects: list } };
+      return { structured: { dialects: list }, text };
     },
   );
 

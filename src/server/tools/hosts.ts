@@ -1,9 +1,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { HostSummary } from '../config/inventory.js';
-import type { LoadedConfig } from '../config/load.js';
-import { defaultSshPaths, listSshAliases, type SshPaths } from '../ssh/index.js';
-import { ok } from './results.js';
+import type { HostSummary } from '../../config/inventory.js';
+import type { LoadedConfig } from '../../config/load.js';
+import { defaultSshPaths, listSshAliases, type SshPaths } from '../../ssh/index.js';
+import { addTool } from '../tool-result.js';
 
 const hostSchema = z.object({
   name: z.string().describe('Pass this as `host` to execute_command.'),
@@ -46,7 +46,8 @@ export function registerHostTools(
     ];
   };
 
-  server.registerTool(
+  addTool(
+    server,
     'list_hosts',
     {
       title: 'List known hosts',
@@ -81,7 +82,7 @@ export function registerHostTools(
                 return `${h.name}${details.length > 0 ? ` (${details.join('; ')})` : ''}${h.description ? `: ${h.description}` : ''}`;
               })
               .join('\n');
-      return ok({ hosts, ...(config && { configFile: config.file }) }, text);
+      return { structured: { hosts, ...(config && { configFile: config.file }) }, text };
     },
   );
 

@@ -1,24 +1,20 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { LoadedConfig } from '../config/load.js';
-import { listRemote } from '../files/list.js';
-import { allowedLocalDirs } from '../files/paths.js';
-import { pathRulesOfHost } from '../files/policy.js';
-import { readRemote } from '../files/read.js';
-import type { RemoteContext } from '../files/remote.js';
-import { sftpOf } from '../files/sftp.js';
-import { download, type TransferResult, upload } from '../files/transfer.js';
-import { writeRemote } from '../files/write.js';
-import type { SessionManager } from '../session/manager.js';
-import { redact, registerSecret } from '../util/secrets.js';
-import { failure, ok } from './results.js';
-import { host, port, username } from './schemas.js';
-import type { SecretPrompter } from './secret-prompt.js';
-import { refuseToolSecrets, secretAsker, targetOf } from './tools.js';
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+import type { LoadedConfig } from '../../config/load.js';
+import { listRemote } from '../../files/list.js';
+import { allowedLocalDirs } from '../../files/paths.js';
+import { pathRulesOfHost } from '../../files/policy.js';
+import { readRemote } from '../../files/read.js';
+import type { RemoteContext } from '../../files/remote.js';
+import { sftpOf } from '../../files/sftp.js';
+import { download, type TransferResult, upload } from '../../files/transfer.js';
+import { writeRemote } from '../../files/write.js';
+import type { SessionManager } from '../../session/manager.js';
+import { registerSecret } from '../../util/secrets.js';
+import { host, port, username } from '../schemas.js';
+import type { SecretPrompter } from '../secret-prompt.js';
+import { refuseToolSecrets, secretAsker, targetOf } from '../tool-args.js';
+import { addTool, type Extra } from '../tool-result.js';
 
 /** read_file's cap per call: a result carries the content twice (text and structuredContent). */
 export const DEFAULT_MAX_READ_BYTES = 2 * 1024 * 1024;
@@ -100,7 +96,8 @@ export function registerFileTools(
 
   const mode = (text: string | undefined) => (text === undefined ? undefined : Number.parseInt(text, 8));
 
-  server.registerTool(
+  addTool(
+    server,
     'read_file',
     {
       title: 'Read a remote file',
@@ -138,29 +135,26 @@ export function registerFileTools(
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args) => {
-      try {
-        const ctx = await contextOf(args);
-        const r = await readRemote(ctx, {
-          path: args.remote_path,
-          offset: args.offset,
-          maxBytes: Math.min(args.max_bytes ?? maxRead, maxRead),
-          encoding: args.encoding,
-        });
+      const ctx = await contextOf(args);
+      const r = await readRemote(ctx, {
+        path: args.remote_path,
+        offset: args.offset,
+        maxBytes: Math.min(args.max_bytes ?? maxRead, maxRead),
+        encoding: args.encoding,
+      });
+      const tail = r.truncated ? `; truncated: read on with offset ${r.nextOffset}` : '';
+      const line = `[${r.path}: bytes ${r.offset}-${r.offset + r.bytes} of ${r.size}${r.viaSudo ? ', via sudo' : ''}${tail}]`;
+      return {
+        structured: r,
+        text: `${r.content}${r.content.endsWith('\n') || !r.content ? '' : '\n'}${line}${r.note ? `\nNote: ${r.note}` : ''}`,
         // Text is masked like command output; base64 is left whole (masking would corrupt the bytes).
-        const content = r.encoding === 'utf8' ? redact(r.content) : r.content;
-        const tail = r.truncated ? `; truncated: read on with offset ${r.nextOffset}` : '';
-        const line = `[${r.path}: bytes ${r.offset}-${r.offset + r.bytes} of ${r.size}${r.viaSudo ? ', via sudo' : ''}${tail}]`;
-        return ok(
-          { ...r, content },
-          `${content}${content.endsWith('\n') || !content ? '' : '\n'}${line}${r.note ? `\nNote: ${r.note}` : ''}`,
-        );
-      } catch (error) {
-        return failure(error);
-      }
+        ...(r.encoding === 'base64' && { verbatim: ['content'] }),
+      };
     },
   );
 
-  server.registerTool(
+  addTool(
+    server,
     'write_file',
     {
       title: 'Write a remote file',
@@ -186,27 +180,24 @@ export function registerFileTools(
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async (args) => {
-      try {
-        const ctx = await contextOf(args);
-        const r = await writeRemote(ctx, {
-          path: args.remote_path,
-          data: Buffer.from(args.content, args.encoding),
-          append: args.append,
-          makeDirs: args.make_dirs,
-          ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
-        });
-        const how = args.append ? 'Appended' : 'Wrote';
-        return ok(
-          { ...r },
-          `${how} ${r.bytes} bytes to ${r.path} (mode ${r.mode}${r.created ? ', new file' : ''}${r.viaSudo ? ', via sudo' : ''}).`,
-        );
-      } catch (error) {
-        return failure(error);
-      }
+      const ctx = await contextOf(args);
+      const r = await writeRemote(ctx, {
+        path: args.remote_path,
+        data: Buffer.from(args.content, args.encoding),
+        append: args.append,
+        makeDirs: args.make_dirs,
+        ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
+      });
+      const how = args.append ? 'Appended' : 'Wrote';
+      return {
+        structured: r,
+        text: `${how} ${r.bytes} bytes to ${r.path} (mode ${r.mode}${r.created ? ', new file' : ''}${r.viaSudo ? ', via sudo' : ''}).`,
+      };
     },
   );
 
-  server.registerTool(
+  addTool(
+    server,
     'list_directory',
     {
       title: 'List a remote folder',
@@ -234,17 +225,13 @@ export function registerFileTools(
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args) => {
-      try {
-        const r = await listRemote(await contextOf(args), args.path);
-        const lines = r.entries.map(
-          (e) =>
-            `${e.mode} ${e.owner}:${e.group} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}${e.type === 'directory' ? '/' : ''}`,
-        );
-        const more = r.truncated ? `\n(${r.total - r.entries.length} more not shown)` : '';
-        return ok(r, `${r.path}: ${r.total} entries\n${lines.join('\n')}${more}`);
-      } catch (error) {
-        return failure(error);
-      }
+      const r = await listRemote(await contextOf(args), args.path);
+      const lines = r.entries.map(
+        (e) =>
+          `${e.mode} ${e.owner}:${e.group} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}${e.type === 'directory' ? '/' : ''}`,
+      );
+      const more = r.truncated ? `\n(${r.total - r.entries.length} more not shown)` : '';
+      return { structured: r, text: `${r.path}: ${r.total} entries\n${lines.join('\n')}${more}` };
     },
   );
 
@@ -283,10 +270,10 @@ export function registerFileTools(
   const transferred = (r: TransferResult, verb: string) => {
     const mbPerSecond = Math.round((r.bytes / 1e6 / (r.durationMs / 1000)) * 10) / 10;
     const structured = { ...r, durationMs: Math.round(r.durationMs), mbPerSecond };
-    return ok(
+    return {
       structured,
-      `${verb} ${r.bytes} bytes: ${r.local} ${verb === 'Uploaded' ? '->' : '<-'} ${r.remote} in ${structured.durationMs} ms (${mbPerSecond} MB/s).`,
-    );
+      text: `${verb} ${r.bytes} bytes: ${r.local} ${verb === 'Uploaded' ? '->' : '<-'} ${r.remote} in ${structured.durationMs} ms (${mbPerSecond} MB/s).`,
+    };
   };
   const transferLimits = async (extra: Extra) => ({
     localDirs: await localDirs,
@@ -295,7 +282,8 @@ export function registerFileTools(
     ...(progressOf(extra) && { onProgress: progressOf(extra) }),
   });
 
-  server.registerTool(
+  addTool(
+    server,
     'upload_file',
     {
       title: 'Upload a file to the host',
@@ -308,23 +296,20 @@ export function registerFileTools(
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
     async (args, extra) => {
-      try {
-        const ctx = await contextOf(args);
-        const r = await upload(ctx, {
-          local: args.local_path,
-          remote: args.remote_path,
-          makeDirs: args.make_dirs,
-          ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
-          ...(await transferLimits(extra)),
-        });
-        return transferred(r, 'Uploaded');
-      } catch (error) {
-        return failure(error);
-      }
+      const ctx = await contextOf(args);
+      const r = await upload(ctx, {
+        local: args.local_path,
+        remote: args.remote_path,
+        makeDirs: args.make_dirs,
+        ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
+        ...(await transferLimits(extra)),
+      });
+      return transferred(r, 'Uploaded');
     },
   );
 
-  server.registerTool(
+  addTool(
+    server,
     'download_file',
     {
       title: 'Download a file from the host',
@@ -334,19 +319,15 @@ export function registerFileTools(
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
     async (args, extra) => {
-      try {
-        const ctx = await contextOf(args);
-        const r = await download(ctx, {
-          local: args.local_path,
-          remote: args.remote_path,
-          makeDirs: false,
-          ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
-          ...(await transferLimits(extra)),
-        });
-        return transferred(r, 'Downloaded');
-      } catch (error) {
-        return failure(error);
-      }
+      const ctx = await contextOf(args);
+      const r = await download(ctx, {
+        local: args.local_path,
+        remote: args.remote_path,
+        makeDirs: false,
+        ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
+        ...(await transferLimits(extra)),
+      });
+      return transferred(r, 'Downloaded');
     },
   );
 }

@@ -1,33 +1,25 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { shapeOutput } from '../expect/output.js';
+import type { OutputPage } from '../expect/output-store.js';
 import type { CommandRecord } from '../session/command.js';
-import { log } from '../util/log.js';
-import { redact } from '../util/secrets.js';
 
-export function ok(structured: Record<string, unknown>, text: string): CallToolResult {
-  return { content: [{ type: 'text', text: redact(text) }], structuredContent: structured };
-}
+/**
+ * How the command tools show a command: its summary, status line and output. Nothing here masks secrets:
+ * every tool result is masked as a whole on its way out (tool-result.ts).
+ */
 
-export function failure(error: unknown): CallToolResult {
-  const err = error as Error & { hint?: string };
-  const message = err.hint ? `${err.message}\n${err.hint}` : err.message;
-  log.info(`tool error: ${message}`);
-  return { content: [{ type: 'text', text: redact(message) }], isError: true };
-}
-
-/** What every tool says about a command, masked. */
+/** What every tool says about a command. */
 export function summary(record: CommandRecord) {
   return {
     commandId: record.id,
     session: record.session,
-    command: redact(record.command),
+    command: record.command,
     status: record.status,
     exitCode: record.outcome?.exitCode ?? null,
     startedAt: record.startedAt.toISOString(),
     ...(record.finishedAt && { finishedAt: record.finishedAt.toISOString() }),
     durationMs: record.durationMs,
     totalBytes: record.output.totalBytes,
-    ...(failureOf(record) !== undefined && { error: redact(failureOf(record) as string) }),
+    ...(failureOf(record) !== undefined && { error: failureOf(record) as string }),
   };
 }
 
@@ -64,7 +56,7 @@ export async function outputOf(
     const shaped = shapeOutput(await record.output.capture(), budget);
     if (!shaped.truncated) read?.(record);
     return {
-      output: redact(shaped.output),
+      output: shaped.output,
       truncated: shaped.truncated,
       omittedBytes: shaped.omittedBytes,
       ...(shaped.truncated && { note: 'get_command_status with an offset reads the output page by page' }),
@@ -72,10 +64,42 @@ export async function outputOf(
   }
   const page = await record.output.read(0, budget);
   return {
-    output: redact(page.output),
+    output: page.output,
     truncated: !page.complete,
     omittedBytes: page.totalBytes - page.nextOffset,
     nextOffset: page.nextOffset,
+  };
+}
+
+/**
+ * A page of a command's output by byte offset, for get_command_status, send_input and send_keys: complete
+ * once the command has ended too; `note` says why the output is gone, when it is.
+ */
+export async function outputPage(
+  record: CommandRecord,
+  offset: number,
+  maxBytes: number,
+): Promise<OutputPage & { note?: string }> {
+  if (record.outputGone !== undefined) {
+    // How it ended is still known; only the output is gone, and the page says why.
+    const total = record.output.totalBytes;
+    return {
+      output: '',
+      offset: total,
+      nextOffset: total,
+      totalBytes: total,
+      complete: true,
+      note: record.outputGone,
+    };
+  }
+  const p = await record.output.read(offset, maxBytes);
+  return {
+    output: p.output,
+    offset: p.offset,
+    nextOffset: p.nextOffset,
+    totalBytes: p.totalBytes,
+    ...(p.gap && { gap: p.gap }),
+    complete: p.complete && record.finished,
   };
 }
 
@@ -104,7 +128,7 @@ export async function interruptedResult(
   const shaped = await outputOf(record, budget, read);
   const structured = {
     commandId: record.id,
-    command: redact(record.command),
+    command: record.command,
     status: record.status,
     exitCode: record.outcome?.exitCode ?? null,
     output: shaped.output,

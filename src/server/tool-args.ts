@@ -1,0 +1,72 @@
+import type { RunRequest, SecretName, SessionManager } from '../session/manager.js';
+import type { TargetRequest } from '../ssh/index.js';
+import { registerSecret } from '../util/secrets.js';
+import type { SecretPrompter } from './secret-prompt.js';
+
+/** What several tool groups make of their arguments: a target, the secret rules, cancellation. */
+
+const SECRET_PARAMS = ['password', 'key_passphrase', 'enable_password', 'sudo_password'] as const;
+/** The least time a person gets to type a secret into the page. */
+const SECRET_ASK_MS = 120_000;
+
+/** Turn tool parameters into a target request, remembering secrets so they are masked everywhere. */
+export function targetOf(args: {
+  host: string;
+  username?: string;
+  port?: number;
+  password?: string;
+  key_filename?: string;
+  key_passphrase?: string;
+}): TargetRequest {
+  registerSecret(args.password, 'password');
+  registerSecret(args.key_passphrase, 'key_passphrase');
+  return {
+    host: args.host,
+    username: args.username,
+    port: args.port,
+    password: args.password,
+    keyFilename: args.key_filename,
+    keyPassphrase: args.key_passphrase,
+  };
+}
+
+/** The config's security.allow_tool_secrets: false refuses secrets given as tool parameters. */
+export function refuseToolSecrets(
+  manager: SessionManager,
+  args: Partial<Record<(typeof SECRET_PARAMS)[number], unknown>>,
+): void {
+  if (manager.deployment?.allowToolSecrets !== false) return;
+  const given = SECRET_PARAMS.filter((p) => args[p] !== undefined);
+  if (given.length > 0) {
+    throw new Error(
+      `this server takes no secrets as tool parameters (security.allow_tool_secrets is false in its config file): leave out ${given.join(', ')}; the config file provides them, or the user is asked`,
+    );
+  }
+}
+
+/**
+ * A client gives up on a long request when its own timeout passes and says so in the cancellation's
+ * reason (the MCP SDK: "Request timed out"): the command then goes on in the background, with its id in
+ * the history. Any other cancellation is the user stopping it: Ctrl+C.
+ */
+export function cancellation(signal: AbortSignal): Pick<RunRequest, 'signal' | 'stopWaiting'> {
+  const interrupt = new AbortController();
+  const onAbort = () => {
+    if (!/time(d)?[ -]?out/i.test(String(signal.reason ?? ''))) interrupt.abort(signal.reason);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { signal: interrupt.signal, stopWaiting: signal };
+}
+
+/** Asks the user through the secret page; a person gets at least two minutes, whatever the call's timeout. */
+export function secretAsker(prompter: SecretPrompter, host: string, timeoutMs: number, signal?: AbortSignal) {
+  return (secret: SecretName, reason: string) =>
+    prompter.ask({ host, secret, reason, timeoutMs: Math.max(timeoutMs, SECRET_ASK_MS), signal });
+}
+
+export function noSession(hostName: string): Error {
+  return new Error(
+    `No open session for "${hostName}". list_sessions shows the open ones (as user@host:port).`,
+  );
+}

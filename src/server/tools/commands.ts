@@ -1,0 +1,676 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { KEY_NAMES_SUMMARY, parseKeys } from '../../expect/keys.js';
+import type { CommandRecord } from '../../session/command.js';
+import type { RunRequest, SessionManager } from '../../session/manager.js';
+import type { Session } from '../../session/session.js';
+import { redact, redactLines, registerSecret } from '../../util/secrets.js';
+import {
+  failureOf,
+  interruptedResult,
+  outputOf,
+  outputPage,
+  statusText,
+  summary,
+  summaryLine,
+} from '../command-view.js';
+import type { ServerLimits } from '../limits.js';
+import {
+  commandId,
+  commandStatus,
+  commandSummary,
+  host,
+  port,
+  sessionAddress,
+  username,
+  waiting,
+} from '../schemas.js';
+import type { SecretPrompter } from '../secret-prompt.js';
+import { cancellation, noSession, refuseToolSecrets, secretAsker, targetOf } from '../tool-args.js';
+import { addTool, type Extra } from '../tool-result.js';
+
+/** Progress notifications at most this often. */
+const PROGRESS_INTERVAL_MS = 500;
+/** How long send_input and send_keys wait for the command to react before they answer. */
+const REACTION_MS = { default: 1000, max: 30_000 };
+
+const connection = {
+  host,
+  username,
+  port,
+  password: z
+    .string()
+    .optional()
+    .describe(
+      'Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key). Better kept in the config file.',
+    ),
+  key_filename: z
+    .string()
+    .optional()
+    .describe(
+      'Private key file to log in with; overrides the inventory and IdentityFile from ~/.ssh/config.',
+    ),
+  key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
+};
+
+const commandInput = {
+  ...connection,
+  command: z
+    .string()
+    .min(1)
+    .describe(
+      "Shell command line, or a device CLI command. Runs in the session's persistent shell: `cd` and `export` carry over to later calls. Multi-line commands and here-docs work.",
+    ),
+  dialect: z
+    .string()
+    .optional()
+    .describe(
+      'How to talk to the host: a dialect name from list_dialects. Default: the inventory, else detected from the host. Applies when the session opens.',
+    ),
+  enable_password: z
+    .string()
+    .optional()
+    .describe(
+      'Enable secret for network devices: the device is brought to privileged mode before the command. Better kept in the config file.',
+    ),
+  enable_command: z.string().optional().describe('Command that enters privileged mode (default: enable).'),
+  sudo_password: z
+    .string()
+    .optional()
+    .describe(
+      "Password for sudo, where the host's dialect supports it: the command runs with sudo (prefixed when missing) and the password only answers sudo's prompt. Better kept in the config file (then use_sudo).",
+    ),
+  use_sudo: z
+    .boolean()
+    .optional()
+    .describe(
+      'Run the command with sudo, with the sudo password from the config file (or asked for when needed).',
+    ),
+  pty: z
+    .boolean()
+    .optional()
+    .describe(
+      'Give the command a terminal of its own: for full-screen programs (top, vim: watch them with read_screen, drive them with send_keys) and prompts that need a tty (read -p, passwd). Common full-screen programs get one anyway (the dialect lists them). Where the shell has no terminal, the command gets one of its own on the host: it sees the current directory and exported variables, not shell functions.',
+    ),
+};
+
+const executeInput = {
+  ...commandInput,
+  timeout: z
+    .number()
+    .positive()
+    .max(86_400)
+    .default(30)
+    .describe(
+      'Seconds to wait for the command. Past it the command keeps running in the background: the result has status "running" and a commandId for get_command_status, send_input and interrupt_command_by_id.',
+    ),
+};
+
+const executeOutput = {
+  commandId: z.string(),
+  session: z.string().describe('user@host:port'),
+  command: z.string(),
+  dialect: z.string(),
+  status: commandStatus,
+  waiting,
+  mode: z
+    .string()
+    .optional()
+    .describe('The device mode after the command (dialect mode name), for prompt-driven devices.'),
+  error: z
+    .string()
+    .optional()
+    .describe('The device error line that marked the command failed, or why answering a prompt failed.'),
+  exitCode: z
+    .number()
+    .int()
+    .nullable()
+    .describe('The real exit status; null while running, or when the command never finished.'),
+  output: z
+    .string()
+    .describe(
+      'Exactly what the command printed (stdout and stderr interleaved), without echo, prompt or terminal codes. While it runs: what it printed so far.',
+    ),
+  timedOut: z.boolean().describe('The wait ended before the command did (it keeps running: see status).'),
+  interrupted: z.boolean(),
+  truncated: z.boolean().describe('True when part of the output was left out of this result.'),
+  totalBytes: z.number().int().describe('Bytes the command printed so far.'),
+  omittedBytes: z.number().int().describe('Bytes of output not in this result.'),
+  nextOffset: z
+    .number()
+    .int()
+    .optional()
+    .describe('While running: the offset get_command_status reads on from.'),
+  durationMs: z.number(),
+  sessionReset: z
+    .boolean()
+    .describe(
+      'True when this ran in a new shell because the previous one was lost: earlier cd/export are gone.',
+    ),
+  note: z.string().optional(),
+};
+
+/**
+ * The command tools: run a command (waiting, or in the background), follow it by id (status and output
+ * pages, running list, history), interrupt it, type into it (input, keys) and read its terminal screen.
+ * All read the manager's one command registry, so they agree with each other.
+ */
+export function registerCommandTools(
+  server: McpServer,
+  manager: SessionManager,
+  limits: ServerLimits,
+  prompter: SecretPrompter,
+): void {
+  type CommandArgs = z.infer<z.ZodObject<typeof commandInput>>;
+
+  /** The run request of a call, or an error that says which parameter to drop. */
+  const runRequest = (args: CommandArgs, timeoutMs: number, extra: Extra): RunRequest => {
+    refuseToolSecrets(manager, args);
+    registerSecret(args.enable_password, 'enable');
+    registerSecret(args.sudo_password, 'sudo');
+    return {
+      timeoutMs,
+      ...cancellation(extra.signal),
+      dialect: args.dialect,
+      secrets: {
+        ...(args.enable_password !== undefined && { enable: args.enable_password }),
+        ...(args.sudo_password !== undefined && { sudo: args.sudo_password }),
+      },
+      sudo: args.use_sudo,
+      vars: { enable_command: args.enable_command },
+      privileged: args.enable_password !== undefined || args.enable_command !== undefined,
+      ...(args.pty !== undefined && { terminal: args.pty }),
+      askSecret: secretAsker(prompter, args.host, timeoutMs, extra.signal),
+    };
+  };
+
+  const markRead = (record: CommandRecord) => manager.commands.markRead(record);
+  const recordOf = (id: string): CommandRecord => {
+    const record = manager.command(id);
+    if (!record) throw new Error(manager.commands.whyUnknown(id));
+    return record;
+  };
+
+  const executeResult = async (record: CommandRecord) => {
+    const shaped = await outputOf(record, limits.maxResultBytes, markRead);
+    const outcome = record.outcome;
+    const note = [outcome?.note, 'note' in shaped ? shaped.note : undefined].filter(Boolean).join('; ');
+    const structured = {
+      commandId: record.id,
+      session: record.session,
+      command: record.command,
+      dialect: record.dialect,
+      status: record.status,
+      ...(record.live.waiting && { waiting: record.live.waiting }),
+      ...(outcome?.mode === undefined ? {} : { mode: outcome.mode }),
+      ...(failureOf(record) !== undefined && { error: failureOf(record) as string }),
+      exitCode: outcome?.exitCode ?? null,
+      output: shaped.output,
+      timedOut: !record.finished && !record.live.waiting,
+      interrupted: outcome?.interrupted ?? false,
+      truncated: shaped.truncated,
+      totalBytes: record.output.totalBytes,
+      omittedBytes: shaped.omittedBytes,
+      ...('nextOffset' in shaped && { nextOffset: shaped.nextOffset }),
+      durationMs: Math.round(record.durationMs * 1000) / 1000,
+      sessionReset: record.sessionReset,
+      ...(note && { note }),
+    };
+    const notes = [
+      structured.error ? `Error: ${structured.error}` : '',
+      record.sessionReset
+        ? 'Note: the connection or shell was re-established; shell state (cd, export) was reset.'
+        : '',
+      structured.note ? `Note: ${structured.note}` : '',
+    ].filter(Boolean);
+    const body =
+      structured.output.endsWith('\n') || !structured.output ? structured.output : `${structured.output}\n`;
+    const line = `[${statusText(record)}; ${Math.round(record.durationMs)} ms; ${record.session}]`;
+    return { structured, text: body + [line, ...notes].join('\n') };
+  };
+
+  addTool(
+    server,
+    'execute_command',
+    {
+      title: 'Run a command over SSH',
+      description:
+        'Run a command in a persistent shell on a remote host (one shell per user@host:port, reused across calls, so cd and export carry over). Returns the exact output and the real exit status. A command that outlives `timeout` keeps running in the background (status "running", with a commandId); one that waits for input returns at once (status "awaiting_input"; answer with send_input). Connects on first use; hosts come from the config file inventory and ~/.ssh/config.',
+      inputSchema: executeInput,
+      outputSchema: executeOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) => {
+      let stopProgress = () => {};
+      try {
+        const run = runRequest(args, args.timeout * 1000, extra);
+        const token = extra._meta?.progressToken;
+        if (token !== undefined) {
+          run.onStart = (record) => {
+            stopProgress = progressReporter(record, token, extra);
+          };
+        }
+        return await executeResult(await manager.execute(targetOf(args), args.command, run));
+      } finally {
+        stopProgress();
+      }
+    },
+  );
+
+  addTool(
+    server,
+    'execute_command_async',
+    {
+      title: 'Start a command in the background',
+      description:
+        "Start a command in the session's persistent shell and return its commandId at once (after connecting). Follow it with get_command_status; answer prompts with send_input; stop it with interrupt_command_by_id. While it runs, other commands on the same session are refused (another user or host runs in parallel).",
+      inputSchema: commandInput,
+      outputSchema: {
+        commandId: z.string(),
+        session: z.string(),
+        command: z.string(),
+        status: commandStatus,
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) => {
+      const { signal: _ignored, ...request } = runRequest(args, limits.connectTimeoutMs + 60_000, extra);
+      const record = await manager.startDetached(targetOf(args), args.command, request);
+      return {
+        structured: {
+          commandId: record.id,
+          session: record.session,
+          command: record.command,
+          status: record.status,
+        },
+        text: `Started ${record.id} on ${record.session}: ${record.command}\nget_command_status(command_id="${record.id}") shows its output.`,
+      };
+    },
+  );
+
+  addTool(
+    server,
+    'get_command_status',
+    {
+      title: 'Status and output of a command',
+      description:
+        'Status, real exit status, timings and a page of output of a command (running or finished). Output is read by byte offset: start at 0 (default) and pass nextOffset back until complete is true, so any length can be read page by page.',
+      inputSchema: {
+        command_id: commandId,
+        offset: z.number().int().min(0).default(0).describe('Byte offset in the output to read from.'),
+        max_bytes: z
+          .number()
+          .int()
+          .min(64)
+          .optional()
+          .describe(`Most bytes of output in this answer (default and cap: ${limits.maxResultBytes}).`),
+      },
+      outputSchema: {
+        ...commandSummary.shape,
+        waiting,
+        error: z.string().optional(),
+        output: z.string(),
+        offset: z.number().int(),
+        nextOffset: z.number().int().describe('Pass as offset to read on.'),
+        gap: z
+          .object({ from: z.number().int(), to: z.number().int() })
+          .optional()
+          .describe('Bytes at the start of this page that were not kept (past the spill limit).'),
+        complete: z.boolean().describe('The command has ended and all its output has been read.'),
+        note: z.string().optional().describe('Why the output is no longer kept, when it is not.'),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const record = recordOf(args.command_id);
+      const maxBytes = Math.min(args.max_bytes ?? limits.maxResultBytes, limits.maxResultBytes);
+      const window = await outputPage(record, args.offset, maxBytes);
+      if (window.complete) markRead(record);
+      const structured = {
+        ...summary(record),
+        ...(record.live.waiting && { waiting: record.live.waiting }),
+        ...window,
+      };
+      const gapText = window.gap ? `[${window.gap.to - window.gap.from} bytes not kept here]\n` : '';
+      const goneText = window.note ? `[${window.note}]\n` : '';
+      const more = window.complete
+        ? ''
+        : `\n[bytes ${window.offset}-${window.nextOffset} of ${window.totalBytes}; read on with offset=${window.nextOffset}]`;
+      return {
+        structured,
+        text: `${goneText}${gapText}${window.output}${more}\n[${record.id}: ${statusText(record)}]`,
+      };
+    },
+  );
+
+  addTool(
+    server,
+    'get_active_commands',
+    {
+      title: 'List running commands',
+      description: 'Commands running right now, in all sessions (the same list as list_running_commands).',
+      inputSchema: {},
+      outputSchema: {
+        commands: z.array(
+          z.object({
+            commandId: z.string(),
+            session: z.string(),
+            command: z.string(),
+            startedAt: z.string(),
+          }),
+        ),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    () => {
+      const commands = manager.running().map((c) => ({
+        commandId: c.id,
+        session: c.session,
+        command: c.command,
+        startedAt: c.startedAt.toISOString(),
+      }));
+      const text =
+        commands.length === 0
+          ? 'No command is running.'
+          : commands
+              .map((c) => `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`)
+              .join('\n');
+      return { structured: { commands }, text };
+    },
+  );
+
+  addTool(
+    server,
+    'list_running_commands',
+    {
+      title: 'Commands still running',
+      description: 'Commands running or waiting for input, in all sessions, with their ids.',
+      inputSchema: {},
+      outputSchema: { commands: z.array(commandSummary.extend({ waiting })) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    () => {
+      const running = manager.running();
+      const commands = running.map((r) => ({
+        ...summary(r),
+        ...(r.live.waiting && { waiting: r.live.waiting }),
+      }));
+      return {
+        structured: { commands },
+        text: running.length === 0 ? 'No command is running.' : running.map(summaryLine).join('\n'),
+      };
+    },
+  );
+
+  addTool(
+    server,
+    'list_command_history',
+    {
+      title: 'Recent commands',
+      description: 'The most recent commands of all sessions, newest first, running or finished.',
+      inputSchema: {
+        limit: z.number().int().min(1).max(100).default(20).describe('How many commands (newest first).'),
+      },
+      outputSchema: { commands: z.array(commandSummary) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    (args) => {
+      const history = manager.history(args.limit);
+      return {
+        structured: { commands: history.map(summary) },
+        text: history.length === 0 ? 'No commands yet.' : history.map(summaryLine).join('\n'),
+      };
+    },
+  );
+
+  addTool(
+    server,
+    'interrupt_command',
+    {
+      title: 'Interrupt the running command',
+      description:
+        'Send Ctrl+C to the command running in a session and wait until it has ended: the answer has its final status (interrupted, exit status 130) and its output. The shell stays usable.',
+      inputSchema: sessionAddress,
+      outputSchema: {
+        session: z.string(),
+        interrupted: z.boolean().describe('False when no command was running.'),
+        commandId: z.string().optional(),
+        command: z.string().optional(),
+        status: commandStatus.optional(),
+        exitCode: z.number().int().nullable().optional(),
+        output: z.string().optional(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    async (args) => {
+      const session = await manager.find(targetOf(args));
+      if (!session) throw noSession(args.host);
+      const running = session.current;
+      const interrupted = running !== undefined && (await manager.interruptAndWait(running.id));
+      if (!interrupted || !running) {
+        return {
+          structured: { session: session.id, interrupted: false },
+          text: `No command is running on ${session.id}; nothing was sent.`,
+        };
+      }
+      const result = await interruptedResult(running, limits.maxResultBytes, markRead);
+      return { structured: { session: session.id, interrupted, ...result.structured }, text: result.text };
+    },
+  );
+
+  addTool(
+    server,
+    'interrupt_command_by_id',
+    {
+      title: 'Interrupt a command by id',
+      description:
+        'Send Ctrl+C to a running command and wait until it has ended: the answer has its final status (interrupted, exit status 130) and its output. Its session stays usable.',
+      inputSchema: { command_id: commandId },
+      outputSchema: {
+        commandId: z.string(),
+        interrupted: z.boolean(),
+        command: z.string().optional(),
+        status: commandStatus,
+        exitCode: z.number().int().nullable().optional(),
+        output: z.string().optional(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    async (args) => {
+      const record = recordOf(args.command_id);
+      const interrupted = await manager.interruptAndWait(record.id);
+      if (!interrupted) {
+        return {
+          structured: { commandId: record.id, interrupted, status: record.status },
+          text: `${record.id} is not running (${record.status}); nothing was sent.`,
+        };
+      }
+      const result = await interruptedResult(record, limits.maxResultBytes, markRead);
+      return { structured: { interrupted, ...result.structured }, text: result.text };
+    },
+  );
+
+  /** Write to a running command, wait a moment for it to react, and say what it printed meanwhile. */
+  const typeInto = async (record: CommandRecord, text: string, waitMs: number, secret = false) => {
+    const before = record.output.totalBytes;
+    if (!manager.write(record.id, text, secret)) {
+      throw new Error(`${record.id} is not running (${record.status}); there is nothing to type into`);
+    }
+    // Let the program react: it ends, asks again, or keeps printing.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(200, waitMs)));
+    await record.settle(Math.max(0, waitMs - 200));
+    const after = await outputPage(record, before, limits.maxResultBytes);
+    return {
+      structured: {
+        ...summary(record),
+        ...(record.live.waiting && { waiting: record.live.waiting }),
+        output: after.output,
+        nextOffset: after.nextOffset,
+      },
+      text: `${after.output}${after.output.endsWith('\n') || !after.output ? '' : '\n'}[${record.id}: ${statusText(record)}]`,
+    };
+  };
+
+  const reactionOutput = {
+    ...commandSummary.shape,
+    waiting,
+    output: z.string().describe('What the command printed after the input (up to the wait).'),
+    nextOffset: z.number().int(),
+  };
+  const waitMs = z
+    .number()
+    .int()
+    .min(0)
+    .max(REACTION_MS.max)
+    .default(REACTION_MS.default)
+    .describe(
+      'Milliseconds to wait for the command to react (it ends sooner if the command ends or asks again).',
+    );
+
+  addTool(
+    server,
+    'send_input',
+    {
+      title: 'Answer a command that waits for input',
+      description:
+        'Type text into a running command (its answer to a prompt: a yes/no, a value, a password) and press Enter. With secret=true the text is a secret: it is masked in every result and log and never echoed back.',
+      inputSchema: {
+        command_id: commandId,
+        text: z.string().describe('What to type.'),
+        secret: z.boolean().default(false).describe('The text is a password or another secret.'),
+        newline: z.boolean().default(true).describe('Press Enter after the text.'),
+        wait_ms: waitMs,
+      },
+      outputSchema: reactionOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args) => {
+      if (args.secret) registerSecret(args.text, 'input');
+      const record = recordOf(args.command_id);
+      const lineEnding = manager.sessionOf(record)?.dialect?.lineEnding ?? '\n';
+      return typeInto(record, args.text + (args.newline ? lineEnding : ''), args.wait_ms, args.secret);
+    },
+  );
+
+  const target = {
+    command_id: commandId.optional().describe('The command to address (or give host).'),
+    ...sessionAddress,
+    host: sessionAddress.host.optional(),
+  };
+  /** A command id, or the running command of a host's session. */
+  const addressed = async (args: {
+    command_id?: string;
+    host?: string;
+    username?: string;
+    port?: number;
+  }) => {
+    if (args.command_id !== undefined) {
+      const record = recordOf(args.command_id);
+      return { record, session: manager.sessionOf(record) };
+    }
+    if (args.host === undefined)
+      throw new Error('Give command_id, or host (with username and port if needed).');
+    const session = await manager.find(targetOf({ ...args, host: args.host }));
+    if (!session) throw noSession(args.host);
+    return { record: session.current, session };
+  };
+
+  addTool(
+    server,
+    'send_keys',
+    {
+      title: 'Send keys to a running program',
+      description: `Send keystrokes to the running command of a session (or by command id), e.g. "q", "<ctrl-c>", ":wq<enter>", "<down><down><enter>". Named keys: ${KEY_NAMES_SUMMARY}. Then read_screen shows the result.`,
+      inputSchema: {
+        ...target,
+        keys: z.string().min(1).describe('Text with named keys in angle brackets.'),
+        wait_ms: waitMs,
+      },
+      outputSchema: reactionOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args) => {
+      const { record, session } = await addressed(args);
+      if (!record || !session)
+        throw new Error(
+          'No command is running there: send_keys types into a running program; use execute_command to run one.',
+        );
+      const snapshot = await session.readScreen();
+      const bytes = parseKeys(args.keys, { applicationCursor: snapshot?.applicationCursor ?? false });
+      return typeInto(record, bytes, args.wait_ms);
+    },
+  );
+
+  addTool(
+    server,
+    'read_screen',
+    {
+      title: 'Read the terminal screen',
+      description:
+        'The screen of a session as a person would see it (rendered by a terminal emulator): for full-screen programs such as top, less, vim or installers started with a terminal (execute_command with pty, or a known full-screen program), and for device CLIs.',
+      inputSchema: target,
+      outputSchema: {
+        session: z.string(),
+        commandId: z.string().optional(),
+        lines: z.array(z.string()),
+        cursor: z.object({ row: z.number().int(), col: z.number().int() }),
+        cols: z.number().int(),
+        rows: z.number().int(),
+        alternateScreen: z.boolean(),
+        title: z.string().optional(),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const { record, session } = await addressed(args);
+      if (!session) throw noSession(args.host ?? args.command_id ?? '');
+      const s = await session.readScreen();
+      if (!s) throw noScreen(session);
+      // A secret the terminal wrapped onto the next line is masked here; the result's masking sees lines apart.
+      const lines = redactLines(s.lines);
+      return {
+        structured: {
+          session: session.id,
+          ...(record && { commandId: record.id }),
+          lines,
+          cursor: s.cursor,
+          cols: s.cols,
+          rows: s.rows,
+          alternateScreen: s.alternateScreen,
+          ...(s.title !== undefined && { title: s.title }),
+        },
+        text: `${lines.join('\n').replace(/\n+$/, '')}\n[screen ${s.cols}x${s.rows} of ${session.id}, cursor ${s.cursor.row},${s.cursor.col}]`,
+      };
+    },
+  );
+}
+
+/**
+ * notifications/progress while the call waits: bytes so far as progress, lines and the last line as the
+ * message, at most every PROGRESS_INTERVAL_MS and only when something changed.
+ */
+function progressReporter(record: CommandRecord, token: string | number, extra: Extra): () => void {
+  let lastBytes = -1;
+  const timer = setInterval(() => {
+    if (record.finished || record.live.bytes === lastBytes) return;
+    lastBytes = record.live.bytes;
+    const { bytes, lines, lastLine } = record.live;
+    void extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: {
+          progressToken: token,
+          progress: bytes,
+          message: redact(`${lines} lines, ${bytes} bytes: ${lastLine.slice(-200)}`),
+        },
+      })
+      .catch(() => {});
+  }, PROGRESS_INTERVAL_MS);
+  return () => clearInterval(timer);
+}
+
+function noScreen(session: Session): Error {
+  return new Error(
+    `${session.id} has no screen yet: nothing has run there with a terminal. Run the program with execute_command(..., pty=true) (full-screen programs such as top get one anyway).`,
+  );
+}

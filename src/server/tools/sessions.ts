@@ -1,0 +1,116 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { SessionManager } from '../../session/manager.js';
+import type { CloseReport } from '../../session/session.js';
+import { sessionAddress } from '../schemas.js';
+import { noSession, targetOf } from '../tool-args.js';
+import { addTool } from '../tool-result.js';
+
+/** The session tools: list the open sessions, close one or all of them. */
+export function registerSessionTools(server: McpServer, manager: SessionManager): void {
+  addTool(
+    server,
+    'list_sessions',
+    {
+      title: 'List SSH sessions',
+      description: 'Open SSH sessions, as user@host:port, with their dialect and state.',
+      inputSchema: {},
+      outputSchema: {
+        sessions: z.array(
+          z.object({
+            id: z.string().describe('user@host:port'),
+            host: z.string(),
+            port: z.number().int(),
+            username: z.string(),
+            dialect: z.string(),
+            mode: z.string().optional(),
+            connected: z.boolean(),
+            busy: z.boolean(),
+            commandCount: z.number().int(),
+            createdAt: z.string(),
+            lastUsedAt: z.string(),
+          }),
+        ),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    () => {
+      const sessions = manager.list();
+      const text =
+        sessions.length === 0
+          ? 'No open sessions.'
+          : sessions
+              .map(
+                (s) =>
+                  `${s.id} (${s.dialect}, ${s.connected ? (s.busy ? 'busy' : 'idle') : 'disconnected'}, ${s.commandCount} commands)`,
+              )
+              .join('\n');
+      return { structured: { sessions }, text };
+    },
+  );
+
+  addTool(
+    server,
+    'close_session',
+    {
+      title: 'Close an SSH session',
+      description:
+        'Close one session: a running command gets Ctrl+C, what the session started on the host is ended, then its shell and connection. The answer says what could not be stopped.',
+      inputSchema: sessionAddress,
+      outputSchema: {
+        session: z.string(),
+        closed: z.boolean(),
+        stopped: z.string().optional().describe('The command that was running and was stopped.'),
+        problems: z.array(z.string()).optional().describe('What could not be stopped on the host.'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const session = await manager.find(targetOf(args));
+      if (!session) throw noSession(args.host);
+      const report = await manager.close(session);
+      return {
+        structured: {
+          session: session.id,
+          closed: true,
+          ...(report.stopped && { stopped: report.stopped }),
+          ...(report.problems.length > 0 && { problems: report.problems }),
+        },
+        text: [`Closed ${session.id}.`, ...closeNotes(report)].join('\n'),
+      };
+    },
+  );
+
+  addTool(
+    server,
+    'close_all_sessions',
+    {
+      title: 'Close all SSH sessions',
+      description:
+        'Close every open session, ending the commands they run and what they started on their hosts.',
+      inputSchema: {},
+      outputSchema: {
+        closed: z.array(z.string()),
+        problems: z.array(z.string()).optional().describe('What could not be stopped, per host.'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async () => {
+      const reports = await manager.closeAll();
+      const closed = reports.map((r) => r.id);
+      const problems = reports.flatMap((r) => r.report.problems.map((p) => `${r.id}: ${p}`));
+      const text =
+        closed.length === 0
+          ? 'No sessions were open.'
+          : [`Closed ${closed.join(', ')}.`, ...problems].join('\n');
+      return { structured: { closed, ...(problems.length > 0 && { problems }) }, text };
+    },
+  );
+}
+
+function closeNotes(report: CloseReport): string[] {
+  return [
+    ...(report.stopped ? [`Stopped ${report.stopped}.`] : []),
+    ...report.problems.map((p) => `Not done: ${p}`),
+  ];
+}
