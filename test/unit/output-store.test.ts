@@ -651,51 +651,6 @@ describe('OutputStore limits', () => {
     assert.ok(grown < memoryBytes + 8 * MIB, `grew ${grown}`);
     await store.dispose();
   });
-
-  it('pushes 100 MB in 4 KiB pieces well above 200 MB/s', async (t) => {
-    const rng = prng(8);
-    const ascii = Array.from({ length: 16 }, () =>
-      randomText(rng, 8 * KIB)
-        .replace(/[^ -~]/g, 'x')
-        .slice(0, 4096),
-    );
-    const mixed = Array.from({ length: 16 }, () => slice(randomText(rng, 4096), 0, 3000));
-    const total = 100 * 1e6;
-    const results: string[] = [];
-    for (const [name, pieces, spillBytes] of [
-      ['ascii, no spill', ascii, 0],
-      ['ascii, spill', ascii, 1024 * MIB],
-      ['multi-byte, spill', mixed, 1024 * MIB],
-    ] as const) {
-      const store = new Store({ memoryBytes: 10 * MIB, spillBytes, spillDir: await spillDir() });
-      const started = process.hrtime.bigint();
-      for (let i = 0; store.totalBytes < total; i++) store.push(pieces[i & 15] as string);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const rate = store.totalBytes / 1e6 / seconds;
-      results.push(`${name}: ${rate.toFixed(0)} MB/s`);
-      await store.dispose();
-      assert.ok(rate > 200, `${name}: ${rate.toFixed(0)} MB/s`);
-    }
-    // And with the disk in the loop: pushing with the event loop turning, every byte spilled.
-    const store = new Store({
-      memoryBytes: 10 * MIB,
-      spillBytes: 1024 * MIB,
-      spillDir: await spillDir(),
-    });
-    const started = process.hrtime.bigint();
-    for (let i = 0; store.totalBytes < total; i++) {
-      store.push(ascii[i & 15] as string);
-      if ((i & 15) === 15) await tick();
-    }
-    await store.flush();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    results.push(
-      `ascii, spill, event loop turning: ${(store.totalBytes / 1e6 / seconds).toFixed(0)} MB/s, ` +
-        `dropped ${store.stats.droppedBytes} bytes`,
-    );
-    await store.dispose();
-    t.diagnostic(results.join('; '));
-  });
 });
 
 describe('OutputStore misc', () => {
