@@ -67,7 +67,7 @@ Flags and environment beat the config file's limits.`,
       // flushed; a host or disk that does not answer does not hold the exit up for long.
       const exit = () => process.exit(0);
       setTimeout(exit, 8000).unref();
-      void Promise.allSettled([manager.dispose(), prompter.close()]).then(exit);
+      void Promise.allSettled([manager.closeForExit(), prompter.close()]).then(exit);
     };
     process.stdin.on('close', shutdown);
     // The transport closes when stdin ends or either pipe fails: with no way to answer, nothing is left to

@@ -662,11 +662,21 @@ export class SessionManager {
     return Promise.all(sessions.map(async (s) => ({ id: s.id, report: await this.close(s) })));
   }
 
-  /** Close everything and delete the commands' spill files (shutdown). */
-  async dispose(): Promise<void> {
+  /**
+   * What must be done before the process exits: spill folders deleted, sessions closed (ending what they
+   * started on their hosts), the audit log flushed. Quick, because a client kills a server that is slow
+   * to go (the SDK's stdio client: 2 s after closing stdin, 2 more after SIGTERM); the thousands of
+   * stores of kept outputs go with the process.
+   */
+  async closeForExit(): Promise<void> {
     removeSpillFolders();
     await this.closeAll();
-    await this.commands.dispose();
     await this.options.deployment?.audit?.close();
+  }
+
+  /** closeForExit, and every store's file closed: for a manager that goes while its process stays. */
+  async dispose(): Promise<void> {
+    await this.closeForExit();
+    await this.commands.dispose();
   }
 }
