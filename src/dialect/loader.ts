@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatIssues } from '../config/issues.js';
 import { log } from '../util/log.js';
 import { parseYamlSource } from '../util/yaml-source.js';
+import { formatIssues } from '../util/zod-issues.js';
 import {
   type CompileOptions,
   compileDialect,
