@@ -1,11 +1,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import type { ServerLimits } from '../config/limits.js';
 import { KEY_NAMES_SUMMARY, parseKeys } from '../expect/keys.js';
 import type { CommandRecord } from '../session/command.js';
 import type { SessionManager } from '../session/manager.js';
 import type { Session } from '../session/session.js';
 import { redact, redactLines, registerSecret } from '../util/secrets.js';
-import type { ServerLimits } from './limits.js';
 import { failure, interruptedResult, ok, statusText, summary, summaryLine } from './results.js';
 import { commandId, commandStatus, commandSummary, sessionAddress, waiting } from './schemas.js';
 import { noSession, targetOf } from './tools.js';
