@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { configWarnings } from '../config/describe.js';
+import { DEFAULT_LIMITS } from '../config/limits.js';
 import { loadConfig } from '../config/load.js';
-import { DEFAULT_LIMITS } from '../server/limits.js';
 import { createServer } from '../server/server.js';
 import { StdioLineTransport } from '../server/stdio-transport.js';
 import { VERSION } from '../server/version.js';

@@ -1,14 +1,8 @@
 import { AuditLog } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
-import {
-  type CompiledPolicy,
-  checkCommand,
-  checkInput,
-  checkOptionsFor,
-  compilePolicy,
-  PolicyConfigError,
-  presetSource,
-} from '../policy/policy.js';
+import { checkInput } from '../policy/input.js';
+import { checkOptionsFor, presetSource } from '../policy/platform.js';
+import { type CompiledPolicy, checkCommand, compilePolicy, PolicyConfigError } from '../policy/policy.js';
 import { CommandDeniedError, type Deployment, type SecretName } from '../session/manager.js';
 import type { HostEntry } from '../ssh/index.js';
 import type { HostSettings, MergedFields } from './inventory.js';

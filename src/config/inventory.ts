@@ -4,6 +4,7 @@ import type { PolicyRules } from '../policy/policy.js';
 import type { HostAlgorithms } from '../ssh/algorithms.js';
 import type { HostKeyOptions } from '../ssh/known-hosts.js';
 import { expandTilde } from '../ssh/paths.js';
+import { closest } from '../util/suggest.js';
 import { ConfigFieldError } from './errors.js';
 import type {
   AlgorithmKind,
@@ -15,7 +16,6 @@ import type {
 } from './schema.js';
 import { SECRET_FIELDS } from './schema.js';
 import { describeSecret, type SecretRef } from './secrets.js';
-import { closest } from './suggest.js';
 
 /** The command policy types are the policy module's: the config only gathers the rules. */
 export type { PatternSpec, PolicyRules } from '../policy/policy.js';

@@ -3,11 +3,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
-import type { ServerLimits } from '../server/limits.js';
 import { parseYamlSource } from '../util/yaml-source.js';
+import { formatFieldPath, formatIssues, type Locator } from '../util/zod-issues.js';
 import { ConfigError, ConfigFieldError } from './errors.js';
 import { Inventory, resolveConfigPath } from './inventory.js';
-import { formatFieldPath, formatIssues, type Locator } from './issues.js';
+import type { ServerLimits } from './limits.js';
 import { type Config, configSchema } from './schema.js';
 
 export const MODULE_NAME = 'mcp-ssh-session';

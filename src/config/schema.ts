@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { PRESET_NAMES } from '../policy/presets.js';
 import { type AlgorithmCategory, supportedAlgorithms } from '../ssh/algorithms.js';
 import { normalizeFingerprint } from '../ssh/known-hosts.js';
+import { closest } from '../util/suggest.js';
+import { LITERAL_SECRET } from '../util/zod-issues.js';
 import { parseSecretRef, SECRET_REF_SYNTAX, type SecretRef } from './secrets.js';
-import { closest } from './suggest.js';
 
 /**
  * The shape of the config file (`mcp-ssh-session.config.yaml` and friends). Keys are snake_case because
@@ -39,9 +40,6 @@ const CATEGORY: Record<AlgorithmKind, AlgorithmCategory> = {
 
 const name = z.string().regex(NAME, NAME_HINT);
 const path = z.string().min(1, 'a file path');
-
-/** Marks an issue as "a secret written in the file": the error formatter suggests an env:NAME from the path. */
-export const LITERAL_SECRET = 'literalSecret';
 
 const secretRef = z
   .string({ error: `must be ${SECRET_REF_SYNTAX}` })

@@ -1,4 +1,4 @@
-import { defaultPlatformPolicy } from '../policy/policy.js';
+import { defaultPlatformPolicy } from '../policy/platform.js';
 import type { Dialect, Responder } from './dialect.js';
 import { compilePattern } from './pattern.js';
 import { Template } from './template.js';

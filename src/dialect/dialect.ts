@@ -1,6 +1,7 @@
-import { formatFieldPath } from '../config/issues.js';
-import { closest } from '../config/suggest.js';
-import { defaultPlatformPolicy, type PlatformPolicy, type Preset, patternProblem } from '../policy/policy.js';
+import { defaultPlatformPolicy, type PlatformPolicy } from '../policy/platform.js';
+import { type Preset, patternProblem } from '../policy/policy.js';
+import { closest } from '../util/suggest.js';
+import { formatFieldPath } from '../util/zod-issues.js';
 import { compilePattern } from './pattern.js';
 import { regexErrorHint, regexPitfalls } from './regex-pitfalls.js';
 import type { DialectFile } from './schema.js';

@@ -1,4 +1,4 @@
-import { closest } from '../config/suggest.js';
+import { closest } from '../util/suggest.js';
 import type { Dialect, Responder } from './dialect.js';
 import {
   contextStart,

@@ -1,10 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatIssues } from '../config/issues.js';
 import { log } from '../util/log.js';
 import { readSmallFile } from '../util/small-file.js';
 import { parseYamlSource } from '../util/yaml-source.js';
+import { formatIssues } from '../util/zod-issues.js';
 import {
   type CompileOptions,
   compileDialect,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { formatFieldPath } from '../config/issues.js';
+import { formatFieldPath } from '../util/zod-issues.js';
 import type { Dialect, DialectFieldError } from './dialect.js';
 import { checkExamples } from './examples.js';
 import { checkDialectFile, DialectError, DialectRegistry, defaultDialectDirs } from './loader.js';

@@ -1,6 +1,6 @@
+import { readRange } from '../ssh/sftp.js';
 import { FileError, fileError, isPermissionError } from './errors.js';
 import { type RemoteContext, resolveRemote } from './remote.js';
-import { readRange } from './sftp.js';
 import { runSudo, SUDO_READ } from './sudo.js';
 
 export type Encoding = 'utf8' | 'base64';

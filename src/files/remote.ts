@@ -1,14 +1,14 @@
 import { posix } from 'node:path';
-import type { Client } from 'ssh2';
 import { plantedCode } from '../policy/planted-code.js';
+import type { SshConnection } from '../ssh/connection.js';
+import type { Sftp } from '../ssh/sftp.js';
 import { FileError, fileError } from './errors.js';
 import { remotePath } from './paths.js';
 import { allowedByName, checkPath, hasRules, type PathRules } from './policy.js';
-import type { Sftp } from './sftp.js';
 
 /** What every file operation on one host needs: the connection, its SFTP channel, home and rules. */
 export interface RemoteContext {
-  client: Client;
+  client: SshConnection;
   sftp: Sftp;
   home: string;
   rules: PathRules;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Client, ClientChannel } from 'ssh2';
 import { shellQuote } from '../dialect/template.js';
+import type { SshChannel, SshConnection } from '../ssh/connection.js';
 import { redact } from '../util/secrets.js';
 import { FileError } from './errors.js';
 
@@ -19,7 +19,7 @@ export interface SudoRun {
   /** Undefined: only works when sudo does not ask (NOPASSWD, or a cached login). */
   password: string | undefined;
   /** Called once the script runs as root: write its stdin here (never before: sudo reads the password from it). */
-  feed?: (channel: ClientChannel) => Promise<void>;
+  feed?: (channel: SshChannel) => Promise<void>;
   /** Bytes the script prints on stdout, as they come. */
   onStdout?: (chunk: Buffer) => void;
 }
@@ -30,7 +30,7 @@ export interface SudoRun {
  * is sent only when sudo's prompt (a random one of ours) shows up, and content only after the script says
  * it runs: sudo never swallows content as a password, and a cached or passwordless sudo gets no password.
  */
-export function runSudo(client: Client, path: string, run: SudoRun): Promise<{ stderr: string }> {
+export function runSudo(client: SshConnection, path: string, run: SudoRun): Promise<{ stderr: string }> {
   const nonce = randomBytes(8).toString('hex');
   const prompt = `mcp-sudo-${nonce}:`;
   const ready = `mcp-ready-${nonce}`;
@@ -90,7 +90,7 @@ export function runSudo(client: Client, path: string, run: SudoRun): Promise<{ s
 }
 
 /** Writes `data` to the channel, respecting back-pressure, then ends its stdin. */
-export async function feedAll(channel: ClientChannel, data: Buffer): Promise<void> {
+export async function feedAll(channel: SshChannel, data: Buffer): Promise<void> {
   const CHUNK = 64 * 1024;
   for (let at = 0; at < data.length; at += CHUNK) {
     if (!channel.write(data.subarray(at, at + CHUNK))) {

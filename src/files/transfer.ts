@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, rename, stat, unlink } from 'node:fs/promises';
 import path, { posix } from 'node:path';
+import { openSftp, type Sftp } from '../ssh/sftp.js';
 import { FileError, fileError } from './errors.js';
 import { localPath } from './paths.js';
 import { checkPlantedCode, type RemoteContext, resolveRemote, statOrNone } from './remote.js';
-import { openSftp, type Sftp } from './sftp.js';
 
 /**
  * ssh2's fastGet/fastPut keep this many requests of this size in flight: memory stays at
@@ -94,23 +94,13 @@ export async function upload(ctx: RemoteContext, request: TransferRequest): Prom
   await checkPlantedCode(ctx, remote, mode);
   const temp = tempName(remote, posix.join, posix.dirname);
   try {
-    await onOwnChannel(
-      ctx,
-      request.signal,
-      (sftp) =>
-        new Promise<void>((resolve, reject) =>
-          sftp.raw.fastPut(
-            local,
-            temp,
-            {
-              concurrency: CONCURRENCY,
-              chunkSize: CHUNK,
-              mode: 0o600,
-              step: (done, _chunk, total) => request.onProgress?.(done, total),
-            },
-            (error) => (error ? reject(error) : resolve()),
-          ),
-        ),
+    await onOwnChannel(ctx, request.signal, (sftp) =>
+      sftp.fastPut(local, temp, {
+        concurrency: CONCURRENCY,
+        chunkSize: CHUNK,
+        mode: 0o600,
+        onProgress: request.onProgress,
+      }),
     );
     await ctx.sftp.chmod(temp, mode);
     await ctx.sftp.replace(temp, remote);
@@ -137,23 +127,13 @@ export async function download(ctx: RemoteContext, request: TransferRequest): Pr
   const mode = request.permissions ?? (old ? old.mode & 0o7777 : 0o666 & ~process.umask());
   const temp = tempName(local, path.join, path.dirname);
   try {
-    await onOwnChannel(
-      ctx,
-      request.signal,
-      (sftp) =>
-        new Promise<void>((resolve, reject) =>
-          sftp.raw.fastGet(
-            remote,
-            temp,
-            {
-              concurrency: CONCURRENCY,
-              chunkSize: CHUNK,
-              mode: 0o600,
-              step: (done, _chunk, total) => request.onProgress?.(done, total),
-            },
-            (error) => (error ? reject(error) : resolve()),
-          ),
-        ),
+    await onOwnChannel(ctx, request.signal, (sftp) =>
+      sftp.fastGet(remote, temp, {
+        concurrency: CONCURRENCY,
+        chunkSize: CHUNK,
+        mode: 0o600,
+        onProgress: request.onProgress,
+      }),
     );
     await chmod(temp, mode);
     await rename(temp, local);

@@ -1,8 +1,8 @@
 import { arithmeticReadsVariables } from './evaluation.js';
 import { describe, type Follow, hazard, scriptFile, scriptOf } from './follow.js';
 import { hazards } from './hazards.js';
-import type { Word } from './shell-parser.js';
 import { assignmentFollows, subscriptFollows, targetFollows } from './variables.js';
+import type { Word } from './word.js';
 
 /**
  * Bash builtins that run a string, evaluate a name or arithmetic, or change what a command name runs.

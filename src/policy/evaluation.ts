@@ -1,5 +1,5 @@
 import { type Hazard, hazards } from './hazards.js';
-import type { Word } from './shell-parser.js';
+import type { Word } from './word.js';
 
 /**
  * What bash evaluates a second time, after the parser has read the line: arithmetic and array subscripts

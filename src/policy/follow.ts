@@ -1,6 +1,6 @@
 import { inputKind } from './evaluation.js';
 import { type Hazard, hazards } from './hazards.js';
-import type { Word } from './shell-parser.js';
+import type { Word } from './word.js';
 
 /**
  * What a command runs in turn, so that a rule about `reboot` also sees `sudo -u root -- reboot`,

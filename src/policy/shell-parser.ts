@@ -8,6 +8,7 @@ import {
 } from './evaluation.js';
 import { type Hazard, hazards } from './hazards.js';
 import { assignmentFollows } from './variables.js';
+import type { Word } from './word.js';
 
 /**
  * A bash parser that finds every command a command line would run, for the command policy. It does not
@@ -28,17 +29,6 @@ import { assignmentFollows } from './variables.js';
 export const MAX_NESTING = 64;
 /** Deepest nesting of strings parsed again as commands: backticks, `bash -c`, `eval`, here-docs fed to a shell. */
 export const MAX_REPARSE = 8;
-
-export interface Word {
-  /** Quotes removed and escapes decoded; an expansion keeps its source text (`$HOME`, `$(date)`). */
-  value: string;
-  /** Part of the word is only known when it runs: a parameter, a substitution, a glob or braces. */
-  dynamic: boolean;
-  /** No quotes, escapes or expansions: only such a word can be a reserved word (`if`, `{`, ...). */
-  plain: boolean;
-  /** An unquoted expansion, glob or brace list: bash may turn the word into several words, or none. */
-  fields: boolean;
-}
 
 /** One simple command as written, before wrappers (`sudo`, `bash -c`) are looked through. */
 export interface RawCommand {

@@ -2,7 +2,8 @@ import { type CliCommand, type CliSyntax, PLAIN_CLI, splitCli } from './cli.js';
 import { PolicyParseError } from './errors.js';
 import { APPENDED, describe } from './follow.js';
 import { type Hazard, hazards } from './hazards.js';
-import { type ParseState, parseExpansions, parseShell, type RawCommand, type Word } from './shell-parser.js';
+import { type ParseState, parseExpansions, parseShell, type RawCommand } from './shell-parser.js';
+import type { Word } from './word.js';
 import { follow } from './wrappers.js';
 
 export { PolicyParseError } from './errors.js';

@@ -1,7 +1,7 @@
 import { arithmeticReadsVariables } from './evaluation.js';
+import type { Follow } from './follow.js';
 import { hazards } from './hazards.js';
-import type { Word } from './shell-parser.js';
-import type { Follow } from './wrappers.js';
+import type { Word } from './word.js';
 
 /**
  * Variables that change what runs. Assigning one is checked the way bash will use it: a command line it

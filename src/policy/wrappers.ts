@@ -2,10 +2,8 @@ import { followBuiltin } from './builtins.js';
 import { PolicyParseError } from './errors.js';
 import { APPENDED, describe, type Follow, hazard, scriptFile, scriptOf, values } from './follow.js';
 import { hazards } from './hazards.js';
-import type { Word } from './shell-parser.js';
 import { assignmentFollows } from './variables.js';
-
-export type { Follow } from './follow.js';
+import type { Word } from './word.js';
 
 /** How a command that runs another one takes its options. Options end at the first operand or `--`. */
 interface WrapperSpec {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { knownKeysAt } from '../config/issues.js';
+import { knownKeysAt } from '../util/zod-issues.js';
 
 /** More than this many problems in one call are counted, not listed. */
 const MAX_ISSUES = 5;

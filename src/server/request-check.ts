@@ -5,7 +5,7 @@ import {
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { closest } from '../config/suggest.js';
+import { closest } from '../util/suggest.js';
 import { describeIssues, short } from './arg-issues.js';
 import { type ErrorReply, errorReply, INVALID_PARAMS, METHOD_NOT_FOUND } from './jsonrpc-check.js';
 import type { ToolInput, ToolInputs } from './tool-inputs.js';

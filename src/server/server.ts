@@ -1,11 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { deploymentOf } from '../config/deployment.js';
+import { resolveLimits, type ServerLimits } from '../config/limits.js';
 import type { LoadedConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
 import { SessionManager, type SessionManagerOptions } from '../session/manager.js';
 import { DEFAULT_RETENTION } from '../session/registry.js';
 import type { SshPaths } from '../ssh/index.js';
-import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { type MessageCheck, offeredMethods, requestCheck } from './request-check.js';
 import { SecretPrompter } from './secret-prompt.js';
 import { recordToolInputs } from './tool-inputs.js';
@@ -31,13 +31,7 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
   limits: ServerLimits;
   dialects: DialectRegistry;
 } {
-  // Unset values keep their defaults instead of overwriting them with undefined.
-  const defined = (l: Partial<ServerLimits> = {}) => Object.entries(l).filter(([, v]) => v !== undefined);
-  const limits: ServerLimits = {
-    ...DEFAULT_LIMITS,
-    ...Object.fromEntries(defined(options.config?.limits)),
-    ...Object.fromEntries(defined(options.limits)),
-  };
+  const limits = resolveLimits(options.config?.limits, options.limits);
   const config = options.config;
   const dialects = new DialectRegistry(
     defaultDialectDirs([...(config?.dialectPaths ?? []), ...(options.dialectDirs ?? [])]),

@@ -1,6 +1,6 @@
-import type { Client, ClientChannel } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import { ExpectRunner, type ShellChannel } from '../expect/runner.js';
+import type { SshChannel, SshConnection } from '../ssh/connection.js';
 
 type PtyOptions = { term: string; cols: number; rows: number };
 
@@ -24,13 +24,12 @@ export interface OpenedChannel {
 
 /** Open the channel a dialect asks for: an exec channel running its command, or a shell, with or without a pty. */
 export async function openChannel(
-  client: Client,
+  client: SshConnection,
   spec: Dialect['channel'],
   tap?: ChannelTap,
 ): Promise<OpenedChannel> {
-  const stream = await new Promise<ClientChannel>((resolve, reject) => {
-    const done = (error: Error | undefined, opened: ClientChannel) =>
-      error ? reject(error) : resolve(opened);
+  const stream = await new Promise<SshChannel>((resolve, reject) => {
+    const done = (error: Error | undefined, opened: SshChannel) => (error ? reject(error) : resolve(opened));
     const ptyOptions: PtyOptions | undefined = spec.pty === false ? undefined : spec.pty;
     if (spec.type === 'exec') client.exec(spec.command ?? '', ptyOptions ? { pty: ptyOptions } : {}, done);
     else if (ptyOptions) client.shell(ptyOptions, done);
@@ -80,7 +79,7 @@ export async function openChannel(
 }
 
 /** Run a command on a second channel and wait for it to end, with its exit status (interrupts, cleanup). */
-export function execSide(client: Client, command: string): Promise<number | null> {
+export function execSide(client: SshConnection, command: string): Promise<number | null> {
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
       if (error) return reject(error);

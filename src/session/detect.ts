@@ -1,8 +1,8 @@
-import type { Client } from 'ssh2';
 import { DETECTION_CHANNEL, detectionDialect } from '../dialect/detection.js';
 import type { Dialect } from '../dialect/dialect.js';
 import { errorLineIn } from '../dialect/matching.js';
 import { type ExpectRunner, findLine } from '../expect/runner.js';
+import type { SshConnection } from '../ssh/connection.js';
 import { type ChannelTap, openChannel, openRunner, sameChannel } from './channel.js';
 
 export class DetectionError extends Error {}
@@ -30,7 +30,7 @@ export interface DetectOptions {
  * same kind of channel, it takes this one over, prompt on screen; otherwise the channel is closed.
  */
 export async function detectDialect(
-  client: Client,
+  client: SshConnection,
   candidates: Dialect[],
   options: DetectOptions,
 ): Promise<{ dialect: Dialect; runner?: ExpectRunner }> {

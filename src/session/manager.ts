@@ -3,7 +3,7 @@ import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
 import { OutputStore, removeSpillFolders } from '../expect/output-store.js';
-import type { TypedInput } from '../policy/policy.js';
+import type { TypedInput } from '../policy/input.js';
 import { hostAddresses } from '../ssh/addresses.js';
 import {
   connect,

@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Client } from 'ssh2';
 import type { Dialect } from '../dialect/dialect.js';
 import type { OutputStore } from '../expect/output-store.js';
 import type { ExpectRunner, RunnerTrace, RunOptions, RunOutcome } from '../expect/runner.js';
 import { ScreenMirror, type ScreenSnapshot } from '../expect/screen.js';
+import type { SshConnection } from '../ssh/connection.js';
 import { log } from '../util/log.js';
 import { type ChannelTap, execSide, openChannel, openRunner } from './channel.js';
 import { CommandRecord } from './command.js';
@@ -16,7 +16,7 @@ export interface SessionTarget {
   port: number;
   username: string;
   /** Opens an authenticated connection; the ssh layer decides how. */
-  connect(): Promise<Client>;
+  connect(): Promise<SshConnection>;
 }
 
 export interface ExecuteOptions extends RunOptions {
@@ -105,8 +105,8 @@ const CLEANUP_MS = 5000;
  * a lost connection or shell is re-established on the next call, which then reports the reset.
  */
 export class Session {
-  private client: Client | undefined;
-  private connecting: Promise<Client> | undefined;
+  private client: SshConnection | undefined;
+  private connecting: Promise<SshConnection> | undefined;
   private runner: ExpectRunner | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Calls queued or running on this session. */
@@ -380,7 +380,7 @@ export class Session {
    * The session's SSH connection, made when there is none. Other channels (SFTP, side exec channels) use it
    * next to the shell, without waiting for the command queue; callers at the same time share one connect.
    */
-  connection(): Promise<Client> {
+  connection(): Promise<SshConnection> {
     if (this.closedByUser) return Promise.reject(new Error(`session ${this.id} was closed`));
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= this.target

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
-import type { Algorithms } from 'ssh2';
+import type { Algorithms, ServerHostKeyAlgorithm } from 'ssh2';
 import { SshError } from './errors.js';
-import { hostKeyAlgorithms } from './known-hosts.js';
 
 /** The keys of ssh2's `algorithms` option. */
 export type AlgorithmCategory = keyof Algorithms;
@@ -60,6 +59,48 @@ export function connectAlgorithms(
   // Only the name types are narrower in @types/ssh2; ssh2 checks the names itself.
   return out as Algorithms;
 }
+
+/**
+ * Host key algorithms, those matching key types already recorded for the host first (like OpenSSH), so a
+ * host known by its ed25519 key is not treated as new because it prefers rsa. The set is ssh2's default
+ * one, or the one `configured` (the host's algorithms.serverHostKey) asks for: an exact list decides the
+ * set alone; a `{ remove, prepend, append }` object edits ssh2's defaults, and the preferred algorithms it
+ * removes stay removed.
+ */
+export function hostKeyAlgorithms(knownKeyTypes: string[], configured?: AlgorithmSetting): AlgorithmSetting {
+  const preferred: string[] = [...new Set(knownKeyTypes.flatMap((t) => ALGORITHMS_BY_KEY_TYPE[t] ?? []))];
+  if (Array.isArray(configured) && configured.length > 0) {
+    // A stable partition: the known ones first, each part in the order the user wrote.
+    return [
+      ...configured.filter((a) => preferred.includes(a)),
+      ...configured.filter((a) => !preferred.includes(a)),
+    ];
+  }
+  const edits = configured && !Array.isArray(configured) ? configured : {};
+  const removed = edits.remove ?? [];
+  const kept = preferred.filter((a) => !removed.some((r) => matchesAlgorithm(r, a)));
+  // ssh2 applies the keys in insertion order: remove (theirs, and ours so they can move), then put ours in
+  // front of their prepends, then their appends (skipped by ssh2 when already present).
+  return {
+    remove: [...removed, ...kept],
+    prepend: [...kept, ...(edits.prepend ?? []).filter((a) => !kept.includes(a))],
+    append: edits.append ?? [],
+  };
+}
+
+/** ssh2 takes RegExps in these lists too, though @types/ssh2 does not say so. */
+function matchesAlgorithm(pattern: unknown, name: string): boolean {
+  return pattern instanceof RegExp ? pattern.test(name) : pattern === name;
+}
+
+/** Key type (as in known_hosts) -> the host key algorithms that produce it. Others: ssh2 cannot use them. */
+const ALGORITHMS_BY_KEY_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
 
 interface AlgorithmTable {
   defaults: string[];

@@ -8,7 +8,7 @@ import { registerSecret } from '../util/secrets.js';
 import { readSmallFile, SmallFileError } from '../util/small-file.js';
 import { SshError } from './errors.js';
 import { displayPath } from './paths.js';
-import type { Hop } from './ssh-config.js';
+import { type Hop, MAX_KEY_BYTES } from './ssh-config.js';
 
 export interface Identity {
   /** For messages: `~/.ssh/id_ed25519`. */
@@ -28,9 +28,6 @@ export interface AuthSecrets {
   password?: string;
   keyPassphrase?: string;
 }
-
-/** Far more than any private key (an RSA 16384 key is 13 KiB): key_filename is the caller's to choose. */
-export const MAX_KEY_BYTES = 64 * 1024;
 
 /**
  * Reads and parses the identity files. An encrypted key is opened with keyPassphrase, else with the

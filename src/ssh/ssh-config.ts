@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { log } from '../util/log.js';
 import { registerSecret } from '../util/secrets.js';
 import type { HostAlgorithms } from './algorithms.js';
-import { MAX_KEY_BYTES } from './auth.js';
 import { loadSshConfig } from './config-file.js';
 import { SshError } from './errors.js';
 import { type HostKeyOptions, normalizeFingerprint } from './known-hosts.js';
@@ -362,6 +361,9 @@ async function defaultIdentities(paths: SshPaths): Promise<string[]> {
   const present = await Promise.all(candidates.map(exists));
   return candidates.filter((_, i) => present[i]);
 }
+
+/** Far more than any private key (an RSA 16384 key is 13 KiB): key_filename is the caller's to choose. */
+export const MAX_KEY_BYTES = 64 * 1024;
 
 /**
  * Why a key file the caller named cannot be a private key: missing, not a regular file (a FIFO would hang

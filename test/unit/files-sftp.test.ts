@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { SFTPWrapper } from 'ssh2';
-import { Sftp } from '../../src/files/sftp.js';
+import { Sftp } from '../../src/ssh/sftp.js';
 
 /** ssh2's SFTPWrapper as it behaves once its channel closed: requests are taken and never answered. */
 function silentChannel() {

@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
-import { connectAlgorithms } from '../../src/ssh/algorithms.js';
+import { connectAlgorithms, hostKeyAlgorithms } from '../../src/ssh/algorithms.js';
 import { SshError } from '../../src/ssh/errors.js';
 import {
   fingerprint,
-  hostKeyAlgorithms,
   keyTypeOf,
   lookupHost,
   normalizeFingerprint,

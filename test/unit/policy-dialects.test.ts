@@ -7,13 +7,8 @@ import { deploymentOf } from '../../src/config/deployment.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Dialect } from '../../src/dialect/dialect.js';
 import { DialectError, DialectRegistry } from '../../src/dialect/loader.js';
-import {
-  checkCommand,
-  checkOptionsFor,
-  compilePolicy,
-  type PolicyDecision,
-  presetSource,
-} from '../../src/policy/policy.js';
+import { checkOptionsFor, presetSource } from '../../src/policy/platform.js';
+import { checkCommand, compilePolicy, type PolicyDecision } from '../../src/policy/policy.js';
 import { CommandDeniedError } from '../../src/session/manager.js';
 import { loadDialect } from '../support/device-policy.js';
 

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type CheckOptions,
-  checkInput,
-  compilePolicy,
-  type InputDecision,
-  type TypedInput,
-} from '../../src/policy/policy.js';
+import { checkInput, type InputDecision, type TypedInput } from '../../src/policy/input.js';
+import { type CheckOptions, compilePolicy } from '../../src/policy/policy.js';
 
 const shell: CheckOptions = { abbreviations: false };
 const deny = compilePolicy({ allow: [], deny: [{ pattern: 'rm', origin: 'defaults' }], presets: [] });

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveSecret, secretIsSet, secretLength } from '../../src/config/secrets.js';
-import { loadIdentities, MAX_KEY_BYTES } from '../../src/ssh/auth.js';
-import { resolveTarget } from '../../src/ssh/ssh-config.js';
+import { loadIdentities } from '../../src/ssh/auth.js';
+import { MAX_KEY_BYTES, resolveTarget } from '../../src/ssh/ssh-config.js';
 import { readSmallFile, readSmallFileSync } from '../../src/util/small-file.js';
 
 /** The promise, or a failure after `ms`: a read that never ends must fail the test, not hang it. */

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import type { ServerLimits } from '../../config/limits.js';
 import { KEY_NAMES_SUMMARY, parseKeys } from '../../expect/keys.js';
 import type { CommandRecord } from '../../session/command.js';
 import type { RunRequest, SessionManager } from '../../session/manager.js';
@@ -14,7 +15,6 @@ import {
   summary,
   summaryLine,
 } from '../command-view.js';
-import type { ServerLimits } from '../limits.js';
 import {
   commandId,
   commandStatus,

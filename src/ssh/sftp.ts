@@ -1,14 +1,15 @@
 import { posix } from 'node:path';
-import type { Client, FileEntryWithStats, OpenMode, SFTPWrapper, Stats } from 'ssh2';
+import type { FileEntryWithStats, OpenMode, SFTPWrapper, Stats } from 'ssh2';
+import type { SshConnection } from './connection.js';
 
 /**
  * One SFTP channel per connection for the small calls (read_file, write_file, list_directory): opening one
  * costs a round trip or two, and the session's connection lives long. A closed channel or connection
  * drops the cache entry, so the next call opens a new one.
  */
-const channels = new WeakMap<Client, Promise<Sftp>>();
+const channels = new WeakMap<SshConnection, Promise<Sftp>>();
 
-export function sftpOf(client: Client): Promise<Sftp> {
+export function sftpOf(client: SshConnection): Promise<Sftp> {
   let cached = channels.get(client);
   if (!cached) {
     cached = openSftp(client);
@@ -23,13 +24,22 @@ export function sftpOf(client: Client): Promise<Sftp> {
 }
 
 /** A channel of its own (transfers: closing it is how a cancelled transfer stops). */
-export function openSftp(client: Client): Promise<Sftp> {
+export function openSftp(client: SshConnection): Promise<Sftp> {
   return new Promise((resolve, reject) => {
     client.sftp((error, sftp) => (error ? reject(error) : resolve(new Sftp(sftp))));
   });
 }
 
 type Callback<T> = (error: Error | null | undefined, value: T) => void;
+
+/** How fastPut and fastGet move a file: `concurrency` requests of `chunkSize` bytes in flight. */
+export interface FastTransferOptions {
+  concurrency: number;
+  chunkSize: number;
+  /** Permissions of the file created. */
+  mode: number;
+  onProgress?: (done: number, total: number) => void;
+}
 
 const closedError = () =>
   new Error('the SFTP channel closed (sftp-server on the host ended it); the next call opens a new one');
@@ -107,6 +117,20 @@ export class Sftp {
     return this.call<void>((cb) => this.raw.ext_openssh_rename(from, to, cb as Callback<void>));
   }
 
+  /** A local file to a remote one, in parallel requests (ssh2's fastPut). Closing the channel stops it. */
+  fastPut(local: string, remote: string, options: FastTransferOptions): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.raw.fastPut(local, remote, fastOptions(options), (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /** A remote file to a local one, in parallel requests (ssh2's fastGet). Closing the channel stops it. */
+  fastGet(remote: string, local: string, options: FastTransferOptions): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.raw.fastGet(remote, local, fastOptions(options), (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
   /** mkdir -p: creates the missing folders of `dir`, top down. */
   async mkdirs(dir: string): Promise<void> {
     const missing: string[] = [];
@@ -125,6 +149,15 @@ export class Sftp {
   end(): void {
     this.raw.end();
   }
+}
+
+function fastOptions(options: FastTransferOptions) {
+  return {
+    concurrency: options.concurrency,
+    chunkSize: options.chunkSize,
+    mode: options.mode,
+    step: (done: number, _chunk: number, total: number) => options.onProgress?.(done, total),
+  };
 }
 
 /** Bytes of [offset, offset + length) in parallel chunks (one request per chunk is a round trip each). */

@@ -1,6 +1,6 @@
 import { DEFAULT_RETENTION } from '../session/registry.js';
 
-/** Tunables of the server; the CLI fills them from flags and environment. */
+/** Tunables of the server: defaults, then the config file's `limits`, then the CLI's flags and environment. */
 export interface ServerLimits {
   /**
    * Output kept in memory per command (head and tail); past it the middle goes to a temporary file. A
@@ -37,3 +37,15 @@ export const DEFAULT_LIMITS: ServerLimits = {
   keepUnreadMs: DEFAULT_RETENTION.unreadMs,
   keepReadMs: DEFAULT_RETENTION.readMs,
 };
+
+/**
+ * The limits in force: the defaults, beaten by the config file's, beaten by the caller's (flags and
+ * environment). A value left unset (or undefined) at one level keeps the one beneath it.
+ */
+export function resolveLimits(
+  config: Partial<ServerLimits> = {},
+  call: Partial<ServerLimits> = {},
+): ServerLimits {
+  const defined = (l: Partial<ServerLimits>) => Object.entries(l).filter(([, v]) => v !== undefined);
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(defined(config)), ...Object.fromEntries(defined(call)) };
+}

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
-import { LITERAL_SECRET } from './schema.js';
 import { closest } from './suggest.js';
+
+/** Marks an issue as "a secret written in the file": the error formatter suggests an env:NAME from the path. */
+export const LITERAL_SECRET = 'literalSecret';
 
 /** Where fields are written, when the file format can tell (YAML and JSON can; JS modules cannot). */
 export interface Locator {
