@@ -251,20 +251,37 @@ export function registerFileTools(
     durationMs: z.number(),
     mbPerSecond: z.number(),
   };
+  /**
+   * Progress notifications for one transfer, at most one per interval; `end` sends the last one (all bytes)
+   * and waits for it, so that it reaches the client before the result (a client drops progress for a
+   * request it has had the answer to).
+   */
   const progressOf = (extra: Extra) => {
     const token = extra._meta?.progressToken;
     if (token === undefined) return undefined;
     let last = 0;
-    return (done: number, total: number) => {
-      const now = Date.now();
-      if (now - last < PROGRESS_INTERVAL_MS && done < total) return;
-      last = now;
-      void extra
+    let sent = -1;
+    let pending: Promise<void> = Promise.resolve();
+    const send = (done: number, total: number) => {
+      sent = done;
+      pending = extra
         .sendNotification({
           method: 'notifications/progress',
           params: { progressToken: token, progress: done, total },
         })
         .catch(() => {});
+    };
+    return {
+      onProgress: (done: number, total: number) => {
+        const now = Date.now();
+        if (now - last < PROGRESS_INTERVAL_MS && done < total) return;
+        last = now;
+        send(done, total);
+      },
+      end: async (total: number) => {
+        if (sent !== total) send(total, total);
+        await pending;
+      },
     };
   };
   const transferred = (r: TransferResult, verb: string) => {
@@ -275,11 +292,11 @@ export function registerFileTools(
       text: `${verb} ${r.bytes} bytes: ${r.local} ${verb === 'Uploaded' ? '->' : '<-'} ${r.remote} in ${structured.durationMs} ms (${mbPerSecond} MB/s).`,
     };
   };
-  const transferLimits = async (extra: Extra) => ({
+  const transferLimits = async (extra: Extra, progress: ReturnType<typeof progressOf>) => ({
     localDirs: await localDirs,
     maxBytes: maxTransfer,
     signal: extra.signal,
-    ...(progressOf(extra) && { onProgress: progressOf(extra) }),
+    ...(progress && { onProgress: progress.onProgress }),
   });
 
   addTool(
@@ -297,13 +314,15 @@ export function registerFileTools(
     },
     async (args, extra) => {
       const ctx = await contextOf(args);
+      const progress = progressOf(extra);
       const r = await upload(ctx, {
         local: args.local_path,
         remote: args.remote_path,
         makeDirs: args.make_dirs,
         ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
-        ...(await transferLimits(extra)),
+        ...(await transferLimits(extra, progress)),
       });
+      await progress?.end(r.bytes);
       return transferred(r, 'Uploaded');
     },
   );
@@ -320,13 +339,15 @@ export function registerFileTools(
     },
     async (args, extra) => {
       const ctx = await contextOf(args);
+      const progress = progressOf(extra);
       const r = await download(ctx, {
         local: args.local_path,
         remote: args.remote_path,
         makeDirs: false,
         ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
-        ...(await transferLimits(extra)),
+        ...(await transferLimits(extra, progress)),
       });
+      await progress?.end(r.bytes);
       return transferred(r, 'Downloaded');
     },
   );
