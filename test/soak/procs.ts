@@ -53,6 +53,20 @@ export function kill(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
+/**
+ * Whether `pid` has called exit: gone, or its main thread a zombie while the kernel finishes the rest
+ * (freeing the blocks of large deleted spill files can hold a thread in disk I/O for seconds).
+ */
+export function exitedOrExiting(pid: number): boolean {
+  if (!alive(pid)) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CLI, NODE_FLAGS } from '../support/mcp-client.js';
-import { alive, kill, rssKb } from './procs.js';
+import { alive, exitedOrExiting, kill, rssKb } from './procs.js';
 
 export type Call =
   | { ok: true; result: CallToolResult; ms: number }
@@ -95,12 +95,15 @@ export async function startServer(start: ServerStart): Promise<SoakServer> {
     rssKb: () => rssKb(pid),
     stderrTail: () => stderr,
     async stop(boundMs = 5_000) {
-      // The SDK's close ends stdin, waits 2 s, then sends SIGTERM, 2 s later SIGKILL: a server that took
-      // that long did not exit on stdin closing, as a client expects.
-      const t0 = Date.now();
+      // The SDK's close ends stdin, waits 2 s, then sends SIGTERM, 2 s later SIGKILL: a server that has
+      // not exited by then did not exit on stdin closing, as a client expects.
+      const deadline = Date.now() + STDIN_EXIT_MS;
+      const onStdinClose = (async () => {
+        while (!exitedOrExiting(pid) && Date.now() < deadline) await delay(10);
+        return exitedOrExiting(pid);
+      })();
       await client.close().catch(() => {});
-      const onStdinClose = Date.now() - t0 < STDIN_EXIT_MS;
-      return (await exited(boundMs)) && onStdinClose;
+      return (await onStdinClose) && (await exited(boundMs));
     },
     async terminate(boundMs) {
       kill([pid], 'SIGTERM');
