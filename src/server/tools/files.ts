@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import type { ServerLimits } from '../../config/limits.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { listRemote } from '../../files/list.js';
 import { allowedLocalDirs } from '../../files/paths.js';
@@ -16,10 +17,6 @@ import type { SecretPrompter } from '../secret-prompt.js';
 import { refuseToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
 
-/** read_file's cap per call: a result carries the content twice (text and structuredContent). */
-export const DEFAULT_MAX_READ_BYTES = 2 * 1024 * 1024;
-/** upload_file / download_file: a limit so a mistaken path cannot fill a disk; files.max_transfer_bytes. */
-export const DEFAULT_MAX_TRANSFER_BYTES = 1024 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 250;
 
 const connection = {
@@ -60,10 +57,11 @@ export function registerFileTools(
   server: McpServer,
   manager: SessionManager,
   prompter: SecretPrompter,
+  limits: Pick<ServerLimits, 'maxReadBytes' | 'maxTransferBytes'>,
   config?: LoadedConfig,
 ): void {
-  const maxRead = config?.files.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
-  const maxTransfer = config?.files.maxTransferBytes ?? DEFAULT_MAX_TRANSFER_BYTES;
+  const maxRead = limits.maxReadBytes;
+  const maxTransfer = limits.maxTransferBytes;
   const localDirs = allowedLocalDirs(config?.files.localDirs);
 
   type Args = z.infer<z.ZodObject<typeof connection>> & { use_sudo?: boolean; sudo_password?: string };
