@@ -14,9 +14,10 @@ import {
   type TargetRequest,
 } from '../ssh/index.js';
 import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
-import { registerSecret } from '../util/secrets.js';
+import { registerSecret, SECRET_KINDS, type SecretName } from '../util/secrets.js';
 import type { CommandRecord } from './command.js';
 import { CommandRegistry, type RetentionLimits } from './registry.js';
+import { type AskSecret, type ConfiguredSecret, lookupSecret, type SecretConfig } from './secrets.js';
 import {
   type CloseReport,
   type ExecuteOptions,
@@ -24,9 +25,6 @@ import {
   Session,
   type ShellObserver,
 } from './session.js';
-
-/** The secrets a call can need, by the names dialects and prompts use. */
-export type SecretName = 'password' | 'key_passphrase' | 'enable' | 'sudo';
 
 /** A command the host's policy refuses; it was never sent. */
 export class CommandDeniedError extends Error {
@@ -42,7 +40,7 @@ export class CommandDeniedError extends Error {
  * What a deployment (a config file) adds to a bare ~/.ssh/config setup. The session layer only sees this
  * shape; the config layer implements it.
  */
-export interface Deployment {
+export interface Deployment extends SecretConfig {
   /** Inventory entries by name, for the ssh layer (target and jump hosts). */
   lookup(name: string): HostEntry | undefined;
   /** Filled in where neither the inventory entry nor ~/.ssh/config says anything. */
@@ -62,10 +60,7 @@ export interface Deployment {
    * A secret configured for this host: its value, or `missing` saying which reference is not set
    * (e.g. `env:CORE_PASS is not set`); undefined when none is configured.
    */
-  secretFor(
-    name: string | undefined,
-    secret: SecretName,
-  ): Promise<{ value: string } | { missing: string } | undefined>;
+  secretFor(name: string | undefined, secret: SecretName): Promise<ConfiguredSecret>;
   /** Whether the config names this secret for the host, without reading it. */
   configures(name: string | undefined, secret: SecretName): boolean;
   /**
@@ -131,7 +126,7 @@ export interface RunRequest {
   /** Called once the command has been sent (progress reporting hooks in here). */
   onStart?: (record: CommandRecord) => void;
   /** Asks the user for a secret nobody configured or passed, or says why that is not possible. */
-  askSecret?: (secret: SecretName, reason: string) => Promise<{ value: string } | { unavailable: string }>;
+  askSecret?: AskSecret;
 }
 
 export interface SessionInfo {
@@ -391,23 +386,16 @@ export class SessionManager {
   private async loginSecrets(target: ResolvedTarget, configName: string | undefined, run: RunRequest) {
     const deployment = this.options.deployment;
     if (!deployment) return;
-    for (const [field, secret] of [
-      ['password', 'password'],
-      ['keyPassphrase', 'key_passphrase'],
-    ] as const) {
-      if (target[field] !== undefined) continue;
-      const configured = await deployment.secretFor(configName, secret);
-      if (configured === undefined) continue;
-      if ('value' in configured) {
-        target[field] = configured.value;
-        continue;
-      }
-      const typed = await run.askSecret?.(secret, configured.missing);
-      if (typed === undefined || 'unavailable' in typed) {
-        const why = typed ? `; asking the user was not possible: ${typed.unavailable}` : '';
-        throw new Error(`${configured.missing}${why}`);
-      }
-      target[field] = typed.value;
+    for (const name of ['password', 'key_passphrase'] as const) {
+      const field = SECRET_KINDS[name].field;
+      const value = await lookupSecret(name, {
+        given: target[field],
+        config: deployment,
+        host: configName,
+        whenMissing: 'ask',
+        ask: run.askSecret,
+      });
+      if (value !== undefined) target[field] = value;
     }
   }
 
@@ -426,12 +414,15 @@ export class SessionManager {
       );
     }
     const secrets: Record<string, string | undefined> = {};
-    const secretOf = async (name: 'enable' | 'sudo') => {
-      const given = run.secrets?.[name] ?? session.asked.get(name);
-      if (given !== undefined) return given;
-      const configured = await this.options.deployment?.secretFor(host, name);
-      return configured && 'value' in configured ? configured.value : undefined;
-    };
+    // Not asked for here: the device's own prompt asks the user (askerFor), only if it comes.
+    const secretOf = (name: 'enable' | 'sudo') =>
+      lookupSecret(name, {
+        given: run.secrets?.[name],
+        asked: session.asked,
+        config: this.options.deployment,
+        host,
+        whenMissing: 'leave',
+      });
     const options: ExecuteOptions = {
       timeoutMs: run.timeoutMs,
       maxOutputBytes: this.options.output.memoryBytes,

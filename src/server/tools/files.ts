@@ -10,11 +10,11 @@ import type { RemoteContext } from '../../files/remote.js';
 import { download, type TransferResult, upload } from '../../files/transfer.js';
 import { writeRemote } from '../../files/write.js';
 import type { SessionManager } from '../../session/manager.js';
+import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
-import { registerSecret } from '../../util/secrets.js';
 import { host, port, username } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
-import { refuseToolSecrets, secretAsker, targetOf } from '../tool-args.js';
+import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -69,16 +69,19 @@ export function registerFileTools(
   const contextOf = async (args: Args): Promise<RemoteContext> => {
     const deployment = manager.deployment;
     refuseToolSecrets(manager, args);
-    registerSecret(args.sudo_password, 'sudo');
+    registerToolSecrets(args);
     const { client, config: host } = await manager.connection(targetOf(args), {
       askSecret: secretAsker(prompter, args.host, 0),
     });
     const sftp = await sftpOf(client);
     // The host's own entry, whatever name reached it; rules of every entry that describes it.
-    const configured =
-      args.sudo_password === undefined ? await deployment?.secretFor(host.name, 'sudo') : undefined;
-    const password =
-      args.sudo_password ?? (configured && 'value' in configured ? configured.value : undefined);
+    // Not asked for: a sudo that needs a password and has none says so (files/sudo.ts).
+    const password = await lookupSecret('sudo', {
+      given: args.sudo_password,
+      config: deployment,
+      host: host.name,
+      whenMissing: 'leave',
+    });
     return {
       client,
       sftp,
