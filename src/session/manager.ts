@@ -151,12 +151,8 @@ function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined
 
 /** All sessions of this server, keyed by user@host:port, and every command they ran. */
 export class SessionManager {
+  /** The open sessions by id; what is known of each (requests resolved to it, secrets typed) is on it. */
   private readonly sessions = new Map<string, Session>();
-  /**
-   * Requests already resolved to an open session. Resolving reads ~/.ssh/config and its includes, which
-   * costs more than running `echo hi` on a warm session, so a repeated request skips it.
-   */
-  private readonly resolved = new Map<string, { id: string; config: HostConfig }>();
 
   /** Every command, and what is kept of its output. */
   readonly commands: CommandRegistry;
@@ -165,8 +161,6 @@ export class SessionManager {
   private commandSeq = 0;
   /** How many times close_all_sessions ran: a call still resolving its host when it came is closed too. */
   private closeAllCount = 0;
-  /** For text typed into a running command: the policy names of the call that started it, the open line. */
-  private readonly typing = new WeakMap<CommandRecord, { host: string; names: string[]; pending: string }>();
 
   constructor(private readonly options: SessionManagerOptions) {
     this.commands = new CommandRegistry(options.retention);
@@ -225,7 +219,7 @@ export class SessionManager {
       }
       const record = await job.started;
       this.commands.add(record);
-      this.typing.set(record, { host: request.host, names: config.policyNames, pending: '' });
+      record.typing = { host: request.host, policyNames: config.policyNames, pending: '' };
       run.onStart?.(record);
       record.done.then(() => this.audit(request.host, record, policy));
       return record;
@@ -271,9 +265,10 @@ export class SessionManager {
       request.password,
       request.keyPassphrase,
     ]);
-    const cached = this.resolved.get(requestKey);
-    const known = cached && this.sessions.get(cached.id);
-    if (cached && known) return { session: known, config: cached.config };
+    for (const known of this.sessions.values()) {
+      const config = known.resolvedBy.get(requestKey);
+      if (config) return { session: known, config };
+    }
     const closeAllCount = this.closeAllCount;
     const deployment = this.options.deployment;
     const target = await this.resolve(request);
@@ -322,7 +317,7 @@ export class SessionManager {
       );
       this.sessions.set(target.id, session);
     }
-    this.resolved.set(requestKey, { id: target.id, config });
+    session.resolvedBy.set(requestKey, config);
     return { session, config };
   }
 
@@ -538,7 +533,7 @@ export class SessionManager {
     if (!record || record.finished) return false;
     const session = this.sessions.get(record.session);
     if (session?.current !== record) return false;
-    const typing = this.typing.get(record);
+    const typing = record.typing;
     const deployment = this.options.deployment;
     const dialect = session.dialect;
     let policy: AuditRecord['policy'] = 'not-checked';
@@ -557,7 +552,7 @@ export class SessionManager {
     if (deployment && typing && dialect) {
       const input = { text, waiting: record.live.waiting, running: record.command, pending: typing.pending };
       try {
-        const checked = deployment.checkInput(typing.names, input, dialect, session.mode);
+        const checked = deployment.checkInput(typing.policyNames, input, dialect, session.mode);
         policy = checked.policy;
         typing.pending = checked.pending;
       } catch (error) {
@@ -636,14 +631,8 @@ export class SessionManager {
 
   /** Close a session (ending what it started on the host); a new call to its host opens a new one. */
   close(session: Session): Promise<CloseReport> {
-    this.forget(session.id);
+    this.sessions.delete(session.id);
     return session.close();
-  }
-
-  private forget(id: string): void {
-    this.sessions.delete(id);
-
-    for (const [key, entry] of this.resolved) if (entry.id === id) this.resolved.delete(key);
   }
 
   /** Close every session at once; each report says what could not be done on its host. */
