@@ -271,14 +271,7 @@ export class SessionManager {
     }
     const closeAllCount = this.closeAllCount;
     const deployment = this.options.deployment;
-    const target = await this.resolve(request);
-    const config = await this.hostConfig(request.host, target);
-    if (deployment?.inventoryOnly && config.name === undefined && !this.sessions.has(request.host)) {
-      throw new Error(
-        `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
-      );
-    }
-    await this.loginSecrets(target, config.name, run);
+    const { target, config } = await this.resolveHost(request, run);
     const sessionTarget = {
       id: target.id,
       host: target.host,
@@ -319,6 +312,31 @@ export class SessionManager {
     }
     session.resolvedBy.set(requestKey, config);
     return { session, config };
+  }
+
+  /**
+   * The one place a request (inventory name, ssh-config alias, address, `user@host:port`) becomes a host:
+   * the ssh target (id, address, port, user, keys, jump hosts, login secrets) and the config entries it
+   * is (its own entry for settings and secrets, every entry whose policy applies). Refuses a host outside
+   * the inventory when the config allows only inventory hosts.
+   */
+  private async resolveHost(
+    request: TargetRequest,
+    run: Pick<RunRequest, 'askSecret'>,
+  ): Promise<{ target: ResolvedTarget; config: HostConfig }> {
+    const target = await this.resolve(request);
+    const config = await this.hostConfig(request.host, target);
+    if (
+      this.options.deployment?.inventoryOnly &&
+      config.name === undefined &&
+      !this.sessions.has(request.host)
+    ) {
+      throw new Error(
+        `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
+      );
+    }
+    await this.loginSecrets(target, config.name, run);
+    return { target, config };
   }
 
   /**
@@ -378,7 +396,11 @@ export class SessionManager {
    * for when missing. `configName` is the host's own entry: a name whose address or port the call changed
    * lends its secrets to nobody.
    */
-  private async loginSecrets(target: ResolvedTarget, configName: string | undefined, run: RunRequest) {
+  private async loginSecrets(
+    target: ResolvedTarget,
+    configName: string | undefined,
+    run: Pick<RunRequest, 'askSecret'>,
+  ) {
     const deployment = this.options.deployment;
     if (!deployment) return;
     for (const name of ['password', 'key_passphrase'] as const) {

@@ -80,7 +80,7 @@ function observedResult(record: CommandRecord, outcome: RunOutcome): ObservedRes
 /** The session runs a command nobody waits for any more; a new one would wait behind it for who knows how long. */
 export class SessionBusyError extends Error {}
 
-/** Which config entries describe the host a session reached (see SessionManager.hostConfig). */
+/** Which config entries describe the host a session reached (see SessionManager.resolveHost). */
 export interface HostConfig {
   /** The host's own inventory entry: its settings and secrets; none for a host outside the inventory. */
   name?: string;
