@@ -1,6 +1,13 @@
 import type { RunRequest, SessionManager } from '../session/manager.js';
 import type { TargetRequest } from '../ssh/index.js';
-import { registerSecret, SECRET_KEYS, SECRET_KINDS, SECRET_NAMES, type SecretName } from '../util/secrets.js';
+import {
+  registerSecret,
+  SECRET_KEYS,
+  SECRET_KINDS,
+  SECRET_NAMES,
+  type SecretKey,
+  type SecretName,
+} from '../util/secrets.js';
 import type { SecretPrompter } from './secret-prompt.js';
 
 /** What several tool groups make of their arguments: a target, the secret rules, cancellation. */
@@ -9,7 +16,7 @@ import type { SecretPrompter } from './secret-prompt.js';
 const SECRET_ASK_MS = 120_000;
 
 /** Every secret among a call's parameters, remembered under its kind's name so it is masked everywhere. */
-export function registerToolSecrets(args: Partial<Record<(typeof SECRET_KEYS)[number], unknown>>): void {
+export function registerToolSecrets(args: Partial<Record<SecretKey, unknown>>): void {
   for (const name of SECRET_NAMES) {
     const value = args[SECRET_KINDS[name].key];
     if (typeof value === 'string') registerSecret(value, name);
@@ -37,10 +44,7 @@ export function targetOf(args: {
 }
 
 /** The config's security.allow_tool_secrets: false refuses secrets given as tool parameters. */
-export function refuseToolSecrets(
-  manager: SessionManager,
-  args: Partial<Record<(typeof SECRET_KEYS)[number], unknown>>,
-): void {
+export function refuseToolSecrets(manager: SessionManager, args: Partial<Record<SecretKey, unknown>>): void {
   if (manager.deployment?.allowToolSecrets !== false) return;
   const given = SECRET_KEYS.filter((p) => args[p] !== undefined);
   if (given.length > 0) {
