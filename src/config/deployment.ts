@@ -3,25 +3,12 @@ import type { Dialect } from '../dialect/dialect.js';
 import { checkInput } from '../policy/input.js';
 import { checkOptionsFor, presetSource } from '../policy/platform.js';
 import { type CompiledPolicy, checkCommand, compilePolicy, PolicyConfigError } from '../policy/policy.js';
-import { CommandDeniedError, type Deployment, type SecretName } from '../session/manager.js';
+import { CommandDeniedError, type Deployment } from '../session/manager.js';
 import type { HostEntry } from '../ssh/index.js';
+import { SECRET_KINDS, type SecretName } from '../util/secrets.js';
 import type { HostSettings, MergedFields } from './inventory.js';
 import type { LoadedConfig } from './load.js';
 import { missingSecretMessage, resolveSecret, type SecretRef } from './secrets.js';
-
-const SECRET_FIELD: Record<SecretName, keyof MergedFields> = {
-  password: 'password',
-  key_passphrase: 'keyPassphrase',
-  enable: 'enablePassword',
-  sudo: 'sudoPassword',
-};
-
-const SECRET_WHAT: Record<SecretName, string> = {
-  password: 'login password',
-  key_passphrase: 'key passphrase',
-  enable: 'enable secret',
-  sudo: 'sudo password',
-};
 
 /** What a loaded config file means to the session layer: inventory, secrets, policy, audit. */
 export function deploymentOf(loaded: LoadedConfig): Deployment {
@@ -51,8 +38,8 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
   });
   const secretRef = (name: string | undefined, secret: SecretName): SecretRef | undefined => {
     const settings = settingsOf(name);
-    const field = SECRET_FIELD[secret];
-    return (settings.entry[field] ?? settings.fallback[field]) as SecretRef | undefined;
+    const field = SECRET_KINDS[secret].field;
+    return settings.entry[field] ?? settings.fallback[field];
   };
   // Compiled once per host name and dialect (presets come from the dialect); null when no level has any
   // rule (nothing is checked). A policy that cannot be used (a preset the dialect lacks) is kept as its error.
@@ -113,7 +100,7 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
       if (ref === undefined) return undefined;
       const value = await resolveSecret(ref, secret);
       if (value !== undefined) return { value };
-      return { missing: missingSecretMessage(ref, `the ${SECRET_WHAT[secret]} for ${name}`) };
+      return { missing: missingSecretMessage(ref, `the ${SECRET_KINDS[secret].label} for ${name}`) };
     },
     // `mode`: the mode the session is in, when the caller knows it (a device's shell mode reads input as a
     // shell command line). Every name that describes the host: each policy must allow it (deny wins).

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { displayPath } from '../ssh/paths.js';
+import { SECRET_KINDS, SECRET_NAMES } from '../util/secrets.js';
 import type { AlgorithmSettings, HostSettings, MergedField, MergedFields, PolicyRules } from './inventory.js';
 import type { LoadedConfig } from './load.js';
 import {
@@ -19,12 +20,11 @@ import {
 
 const shown = (file: string) => displayPath(file, homedir());
 
-const SECRET_LABELS: [MergedField, string][] = [
-  ['password', 'password'],
-  ['keyPassphrase', 'key_passphrase'],
-  ['enablePassword', 'enable_password'],
-  ['sudoPassword', 'sudo_password'],
-];
+/** Each secret's merged field, and its key as the file spells it. */
+const SECRET_LABELS: [MergedField, string][] = SECRET_NAMES.map((name) => [
+  SECRET_KINDS[name].field,
+  SECRET_KINDS[name].key,
+]);
 
 /** Entry first, then defaults; with where the value came from. */
 function field(settings: HostSettings, name: MergedField): { value: unknown; origin: string } | undefined {

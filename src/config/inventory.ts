@@ -4,17 +4,10 @@ import type { PolicyRules } from '../policy/policy.js';
 import type { HostAlgorithms } from '../ssh/algorithms.js';
 import type { HostKeyOptions } from '../ssh/known-hosts.js';
 import { expandTilde } from '../ssh/paths.js';
+import { SECRET_KINDS, SECRET_NAMES, type SecretKey } from '../util/secrets.js';
 import { closest } from '../util/suggest.js';
 import { ConfigFieldError } from './errors.js';
-import type {
-  AlgorithmKind,
-  AlgorithmsConfig,
-  Config,
-  DefaultsConfig,
-  PolicyConfig,
-  SecretField,
-} from './schema.js';
-import { SECRET_FIELDS } from './schema.js';
+import type { AlgorithmKind, AlgorithmsConfig, Config, DefaultsConfig, PolicyConfig } from './schema.js';
 import { describeSecret, type SecretRef } from './secrets.js';
 
 /** The command policy types are the policy module's: the config only gathers the rules. */
@@ -85,20 +78,13 @@ export interface HostSummary {
   tags: string[];
   groups: string[];
   /** e.g. `{ password: 'env:CORE_SW1_PASSWORD (set)' }` */
-  secrets: Partial<Record<SecretField, string>>;
+  secrets: Partial<Record<SecretKey, string>>;
   /** e.g. `preset read-only; allow 2; deny 1`, or `none` */
   policy: string;
 }
 
 /** Fields of a host entry, group or `defaults` that precedence applies to (host_key/algorithms apart). */
 type Level = DefaultsConfig & { host?: string };
-
-const SECRET_KEYS: Record<SecretField, MergedField> = {
-  password: 'password',
-  key_passphrase: 'keyPassphrase',
-  enable_password: 'enablePassword',
-  sudo_password: 'sudoPassword',
-};
 
 const ALGORITHM_KEYS: Record<AlgorithmKind, keyof AlgorithmSettings> = {
   kex: 'kex',
@@ -233,9 +219,10 @@ export class Inventory {
       take('proxyJump', origin, level.jump);
       take('dialect', origin, level.dialect);
       take('record', origin, level.record === undefined ? undefined : this.path(level.record));
-      for (const field of SECRET_FIELDS) {
-        const ref = level[field];
-        take(SECRET_KEYS[field], origin, ref === undefined ? undefined : this.secret(ref));
+      for (const name of SECRET_NAMES) {
+        const { key, field } = SECRET_KINDS[name];
+        const ref = level[key];
+        take(field, origin, ref === undefined ? undefined : this.secret(ref));
       }
     }
     return merged;
@@ -297,10 +284,11 @@ function combinePolicies(levels: [string, Level][]): PolicyRules {
 function summarize(settings: HostSettings): HostSummary {
   const pick = <K extends MergedField>(field: K): MergedFields[K] =>
     settings.entry[field] ?? settings.fallback[field];
-  const secrets: Partial<Record<SecretField, string>> = {};
-  for (const field of SECRET_FIELDS) {
-    const ref = pick(SECRET_KEYS[field]) as SecretRef | undefined;
-    if (ref) secrets[field] = describeSecret(ref);
+  const secrets: Partial<Record<SecretKey, string>> = {};
+  for (const name of SECRET_NAMES) {
+    const { key, field } = SECRET_KINDS[name];
+    const ref = pick(field);
+    if (ref) secrets[key] = describeSecret(ref);
   }
   return {
     name: settings.name,

@@ -25,6 +25,10 @@ export interface ServerLimits {
   keepUnreadMs: number;
   /** An output that was read is kept this long after, to read it again. */
   keepReadMs: number;
+  /** read_file's cap per call: a result carries the content twice (text and structuredContent). */
+  maxReadBytes: number;
+  /** upload_file / download_file: a limit so a mistaken path cannot fill a disk; files.max_transfer_bytes. */
+  maxTransferBytes: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -36,6 +40,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxTotalOutputDisk: DEFAULT_RETENTION.diskBytes,
   keepUnreadMs: DEFAULT_RETENTION.unreadMs,
   keepReadMs: DEFAULT_RETENTION.readMs,
+  maxReadBytes: 2 * 1024 * 1024,
+  maxTransferBytes: 1024 * 1024 * 1024,
 };
 
 /**

@@ -15,9 +15,6 @@ import { parseSecretRef, SECRET_REF_SYNTAX, type SecretRef } from './secrets.js'
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const NAME_HINT = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
 
-export const SECRET_FIELDS = ['password', 'key_passphrase', 'enable_password', 'sudo_password'] as const;
-export type SecretField = (typeof SECRET_FIELDS)[number];
-
 export const HOST_KEY_POLICIES = ['strict', 'accept-new', 'off'] as const;
 export type HostKeyPolicy = (typeof HOST_KEY_POLICIES)[number];
 

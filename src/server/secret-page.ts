@@ -1,19 +1,10 @@
 import { createHash } from 'node:crypto';
+import { SECRET_KINDS, type SecretName } from '../util/secrets.js';
 
 /**
  * The HTML pages of the local secret prompt (see secret-prompt.ts): self-contained, no script, no external
  * resource, one inline style allowed by its hash. Every value put into the HTML goes through escapeHtml.
  */
-
-export type SecretKind = 'password' | 'key_passphrase' | 'enable' | 'sudo';
-
-/** How each secret is named to the user, in messages and on the page. */
-export const SECRET_LABELS: Record<SecretKind, string> = {
-  password: 'login password',
-  key_passphrase: 'private key passphrase',
-  enable: 'enable secret',
-  sudo: 'sudo password',
-};
 
 const STYLE =
   'body{font:16px/1.5 system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#222}' +
@@ -60,7 +51,7 @@ function page(title: string, body: string): string {
 export interface FormPage {
   serverName: string;
   host: string;
-  secret: SecretKind;
+  secret: SecretName;
   reason?: string;
   /** Whole seconds left before the link stops working. */
   expiresInS: number;
@@ -69,7 +60,7 @@ export interface FormPage {
 }
 
 export function formPage(p: FormPage): string {
-  const label = SECRET_LABELS[p.secret];
+  const label = SECRET_KINDS[p.secret].label;
   const left =
     p.expiresInS >= 120
       ? `${Math.floor(p.expiresInS / 60)} minutes`
@@ -90,8 +81,8 @@ export function formPage(p: FormPage): string {
   );
 }
 
-export function donePage(serverName: string, host: string, secret: SecretKind): string {
-  const label = SECRET_LABELS[secret];
+export function donePage(serverName: string, host: string, secret: SecretName): string {
+  const label = SECRET_KINDS[secret].label;
   return page(
     `Received — ${serverName}`,
     `<h1>Received</h1><p>${escapeHtml(serverName)} has the ${escapeHtml(label)} for ` +

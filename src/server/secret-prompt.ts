@@ -8,8 +8,8 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { log } from '../util/log.js';
-import { registerSecret } from '../util/secrets.js';
-import { donePage, formPage, SECRET_LABELS, SECURITY_HEADERS, type SecretKind } from './secret-page.js';
+import { registerSecret, SECRET_KINDS, type SecretName } from '../util/secrets.js';
+import { donePage, formPage, SECURITY_HEADERS } from './secret-page.js';
 
 /**
  * Asks the user for a missing secret (login password, key passphrase, enable or sudo secret) through MCP
@@ -19,12 +19,10 @@ import { donePage, formPage, SECRET_LABELS, SECURITY_HEADERS, type SecretKind } 
  * times out, or it is aborted.
  */
 
-export type { SecretKind } from './secret-page.js';
-
 export interface SecretRequest {
   /** The host the secret is for, as the user knows it, e.g. "core-sw1". */
   host: string;
-  secret: SecretKind;
+  secret: SecretName;
   /** What asked, shown on the page, e.g. 'the device asked "Password:"'. */
   reason?: string;
   /** How long the user has, from the call on (clamped to 1 ms .. 1 h). */
@@ -47,7 +45,7 @@ const TOKEN_PATH = /^\/secret\/([A-Za-z0-9_-]{43})$/;
 
 interface Pending {
   host: string;
-  secret: SecretKind;
+  secret: SecretName;
   reason?: string;
   deadline: number;
   deliver(value: string): void;
@@ -81,7 +79,7 @@ export class SecretPrompter {
   constructor(private readonly server: Server) {}
 
   async ask(req: SecretRequest): Promise<SecretAnswer> {
-    const what = `the ${SECRET_LABELS[req.secret]} for ${req.host}`;
+    const what = `the ${SECRET_KINDS[req.secret].label} for ${req.host}`;
     if (!this.server.getClientCapabilities()?.elicitation?.url) {
       return { unavailable: 'the MCP client does not support URL elicitation' };
     }

@@ -31,8 +31,16 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
   limits: ServerLimits;
   dialects: DialectRegistry;
 } {
-  const limits = resolveLimits(options.config?.limits, options.limits);
   const config = options.config;
+  // The config's files.max_read_bytes / max_transfer_bytes are limits too, written under `files:`.
+  const limits = resolveLimits(
+    {
+      ...config?.limits,
+      maxReadBytes: config?.files.maxReadBytes,
+      maxTransferBytes: config?.files.maxTransferBytes,
+    },
+    options.limits,
+  );
   const dialects = new DialectRegistry(
     defaultDialectDirs([...(config?.dialectPaths ?? []), ...(options.dialectDirs ?? [])]),
   );
@@ -77,6 +85,6 @@ export function createServer(options: ServerOptions = {}): {
   registerSessionTools(server, manager);
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
-  registerFileTools(server, manager, prompter, config);
+  registerFileTools(server, manager, prompter, limits, config);
   return { server, manager, prompter, check: requestCheck(inputs, offeredMethods(SERVER_CAPABILITIES)) };
 }

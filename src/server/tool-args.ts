@@ -1,13 +1,27 @@
-import type { RunRequest, SecretName, SessionManager } from '../session/manager.js';
+import type { RunRequest, SessionManager } from '../session/manager.js';
 import type { TargetRequest } from '../ssh/index.js';
-import { registerSecret } from '../util/secrets.js';
+import {
+  registerSecret,
+  SECRET_KEYS,
+  SECRET_KINDS,
+  SECRET_NAMES,
+  type SecretKey,
+  type SecretName,
+} from '../util/secrets.js';
 import type { SecretPrompter } from './secret-prompt.js';
 
 /** What several tool groups make of their arguments: a target, the secret rules, cancellation. */
 
-const SECRET_PARAMS = ['password', 'key_passphrase', 'enable_password', 'sudo_password'] as const;
 /** The least time a person gets to type a secret into the page. */
 const SECRET_ASK_MS = 120_000;
+
+/** Every secret among a call's parameters, remembered under its kind's name so it is masked everywhere. */
+export function registerToolSecrets(args: Partial<Record<SecretKey, unknown>>): void {
+  for (const name of SECRET_NAMES) {
+    const value = args[SECRET_KINDS[name].key];
+    if (typeof value === 'string') registerSecret(value, name);
+  }
+}
 
 /** Turn tool parameters into a target request, remembering secrets so they are masked everywhere. */
 export function targetOf(args: {
@@ -18,8 +32,7 @@ export function targetOf(args: {
   key_filename?: string;
   key_passphrase?: string;
 }): TargetRequest {
-  registerSecret(args.password, 'password');
-  registerSecret(args.key_passphrase, 'key_passphrase');
+  registerToolSecrets(args);
   return {
     host: args.host,
     username: args.username,
@@ -31,12 +44,9 @@ export function targetOf(args: {
 }
 
 /** The config's security.allow_tool_secrets: false refuses secrets given as tool parameters. */
-export function refuseToolSecrets(
-  manager: SessionManager,
-  args: Partial<Record<(typeof SECRET_PARAMS)[number], unknown>>,
-): void {
+export function refuseToolSecrets(manager: SessionManager, args: Partial<Record<SecretKey, unknown>>): void {
   if (manager.deployment?.allowToolSecrets !== false) return;
-  const given = SECRET_PARAMS.filter((p) => args[p] !== undefined);
+  const given = SECRET_KEYS.filter((p) => args[p] !== undefined);
   if (given.length > 0) {
     throw new Error(
       `this server takes no secrets as tool parameters (security.allow_tool_secrets is false in its config file): leave out ${given.join(', ')}; the config file provides them, or the user is asked`,

@@ -30,6 +30,11 @@ export class CommandRecord {
   stoppedBecause: string | undefined;
   /** This call ran in a new shell: earlier cd/export are gone. */
   sessionReset = false;
+  /**
+   * For text typed into it (send_input, send_keys): the host and policy names of the call that started it,
+   * and what is typed on the current line without Enter yet. Set when it starts under a session manager.
+   */
+  typing: { host: string; policyNames: string[]; pending: string } | undefined;
   /** Resolves when the command has ended, however it ended. */
   readonly done: Promise<void>;
   private end!: () => void;

@@ -14,9 +14,10 @@ import {
   type TargetRequest,
 } from '../ssh/index.js';
 import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
-import { registerSecret } from '../util/secrets.js';
+import { registerSecret, SECRET_KINDS, type SecretName } from '../util/secrets.js';
 import type { CommandRecord } from './command.js';
 import { CommandRegistry, type RetentionLimits } from './registry.js';
+import { type AskSecret, type ConfiguredSecret, lookupSecret, type SecretConfig } from './secrets.js';
 import {
   type CloseReport,
   type ExecuteOptions,
@@ -24,9 +25,6 @@ import {
   Session,
   type ShellObserver,
 } from './session.js';
-
-/** The secrets a call can need, by the names dialects and prompts use. */
-export type SecretName = 'password' | 'key_passphrase' | 'enable' | 'sudo';
 
 /** A command the host's policy refuses; it was never sent. */
 export class CommandDeniedError extends Error {
@@ -42,7 +40,7 @@ export class CommandDeniedError extends Error {
  * What a deployment (a config file) adds to a bare ~/.ssh/config setup. The session layer only sees this
  * shape; the config layer implements it.
  */
-export interface Deployment {
+export interface Deployment extends SecretConfig {
   /** Inventory entries by name, for the ssh layer (target and jump hosts). */
   lookup(name: string): HostEntry | undefined;
   /** Filled in where neither the inventory entry nor ~/.ssh/config says anything. */
@@ -62,10 +60,7 @@ export interface Deployment {
    * A secret configured for this host: its value, or `missing` saying which reference is not set
    * (e.g. `env:CORE_PASS is not set`); undefined when none is configured.
    */
-  secretFor(
-    name: string | undefined,
-    secret: SecretName,
-  ): Promise<{ value: string } | { missing: string } | undefined>;
+  secretFor(name: string | undefined, secret: SecretName): Promise<ConfiguredSecret>;
   /** Whether the config names this secret for the host, without reading it. */
   configures(name: string | undefined, secret: SecretName): boolean;
   /**
@@ -131,7 +126,7 @@ export interface RunRequest {
   /** Called once the command has been sent (progress reporting hooks in here). */
   onStart?: (record: CommandRecord) => void;
   /** Asks the user for a secret nobody configured or passed, or says why that is not possible. */
-  askSecret?: (secret: SecretName, reason: string) => Promise<{ value: string } | { unavailable: string }>;
+  askSecret?: AskSecret;
 }
 
 export interface SessionInfo {
@@ -156,12 +151,8 @@ function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined
 
 /** All sessions of this server, keyed by user@host:port, and every command they ran. */
 export class SessionManager {
+  /** The open sessions by id; what is known of each (requests resolved to it, secrets typed) is on it. */
   private readonly sessions = new Map<string, Session>();
-  /**
-   * Requests already resolved to an open session. Resolving reads ~/.ssh/config and its includes, which
-   * costs more than running `echo hi` on a warm session, so a repeated request skips it.
-   */
-  private readonly resolved = new Map<string, { id: string; config: HostConfig }>();
 
   /** Every command, and what is kept of its output. */
   readonly commands: CommandRegistry;
@@ -170,8 +161,6 @@ export class SessionManager {
   private commandSeq = 0;
   /** How many times close_all_sessions ran: a call still resolving its host when it came is closed too. */
   private closeAllCount = 0;
-  /** For text typed into a running command: the policy names of the call that started it, the open line. */
-  private readonly typing = new WeakMap<CommandRecord, { host: string; names: string[]; pending: string }>();
 
   constructor(private readonly options: SessionManagerOptions) {
     this.commands = new CommandRegistry(options.retention);
@@ -230,7 +219,7 @@ export class SessionManager {
       }
       const record = await job.started;
       this.commands.add(record);
-      this.typing.set(record, { host: request.host, names: config.policyNames, pending: '' });
+      record.typing = { host: request.host, policyNames: config.policyNames, pending: '' };
       run.onStart?.(record);
       record.done.then(() => this.audit(request.host, record, policy));
       return record;
@@ -276,19 +265,13 @@ export class SessionManager {
       request.password,
       request.keyPassphrase,
     ]);
-    const cached = this.resolved.get(requestKey);
-    const known = cached && this.sessions.get(cached.id);
-    if (cached && known) return { session: known, config: cached.config };
+    for (const known of this.sessions.values()) {
+      const config = known.resolvedBy.get(requestKey);
+      if (config) return { session: known, config };
+    }
     const closeAllCount = this.closeAllCount;
     const deployment = this.options.deployment;
-    const target = await this.resolve(request);
-    const config = await this.hostConfig(request.host, target);
-    if (deployment?.inventoryOnly && config.name === undefined && !this.sessions.has(request.host)) {
-      throw new Error(
-        `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
-      );
-    }
-    await this.loginSecrets(target, config.name, run);
+    const { target, config } = await this.resolveHost(request, run);
     const sessionTarget = {
       id: target.id,
       host: target.host,
@@ -327,8 +310,33 @@ export class SessionManager {
       );
       this.sessions.set(target.id, session);
     }
-    this.resolved.set(requestKey, { id: target.id, config });
+    session.resolvedBy.set(requestKey, config);
     return { session, config };
+  }
+
+  /**
+   * The one place a request (inventory name, ssh-config alias, address, `user@host:port`) becomes a host:
+   * the ssh target (id, address, port, user, keys, jump hosts, login secrets) and the config entries it
+   * is (its own entry for settings and secrets, every entry whose policy applies). Refuses a host outside
+   * the inventory when the config allows only inventory hosts.
+   */
+  private async resolveHost(
+    request: TargetRequest,
+    run: Pick<RunRequest, 'askSecret'>,
+  ): Promise<{ target: ResolvedTarget; config: HostConfig }> {
+    const target = await this.resolve(request);
+    const config = await this.hostConfig(request.host, target);
+    if (
+      this.options.deployment?.inventoryOnly &&
+      config.name === undefined &&
+      !this.sessions.has(request.host)
+    ) {
+      throw new Error(
+        `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
+      );
+    }
+    await this.loginSecrets(target, config.name, run);
+    return { target, config };
   }
 
   /**
@@ -388,26 +396,23 @@ export class SessionManager {
    * for when missing. `configName` is the host's own entry: a name whose address or port the call changed
    * lends its secrets to nobody.
    */
-  private async loginSecrets(target: ResolvedTarget, configName: string | undefined, run: RunRequest) {
+  private async loginSecrets(
+    target: ResolvedTarget,
+    configName: string | undefined,
+    run: Pick<RunRequest, 'askSecret'>,
+  ) {
     const deployment = this.options.deployment;
     if (!deployment) return;
-    for (const [field, secret] of [
-      ['password', 'password'],
-      ['keyPassphrase', 'key_passphrase'],
-    ] as const) {
-      if (target[field] !== undefined) continue;
-      const configured = await deployment.secretFor(configName, secret);
-      if (configured === undefined) continue;
-      if ('value' in configured) {
-        target[field] = configured.value;
-        continue;
-      }
-      const typed = await run.askSecret?.(secret, configured.missing);
-      if (typed === undefined || 'unavailable' in typed) {
-        const why = typed ? `; asking the user was not possible: ${typed.unavailable}` : '';
-        throw new Error(`${configured.missing}${why}`);
-      }
-      target[field] = typed.value;
+    for (const name of ['password', 'key_passphrase'] as const) {
+      const field = SECRET_KINDS[name].field;
+      const value = await lookupSecret(name, {
+        given: target[field],
+        config: deployment,
+        host: configName,
+        whenMissing: 'ask',
+        ask: run.askSecret,
+      });
+      if (value !== undefined) target[field] = value;
     }
   }
 
@@ -426,12 +431,15 @@ export class SessionManager {
       );
     }
     const secrets: Record<string, string | undefined> = {};
-    const secretOf = async (name: 'enable' | 'sudo') => {
-      const given = run.secrets?.[name] ?? session.asked.get(name);
-      if (given !== undefined) return given;
-      const configured = await this.options.deployment?.secretFor(host, name);
-      return configured && 'value' in configured ? configured.value : undefined;
-    };
+    // Not asked for here: the device's own prompt asks the user (askerFor), only if it comes.
+    const secretOf = (name: 'enable' | 'sudo') =>
+      lookupSecret(name, {
+        given: run.secrets?.[name],
+        asked: session.asked,
+        config: this.options.deployment,
+        host,
+        whenMissing: 'leave',
+      });
     const options: ExecuteOptions = {
       timeoutMs: run.timeoutMs,
       maxOutputBytes: this.options.output.memoryBytes,
@@ -547,7 +555,7 @@ export class SessionManager {
     if (!record || record.finished) return false;
     const session = this.sessions.get(record.session);
     if (session?.current !== record) return false;
-    const typing = this.typing.get(record);
+    const typing = record.typing;
     const deployment = this.options.deployment;
     const dialect = session.dialect;
     let policy: AuditRecord['policy'] = 'not-checked';
@@ -566,7 +574,7 @@ export class SessionManager {
     if (deployment && typing && dialect) {
       const input = { text, waiting: record.live.waiting, running: record.command, pending: typing.pending };
       try {
-        const checked = deployment.checkInput(typing.names, input, dialect, session.mode);
+        const checked = deployment.checkInput(typing.policyNames, input, dialect, session.mode);
         policy = checked.policy;
         typing.pending = checked.pending;
       } catch (error) {
@@ -645,14 +653,8 @@ export class SessionManager {
 
   /** Close a session (ending what it started on the host); a new call to its host opens a new one. */
   close(session: Session): Promise<CloseReport> {
-    this.forget(session.id);
+    this.sessions.delete(session.id);
     return session.close();
-  }
-
-  private forget(id: string): void {
-    this.sessions.delete(id);
-
-    for (const [key, entry] of this.resolved) if (entry.id === id) this.resolved.delete(key);
   }
 
   /** Close every session at once; each report says what could not be done on its host. */

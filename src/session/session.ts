@@ -80,7 +80,7 @@ function observedResult(record: CommandRecord, outcome: RunOutcome): ObservedRes
 /** The session runs a command nobody waits for any more; a new one would wait behind it for who knows how long. */
 export class SessionBusyError extends Error {}
 
-/** Which config entries describe the host a session reached (see SessionManager.hostConfig). */
+/** Which config entries describe the host a session reached (see SessionManager.resolveHost). */
 export interface HostConfig {
   /** The host's own inventory entry: its settings and secrets; none for a host outside the inventory. */
   name?: string;
@@ -141,6 +141,13 @@ export class Session {
 
   /** Secrets the user typed for this session, so one sudo password is asked once, not per command. */
   readonly asked = new Map<string, string>();
+
+  /**
+   * The requests already resolved to this session (by the manager's request key), and which config entries
+   * each reached it by. Resolving reads ~/.ssh/config and its includes, which costs more than running
+   * `echo hi` on a warm session, so a repeated request skips it. They go with the session when it closes.
+   */
+  readonly resolvedBy = new Map<string, HostConfig>();
 
   /** The observer of the shell open now. */
   private observer: ShellObserver | undefined;

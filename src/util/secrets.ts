@@ -1,4 +1,30 @@
 /**
+ * Every kind of secret the server handles, in one table: the name dialects, prompts and transcripts use,
+ * what it is for (as the user is told), and where it may come from: the tool parameter and the config-file
+ * key (one word for both), and the field that holds it in an ssh target and in the merged config.
+ * Whatever the kind, a secret is looked up the same way (src/session/secrets.ts, lookupSecret): the call's
+ * parameter, else the config's reference (env:/file:), else the user is asked through the secret prompt.
+ */
+export const SECRET_KINDS = {
+  password: { label: 'login password', key: 'password', field: 'password' },
+  key_passphrase: { label: 'private key passphrase', key: 'key_passphrase', field: 'keyPassphrase' },
+  enable: { label: 'enable secret', key: 'enable_password', field: 'enablePassword' },
+  sudo: { label: 'sudo password', key: 'sudo_password', field: 'sudoPassword' },
+} as const;
+
+/** A kind of secret by its name: password, key_passphrase, enable, sudo. */
+export type SecretName = keyof typeof SECRET_KINDS;
+/** Its tool parameter and config-file key: password, key_passphrase, enable_password, sudo_password. */
+export type SecretKey = (typeof SECRET_KINDS)[SecretName]['key'];
+/** Its field in an ssh target and the merged config: password, keyPassphrase, enablePassword, sudoPassword. */
+export type SecretField = (typeof SECRET_KINDS)[SecretName]['field'];
+
+/** The kinds in table order (the order listings show them in). */
+export const SECRET_NAMES = Object.keys(SECRET_KINDS) as SecretName[];
+/** Every tool parameter / config key that holds a secret, in table order. */
+export const SECRET_KEYS: readonly SecretKey[] = SECRET_NAMES.map((name) => SECRET_KINDS[name].key);
+
+/**
  * Every secret the process has seen (passwords, passphrases, enable/sudo secrets) is registered here so
  * that anything leaving the process (tool results, errors, logs, transcripts) can be masked with one call.
  * Each value keeps the name it was first registered under (password, enable, sudo, ...), for transcripts.

@@ -26,7 +26,14 @@ import {
   waiting,
 } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
-import { cancellation, noSession, refuseToolSecrets, secretAsker, targetOf } from '../tool-args.js';
+import {
+  cancellation,
+  noSession,
+  refuseToolSecrets,
+  registerToolSecrets,
+  secretAsker,
+  targetOf,
+} from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
 
 /** Progress notifications at most this often. */
@@ -166,8 +173,7 @@ export function registerCommandTools(
   /** The run request of a call, or an error that says which parameter to drop. */
   const runRequest = (args: CommandArgs, timeoutMs: number, extra: Extra): RunRequest => {
     refuseToolSecrets(manager, args);
-    registerSecret(args.enable_password, 'enable');
-    registerSecret(args.sudo_password, 'sudo');
+    registerToolSecrets(args);
     return {
       timeoutMs,
       ...cancellation(extra.signal),

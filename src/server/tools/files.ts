@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import type { ServerLimits } from '../../config/limits.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { listRemote } from '../../files/list.js';
 import { allowedLocalDirs } from '../../files/paths.js';
@@ -9,17 +10,13 @@ import type { RemoteContext } from '../../files/remote.js';
 import { download, type TransferResult, upload } from '../../files/transfer.js';
 import { writeRemote } from '../../files/write.js';
 import type { SessionManager } from '../../session/manager.js';
+import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
-import { registerSecret } from '../../util/secrets.js';
 import { host, port, username } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
-import { refuseToolSecrets, secretAsker, targetOf } from '../tool-args.js';
+import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
 
-/** read_file's cap per call: a result carries the content twice (text and structuredContent). */
-export const DEFAULT_MAX_READ_BYTES = 2 * 1024 * 1024;
-/** upload_file / download_file: a limit so a mistaken path cannot fill a disk; files.max_transfer_bytes. */
-export const DEFAULT_MAX_TRANSFER_BYTES = 1024 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 250;
 
 const connection = {
@@ -60,10 +57,11 @@ export function registerFileTools(
   server: McpServer,
   manager: SessionManager,
   prompter: SecretPrompter,
+  limits: Pick<ServerLimits, 'maxReadBytes' | 'maxTransferBytes'>,
   config?: LoadedConfig,
 ): void {
-  const maxRead = config?.files.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
-  const maxTransfer = config?.files.maxTransferBytes ?? DEFAULT_MAX_TRANSFER_BYTES;
+  const maxRead = limits.maxReadBytes;
+  const maxTransfer = limits.maxTransferBytes;
   const localDirs = allowedLocalDirs(config?.files.localDirs);
 
   type Args = z.infer<z.ZodObject<typeof connection>> & { use_sudo?: boolean; sudo_password?: string };
@@ -71,16 +69,19 @@ export function registerFileTools(
   const contextOf = async (args: Args): Promise<RemoteContext> => {
     const deployment = manager.deployment;
     refuseToolSecrets(manager, args);
-    registerSecret(args.sudo_password, 'sudo');
+    registerToolSecrets(args);
     const { client, config: host } = await manager.connection(targetOf(args), {
       askSecret: secretAsker(prompter, args.host, 0),
     });
     const sftp = await sftpOf(client);
     // The host's own entry, whatever name reached it; rules of every entry that describes it.
-    const configured =
-      args.sudo_password === undefined ? await deployment?.secretFor(host.name, 'sudo') : undefined;
-    const password =
-      args.sudo_password ?? (configured && 'value' in configured ? configured.value : undefined);
+    // Not asked for: a sudo that needs a password and has none says so (files/sudo.ts).
+    const password = await lookupSecret('sudo', {
+      given: args.sudo_password,
+      config: deployment,
+      host: host.name,
+      whenMissing: 'leave',
+    });
     return {
       client,
       sftp,
