@@ -12,24 +12,17 @@ import { writeRemote } from '../../files/write.js';
 import type { SessionManager } from '../../session/manager.js';
 import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
-import { host, port, username } from '../schemas.js';
+import { connectionInput } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
 
 const PROGRESS_INTERVAL_MS = 250;
 
-const connection = {
-  host,
-  username,
-  port,
-  password: z
-    .string()
-    .optional()
-    .describe('Login password, if the session is not open yet. Better kept in the config file.'),
-  key_filename: z.string().optional().describe('Private key file to log in with.'),
-  key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
-};
+const connection = connectionInput({
+  password: 'Login password, if the session is not open yet. Better kept in the config file.',
+  keyFilename: 'Private key file to log in with.',
+});
 const sudoFields = {
   use_sudo: z
     .boolean()
