@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import type { CostRow } from './cost.js';
 
 export interface Row {
   key: string;
@@ -114,6 +115,7 @@ export function writeMarkdown(
   m: ReturnType<typeof machine>,
   devices: DeviceSection,
   files?: string,
+  cost?: string,
 ) {
   const d = devices;
   const lines = d.configLines.toLocaleString('en-US');
@@ -232,7 +234,7 @@ ${resultTable(d.rows)}
 | what | formula | value | target | |
 | --- | --- | ---: | --- | --- |
 ${ratioTable(d.ratios)}
-${files ? `\n${files}` : ''}`;
+${files ? `\n${files}` : ''}${cost ? `\n${cost}` : ''}`;
   writeFileSync(path, text);
 }
 
@@ -263,15 +265,123 @@ ${ratioTable(ratios)}
 
 /** `--files`: replace (or add) only the file-transfer section, keeping the rest of the page as it is. */
 export function writeFilesSection(path: string, section: string): void {
+  writeSection(path, FILES_HEADING, section);
+}
+
+/** Replaces (or adds, at the end) the section under `heading`, up to the next `## ` heading. */
+function writeSection(path: string, heading: string, section: string): void {
   let text = '';
   try {
     text = readFileSync(path, 'utf8');
   } catch {
     // no page yet: the section alone
   }
-  const at = text.indexOf(FILES_HEADING);
-  const next = at < 0 ? -1 : text.indexOf('\n## ', at + FILES_HEADING.length);
+  const at = text.indexOf(heading);
+  const next = at < 0 ? -1 : text.indexOf('\n## ', at + heading.length);
   const before = at < 0 ? (text ? `${text.trimEnd()}\n\n` : '') : text.slice(0, at);
   const after = next < 0 ? '' : text.slice(next + 1);
   writeFileSync(path, `${before}${section}${after ? `\n${after}` : ''}`);
+}
+
+const COST_HEADING = '## What a call costs a model';
+
+/** The limits of DESIGN.md §7 a result passes: what a client does with it. */
+function limitsPassed(r: CostRow): string {
+  if (Number.isNaN(r.wireBytes) || r.textChars === undefined) return '';
+  const out: string[] = [];
+  const seen = r.jsonChars ?? r.textChars; // Claude Code shows structuredContent when there is one
+  if (r.textChars > 10 * 1024 || (r.textLines ?? 0) > 256) out.push('Codex, Copilot CLI cut the text');
+  if (seen > 100_000) out.push('Claude Code: to a file, 2 KB preview');
+  else if (seen > 40_000) out.push('Claude Code warns');
+  if (r.wireBytes > 1_000_000) out.push('Claude Desktop refuses');
+  if (r.wireBytes > 10 * 1024 * 1024) out.push('SDK client drops it');
+  return out.length === 0 ? 'none' : out.join('; ');
+}
+
+const size = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US');
+
+export function printCostTable(rows: CostRow[]): void {
+  const head = ['call', 'text chars', 'JSON chars', 'wire bytes', 'past these client limits'];
+  const cells = rows.map((r) => [
+    r.label,
+    size(r.textChars),
+    size(r.jsonChars),
+    size(r.wireBytes),
+    limitsPassed(r),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (i === 0 || i === 4 ? v.padEnd(w[i] as number) : v.padStart(w[i] as number)))
+      .join('  ')
+      .trimEnd();
+  console.log(['what a call costs a model (sizes)', line(head), ...cells.map(line)].join('\n').trimEnd());
+}
+
+/** `--cost`: replace (or add) only the cost section. */
+export function writeCostSection(path: string, section: string): void {
+  writeSection(path, COST_HEADING, section);
+}
+
+/**
+ * The code measured: version and commit, "+ uncommitted changes" when tracked files other than this page
+ * differ from it (the page itself changes with every run).
+ */
+export function revision(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8', timeout: 5_000 });
+  const head = git('rev-parse', '--short', 'HEAD');
+  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs/benchmarks.md');
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const commit = head.status === 0 ? `commit \`${head.stdout.trim()}\`` : 'an unknown commit';
+  return `version ${pkg.version}, ${commit}${dirty.stdout?.trim() ? ' + uncommitted changes' : ''}`;
+}
+
+/** The cost section: sizes of common results next to the clients' limits (DESIGN.md §7). */
+export function costSection(rows: CostRow[], bigCommand: string, revision: string): string {
+  const table = rows
+    .map(
+      (r) =>
+        `| ${r.label.trimStart()} | ${size(r.textChars)} | ${size(r.jsonChars)} | ${size(r.wireBytes)} | ${limitsPassed(r)} |`,
+    )
+    .join('\n');
+  const noisy = rows.filter((r) => r.notifications.lines > 0);
+  const notes = noisy.length
+    ? `\nNotifications the server sent during a call, not counted above: ${noisy
+        .map((r) => `${r.label.trim()}: ${r.notifications.lines} (${size(r.notifications.bytes)} bytes)`)
+        .join('; ')}.\n`
+    : '';
+  return `${COST_HEADING}
+
+Measured ${new Date().toISOString()} on ${revision}.
+Re-run with \`npm run bench -- --cost\` (builds, then takes seconds; rewrites only this section).
+
+Sizes, not times: one call each, no floor. The built server over stdio with the SDK \`Client\`, HOME the client
+home of the test sshd (one host, \`testhost\`, in \`~/.ssh/config\`), default limits, in this order on one
+session: \`echo hi\`; \`${bigCommand}\` (3,030,000 bytes of output); \`read_file\` (no \`max_bytes\`) of a file
+of the same kind made beforehand with the system \`ssh\`; \`sleep 120\` with \`timeout: 0.5\` (not in the table),
+so one command is running; then the lists, with no arguments.
+
+- **text chars**: characters of the text blocks of \`content\` (\`String.length\`). This is all a model sees in
+  clients that read only \`content\` (VS Code / Copilot, Codex, opencode, Open WebUI, LangChain, the Vercel AI
+  SDK).
+- **JSON chars**: characters of \`JSON.stringify(structuredContent)\`; for \`tools/list\`, of the tools array, and
+  on the next line of only what a model is given of each tool (name, description, input schema), which it
+  carries in every turn. Claude Code gives a model only this JSON when a result has it, and drops the text.
+- **wire bytes**: the whole JSON-RPC response line on the server's stdout (UTF-8, without its newline), counted
+  by the bench's transport before it parses the line: both blocks, JSON escaping, envelope.
+- **past these client limits** (DESIGN.md §7): *Codex, Copilot CLI cut the text*: text over 10 KiB or 256
+  lines. *Claude Code warns* over 10,000 tokens and saves the result *to a file* showing a *2 KB preview* over
+  25,000 (\`MAX_MCP_OUTPUT_TOKENS\`); taken here as 40,000 and 100,000 characters of what it shows (the JSON, or
+  the text when there is none) at about 4 characters a token, which flatters base64 and hex, which take more
+  tokens a character. *Claude Desktop refuses* a result over 1 MB (taken as 1,000,000 bytes on the wire). The
+  SDK client drops a message over 10 MiB. Not applied to \`tools/list\`, which has no such limits but is paid for
+  in every turn.
+
+| call | text chars | JSON chars | wire bytes | past these client limits |
+| --- | ---: | ---: | ---: | --- |
+${table}
+${notes}`;
 }
