@@ -15,7 +15,7 @@ import {
   SMALL_PIECES,
 } from './devices.js';
 import { fileBenchmarks } from './files.js';
-import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp } from './mcp.js';
+import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp, WHOLE_RESULTS } from './mcp.js';
 import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
 import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
 import {
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   cleanups.push(() => noop.close());
   let server: McpProcess | undefined;
   if (!floorsOnly) {
-    server = await spawnMcp(SERVER_CLI, sshd.clientHome);
+    server = await spawnMcp(SERVER_CLI, sshd.clientHome, undefined, WHOLE_RESULTS);
     cleanups.push(() => server?.close());
   }
   const exec = async (command: string) => {
