@@ -53,15 +53,19 @@ export function kill(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
+/** The kernel's flag on a task that has entered exit (include/linux/sched.h). */
+const PF_EXITING = 0x4;
+
 /**
- * Whether `pid` has called exit: gone, or its main thread a zombie while the kernel finishes the rest
- * (freeing the blocks of large deleted spill files can hold a thread in disk I/O for seconds).
+ * Whether `pid` has called exit: gone, or its main thread exiting or a zombie while the kernel finishes
+ * the rest (freeing the blocks of gigabytes of deleted spill files holds a thread in disk I/O for seconds).
  */
 export function exitedOrExiting(pid: number): boolean {
   if (!alive(pid)) return true;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    const [state, , , , , , flags] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return state === 'Z' || (Number(flags) & PF_EXITING) !== 0;
   } catch {
     return true;
   }
