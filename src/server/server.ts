@@ -9,6 +9,7 @@ import type { SshPaths } from '../ssh/index.js';
 import { type MessageCheck, offeredMethods, requestCheck } from './request-check.js';
 import { SecretPrompter } from './secret-prompt.js';
 import { recordToolInputs } from './tool-inputs.js';
+import { leanToolList } from './tool-list.js';
 import { registerCommandTools } from './tools/commands.js';
 import { registerDialectTools } from './tools/dialects.js';
 import { registerFileTools } from './tools/files.js';
@@ -74,11 +75,11 @@ export function createServer(options: ServerOptions = {}): {
 } {
   const config = options.config;
   const { manager, limits, dialects } = createManager(options);
-  const server = new McpServer(
-    { name: 'mcp-ssh-session', version: VERSION },
-    { capabilities: SERVER_CAPABILITIES },
-  );
+  // Tools are declared by the first tool registered, so that tools/list is made after leanToolList.
+  const { tools: _declaredByFirstTool, ...others } = SERVER_CAPABILITIES;
+  const server = new McpServer({ name: 'mcp-ssh-session', version: VERSION }, { capabilities: others });
   const prompter = new SecretPrompter(server.server);
+  const lean = leanToolList(server);
   const inputs = recordToolInputs(server);
   // One file per group of tools under tools/, each tool beside its handler.
   registerCommandTools(server, manager, limits, prompter);
@@ -86,5 +87,11 @@ export function createServer(options: ServerOptions = {}): {
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, limits, config);
-  return { server, manager, prompter, check: requestCheck(inputs, offeredMethods(SERVER_CAPABILITIES)) };
+  if (!lean.installed()) throw new Error('tools/list was set up before leanToolList (tool-list.ts)');
+  return {
+    server,
+    manager,
+    prompter,
+    check: requestCheck(inputs, offeredMethods(SERVER_CAPABILITIES)),
+  };
 }
