@@ -26,7 +26,8 @@ export async function spawnMcp(script: string, home: string, timeoutMs = 20_000)
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [...NODE_FLAGS, script],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+    // Every tool, as the benchmarks were measured with before tool sets.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, MCP_SSH_TOOLS: 'all' },
     stderr: 'pipe',
   });
   transport.stderr?.on('data', (d: Buffer) => {
