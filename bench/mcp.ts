@@ -36,7 +36,8 @@ export async function spawnMcp(
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [...NODE_FLAGS, script, ...args],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+    // Every tool, as the benchmarks were measured with before tool sets.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, MCP_SSH_TOOLS: 'all' },
     stderr: 'pipe',
   });
   transport.stderr?.on('data', (d: Buffer) => {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { describeConfig } from '../config/describe.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
+import { toolSelectionOf } from '../server/server.js';
 import type { CliCommand } from './args.js';
 
 /** Exit 0 with the resolved hosts, 1 with what is wrong. Dialect names are checked too. */
@@ -33,6 +34,11 @@ export const checkConfigCommand: CliCommand = {
           `hosts.${host.name}: no dialect named "${host.dialect}" (known: ${[...known].join(', ')})`,
         );
       }
+    }
+    try {
+      toolSelectionOf({ config });
+    } catch (error) {
+      problems.push((error as Error).message.replace(/^invalid config file \S+: /, ''));
     }
     process.stdout.write(`${describeConfig(config)}\n`);
     if (problems.length === 0) return 0;

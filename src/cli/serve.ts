@@ -1,12 +1,20 @@
 import { parseArgs } from 'node:util';
 import { configWarnings } from '../config/describe.js';
 import { DEFAULT_LIMITS } from '../config/limits.js';
-import { loadConfig } from '../config/load.js';
-import { createServer } from '../server/server.js';
+import { type LoadedConfig, loadConfig } from '../config/load.js';
+import { createServer, toolSelectionOf } from '../server/server.js';
 import { StdioLineTransport } from '../server/stdio-transport.js';
+import {
+  DEFAULT_TOOLSETS,
+  selectTools,
+  splitNames,
+  TOOLSET_NAMES,
+  type ToolSelection,
+  ToolsetError,
+} from '../server/toolsets.js';
 import { VERSION } from '../server/version.js';
 import { log } from '../util/log.js';
-import { type CliCommand, positiveNumber } from './args.js';
+import { type CliCommand, positiveNumber, UsageError } from './args.js';
 
 export const serveCommand: CliCommand = {
   name: 'serve',
@@ -19,7 +27,12 @@ export const serveCommand: CliCommand = {
   --max-result-bytes N    output in one tool result (default ${DEFAULT_LIMITS.maxResultBytes}; env MCP_SSH_MAX_RESULT_BYTES)
   --max-spill-bytes N     output of one command kept on disk beyond that (default ${DEFAULT_LIMITS.maxSpillBytes}; env MCP_SSH_MAX_SPILL_BYTES)
   --connect-timeout S     seconds for connect + authentication (default ${DEFAULT_LIMITS.connectTimeoutMs / 1000}; env MCP_SSH_CONNECT_TIMEOUT)
-Flags and environment beat the config file's limits.`,
+  --tools SETS            tool sets to offer, comma-separated (env MCP_SSH_TOOLS; config key tools):
+                          ${TOOLSET_NAMES.join(', ')};
+                          default (${DEFAULT_TOOLSETS.join(',')}); all; or single tool names
+  --read-only             hide the tools that change files: write_file, upload_file, download_file
+                          (env MCP_SSH_READ_ONLY=1; config security.read_only)
+Flags and environment beat the config file's limits and tools; read-only set anywhere holds.`,
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -29,6 +42,8 @@ Flags and environment beat the config file's limits.`,
         'max-spill-bytes': { type: 'string' },
         'max-result-bytes': { type: 'string' },
         'connect-timeout': { type: 'string' },
+        tools: { type: 'string' },
+        'read-only': { type: 'boolean' },
       },
     });
     const config = await loadConfig({ explicitPath: values.config });
@@ -37,12 +52,17 @@ Flags and environment beat the config file's limits.`,
       for (const warning of configWarnings(config)) log.warn(`config: ${warning}`);
     }
     const env = process.env;
+    const tools = toolSelection(values.tools, values['read-only'], env, config);
+    log.info(
+      `tools: ${tools.names.join(',')}${tools.readOnly ? ', read-only' : ''} (${[...tools.tools].join(', ')})`,
+    );
     const connectTimeout = positiveNumber(
       '--connect-timeout',
       values['connect-timeout'] ?? env.MCP_SSH_CONNECT_TIMEOUT,
     );
     const { server, manager, prompter, check } = createServer({
       ...(config && { config }),
+      tools,
       limits: {
         maxOutputBytes: positiveNumber(
           '--max-output-bytes',
@@ -80,3 +100,36 @@ Flags and environment beat the config file's limits.`,
     return new Promise<number>(() => {}); // serves until the client goes away
   },
 };
+
+/**
+ * The tools to offer: --tools, else MCP_SSH_TOOLS, else the config's `tools`, else the default sets.
+ * Read-only holds when the flag, MCP_SSH_READ_ONLY or the config turns it on: nothing turns it off.
+ */
+function toolSelection(
+  flag: string | undefined,
+  readOnlyFlag: boolean | undefined,
+  env: NodeJS.ProcessEnv,
+  config: LoadedConfig | undefined,
+): ToolSelection {
+  const readOnly = readOnlyFlag === true || truthy('MCP_SSH_READ_ONLY', env.MCP_SSH_READ_ONLY);
+  const source =
+    flag !== undefined
+      ? { name: '--tools', raw: flag }
+      : env.MCP_SSH_TOOLS
+        ? { name: 'MCP_SSH_TOOLS', raw: env.MCP_SSH_TOOLS }
+        : undefined;
+  // The config's own names are checked (and their errors worded) with the config.
+  if (!source) return toolSelectionOf({ ...(config && { config }) }, readOnly);
+  try {
+    return selectTools({ names: splitNames(source.raw), readOnly: readOnly || config?.tools.readOnly });
+  } catch (error) {
+    if (error instanceof ToolsetError) throw new UsageError(`${source.name}: ${error.message}`);
+    throw error;
+  }
+}
+
+function truthy(name: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  throw new UsageError(`${name} must be 1 or 0 (true or false), got "${raw.slice(0, 40)}"`);
+}

@@ -180,6 +180,18 @@ export function configWarnings(loaded: LoadedConfig): string[] {
   if (loaded.security.inventoryOnly && loaded.inventory.names().length === 0) {
     warnings.push('security.inventory_only is true but `hosts` is empty: no host can be reached');
   }
+  if (loaded.tools.readOnly) {
+    // Read-only hides the file writers; commands are what the command policy lets through.
+    const open = allSettings(loaded)
+      .filter((s) => !(loaded.security.inventoryOnly && !s.inInventory))
+      .filter((s) => s.policy.presets.length + s.policy.allow.length === 0)
+      .map((s) => (s.inInventory ? s.name : 'hosts not in `hosts` (defaults)'));
+    if (open.length > 0) {
+      warnings.push(
+        `security.read_only hides the tools that write files, but commands are not limited on ${open.join(', ')}: give them policy.preset read-only (or an allow list) to make commands read-only too`,
+      );
+    }
+  }
   return warnings;
 }
 
@@ -193,6 +205,9 @@ export function describeConfig(loaded: LoadedConfig): string {
         ? 'only hosts in `hosts` can be reached (inventory_only: true)'
         : 'any host can be reached'
     }`,
+  );
+  lines.push(
+    `Tools: ${loaded.tools.names ? loaded.tools.names.join(', ') : 'the default sets'}${loaded.tools.readOnly ? '; read-only (the tools that write files are hidden)' : ''}`,
   );
   lines.push(`Audit log: ${loaded.auditPath ? shown(loaded.auditPath) : 'off (no `audit` section)'}`);
   if (loaded.dialectPaths.length > 0)

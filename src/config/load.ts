@@ -49,6 +49,8 @@ export interface LoadedConfig {
   config: Config;
   inventory: Inventory;
   security: { allowToolSecrets: boolean; inventoryOnly: boolean };
+  /** Which tools the server offers: the `tools` key as written (undefined when absent), security.read_only. */
+  tools: { names?: string[]; readOnly: boolean };
   /** Absolute; undefined when the file has no `audit` section (no audit log). */
   auditPath?: string;
   /** Absolute, in the order written (later folders win, as in MCP_SSH_DIALECT_PATH). */
@@ -248,6 +250,10 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
     security: {
       allowToolSecrets: config.security?.allow_tool_secrets ?? true,
       inventoryOnly: config.security?.inventory_only ?? false,
+    },
+    tools: {
+      ...(config.tools && { names: config.tools }),
+      readOnly: config.security?.read_only ?? false,
     },
     auditPath: config.audit ? resolveConfigPath(config.audit.path, dir) : undefined,
     dialectPaths: (config.dialect_paths ?? []).map((dialectDir) => resolveConfigPath(dialectDir, dir)),

@@ -190,7 +190,19 @@ export const configSchema = z.strictObject({
     z.strictObject({
       allow_tool_secrets: z.boolean().optional(),
       inventory_only: z.boolean().optional(),
+      /** Hide the tools that change files (the server layer's toolsets.ts says which). */
+      read_only: z.boolean().optional(),
     }),
+  ),
+  /**
+   * The tool sets (or single tools) the server offers; `tools: all` is short for `[all]`. The names are
+   * the server's (src/server/toolsets.ts), checked when the server starts and by check-config.
+   */
+  tools: section(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? [v] : v),
+      z.array(z.string().min(1, 'a tool set name such as commands or files')),
+    ),
   ),
   audit: section(z.strictObject({ path })),
   dialect_paths: section(z.array(path)),

@@ -80,7 +80,12 @@ function unknownFieldsText(keys: string[], tool: ToolInput): string {
  * one line naming the field, what it takes and what came. Tool argument errors stay tool results with
  * isError, as the SDK sends them (the model sees those and can correct the call).
  */
-export function requestCheck(inputs: ToolInputs, offered: ReadonlySet<string>): MessageCheck {
+export function requestCheck(
+  inputs: ToolInputs,
+  offered: ReadonlySet<string>,
+  /** Why a tool of this server is not offered here (toolsets.ts); the SDK would say only "not found". */
+  whyHidden: (tool: string) => string | undefined = () => undefined,
+): MessageCheck {
   return (message) => {
     if (!('method' in message) || !('id' in message)) return undefined;
     const request = message as JSONRPCRequest;
@@ -110,6 +115,8 @@ export function requestCheck(inputs: ToolInputs, offered: ReadonlySet<string>): 
       .params;
     const tool = inputs.byName.get(name);
     if (!tool) {
+      const hidden = whyHidden(name);
+      if (hidden) return toolError(request.id, `Tool "${name}" is not offered: ${hidden}`);
       const tools = [...inputs.byName.keys()].join(', ');
       return toolError(request.id, `Unknown tool "${short(name)}"; the tools are: ${tools}`);
     }

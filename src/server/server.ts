@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { deploymentOf } from '../config/deployment.js';
+import { ConfigError } from '../config/errors.js';
 import { resolveLimits, type ServerLimits } from '../config/limits.js';
 import type { LoadedConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
@@ -9,11 +10,13 @@ import type { SshPaths } from '../ssh/index.js';
 import { type MessageCheck, offeredMethods, requestCheck } from './request-check.js';
 import { SecretPrompter } from './secret-prompt.js';
 import { recordToolInputs } from './tool-inputs.js';
+import { leanToolList } from './tool-list.js';
 import { registerCommandTools } from './tools/commands.js';
 import { registerDialectTools } from './tools/dialects.js';
 import { registerFileTools } from './tools/files.js';
 import { registerHostTools } from './tools/hosts.js';
 import { registerSessionTools } from './tools/sessions.js';
+import { offerOnly, selectTools, type ToolSelection, ToolsetError } from './toolsets.js';
 import { VERSION } from './version.js';
 
 export interface ServerOptions {
@@ -23,6 +26,23 @@ export interface ServerOptions {
   /** Extra dialect folders, after the built-ins and the config's; MCP_SSH_DIALECT_PATH folders come last. */
   dialectDirs?: string[];
   config?: LoadedConfig;
+  /** The tools offered; default: the config's `tools` and `security.read_only`, else the default sets. */
+  tools?: ToolSelection;
+}
+
+/**
+ * The tools a server made with these options offers: `tools`, else the config's choice (read-only also
+ * when `readOnly`). A name the config gets wrong is a ConfigError naming the file.
+ */
+export function toolSelectionOf(options: ServerOptions, readOnly = false): ToolSelection {
+  if (options.tools) return options.tools;
+  const config = options.config;
+  try {
+    return selectTools({ ...config?.tools, readOnly: readOnly || (config?.tools.readOnly ?? false) });
+  } catch (error) {
+    if (!(error instanceof ToolsetError) || !config) throw error;
+    throw new ConfigError(`invalid config file ${config.file}: tools: ${error.message}`);
+  }
 }
 
 /** The session manager a server (or a command-line tool) works with, and the limits it was made with. */
@@ -73,18 +93,27 @@ export function createServer(options: ServerOptions = {}): {
   check: MessageCheck;
 } {
   const config = options.config;
+  const tools = toolSelectionOf(options);
   const { manager, limits, dialects } = createManager(options);
-  const server = new McpServer(
-    { name: 'mcp-ssh-session', version: VERSION },
-    { capabilities: SERVER_CAPABILITIES },
-  );
+  // Tools are declared by the first tool registered, so that tools/list is made after leanToolList.
+  const { tools: _declaredByFirstTool, ...others } = SERVER_CAPABILITIES;
+  const server = new McpServer({ name: 'mcp-ssh-session', version: VERSION }, { capabilities: others });
   const prompter = new SecretPrompter(server.server);
+  const lean = leanToolList(server);
   const inputs = recordToolInputs(server);
-  // One file per group of tools under tools/, each tool beside its handler.
+  offerOnly(server, tools);
+  // One file per group of tools under tools/, each tool beside its handler; the selection picks which
+  // of them are offered (toolsets.ts).
   registerCommandTools(server, manager, limits, prompter);
   registerSessionTools(server, manager);
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, limits, config);
-  return { server, manager, prompter, check: requestCheck(inputs, offeredMethods(SERVER_CAPABILITIES)) };
+  if (!lean.installed()) throw new Error('tools/list was set up before leanToolList (tool-list.ts)');
+  return {
+    server,
+    manager,
+    prompter,
+    check: requestCheck(inputs, offeredMethods(SERVER_CAPABILITIES), tools.whyHidden),
+  };
 }

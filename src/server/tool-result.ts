@@ -37,14 +37,15 @@ export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape
 
 /**
  * Registers a tool whose handler answers a ToolReply, or throws: toolResult makes the CallToolResult, so
- * every tool's result is masked and its failures reported the same way.
+ * every tool's result is masked and its failures reported the same way. undefined: the server's tool
+ * selection leaves this tool out (toolsets.ts).
  */
 export function addTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   server: McpServer,
   name: string,
   definition: ToolDefinition<I, O>,
   handler: (args: Shape<I>, extra: Extra) => ToolReply<Shape<O>> | Promise<ToolReply<Shape<O>>>,
-): RegisteredTool {
+): RegisteredTool | undefined {
   const callback = (args: Shape<I>, extra: Extra) => toolResult(() => handler(args, extra));
   return server.registerTool(name, definition, callback as unknown as ToolCallback<I>);
 }

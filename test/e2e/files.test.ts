@@ -43,7 +43,7 @@ describe('file tools over SFTP against a real sshd', () => {
   before(async () => {
     sshd = await startSshd();
     home = sshd.home;
-    server = await startServer(sshd.clientHome);
+    server = await startServer(sshd.clientHome, { args: ['--tools', 'all'] });
   });
   after(async () => {
     await server?.close();
@@ -288,7 +288,7 @@ describe('file tools under a config: path policy, local folders and caps', () =>
         '',
       ].join('\n'),
     );
-    server = await startServer(sshd.clientHome, { args: ['--config', config] });
+    server = await startServer(sshd.clientHome, { args: ['--config', config, '--tools', 'all'] });
     await writeFile(path.join(sshd.home, 'long.txt'), 'x'.repeat(300));
     await symlink('/etc/hostname', path.join(sshd.home, 'link'));
   });

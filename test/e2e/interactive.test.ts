@@ -37,7 +37,7 @@ describe('long-running and interactive commands', { timeout: 180_000 }, () => {
 
   before(async () => {
     sshd = await startSshd();
-    server = await startServer(sshd.clientHome);
+    server = await startServer(sshd.clientHome, { args: ['--tools', 'all'] });
   });
   after(async () => {
     await server?.close();

@@ -18,7 +18,9 @@ describe('JSON-RPC protocol errors over stdio', () => {
   let server: RawClient;
 
   before(async () => {
-    server = new RawClient({ env: { HOME: '/nonexistent', MCP_SSH_SESSION_LOG_LEVEL: 'error' } });
+    server = new RawClient({
+      env: { HOME: '/nonexistent', MCP_SSH_SESSION_LOG_LEVEL: 'error', MCP_SSH_TOOLS: 'all' },
+    });
     await server.initialize();
   });
   after(() => server.close());

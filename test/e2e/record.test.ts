@@ -58,7 +58,7 @@ hosts:
     host_key: off
 `,
     );
-    server = await startServer(sshd.clientHome, { args: ['--config', configFile], env });
+    server = await startServer(sshd.clientHome, { args: ['--config', configFile, '--tools', 'all'], env });
   });
   after(async () => {
     await server?.close();

@@ -37,7 +37,7 @@ describe('reliability under faults', { timeout: 240_000 }, () => {
   before(async () => {
     sshd = await startSshd();
     proxy = await startTcpProxy(sshd.port);
-    server = await startServer(sshd.clientHome);
+    server = await startServer(sshd.clientHome, { args: ['--tools', 'all'] });
   });
   after(async () => {
     await server?.close();
@@ -129,7 +129,7 @@ describe('reliability under faults', { timeout: 240_000 }, () => {
     for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
     assert.equal(isAlive(pid), false, 'the server did not exit on SIGTERM');
     assert.equal(await remoteSleeps(), '0', 'sleeps left on the host after SIGTERM');
-    server = await startServer(sshd.clientHome);
+    server = await startServer(sshd.clientHome, { args: ['--tools', 'all'] });
   });
 
   it('a client that gives up waiting (its request timed out) leaves the command running', async () => {
@@ -194,7 +194,7 @@ describe('background results', { timeout: 120_000 }, () => {
     dir = mkdtempSync(path.join(tmpdir(), 'mcpt-results-'));
     const config = path.join(dir, 'config.yaml');
     writeFileSync(config, 'limits:\n  keep_unread_results: 2\n');
-    server = await startServer(sshd.clientHome, { args: ['--config', config] });
+    server = await startServer(sshd.clientHome, { args: ['--config', config, '--tools', 'all'] });
   });
   after(async () => {
     await server?.close();

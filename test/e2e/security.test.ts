@@ -72,7 +72,7 @@ hosts:
 `,
     );
     server = await startServer(sshd.clientHome, {
-      args: ['--config', config],
+      args: ['--config', config, '--tools', 'all'],
       env: { LAB_PASS: sshd.password, RTR_PASS: sim.password, RTR_ENABLE: ENABLE, TMPDIR: spill },
     });
   });

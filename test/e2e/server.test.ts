@@ -24,7 +24,7 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
 
   before(async () => {
     sshd = await startSshd();
-    server = await startServer(sshd.clientHome);
+    server = await startServer(sshd.clientHome, { args: ['--tools', 'all'] });
     sessionId = `${sshd.user}@127.0.0.1:${sshd.port}`;
   });
   after(async () => {

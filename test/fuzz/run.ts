@@ -80,6 +80,8 @@ async function start(
     env: {
       HOME: f.dir,
       MCP_SSH_SESSION_LOG_LEVEL: 'error',
+      // Every tool is fuzzed.
+      MCP_SSH_TOOLS: 'all',
       FUZZ_ALLOWED_PORTS: [f.refusedPort, f.closingPort, ...ports].join(','),
       ...env,
     },

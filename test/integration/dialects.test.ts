@@ -19,7 +19,8 @@ type Structured = Record<string, unknown> & {
 };
 
 /** A client HOME of its own (known_hosts), and the built server speaking MCP over stdio. */
-const serverWithHome = (env: Record<string, string> = {}) => startServerInTempHome({ env });
+const serverWithHome = (env: Record<string, string> = {}) =>
+  startServerInTempHome({ env: { MCP_SSH_TOOLS: 'all', ...env } });
 
 function device(sim: DeviceSimulator, dialect: string) {
   return { host: '127.0.0.1', port: sim.port, username: sim.username, password: sim.password, dialect };

@@ -48,6 +48,7 @@ export async function startServer(start: ServerStart): Promise<SoakServer> {
       HOME: start.home,
       TMPDIR: start.tmpDir,
       MCP_SSH_SESSION_LOG_LEVEL: 'warn',
+      MCP_SSH_TOOLS: 'all',
     },
     stderr: 'pipe',
   });

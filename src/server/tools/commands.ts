@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ServerLimits } from '../../config/limits.js';
-import { KEY_NAMES_SUMMARY, parseKeys } from '../../expect/keys.js';
+import { parseKeys } from '../../expect/keys.js';
 import type { CommandRecord } from '../../session/command.js';
 import type { RunRequest, SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
@@ -40,10 +40,9 @@ const PROGRESS_INTERVAL_MS = 500;
 const REACTION_MS = { default: 1000, max: 30_000 };
 
 const connection = connectionInput({
-  password:
-    'Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key). Better kept in the config file.',
-  keyFilename:
-    'Private key file to log in with; overrides the inventory and IdentityFile from ~/.ssh/config.',
+  password: 'Login password (also tried as key passphrase); better in the config file.',
+  keyFilename: 'Private key file.',
+  keyPassphrase: 'Passphrase of the key.',
 });
 
 const commandInput = {
@@ -51,39 +50,26 @@ const commandInput = {
   command: z
     .string()
     .min(1)
-    .describe(
-      "Shell command line, or a device CLI command. Runs in the session's persistent shell: `cd` and `export` carry over to later calls. Multi-line commands and here-docs work.",
-    ),
+    .describe('Shell command line (multi-line and here-docs work) or device CLI command.'),
   dialect: z
     .string()
     .optional()
-    .describe(
-      'How to talk to the host: a dialect name from list_dialects. Default: the inventory, else detected from the host. Applies when the session opens.',
-    ),
+    .describe('Dialect (list_dialects) for a new session; default: inventory, else detected.'),
   enable_password: z
     .string()
     .optional()
-    .describe(
-      'Enable secret for network devices: the device is brought to privileged mode before the command. Better kept in the config file.',
-    ),
-  enable_command: z.string().optional().describe('Command that enters privileged mode (default: enable).'),
+    .describe('Network devices: enter privileged mode with this secret first; better in the config file.'),
+  enable_command: z.string().optional().describe('Command for privileged mode (default enable).'),
   sudo_password: z
     .string()
     .optional()
-    .describe(
-      "Password for sudo, where the host's dialect supports it: the command runs with sudo (prefixed when missing) and the password only answers sudo's prompt. Better kept in the config file (then use_sudo).",
-    ),
-  use_sudo: z
-    .boolean()
-    .optional()
-    .describe(
-      'Run the command with sudo, with the sudo password from the config file (or asked for when needed).',
-    ),
+    .describe("Run with sudo; this answers sudo's prompt. Better in the config file (then use_sudo)."),
+  use_sudo: z.boolean().optional().describe('Run with sudo (password from the config file, or asked for).'),
   pty: z
     .boolean()
     .optional()
     .describe(
-      'Give the command a terminal of its own: for full-screen programs (top, vim: watch them with read_screen, drive them with send_keys) and prompts that need a tty (read -p, passwd). Common full-screen programs get one anyway (the dialect lists them). Where the shell has no terminal, the command gets one of its own on the host: it sees the current directory and exported variables, not shell functions.',
+      'Give the command a terminal: full-screen programs (read_screen, send_keys) and tty prompts. Known full-screen programs get one anyway.',
     ),
 };
 
@@ -94,9 +80,7 @@ const executeInput = {
     .positive()
     .max(86_400)
     .default(30)
-    .describe(
-      'Seconds to wait for the command. Past it the command keeps running in the background: the result has status "running" and a commandId for get_command_status, send_input and interrupt_command_by_id.',
-    ),
+    .describe('Seconds to wait; then it runs on in the background (status running).'),
 };
 
 const executeOutput = {
@@ -106,40 +90,18 @@ const executeOutput = {
   dialect: z.string(),
   status: commandStatus,
   waiting,
-  mode: z
-    .string()
-    .optional()
-    .describe('The device mode after the command (dialect mode name), for prompt-driven devices.'),
-  error: z
-    .string()
-    .optional()
-    .describe('The device error line that marked the command failed, or why answering a prompt failed.'),
-  exitCode: z
-    .number()
-    .int()
-    .nullable()
-    .describe('The real exit status; null while running, or when the command never finished.'),
-  output: z
-    .string()
-    .describe(
-      'Exactly what the command printed (stdout and stderr interleaved), without echo, prompt or terminal codes. While it runs: what it printed so far.',
-    ),
-  timedOut: z.boolean().describe('The wait ended before the command did (it keeps running: see status).'),
+  mode: z.string().optional().describe('Device mode after the command.'),
+  error: z.string().optional().describe('Device error line, or why a prompt answer failed.'),
+  exitCode: z.number().int().nullable().describe('null while running.'),
+  output: z.string().describe('stdout and stderr as printed, without echo or prompt.'),
+  timedOut: z.boolean().describe('The wait ended first.'),
   interrupted: z.boolean(),
-  truncated: z.boolean().describe('True when part of the output was left out of this result.'),
-  totalBytes: z.number().int().describe('Bytes the command printed so far.'),
-  omittedBytes: z.number().int().describe('Bytes of output not in this result.'),
-  nextOffset: z
-    .number()
-    .int()
-    .optional()
-    .describe('While running: the offset get_command_status reads on from.'),
+  truncated: z.boolean().describe('Output left out of this result.'),
+  totalBytes: z.number().int().describe('Bytes printed so far.'),
+  omittedBytes: z.number().int().describe('Bytes not in this result.'),
+  nextOffset: z.number().int().optional().describe('Offset for get_command_status.'),
   durationMs: z.number(),
-  sessionReset: z
-    .boolean()
-    .describe(
-      'True when this ran in a new shell because the previous one was lost: earlier cd/export are gone.',
-    ),
+  sessionReset: z.boolean().describe('A new shell: earlier cd/export are gone.'),
   note: z.string().optional(),
 };
 
@@ -227,7 +189,7 @@ export function registerCommandTools(
     {
       title: 'Run a command over SSH',
       description:
-        'Run a command in a persistent shell on a remote host (one shell per user@host:port, reused across calls, so cd and export carry over). Returns the exact output and the real exit status. A command that outlives `timeout` keeps running in the background (status "running", with a commandId); one that waits for input returns at once (status "awaiting_input"; answer with send_input). Connects on first use; hosts come from the config file inventory and ~/.ssh/config.',
+        'Run a command in the persistent shell of user@host:port (connects on first use; cd and export carry over). Returns its output and real exit status. Past timeout it runs on: status running, follow with get_command_status. A prompt returns status awaiting_input: answer with send_input.',
       inputSchema: executeInput,
       outputSchema: executeOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -255,7 +217,7 @@ export function registerCommandTools(
     {
       title: 'Start a command in the background',
       description:
-        "Start a command in the session's persistent shell and return its commandId at once (after connecting). Follow it with get_command_status; answer prompts with send_input; stop it with interrupt_command_by_id. While it runs, other commands on the same session are refused (another user or host runs in parallel).",
+        'Start a command in the background and return its commandId. Follow with get_command_status; stop with interrupt_command_by_id. Its session runs nothing else meanwhile.',
       inputSchema: commandInput,
       outputSchema: {
         commandId: z.string(),
@@ -286,16 +248,11 @@ export function registerCommandTools(
     {
       title: 'Status and output of a command',
       description:
-        'Status, real exit status, timings and a page of output of a command (running or finished). Output is read by byte offset: start at 0 (default) and pass nextOffset back until complete is true, so any length can be read page by page.',
+        'Status, exit status and a page of output of a command, running or finished. Read on with offset=nextOffset until complete.',
       inputSchema: {
         command_id: commandId,
-        offset: z.number().int().min(0).default(0).describe('Byte offset in the output to read from.'),
-        max_bytes: z
-          .number()
-          .int()
-          .min(64)
-          .optional()
-          .describe(`Most bytes of output in this answer (default and cap: ${limits.maxResultBytes}).`),
+        offset: z.number().int().min(0).default(0).describe('Byte offset to read from.'),
+        max_bytes: z.number().int().min(64).optional().describe(`Default and cap ${limits.maxResultBytes}.`),
       },
       outputSchema: {
         ...commandSummary.shape,
@@ -303,13 +260,13 @@ export function registerCommandTools(
         error: z.string().optional(),
         output: z.string(),
         offset: z.number().int(),
-        nextOffset: z.number().int().describe('Pass as offset to read on.'),
+        nextOffset: z.number().int().describe('Offset to read on from.'),
         gap: z
           .object({ from: z.number().int(), to: z.number().int() })
           .optional()
-          .describe('Bytes at the start of this page that were not kept (past the spill limit).'),
-        complete: z.boolean().describe('The command has ended and all its output has been read.'),
-        note: z.string().optional().describe('Why the output is no longer kept, when it is not.'),
+          .describe('Bytes no longer kept.'),
+        complete: z.boolean().describe('Ended, and all output read.'),
+        note: z.string().optional().describe('Why output is gone.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -340,7 +297,7 @@ export function registerCommandTools(
     'get_active_commands',
     {
       title: 'List running commands',
-      description: 'Commands running right now, in all sessions (the same list as list_running_commands).',
+      description: 'Running commands of all sessions (list_running_commands in an older shape).',
       inputSchema: {},
       outputSchema: {
         commands: z.array(
@@ -376,7 +333,7 @@ export function registerCommandTools(
     'list_running_commands',
     {
       title: 'Commands still running',
-      description: 'Commands running or waiting for input, in all sessions, with their ids.',
+      description: 'Commands running or awaiting input, in all sessions.',
       inputSchema: {},
       outputSchema: { commands: z.array(commandSummary.extend({ waiting })) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -399,9 +356,9 @@ export function registerCommandTools(
     'list_command_history',
     {
       title: 'Recent commands',
-      description: 'The most recent commands of all sessions, newest first, running or finished.',
+      description: 'Recent commands of all sessions, newest first.',
       inputSchema: {
-        limit: z.number().int().min(1).max(100).default(20).describe('How many commands (newest first).'),
+        limit: z.number().int().min(1).max(100).default(20).describe('How many.'),
       },
       outputSchema: { commands: z.array(commandSummary) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -421,11 +378,11 @@ export function registerCommandTools(
     {
       title: 'Interrupt the running command',
       description:
-        'Send Ctrl+C to the command running in a session and wait until it has ended: the answer has its final status (interrupted, exit status 130) and its output. The shell stays usable.',
+        'Ctrl+C the command running in a session and wait for it to end (exit 130); returns its output. The shell stays usable.',
       inputSchema: sessionAddress,
       outputSchema: {
         session: z.string(),
-        interrupted: z.boolean().describe('False when no command was running.'),
+        interrupted: z.boolean().describe('False if nothing was running.'),
         commandId: z.string().optional(),
         command: z.string().optional(),
         status: commandStatus.optional(),
@@ -455,8 +412,7 @@ export function registerCommandTools(
     'interrupt_command_by_id',
     {
       title: 'Interrupt a command by id',
-      description:
-        'Send Ctrl+C to a running command and wait until it has ended: the answer has its final status (interrupted, exit status 130) and its output. Its session stays usable.',
+      description: 'Ctrl+C a running command by id and wait for it to end (exit 130); returns its output.',
       inputSchema: { command_id: commandId },
       outputSchema: {
         commandId: z.string(),
@@ -506,7 +462,7 @@ export function registerCommandTools(
   const reactionOutput = {
     ...commandSummary.shape,
     waiting,
-    output: z.string().describe('What the command printed after the input (up to the wait).'),
+    output: z.string().describe('Printed since the input.'),
     nextOffset: z.number().int(),
   };
   const waitMs = z
@@ -515,9 +471,7 @@ export function registerCommandTools(
     .min(0)
     .max(REACTION_MS.max)
     .default(REACTION_MS.default)
-    .describe(
-      'Milliseconds to wait for the command to react (it ends sooner if the command ends or asks again).',
-    );
+    .describe('Most ms to wait for a reaction.');
 
   addTool(
     server,
@@ -525,12 +479,12 @@ export function registerCommandTools(
     {
       title: 'Answer a command that waits for input',
       description:
-        'Type text into a running command (its answer to a prompt: a yes/no, a value, a password) and press Enter. With secret=true the text is a secret: it is masked in every result and log and never echoed back.',
+        'Type text into a running command (an answer to its prompt) and press Enter. secret: masked in every result and log.',
       inputSchema: {
         command_id: commandId,
         text: z.string().describe('What to type.'),
-        secret: z.boolean().default(false).describe('The text is a password or another secret.'),
-        newline: z.boolean().default(true).describe('Press Enter after the text.'),
+        secret: z.boolean().default(false).describe('A password or other secret.'),
+        newline: z.boolean().default(true).describe('Press Enter.'),
         wait_ms: waitMs,
       },
       outputSchema: reactionOutput,
@@ -545,7 +499,7 @@ export function registerCommandTools(
   );
 
   const target = {
-    command_id: commandId.optional().describe('The command to address (or give host).'),
+    command_id: commandId.optional().describe('cmd-N, or give host.'),
     ...sessionAddress,
     host: sessionAddress.host.optional(),
   };
@@ -572,10 +526,11 @@ export function registerCommandTools(
     'send_keys',
     {
       title: 'Send keys to a running program',
-      description: `Send keystrokes to the running command of a session (or by command id), e.g. "q", "<ctrl-c>", ":wq<enter>", "<down><down><enter>". Named keys: ${KEY_NAMES_SUMMARY}. Then read_screen shows the result.`,
+      description:
+        'Send keys to the running program of a session: text, and named keys in angle brackets such as <enter> <tab> <esc> <up> <pgdn> <f1> <ctrl-c> <alt-x> (<lt> for "<"). E.g. ":wq<enter>". Then read_screen.',
       inputSchema: {
         ...target,
-        keys: z.string().min(1).describe('Text with named keys in angle brackets.'),
+        keys: z.string().min(1).describe('Text and <named> keys.'),
         wait_ms: waitMs,
       },
       outputSchema: reactionOutput,
@@ -599,7 +554,7 @@ export function registerCommandTools(
     {
       title: 'Read the terminal screen',
       description:
-        'The screen of a session as a person would see it (rendered by a terminal emulator): for full-screen programs such as top, less, vim or installers started with a terminal (execute_command with pty, or a known full-screen program), and for device CLIs.',
+        'The terminal screen of a session as a person sees it: full-screen programs (run with a terminal: pty) and device CLIs.',
       inputSchema: target,
       outputSchema: {
         session: z.string(),

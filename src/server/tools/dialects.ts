@@ -32,14 +32,14 @@ export function registerDialectTools(server: McpServer, dialects: DialectRegistr
     {
       title: 'List dialects',
       description:
-        "The dialects this server can speak (built-in and from user folders): pass one as execute_command's `dialect`. Each is readable as the resource dialect://<name>.",
+        "Dialects this server speaks (execute_command's dialect); each is the resource dialect://<name>.",
       inputSchema: {},
       outputSchema: {
         dialects: z.array(
           z.object({
             name: z.string(),
             description: z.string(),
-            source: z.string().describe('"builtin", or the file it was loaded from'),
+            source: z.string().describe('builtin, or its file'),
             modes: z.array(z.string()),
           }),
         ),

@@ -19,31 +19,18 @@ import { addTool, type Extra } from '../tool-result.js';
 
 const PROGRESS_INTERVAL_MS = 250;
 
-const connection = connectionInput({
-  password: 'Login password, if the session is not open yet. Better kept in the config file.',
-  keyFilename: 'Private key file to log in with.',
-});
+const connection = connectionInput();
 const sudoFields = {
-  use_sudo: z
-    .boolean()
-    .optional()
-    .describe(
-      'On "permission denied", do it as root through sudo on a separate channel (password from sudo_password or the config file). false: never use sudo.',
-    ),
-  sudo_password: z
-    .string()
-    .optional()
-    .describe('Password for sudo; implies use_sudo. Better kept in the config file.'),
+  use_sudo: z.boolean().optional().describe('On permission denied, retry with sudo; false: never.'),
+  sudo_password: z.string().optional().describe('Implies use_sudo.'),
 };
-const encoding = z
-  .enum(['utf8', 'base64'])
-  .default('utf8')
-  .describe('utf8 for text; base64 for binary files (exact bytes).');
+const encoding = z.enum(['utf8', 'base64']).default('utf8').describe('base64 for binary.');
+const remote_path = z.string().min(1).describe('~ is the login folder.');
 const permissions = z
   .string()
   .regex(/^0?[0-7]{3,4}$/, 'octal, such as "0644" or "755"')
   .optional()
-  .describe('Octal mode, e.g. "0644". Default: the existing file\'s mode, else 0644.');
+  .describe('Octal, e.g. "0644"; default: the old mode, else 0644.');
 
 /** read_file, write_file, list_directory, upload_file and download_file, over the session's connection. */
 export function registerFileTools(
@@ -95,31 +82,21 @@ export function registerFileTools(
     'read_file',
     {
       title: 'Read a remote file',
-      description: `Read a file on the host over SFTP (on the session's connection). At most max_bytes per call (cap ${maxRead}); when the file is longer, truncated is true and nextOffset says where the next call starts. ~ is the login folder. With use_sudo or a sudo password, a file you may not read is read as root.`,
+      description: `Read a file on the host over SFTP, up to ${maxRead} bytes a call: when truncated, read on with offset=nextOffset.`,
       inputSchema: {
         ...connection,
-        remote_path: z.string().min(1).describe('Path on the host; ~ and ~/ are the login folder.'),
-        max_bytes: z
-          .number()
-          .int()
-          .positive()
-          .optional()
-          .describe(`Most bytes to return (default and cap ${maxRead}).`),
-        offset: z
-          .number()
-          .int()
-          .min(0)
-          .default(0)
-          .describe('Byte offset to start at (nextOffset of a previous call).'),
+        remote_path,
+        max_bytes: z.number().int().positive().optional(),
+        offset: z.number().int().min(0).default(0),
         encoding,
         ...sudoFields,
       },
       outputSchema: {
-        path: z.string().describe('The absolute path read.'),
-        size: z.number().int().describe('The file size in bytes.'),
+        path: z.string(),
+        size: z.number().int(),
         offset: z.number().int(),
-        bytes: z.number().int().describe('Bytes in content.'),
-        truncated: z.boolean().describe('True when the file goes on past this part.'),
+        bytes: z.number().int(),
+        truncated: z.boolean().describe('The file goes on.'),
         nextOffset: z.number().int().optional(),
         encoding: z.enum(['utf8', 'base64']),
         content: z.string(),
@@ -153,22 +130,22 @@ export function registerFileTools(
     {
       title: 'Write a remote file',
       description:
-        "Write a file on the host over SFTP, atomically: a temporary file in the same folder, renamed over the old one, so readers never see half a file. Keeps the old file's mode unless permissions is given. append adds to the end instead. With use_sudo or a sudo password, a file you may not write is written as root (content on the channel's stdin, never on a command line).",
+        'Write a file on the host over SFTP, atomically (readers never see half a file), or append to it.',
       inputSchema: {
         ...connection,
-        remote_path: z.string().min(1).describe('Path on the host; ~ and ~/ are the login folder.'),
-        content: z.string().describe('The new content (text, or base64 with encoding "base64").'),
+        remote_path,
+        content: z.string(),
         encoding,
-        append: z.boolean().default(false).describe('Add to the end of the file instead of replacing it.'),
-        make_dirs: z.boolean().default(false).describe('Create missing folders first (mkdir -p).'),
+        append: z.boolean().default(false),
+        make_dirs: z.boolean().default(false).describe('mkdir -p first.'),
         permissions,
         ...sudoFields,
       },
       outputSchema: {
         path: z.string(),
         bytes: z.number().int(),
-        created: z.boolean().describe('True when the file did not exist before.'),
-        mode: z.string().describe('The octal mode the file has now.'),
+        created: z.boolean(),
+        mode: z.string(),
         viaSudo: z.boolean(),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -195,10 +172,10 @@ export function registerFileTools(
     'list_directory',
     {
       title: 'List a remote folder',
-      description: `List a folder on the host over SFTP: name, type, size, mode, owner, group and mtime of each entry (at most 5000, sorted by name).`,
+      description: 'List a folder on the host over SFTP (at most 5000 entries, by name).',
       inputSchema: {
         ...connection,
-        path: z.string().min(1).default('~').describe('Folder on the host; default ~.'),
+        path: z.string().min(1).default('~'),
       },
       outputSchema: {
         path: z.string(),
@@ -207,10 +184,10 @@ export function registerFileTools(
             name: z.string(),
             type: z.enum(['file', 'directory', 'symlink', 'fifo', 'socket', 'block', 'char', 'unknown']),
             size: z.number().int(),
-            mode: z.string().describe('Octal permission bits, e.g. "0644".'),
+            mode: z.string(),
             owner: z.string(),
             group: z.string(),
-            mtime: z.string().describe('ISO 8601.'),
+            mtime: z.string(),
           }),
         ),
         total: z.number().int(),
@@ -231,11 +208,8 @@ export function registerFileTools(
 
   const transferInput = {
     ...connection,
-    local_path: z
-      .string()
-      .min(1)
-      .describe("Absolute path on the server's machine, inside the allowed local folders."),
-    remote_path: z.string().min(1).describe('Path on the host; ~ and ~/ are the login folder.'),
+    local_path: z.string().min(1).describe("Absolute path on the server's machine, in files.local_dirs."),
+    remote_path,
     permissions,
   };
   const transferOutput = {
@@ -313,10 +287,10 @@ export function registerFileTools(
     'upload_file',
     {
       title: 'Upload a file to the host',
-      description: `Copy a file from the server's machine to the host over SFTP, streamed (any size up to ${maxTransfer} bytes, binary safe), with progress notifications. The remote file is replaced atomically. Local paths must be inside the allowed local folders (files.local_dirs in the config; without a config, the server's working folder and the user's home).`,
+      description: `Copy a file from the server's machine to the host over SFTP (up to ${maxTransfer} bytes, atomically, with progress).`,
       inputSchema: {
         ...transferInput,
-        make_dirs: z.boolean().default(false).describe('Create missing remote folders first.'),
+        make_dirs: z.boolean().default(false).describe('mkdir -p first.'),
       },
       outputSchema: transferOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
@@ -329,7 +303,7 @@ export function registerFileTools(
     'download_file',
     {
       title: 'Download a file from the host',
-      description: `Copy a file from the host to the server's machine over SFTP, streamed (any size up to ${maxTransfer} bytes, binary safe), with progress notifications. The local file is replaced atomically. Local paths must be inside the allowed local folders (files.local_dirs in the config; without a config, the server's working folder and the user's home).`,
+      description: `Copy a file from the host to the server's machine over SFTP (up to ${maxTransfer} bytes, atomically, with progress).`,
       inputSchema: transferInput,
       outputSchema: transferOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

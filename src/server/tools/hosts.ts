@@ -6,7 +6,7 @@ import { defaultSshPaths, listSshAliases, type SshPaths } from '../../ssh/index.
 import { addTool } from '../tool-result.js';
 
 const hostSchema = z.object({
-  name: z.string().describe('Pass this as `host` to execute_command.'),
+  name: z.string().describe('Pass as host.'),
   source: z.enum(['inventory', 'ssh_config']),
   host: z.string().optional(),
   port: z.number().int().optional(),
@@ -16,11 +16,8 @@ const hostSchema = z.object({
   description: z.string().optional(),
   tags: z.array(z.string()),
   groups: z.array(z.string()),
-  policy: z.string().optional().describe('Command policy summary, e.g. "preset read-only; deny 2".'),
-  secrets: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe('Which secrets are configured (never their values).'),
+  policy: z.string().optional().describe('Command policy summary.'),
+  secrets: z.record(z.string(), z.string()).optional().describe('Which are configured (no values).'),
 });
 
 type HostRow = z.infer<typeof hostSchema>;
@@ -52,10 +49,10 @@ export function registerHostTools(
     {
       title: 'List known hosts',
       description:
-        'The hosts this server knows by name: the config file inventory (with dialect, tags, groups and command policy) and the aliases of ~/.ssh/config. Secrets are never shown, only whether one is configured.',
+        'Hosts known by name: the config inventory (dialect, tags, groups, policy) and ~/.ssh/config aliases. No secrets.',
       inputSchema: {
-        tag: z.string().optional().describe('Only hosts with this tag.'),
-        group: z.string().optional().describe('Only hosts in this group.'),
+        tag: z.string().optional(),
+        group: z.string().optional(),
       },
       outputSchema: { hosts: z.array(hostSchema), configFile: z.string().optional() },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

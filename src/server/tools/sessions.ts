@@ -13,12 +13,12 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
     'list_sessions',
     {
       title: 'List SSH sessions',
-      description: 'Open SSH sessions, as user@host:port, with their dialect and state.',
+      description: 'Open SSH sessions (user@host:port), with dialect and state.',
       inputSchema: {},
       outputSchema: {
         sessions: z.array(
           z.object({
-            id: z.string().describe('user@host:port'),
+            id: z.string(),
             host: z.string(),
             port: z.number().int(),
             username: z.string(),
@@ -54,14 +54,13 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
     'close_session',
     {
       title: 'Close an SSH session',
-      description:
-        'Close one session: a running command gets Ctrl+C, what the session started on the host is ended, then its shell and connection. The answer says what could not be stopped.',
+      description: 'Close a session: Ctrl+C its command, end what it started on the host, close the shell.',
       inputSchema: sessionAddress,
       outputSchema: {
         session: z.string(),
         closed: z.boolean(),
-        stopped: z.string().optional().describe('The command that was running and was stopped.'),
-        problems: z.array(z.string()).optional().describe('What could not be stopped on the host.'),
+        stopped: z.string().optional().describe('The command stopped.'),
+        problems: z.array(z.string()).optional().describe('What could not be stopped.'),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -86,12 +85,11 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
     'close_all_sessions',
     {
       title: 'Close all SSH sessions',
-      description:
-        'Close every open session, ending the commands they run and what they started on their hosts.',
+      description: 'Close every session, as close_session does.',
       inputSchema: {},
       outputSchema: {
         closed: z.array(z.string()),
-        problems: z.array(z.string()).optional().describe('What could not be stopped, per host.'),
+        problems: z.array(z.string()).optional().describe('What could not be stopped.'),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },

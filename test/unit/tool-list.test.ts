@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { z } from 'zod';
+import { createServer } from '../../src/server/server.js';
+import { leanSchema } from '../../src/server/tool-list.js';
+
+describe('tools/list without the schema noise', () => {
+  it('drops $schema, safe-integer bounds, closed outputs and string keys; keeps the real bounds', () => {
+    const schema = z.toJSONSchema(
+      z.object({
+        count: z.number().int(),
+        port: z.number().int().min(1).max(65535),
+        code: z.number().int().nullable(),
+        tags: z.record(z.string(), z.string()),
+        inner: z.object({ minimum: z.string() }),
+      }),
+      { target: 'draft-7', io: 'output' },
+    );
+    assert.deepEqual(leanSchema(schema, true), {
+      type: 'object',
+      properties: {
+        count: { type: 'integer' },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        code: { type: ['integer', 'null'] },
+        tags: { type: 'object', additionalProperties: { type: 'string' } },
+        // A property named like a keyword is a property.
+        inner: { type: 'object', properties: { minimum: { type: 'string' } }, required: ['minimum'] },
+      },
+      required: ['count', 'port', 'code', 'tags', 'inner'],
+    });
+    // An input schema says what it accepts: a closed object stays closed.
+    const strict = z.toJSONSchema(z.strictObject({ a: z.string() }), { target: 'draft-7' });
+    assert.equal(
+      (leanSchema(strict, false) as { additionalProperties?: unknown }).additionalProperties,
+      false,
+    );
+  });
+
+  it("lists every tool lean, and a call's structured result still matches its listed output schema", async () => {
+    const { server, manager } = createServer();
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    const client = new Client({ name: 't', version: '0' });
+    await client.connect(b);
+    try {
+      const { tools } = await client.listTools();
+      const text = JSON.stringify(tools);
+      assert.doesNotMatch(text, /\$schema|9007199254740991|"taskSupport":"forbidden"/);
+      const hosts = tools.find((t) => t.name === 'list_hosts');
+      assert.deepEqual(hosts?.annotations, { readOnlyHint: true, openWorldHint: false });
+      assert.deepEqual(client.getServerCapabilities()?.tools, { listChanged: true });
+      // The SDK client checks structuredContent against the listed outputSchema.
+      const result = await client.callTool({ name: 'list_dialects', arguments: {} });
+      assert.equal(result.isError, undefined, JSON.stringify(result));
+    } finally {
+      await client.close();
+      await manager.dispose();
+    }
+  });
+});
