@@ -9,6 +9,7 @@ import type { SshPaths } from '../ssh/index.js';
 import { type MessageCheck, offeredMethods, requestCheck } from './request-check.js';
 import { SecretPrompter } from './secret-prompt.js';
 import { recordToolInputs } from './tool-inputs.js';
+import { setResultBudget } from './tool-result.js';
 import { registerCommandTools } from './tools/commands.js';
 import { registerDialectTools } from './tools/dialects.js';
 import { registerFileTools } from './tools/files.js';
@@ -80,6 +81,7 @@ export function createServer(options: ServerOptions = {}): {
   );
   const prompter = new SecretPrompter(server.server);
   const inputs = recordToolInputs(server);
+  setResultBudget(server, limits.maxResultBytes);
   // One file per group of tools under tools/, each tool beside its handler.
   registerCommandTools(server, manager, limits, prompter);
   registerSessionTools(server, manager);
