@@ -58,6 +58,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
  */
 export const RESULT_CEILING = 400_000;
 
+/** The least a result may take, per block: a status line, a few fields and a little output. */
+export const RESULT_FLOOR = 1000;
+
 /**
  * The limits in force: the defaults, beaten by the config file's, beaten by the caller's (flags and
  * environment). A value left unset (or undefined) at one level keeps the one beneath it.
@@ -73,6 +76,6 @@ export function resolveLimits(
     ...Object.fromEntries(defined(call)),
   };
   // The config file's schema refuses more; a flag or an environment variable is held to it here.
-  limits.maxResultBytes = Math.min(limits.maxResultBytes, RESULT_CEILING);
+  limits.maxResultBytes = Math.min(Math.max(limits.maxResultBytes, RESULT_FLOOR), RESULT_CEILING);
   return limits;
 }

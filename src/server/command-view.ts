@@ -1,6 +1,7 @@
-import { shapeOutput } from '../expect/output.js';
-import type { OutputPage } from '../expect/output-store.js';
+import { jsonEncodedBytes, shapeOutput } from '../expect/output.js';
+import type { OutputPage, OutputStore } from '../expect/output-store.js';
 import type { CommandRecord } from '../session/command.js';
+import { clip } from './result-budget.js';
 
 /**
  * How the command tools show a command: its summary, status line and output. Nothing here masks secrets:
@@ -17,7 +18,7 @@ export function summary(record: CommandRecord) {
     exitCode: record.outcome?.exitCode ?? null,
     startedAt: record.startedAt.toISOString(),
     ...(record.finishedAt && { finishedAt: record.finishedAt.toISOString() }),
-    durationMs: record.durationMs,
+    durationMs: Math.round(record.durationMs),
     totalBytes: record.output.totalBytes,
     ...(failureOf(record) !== undefined && { error: failureOf(record) as string }),
   };
@@ -28,10 +29,11 @@ export function failureOf(record: CommandRecord): string | undefined {
   return record.outcome?.error ?? record.cause;
 }
 
-export function summaryLine(record: CommandRecord): string {
+/** One line about a command; `commandChars` clips a long command line (lists). */
+export function summaryLine(record: CommandRecord, commandChars = Number.POSITIVE_INFINITY): string {
   const s = summary(record);
   const exit = s.exitCode === null ? '' : `, exit ${s.exitCode}`;
-  return `${s.commandId} on ${s.session}: ${s.status}${exit}, ${s.totalBytes} bytes, ${Math.round(s.durationMs)} ms: ${s.command}`;
+  return `${s.commandId} on ${s.session}: ${s.status}${exit}, ${s.totalBytes} bytes, ${s.durationMs} ms: ${clip(s.command, commandChars)}`;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function outputOf(
       ...(shaped.truncated && { note: 'get_command_status with an offset reads the output page by page' }),
     };
   }
-  const page = await record.output.read(0, budget);
+  const page = await readFitting(record.output, 0, budget, budget);
   return {
     output: page.output,
     truncated: !page.complete,
@@ -79,6 +81,7 @@ export async function outputPage(
   record: CommandRecord,
   offset: number,
   maxBytes: number,
+  budget = maxBytes,
 ): Promise<OutputPage & { note?: string }> {
   if (record.outputGone !== undefined) {
     // How it ended is still known; only the output is gone, and the page says why.
@@ -92,7 +95,7 @@ export async function outputPage(
       note: record.outputGone,
     };
   }
-  const p = await record.output.read(offset, maxBytes);
+  const p = await readFitting(record.output, offset, maxBytes, budget);
   return {
     output: p.output,
     offset: p.offset,
@@ -101,6 +104,27 @@ export async function outputPage(
     ...(p.gap && { gap: p.gap }),
     complete: p.complete && record.finished,
   };
+}
+
+/**
+ * A page of at most `maxBytes` bytes from `offset` that takes at most `budget` bytes JSON-encoded (control
+ * characters take up to six bytes each there): a page that does not fit is read again, shorter.
+ */
+export async function readFitting(
+  store: OutputStore,
+  offset: number,
+  maxBytes: number,
+  budget: number,
+): Promise<OutputPage> {
+  let want = Math.max(4, Math.min(maxBytes, budget));
+  let page = await store.read(offset, want);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const size = jsonEncodedBytes(page.output);
+    if (size <= budget || want === 4) return page;
+    want = Math.max(4, Math.floor((want * budget) / size / 1.05));
+    page = await store.read(offset, want);
+  }
+  return page;
 }
 
 export function statusText(record: CommandRecord): string {

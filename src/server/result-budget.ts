@@ -1,3 +1,4 @@
+import { RESULT_CEILING } from '../config/limits.js';
 import { jsonEncodedBytes } from '../expect/output.js';
 
 /**
@@ -7,6 +8,17 @@ import { jsonEncodedBytes } from '../expect/output.js';
  * part of a list) and say what they left out; the wrapper (tool-result.ts) cuts what still does not fit, as
  * a last resort, with the same kind of note.
  */
+
+/**
+ * Room a tool keeps, besides the fields it measures, for what it adds after: the status line, notes, the
+ * counts of what was left out. A call that asks for `max_bytes` of output gets a budget this much larger.
+ */
+export const RESULT_ROOM = 4096;
+
+/** What is left of a block of `budget` for a list's entries or a screen's lines: the rest needs room too. */
+export function entryRoom(budget: number): number {
+  return budget - Math.min(RESULT_ROOM, Math.floor(budget / 4));
+}
 
 /** Bytes a JSON value takes on the wire, UTF-8. */
 export function jsonBytes(value: unknown): number {
@@ -59,6 +71,52 @@ export function fitList<T>(items: readonly T[], budget: number, size: (item: T) 
     used += cost;
   }
   return items.slice(0, n);
+}
+
+/** What a list tool shows of a list: the entries that fit, and where the rest are. */
+export interface ListPage<T> {
+  shown: T[];
+  /** Entries past these: pass as `offset` to see them. */
+  nextOffset?: number;
+  /** How many were left out and the call that shows them. */
+  note?: string;
+}
+
+/**
+ * The entries of a list that fit `budget`, in order: `entries` start at `offset` of a list of `total`
+ * (the rest of the list, or a page of it); each costs `cost` (the larger of its JSON and its text line).
+ * When some are left out, the note says how many and `call` names the call that shows them.
+ */
+export function listPage<T>(
+  entries: readonly T[],
+  offset: number,
+  total: number,
+  budget: number,
+  cost: (item: T) => number,
+  call: (nextOffset: number) => string,
+): ListPage<T> {
+  const shown = fitList(entries, budget, cost);
+  const next = offset + shown.length;
+  if (next >= total) return { shown };
+  return {
+    shown,
+    nextOffset: next,
+    note: `${total - next} more left out of this result: ${call(next)} shows them`,
+  };
+}
+
+/** The budget per block of a call: the server's, or room for the `asked` bytes of content (max_bytes). */
+export function callBudget(serverBudget: number, asked: number | undefined): number {
+  if (asked === undefined) return serverBudget;
+  return Math.min(RESULT_CEILING, Math.max(serverBudget, asked + RESULT_ROOM));
+}
+
+/**
+ * Bytes left for a result's main content (output, file content) in a block of `budget` whose other
+ * fields are `rest`, and at most what the call `asked` for.
+ */
+export function contentRoom(budget: number, rest: unknown, asked?: number): number {
+  return Math.max(256, Math.min(asked ?? Number.POSITIVE_INFINITY, entryRoom(budget - jsonBytes(rest))));
 }
 
 /** A long string shown in a list: its start and how many characters were left out. */

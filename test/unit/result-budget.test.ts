@@ -2,11 +2,18 @@
 // content with, and the wrapper's last resort, which cuts what still does not fit and says so.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { RESULT_CEILING } from '../../src/config/limits.js';
 import { clip, fitList, fitStructured, fitText, jsonBytes } from '../../src/server/result-budget.js';
-import { toolResult } from '../../src/server/tool-result.js';
+import { setResultBudget, toolResult } from '../../src/server/tool-result.js';
+import { registerSessionTools } from '../../src/server/tools/sessions.js';
+import type { SessionManager } from '../../src/session/manager.js';
 
-const textOf = (r: { content: { type: string; text?: string }[] }) => r.content.map((c) => c.text).join('');
+const textOf = (r: { content: { type: string; text?: string }[] }) =>
+  r.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
 
 describe('fitText', () => {
   it('leaves text that fits alone', () => {
@@ -22,7 +29,8 @@ describe('fitText', () => {
       /^a+\n\[\.\.\. \d+ characters left out of this result; read on by offset \.\.\.\]\nb+$/,
     );
     const left = Number(/\.\.\. (\d+) characters/.exec(fitted)?.[1]);
-    assert.equal(left + fitted.split('\n')[0]?.length + (fitted.split('\n')[2]?.length ?? 0), 10_000);
+    const [head = '', , tail = ''] = fitted.split('\n');
+    assert.equal(left + head.length + tail.length, 10_000);
   });
 
   it('counts JSON escapes: control characters cost six bytes each', () => {
@@ -91,5 +99,54 @@ describe('toolResult', () => {
     }, 10_000);
     assert.equal(r.isError, true);
     assert.ok(jsonBytes(textOf(r)) <= 10_000);
+  });
+});
+
+describe('list_sessions', () => {
+  it('cuts a long list of sessions to the budget, and pages through all of them by offset', async () => {
+    const sessions = Array.from({ length: 60 }, (_, i) => ({
+      id: `admin@host-${i}.example.net:22`,
+      host: `host-${i}.example.net`,
+      port: 22,
+      username: 'admin',
+      dialect: 'linux',
+      connected: true,
+      busy: false,
+      commandCount: i,
+      createdAt: new Date(0).toISOString(),
+      lastUsedAt: new Date(0).toISOString(),
+    }));
+    const server = new McpServer({ name: 't', version: '0' }, { capabilities: { tools: {} } });
+    setResultBudget(server, 3000);
+    registerSessionTools(server, { list: () => sessions } as unknown as SessionManager);
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: 'c', version: '0' });
+    await client.connect(clientSide);
+    try {
+      const seen: string[] = [];
+      let offset: number | undefined = 0;
+      for (let calls = 0; offset !== undefined && calls < 60; calls++) {
+        const r = (await client.callTool({ name: 'list_sessions', arguments: { offset } })) as CallToolResult;
+        const s = r.structuredContent as { sessions: { id: string }[]; nextOffset?: number; note?: string };
+        assert.ok(jsonBytes(s) <= 3000 && jsonBytes(textOf(r)) <= 3000, `${jsonBytes(s)}`);
+        assert.ok(s.sessions.length > 0);
+        seen.push(...s.sessions.map((x) => x.id));
+        if (s.nextOffset !== undefined) {
+          assert.equal(
+            s.note,
+            `${60 - s.nextOffset} more left out of this result: list_sessions(offset=${s.nextOffset}) shows them`,
+          );
+          assert.ok(textOf(r).endsWith(`[${s.note}]`));
+        }
+        offset = s.nextOffset;
+      }
+      assert.deepEqual(
+        seen,
+        sessions.map((x) => x.id),
+      );
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { ServerLimits } from '../../config/limits.js';
+import { RESULT_CEILING, type ServerLimits } from '../../config/limits.js';
 import { KEY_NAMES_SUMMARY, parseKeys } from '../../expect/keys.js';
 import type { CommandRecord } from '../../session/command.js';
 import type { RunRequest, SessionManager } from '../../session/manager.js';
@@ -15,6 +15,7 @@ import {
   summary,
   summaryLine,
 } from '../command-view.js';
+import { callBudget, clip, contentRoom, entryRoom, jsonBytes, listPage } from '../result-budget.js';
 import {
   commandId,
   commandStatus,
@@ -36,6 +37,8 @@ import {
 } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
 
+/** A list shows this much of a command line; get_command_status shows it whole. */
+const LISTED_COMMAND_CHARS = 500;
 /** Progress notifications at most this often. */
 const PROGRESS_INTERVAL_MS = 500;
 /** How long send_input and send_keys wait for the command to react before they answer. */
@@ -101,8 +104,19 @@ const commandInput = {
     ),
 };
 
+/** Most bytes of output a call asks for (execute_command, get_command_status). */
+const maxBytes = z
+  .number()
+  .int()
+  .min(64)
+  .optional()
+  .describe(
+    `Most bytes of output in this result (default: what fits the server's result budget, 100000 unless configured; at most ${RESULT_CEILING}).`,
+  );
+
 const executeInput = {
   ...commandInput,
+  max_bytes: maxBytes,
   timeout: z
     .number()
     .positive()
@@ -138,21 +152,28 @@ const executeOutput = {
     .describe(
       'Exactly what the command printed (stdout and stderr interleaved), without echo, prompt or terminal codes. While it runs: what it printed so far.',
     ),
-  timedOut: z.boolean().describe('The wait ended before the command did (it keeps running: see status).'),
-  interrupted: z.boolean(),
-  truncated: z.boolean().describe('True when part of the output was left out of this result.'),
+  timedOut: z
+    .boolean()
+    .optional()
+    .describe('Present (true) when the wait ended before the command did: it keeps running (see status).'),
+  interrupted: z.boolean().optional().describe('Present (true) when the command was interrupted.'),
+  truncated: z
+    .boolean()
+    .optional()
+    .describe('Present (true) when part of the output was left out of this result.'),
   totalBytes: z.number().int().describe('Bytes the command printed so far.'),
-  omittedBytes: z.number().int().describe('Bytes of output not in this result.'),
+  omittedBytes: z.number().int().optional().describe('Bytes of output not in this result, when any.'),
   nextOffset: z
     .number()
     .int()
     .optional()
     .describe('While running: the offset get_command_status reads on from.'),
-  durationMs: z.number(),
+  durationMs: z.number().int(),
   sessionReset: z
     .boolean()
+    .optional()
     .describe(
-      'True when this ran in a new shell because the previous one was lost: earlier cd/export are gone.',
+      'Present (true) when this ran in a new shell because the previous one was lost: earlier cd/export are gone.',
     ),
   note: z.string().optional(),
 };
@@ -197,11 +218,13 @@ export function registerCommandTools(
     return record;
   };
 
-  const executeResult = async (record: CommandRecord) => {
-    const shaped = await outputOf(record, limits.maxResultBytes, markRead);
+  const budgetOf = (asked: number | undefined) => callBudget(limits.maxResultBytes, asked);
+  const outputRoom = contentRoom;
+
+  const executeResult = async (record: CommandRecord, asked?: number) => {
     const outcome = record.outcome;
-    const note = [outcome?.note, 'note' in shaped ? shaped.note : undefined].filter(Boolean).join('; ');
-    const structured = {
+    const budget = budgetOf(asked);
+    const head = {
       commandId: record.id,
       session: record.session,
       command: record.command,
@@ -211,15 +234,21 @@ export function registerCommandTools(
       ...(outcome?.mode === undefined ? {} : { mode: outcome.mode }),
       ...(failureOf(record) !== undefined && { error: failureOf(record) as string }),
       exitCode: outcome?.exitCode ?? null,
+    };
+    const shaped = await outputOf(record, outputRoom(budget, { head, note: outcome?.note }, asked), markRead);
+    const note = [outcome?.note, 'note' in shaped ? shaped.note : undefined].filter(Boolean).join('; ');
+    // Only what says something: flags that are false and counts that are 0 are left out.
+    const structured = {
+      ...head,
       output: shaped.output,
-      timedOut: !record.finished && !record.live.waiting,
-      interrupted: outcome?.interrupted ?? false,
-      truncated: shaped.truncated,
+      ...(!record.finished && !record.live.waiting && { timedOut: true }),
+      ...(outcome?.interrupted && { interrupted: true }),
+      ...(shaped.truncated && { truncated: true }),
       totalBytes: record.output.totalBytes,
-      omittedBytes: shaped.omittedBytes,
+      ...(shaped.omittedBytes > 0 && { omittedBytes: shaped.omittedBytes }),
       ...('nextOffset' in shaped && { nextOffset: shaped.nextOffset }),
-      durationMs: Math.round(record.durationMs * 1000) / 1000,
-      sessionReset: record.sessionReset,
+      durationMs: Math.round(record.durationMs),
+      ...(record.sessionReset && { sessionReset: true }),
       ...(note && { note }),
     };
     const notes = [
@@ -232,7 +261,7 @@ export function registerCommandTools(
     const body =
       structured.output.endsWith('\n') || !structured.output ? structured.output : `${structured.output}\n`;
     const line = `[${statusText(record)}; ${Math.round(record.durationMs)} ms; ${record.session}]`;
-    return { structured, text: body + [line, ...notes].join('\n') };
+    return { structured, text: body + [line, ...notes].join('\n'), budget };
   };
 
   addTool(
@@ -256,7 +285,7 @@ export function registerCommandTools(
             stopProgress = progressReporter(record, token, extra);
           };
         }
-        return await executeResult(await manager.execute(targetOf(args), args.command, run));
+        return await executeResult(await manager.execute(targetOf(args), args.command, run), args.max_bytes);
       } finally {
         stopProgress();
       }
@@ -304,12 +333,7 @@ export function registerCommandTools(
       inputSchema: {
         command_id: commandId,
         offset: z.number().int().min(0).default(0).describe('Byte offset in the output to read from.'),
-        max_bytes: z
-          .number()
-          .int()
-          .min(64)
-          .optional()
-          .describe(`Most bytes of output in this answer (default and cap: ${limits.maxResultBytes}).`),
+        max_bytes: maxBytes,
       },
       outputSchema: {
         ...commandSummary.shape,
@@ -329,8 +353,9 @@ export function registerCommandTools(
     },
     async (args) => {
       const record = recordOf(args.command_id);
-      const maxBytes = Math.min(args.max_bytes ?? limits.maxResultBytes, limits.maxResultBytes);
-      const window = await outputPage(record, args.offset, maxBytes);
+      const budget = budgetOf(args.max_bytes);
+      const room = outputRoom(budget, summary(record), args.max_bytes);
+      const window = await outputPage(record, args.offset, room, room);
       if (window.complete) markRead(record);
       const structured = {
         ...summary(record),
@@ -345,9 +370,31 @@ export function registerCommandTools(
       return {
         structured,
         text: `${goneText}${gapText}${window.output}${more}\n[${record.id}: ${statusText(record)}]`,
+        budget,
       };
     },
   );
+
+  /** A command line as a list shows it: whole up to a point (get_command_status shows it all). */
+  const listed = <T extends { command: string }>(entry: T): T => ({
+    ...entry,
+    command: clip(entry.command, LISTED_COMMAND_CHARS),
+  });
+  /** What one entry of a list costs: the larger of its JSON and its text line. */
+  const costOf = (entry: object, line: string) => Math.max(jsonBytes(entry), jsonBytes(line)) + 1;
+  /** A command of a list: its entry in structuredContent and its line in the text. */
+  const row = <T extends object>(record: CommandRecord, entry: T) => ({
+    record,
+    entry,
+    line: summaryLine(record, LISTED_COMMAND_CHARS),
+  });
+  const listBudget = () => entryRoom(limits.maxResultBytes);
+  const listOutput = {
+    nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
+    note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
+  };
+  const offset = z.number().int().min(0).default(0).describe('Skip this many (for the rest of a long list).');
+  const withNote = (text: string, note: string | undefined) => (note ? `${text}\n[${note}]` : text);
 
   addTool(
     server,
@@ -355,7 +402,7 @@ export function registerCommandTools(
     {
       title: 'List running commands',
       description: 'Commands running right now, in all sessions (the same list as list_running_commands).',
-      inputSchema: {},
+      inputSchema: { offset },
       outputSchema: {
         commands: z.array(
           z.object({
@@ -365,23 +412,37 @@ export function registerCommandTools(
             startedAt: z.string(),
           }),
         ),
+        ...listOutput,
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    () => {
-      const commands = manager.running().map((c) => ({
-        commandId: c.id,
-        session: c.session,
-        command: c.command,
-        startedAt: c.startedAt.toISOString(),
-      }));
-      const text =
-        commands.length === 0
-          ? 'No command is running.'
-          : commands
-              .map((c) => `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`)
-              .join('\n');
-      return { structured: { commands }, text };
+    (args) => {
+      const running = manager.running();
+      const line = (c: { commandId: string; session: string; command: string; startedAt: string }) =>
+        `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`;
+      const page = listPage(
+        running.slice(args.offset).map((c) =>
+          listed({
+            commandId: c.id,
+            session: c.session,
+            command: c.command,
+            startedAt: c.startedAt.toISOString(),
+          }),
+        ),
+        args.offset,
+        running.length,
+        listBudget(),
+        (entry) => costOf(entry, line(entry)),
+        (next) => `get_active_commands(offset=${next})`,
+      );
+      const text = running.length === 0 ? 'No command is running.' : page.shown.map(line).join('\n');
+      return {
+        structured: {
+          commands: page.shown,
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: withNote(text, page.note),
+      };
     },
   );
 
@@ -391,19 +452,29 @@ export function registerCommandTools(
     {
       title: 'Commands still running',
       description: 'Commands running or waiting for input, in all sessions, with their ids.',
-      inputSchema: {},
-      outputSchema: { commands: z.array(commandSummary.extend({ waiting })) },
+      inputSchema: { offset },
+      outputSchema: { commands: z.array(commandSummary.extend({ waiting })), ...listOutput },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    () => {
+    (args) => {
       const running = manager.running();
-      const commands = running.map((r) => ({
-        ...summary(r),
-        ...(r.live.waiting && { waiting: r.live.waiting }),
-      }));
+      const page = listPage(
+        running
+          .slice(args.offset)
+          .map((r) => row(r, listed({ ...summary(r), ...(r.live.waiting && { waiting: r.live.waiting }) }))),
+        args.offset,
+        running.length,
+        listBudget(),
+        (r) => costOf(r.entry, r.line),
+        (next) => `list_running_commands(offset=${next})`,
+      );
+      const text = running.length === 0 ? 'No command is running.' : page.shown.map((r) => r.line).join('\n');
       return {
-        structured: { commands },
-        text: running.length === 0 ? 'No command is running.' : running.map(summaryLine).join('\n'),
+        structured: {
+          commands: page.shown.map(({ entry }) => entry),
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: withNote(text, page.note),
       };
     },
   );
@@ -416,15 +487,32 @@ export function registerCommandTools(
       description: 'The most recent commands of all sessions, newest first, running or finished.',
       inputSchema: {
         limit: z.number().int().min(1).max(100).default(20).describe('How many commands (newest first).'),
+        offset: offset.describe('Skip this many of the newest (to page back in time).'),
       },
-      outputSchema: { commands: z.array(commandSummary) },
+      outputSchema: {
+        commands: z.array(commandSummary),
+        ...listOutput,
+      },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     (args) => {
-      const history = manager.history(args.limit);
+      const history = manager.history(args.limit, args.offset);
+      const total = Math.min(manager.historySize, args.offset + args.limit);
+      const page = listPage(
+        history.map((record) => row(record, listed(summary(record)))),
+        args.offset,
+        total,
+        listBudget(),
+        (r) => costOf(r.entry, r.line),
+        (next) => `list_command_history(offset=${next})`,
+      );
+      const text = history.length === 0 ? 'No commands yet.' : page.shown.map((r) => r.line).join('\n');
       return {
-        structured: { commands: history.map(summary) },
-        text: history.length === 0 ? 'No commands yet.' : history.map(summaryLine).join('\n'),
+        structured: {
+          commands: page.shown.map(({ entry }) => entry),
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: withNote(text, page.note),
       };
     },
   );
@@ -459,7 +547,11 @@ export function registerCommandTools(
           text: `No command is running on ${session.id}; nothing was sent.`,
         };
       }
-      const result = await interruptedResult(running, limits.maxResultBytes, markRead);
+      const result = await interruptedResult(
+        running,
+        outputRoom(limits.maxResultBytes, running.command),
+        markRead,
+      );
       return { structured: { session: session.id, interrupted, ...result.structured }, text: result.text };
     },
   );
@@ -491,7 +583,11 @@ export function registerCommandTools(
           text: `${record.id} is not running (${record.status}); nothing was sent.`,
         };
       }
-      const result = await interruptedResult(record, limits.maxResultBytes, markRead);
+      const result = await interruptedResult(
+        record,
+        outputRoom(limits.maxResultBytes, record.command),
+        markRead,
+      );
       return { structured: { interrupted, ...result.structured }, text: result.text };
     },
   );
@@ -505,7 +601,8 @@ export function registerCommandTools(
     // Let the program react: it ends, asks again, or keeps printing.
     await new Promise((resolve) => setTimeout(resolve, Math.min(200, waitMs)));
     await record.settle(Math.max(0, waitMs - 200));
-    const after = await outputPage(record, before, limits.maxResultBytes);
+    const room = outputRoom(limits.maxResultBytes, summary(record));
+    const after = await outputPage(record, before, room, room);
     return {
       structured: {
         ...summary(record),
@@ -624,6 +721,7 @@ export function registerCommandTools(
         rows: z.number().int(),
         alternateScreen: z.boolean(),
         title: z.string().optional(),
+        note: z.string().optional().describe('Set when the lines were cut to fit the result.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -633,7 +731,19 @@ export function registerCommandTools(
       const s = await session.readScreen();
       if (!s) throw noScreen(session);
       // A secret the terminal wrapped onto the next line is masked here; the result's masking sees lines apart.
-      const lines = redactLines(s.lines);
+      const whole = redactLines(s.lines);
+      // A screen of 1000 x 500 takes more than a result holds: each line is cut to the same width then.
+      const room = entryRoom(limits.maxResultBytes);
+      let width = Math.max(...whole.map((l) => l.length), 0);
+      let lines = whole;
+      while (width > 8 && jsonBytes(lines) > room) {
+        width = Math.floor((width * room) / jsonBytes(lines) / 1.05);
+        lines = whole.map((l) => clipColumns(l, width));
+      }
+      const note =
+        lines === whole
+          ? undefined
+          : `lines cut to ${width} characters of ${s.cols} columns to fit the result`;
       return {
         structured: {
           session: session.id,
@@ -644,8 +754,9 @@ export function registerCommandTools(
           rows: s.rows,
           alternateScreen: s.alternateScreen,
           ...(s.title !== undefined && { title: s.title }),
+          ...(note && { note }),
         },
-        text: `${lines.join('\n').replace(/\n+$/, '')}\n[screen ${s.cols}x${s.rows} of ${session.id}, cursor ${s.cursor.row},${s.cursor.col}]`,
+        text: `${lines.join('\n').replace(/\n+$/, '')}\n[screen ${s.cols}x${s.rows} of ${session.id}, cursor ${s.cursor.row},${s.cursor.col}${note ? `; ${note}` : ''}]`,
       };
     },
   );
@@ -673,6 +784,13 @@ function progressReporter(record: CommandRecord, token: string | number, extra: 
       .catch(() => {});
   }, PROGRESS_INTERVAL_MS);
   return () => clearInterval(timer);
+}
+
+/** The first `width` characters of a screen line (not splitting a surrogate pair). */
+function clipColumns(line: string, width: number): string {
+  if (line.length <= width) return line;
+  const end = /[\uD800-\uDBFF]/.test(line[width - 1] ?? '') ? width - 1 : width;
+  return line.slice(0, end);
 }
 
 function noScreen(session: Session): Error {
