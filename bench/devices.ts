@@ -19,7 +19,7 @@ import {
 } from '../test/simulators/cli-engine.js';
 import { type DeviceSimulator, startDeviceSimulator } from '../test/simulators/device-sim.js';
 import { iosProfile, iosRunningConfig } from '../test/simulators/ios.js';
-import { type McpProcess, SERVER_CLI, spawnMcp } from './mcp.js';
+import { type McpProcess, SERVER_CLI, spawnMcp, WHOLE_RESULTS } from './mcp.js';
 import { type Also, type Case, check, measure, now, present } from './measure.js';
 import { withTimeout } from './raw-ssh.js';
 import { p50, type Ratio, type Row } from './report.js';
@@ -61,7 +61,7 @@ export async function deviceBenchmarks(rows: Row[], o: DeviceOptions): Promise<R
     const home = mkdtempSync(path.join(tmpdir(), 'bench-devices-home-'));
     o.defer(() => rmSync(home, { recursive: true, force: true }));
     mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    server = await spawnMcp(SERVER_CLI, home);
+    server = await spawnMcp(SERVER_CLI, home, undefined, WHOLE_RESULTS);
     o.defer(() => server?.close());
   }
   const parsed = server ? clockResponses(server) : () => Number.NaN;

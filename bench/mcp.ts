@@ -6,6 +6,11 @@ import { NODE_FLAGS } from '../test/support/mcp-client.js';
 
 export const SERVER_CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 export const NOOP_SERVER = new URL('./noop-server.mjs', import.meta.url).pathname;
+/**
+ * For the timing cases: the whole output in one result (seq's 589 KB, a 115 KB running-config), as they
+ * time carrying it; the default of 100 kB per result would cut it.
+ */
+export const WHOLE_RESULTS = ['--max-result-bytes', '2000000'];
 
 export interface McpProcess {
   client: Client;
@@ -18,14 +23,19 @@ export interface McpProcess {
 }
 
 /**
- * Spawns `node script` with HOME=home and the default log level, completes the MCP handshake and lists the
+ * Spawns `node script [args]` with HOME=home and the default log level, completes the MCP handshake and lists the
  * tools, as an agent does (the SDK client then validates structuredContent against each output schema).
  */
-export async function spawnMcp(script: string, home: string, timeoutMs = 20_000): Promise<McpProcess> {
+export async function spawnMcp(
+  script: string,
+  home: string,
+  timeoutMs = 20_000,
+  args: string[] = [],
+): Promise<McpProcess> {
   let stderr = '';
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...NODE_FLAGS, script],
+    args: [...NODE_FLAGS, script, ...args],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
     stderr: 'pipe',
   });

@@ -3,7 +3,9 @@
 // simulator, prompt matching). Prints tables and writes docs/benchmarks.md.
 //   --floors  only the floors (no dist/cli.js needed)      --quick  a tenth of the samples, no docs written
 //   --files   only the file transfers (bench/files.ts); rewrites only their section of docs/benchmarks.md
+//   --cost    only the sizes of common results (bench/cost.ts), in seconds; rewrites only their section
 import { startSshd } from '../test/harness/sshd.js';
+import { BIG_COMMAND, costBenchmarks } from './cost.js';
 import {
   CONFIG_BYTES,
   CONFIG_LINES,
@@ -13,16 +15,20 @@ import {
   SMALL_PIECES,
 } from './devices.js';
 import { fileBenchmarks } from './files.js';
-import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp } from './mcp.js';
+import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp, WHOLE_RESULTS } from './mcp.js';
 import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
 import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
 import {
+  costSection,
   filesSection,
   machine,
   p50,
+  printCostTable,
   printTable,
   type Ratio,
   type Row,
+  revision,
+  writeCostSection,
   writeFilesSection,
   writeMarkdown,
 } from './report.js';
@@ -34,6 +40,7 @@ const WATCHDOG_MS = 25 * 60_000;
 const floorsOnly = process.argv.includes('--floors');
 const quick = process.argv.includes('--quick');
 const filesOnly = process.argv.includes('--files');
+const costOnly = process.argv.includes('--cost');
 
 const checkLength = (out: string, what: string) =>
   check(
@@ -65,6 +72,22 @@ async function main(): Promise<void> {
   const m = machine();
   const sshd = await startSshd();
   cleanups.push(() => sshd.stop());
+  // Sizes first, on a server of their own, so the lists hold only what the cost run did.
+  let costText: string | undefined;
+  if (!floorsOnly && !filesOnly) {
+    const costRows = await costBenchmarks(sshd);
+    printCostTable(costRows);
+    console.log('');
+    costText = costSection(costRows, BIG_COMMAND, revision());
+    if (costOnly) {
+      if (quick) console.log('(--quick: docs/benchmarks.md not written)');
+      else {
+        writeCostSection(DOCS, costText);
+        console.log(`wrote the cost section of ${DOCS}`);
+      }
+      return;
+    }
+  }
   const key = readKey(sshd);
   const ssh = await sshConnect(sshd, key);
   cleanups.push(() => ssh.end());
@@ -74,7 +97,7 @@ async function main(): Promise<void> {
   cleanups.push(() => noop.close());
   let server: McpProcess | undefined;
   if (!floorsOnly) {
-    server = await spawnMcp(SERVER_CLI, sshd.clientHome);
+    server = await spawnMcp(SERVER_CLI, sshd.clientHome, undefined, WHOLE_RESULTS);
     cleanups.push(() => server?.close());
   }
   const exec = async (command: string) => {
@@ -334,6 +357,7 @@ async function main(): Promise<void> {
         matchBytes: MATCH_BYTES,
       },
       fileSection,
+      costText,
     );
     console.log(`\nwrote ${DOCS}`);
   }

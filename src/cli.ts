@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
-import { type CliCommand, UsageError } from './cli/args.js';
+import { type CliCommand, commandList, UsageError } from './cli/args.js';
 import { checkConfigCommand } from './cli/check-config.js';
 import { dialectCommand } from './cli/dialect.js';
 import { recordCommand } from './cli/record.js';
@@ -18,8 +18,7 @@ const COMMANDS: CliCommand[] = [
 ];
 
 function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const list = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+  const list = commandList(COMMANDS);
   return `mcp-ssh-session ${VERSION}: an MCP server for persistent SSH sessions to servers and network devices.
 
 Usage: mcp-ssh-session [command] [options]

@@ -11,6 +11,12 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
+/** The command list of a --help: each name, padded to the longest, and its summary. */
+export function commandList(commands: readonly CliCommand[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+}
+
 /** Bad arguments: the message says what to fix; the command's usage is printed with it. */
 export class UsageError extends Error {}
 

@@ -1,4 +1,4 @@
-import { type CliCommand, UsageError } from './args.js';
+import { type CliCommand, commandList, UsageError } from './args.js';
 import { dialectExplainCommand } from './dialect-explain.js';
 import { dialectTestCommand } from './dialect-test.js';
 import { dialectTryCommand } from './dialect-try.js';
@@ -16,8 +16,7 @@ export const DIALECT_SUBCOMMANDS: CliCommand[] = [
 ];
 
 function groupUsage(): string {
-  const width = Math.max(...DIALECT_SUBCOMMANDS.map((c) => c.name.length));
-  const list = DIALECT_SUBCOMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+  const list = commandList(DIALECT_SUBCOMMANDS);
   return `mcp-ssh-session dialect <subcommand> [arguments]
 
 Tools for writing a dialect file and checking it against recorded or real devices (docs/dialects.md).

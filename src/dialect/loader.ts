@@ -14,6 +14,8 @@ import {
 } from './dialect.js';
 import { type DialectFile, dialectFileSchema } from './schema.js';
 
+/** Dialect files list() loads at once. */
+const LIST_CONCURRENCY = 8;
 /** A dialect name: lower-case, and short enough to be a file name (NAME_MAX 255, less .yaml). */
 export const DIALECT_NAME = /^[a-z0-9][a-z0-9._-]{0,199}$/;
 /** The largest dialect file read: the built-ins are 10-20 KiB. */
@@ -122,6 +124,11 @@ export interface DialectListing {
 /** Dialects by name, loaded lazily and cached: a server that only talks to one kind of host parses one file. */
 export class DialectRegistry {
   private readonly cache = new Map<string, Promise<Dialect>>();
+  /**
+   * Files read and checked, by path: a parent is read once, not once per dialect extending it (2,000
+   * dialects extending one took 22 s to list, a chain of 200 took 47 s).
+   */
+  private readonly sources = new Map<string, Promise<DialectSource>>();
 
   constructor(readonly dirs: string[] = defaultDialectDirs()) {}
 
@@ -147,27 +154,30 @@ export class DialectRegistry {
 
   /** Every dialect; a file that does not load is listed as such rather than hiding the others. */
   async list(): Promise<DialectListing[]> {
-    const listings: DialectListing[] = [];
-    for (const name of await this.names()) {
-      try {
-        const dialect = await this.get(name);
-        const builtin = path.dirname(dialect.source) === path.resolve(BUILTIN_DIALECT_DIR);
-        listings.push({
-          name,
-          description: dialect.description,
-          source: builtin ? 'builtin' : dialect.source,
-          modes: dialect.modes.map((m) => m.name),
-        });
-      } catch (error) {
-        listings.push({
-          name,
-          description: `does not load: ${(error as Error).message}`,
-          source: 'error',
-          modes: [],
-        });
-      }
-    }
+    const names = await this.names();
+    const listings: DialectListing[] = new Array(names.length);
+    // A few at a time: each file is a handful of reads on libuv's four threads, one after another.
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < names.length; i = next++) listings[i] = await this.listing(names[i] as string);
+    };
+    await Promise.all(Array.from({ length: LIST_CONCURRENCY }, worker));
     return listings;
+  }
+
+  private async listing(name: string): Promise<DialectListing> {
+    try {
+      const dialect = await this.get(name);
+      const builtin = path.dirname(dialect.source) === path.resolve(BUILTIN_DIALECT_DIR);
+      return {
+        name,
+        description: dialect.description,
+        source: builtin ? 'builtin' : dialect.source,
+        modes: dialect.modes.map((m) => m.name),
+      };
+    } catch (error) {
+      return { name, description: `does not load: ${(error as Error).message}`, source: 'error', modes: [] };
+    }
   }
 
   /** Dialects that declare detection rules, for a host whose dialect nobody named. */
@@ -225,7 +235,7 @@ export class DialectRegistry {
   }
 
   private async load(name: string): Promise<Dialect> {
-    return this.compile(await readDialectFile(await this.fileOf(name)));
+    return this.compile(await this.read(await this.fileOf(name)));
   }
 
   private async resolveExtends(
@@ -251,9 +261,19 @@ export class DialectRegistry {
     } catch (error) {
       throw new DialectError(`${at}: extends: ${(error as Error).message}`);
     }
-    const parent = await readDialectFile(parentFile);
+    const parent = await this.read(parentFile);
     const resolvedParent = await this.resolveExtends(parent.data, parent, [...chain, parentName]);
     return mergeDialectFiles(resolvedParent, file);
+  }
+
+  private read(file: string): Promise<DialectSource> {
+    let source = this.sources.get(file);
+    if (!source) {
+      source = readDialectFile(file);
+      this.sources.set(file, source);
+      source.catch(() => this.sources.delete(file));
+    }
+    return source;
   }
 
   private async fileBefore(name: string, source: string): Promise<string> {

@@ -70,11 +70,29 @@ export interface CompiledPattern {
 export function compilePattern(source: string, flags: string, trusted: boolean): CompiledPattern {
   const native = new RegExp(source, flags);
   if (trusted) return { regexp: native, backtracking: false };
-  let engine: RE2JS;
+  const engine = linearEngine(source, flags);
+  if (!engine) return { regexp: native, backtracking: true };
+  return { regexp: new LinearRegExp(source, flags, engine), backtracking: false };
+}
+
+/**
+ * Compiled RE2 programs by pattern, shared (they hold no match state): every dialect extending a built-in
+ * inherits its few dozen patterns, and compiling them again for each took 10-15 ms per dialect.
+ */
+const engines = new Map<string, RE2JS | null>();
+const ENGINES_MAX = 4096;
+
+/** The RE2 program for a pattern, or null when RE2 cannot run it. */
+function linearEngine(source: string, flags: string): RE2JS | null {
+  const key = `${flags}/${source}`;
+  let engine = engines.get(key);
+  if (engine !== undefined) return engine;
   try {
     engine = RE2JS.compile(source, engineFlags(flags));
   } catch {
-    return { regexp: native, backtracking: true };
+    engine = null;
   }
-  return { regexp: new LinearRegExp(source, flags, engine), backtracking: false };
+  if (engines.size >= ENGINES_MAX) engines.clear();
+  engines.set(key, engine);
+  return engine;
 }

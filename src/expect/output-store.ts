@@ -16,6 +16,11 @@ export interface OutputStoreOptions {
   writeQueueBytes?: number;
   /** Size of the memory pieces the tail rolls by (tuning and tests). Default memoryBytes/64, 64 B..256 KiB. */
   chunkBytes?: number;
+  /**
+   * Mask known secrets (default true). False for output the process only matches patterns against and
+   * never shows (the runner's own steps: prompt learning, on_open captures, detection probes).
+   */
+  redact?: boolean;
 }
 
 /** One page of output: `output` is the stream's bytes [offset, nextOffset), less `gap` if there is one. */
@@ -168,7 +173,7 @@ function trackDir(dir: string): void {
  * Bookkeeping for the middle is one small record per run of spilled or dropped bytes (runs alternate only
  * when the disk lags), so it stays small.
  *
- * Pieces are encoded to UTF-8 one by one, as OutputCollector counts them: a piece should not end between
+ * Pieces are encoded to UTF-8 one by one: a piece should not end between
  * the two halves of a surrogate pair (text from a TextDecoder or StringDecoder never does). Lone surrogates
  * count as U+FFFD (3 bytes), as Buffer.byteLength counts them.
  */
@@ -210,7 +215,7 @@ export class OutputStore {
   private tailAt?: number;
   private tailFrom = 0;
   private archiving?: Promise<void>;
-  private readonly redactor = new StreamRedactor();
+  private readonly redactor: StreamRedactor | undefined;
   private writing?: Promise<void>;
   private readonly reads = new Set<Promise<unknown>>();
   private disposed = false;
@@ -233,6 +238,7 @@ export class OutputStore {
     );
     this.queueCap = Math.max(this.chunkSize, options.writeQueueBytes ?? DEFAULT_WRITE_QUEUE);
     this.spillDir = options.spillDir;
+    this.redactor = options.redact === false ? undefined : new StreamRedactor();
   }
 
   /** UTF-8 bytes pushed so far. */
@@ -251,12 +257,12 @@ export class OutputStore {
   }
 
   /**
-   * Cleaned text as it arrives, in pieces of any size. Known secrets are masked before anything is kept,
+   * Cleaned text as it arrives, in pieces of any size. Known secrets are masked (unless `redact: false`) before anything is kept,
    * in memory or in the spill file (also one split across two pieces: the possible start of a secret is
    * held back until the next piece or finish()). Still counted (not spilled) after dispose().
    */
   push(piece: string): void {
-    this.store(this.redactor.push(piece));
+    this.store(this.redactor ? this.redactor.push(piece) : piece);
   }
 
   private store(text: string): void {
@@ -333,10 +339,10 @@ export class OutputStore {
     return page;
   }
 
-  /** Head and tail, as OutputCollector gives them (sizes in UTF-8 bytes here, characters there). */
+  /** Head and tail (each at most half of memoryBytes, in UTF-8 bytes), and how many bytes fell between them. */
   finish(): CapturedOutput {
     if (this.headAt !== undefined) throw new Error('output store: archived; use capture()');
-    this.store(this.redactor.flush());
+    this.store(this.redactor?.flush() ?? '');
     if (!this.headFull) {
       return { head: this.headText(), tail: '', omittedBytes: 0, totalBytes: this.total };
     }
@@ -394,7 +400,7 @@ export class OutputStore {
 
   private async moveToFile(): Promise<void> {
     if (this.disposed) return;
-    this.store(this.redactor.flush());
+    this.store(this.redactor?.flush() ?? '');
     await this.flush();
     try {
       const fh = this.fh ?? (await this.openSpill());

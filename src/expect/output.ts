@@ -1,65 +1,7 @@
 /**
- * What a command printed, kept within a memory bound: the first half of the cap and a rolling last half,
- * plus an exact count of everything that went by. A 100 MB stream costs at most `capBytes` of memory.
+ * What a command printed, within a memory bound: the first half of the cap and a rolling last half, plus
+ * an exact count of everything that went by (OutputStore keeps it).
  */
-export class OutputCollector {
-  private head = '';
-  private headFull = false;
-  private tail: string[] = [];
-  /** Pieces before this index have rolled out of the tail (dropped in bulk: shift() is O(n) per call). */
-  private tailStart = 0;
-  private tailLength = 0;
-  private bytes = 0;
-  private readonly headCap: number;
-  private readonly tailCap: number;
-
-  constructor(capBytes: number) {
-    this.headCap = Math.ceil(capBytes / 2);
-    this.tailCap = Math.floor(capBytes / 2);
-  }
-
-  get totalBytes(): number {
-    return this.bytes;
-  }
-
-  push(text: string): void {
-    if (text.length === 0) return;
-    this.bytes += Buffer.byteLength(text);
-    if (!this.headFull) {
-      const room = this.headCap - this.head.length;
-      if (text.length <= room) {
-        this.head += text;
-        return;
-      }
-      this.head += text.slice(0, room);
-      this.headFull = true;
-      text = text.slice(room);
-    }
-    this.tail.push(text);
-    this.tailLength += text.length;
-    while (this.tailLength - (this.tail[this.tailStart]?.length ?? 0) >= this.tailCap) {
-      this.tailLength -= this.tail[this.tailStart++]?.length ?? 0;
-    }
-    if (this.tailStart > 1024 && this.tailStart * 2 > this.tail.length) {
-      this.tail = this.tail.slice(this.tailStart);
-      this.tailStart = 0;
-    }
-  }
-
-  /** Head and tail; `omittedBytes` is what fell between them. */
-  finish(): CapturedOutput {
-    let tail = this.tail.slice(this.tailStart).join('');
-    if (tail.length > this.tailCap) tail = tail.slice(tail.length - this.tailCap);
-    const keptBytes = Buffer.byteLength(this.head) + Buffer.byteLength(tail);
-    return {
-      head: this.head,
-      tail,
-      omittedBytes: this.bytes - keptBytes,
-      totalBytes: this.bytes,
-    };
-  }
-}
-
 export interface CapturedOutput {
   head: string;
   /** Empty unless the output outgrew the head. */

@@ -19,7 +19,8 @@ import {
   responderFor,
   runtimePattern,
 } from '../dialect/matching.js';
-import { type CapturedOutput, OutputCollector } from './output.js';
+import type { CapturedOutput } from './output.js';
+import { OutputStore } from './output-store.js';
 import { shownLine, TerminalCleaner } from './terminal.js';
 
 /** What the runner needs from a transport; the session layer provides it over an ssh2 channel. */
@@ -70,7 +71,7 @@ export interface RunOptions {
    * device waits meanwhile. Undefined answer: the command fails naming the secret.
    */
   askSecret?: (name: string, prompt: string) => Promise<string | undefined>;
-  /** Receives the output instead of a fresh in-memory collector of maxOutputBytes. */
+  /** Receives the output instead of a fresh in-memory OutputStore of maxOutputBytes. */
   output?: OutputSink;
   /** Give this command a terminal of its own (dialect `terminal`); its `programs` get one anyway. */
   terminal?: boolean;
@@ -520,7 +521,10 @@ export class ExpectRunner {
         learning,
         held: '',
         echoPending: dialect.echo && !learning,
-        collector: options.output ?? new OutputCollector(options.maxOutputBytes),
+        // The runner's own fallback: memory only, and unmasked (see OutputStoreOptions.redact).
+        collector:
+          options.output ??
+          new OutputStore({ memoryBytes: options.maxOutputBytes, spillBytes: 0, redact: false }),
         live: { bytes: 0, lines: 0, lastLine: '', terminal },
         recent: '',
         secretRequired: options.raw === true,

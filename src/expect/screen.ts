@@ -186,16 +186,9 @@ export class ScreenMirror {
 
   /** Hand queued items to xterm while less than MAX_IN_FLIGHT of it is unparsed; called again as it parses. */
   private pump(): void {
-    while (!this.disposed && this.queueHead < this.queue.length && this.inFlight < MAX_IN_FLIGHT) {
-      const item = this.queue[this.queueHead] as QueueItem;
-      this.queue[this.queueHead] = '';
-      this.queueHead++;
-      if (typeof item === 'function') {
-        // xterm runs write callbacks in write order, once the data before them is parsed.
-        this.term.write('', item);
-        continue;
-      }
-      this.queued -= item.length;
+    while (!this.disposed && this.inFlight < MAX_IN_FLIGHT) {
+      const item = this.nextOutput();
+      if (item === undefined) break;
       this.inFlight += item.length;
       this.term.write(item, () => {
         this.inFlight -= item.length;
@@ -216,17 +209,29 @@ export class ScreenMirror {
    * xterm at once: all the output before it is now either handed over already or dropped.
    */
   private dropOldest(): void {
-    while (this.queued > MAX_QUEUED && this.queueHead < this.queue.length) {
+    while (this.queued > MAX_QUEUED) {
+      const item = this.nextOutput();
+      if (item === undefined) break;
+      this.dropped += typeof item === 'string' ? Buffer.byteLength(item) : item.length;
+    }
+  }
+
+  /**
+   * Takes the oldest queued output off the queue (undefined when none is left). A queued action met on the
+   * way goes to xterm at once: xterm runs write callbacks in write order, once the data before them is parsed.
+   */
+  private nextOutput(): string | Uint8Array | undefined {
+    while (this.queueHead < this.queue.length) {
       const item = this.queue[this.queueHead] as QueueItem;
       this.queue[this.queueHead] = '';
       this.queueHead++;
-      if (typeof item === 'function') {
-        this.term.write('', item);
-        continue;
+      if (typeof item !== 'function') {
+        this.queued -= item.length;
+        return item;
       }
-      this.queued -= item.length;
-      this.dropped += typeof item === 'string' ? Buffer.byteLength(item) : item.length;
+      this.term.write('', item);
     }
+    return undefined;
   }
 
   private read(): ScreenSnapshot {

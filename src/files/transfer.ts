@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, rename, stat, unlink } from 'node:fs/promises';
 import path, { posix } from 'node:path';
-import { openSftp, type Sftp } from '../ssh/sftp.js';
+import { type FastTransferOptions, openSftp, type Sftp } from '../ssh/sftp.js';
 import { FileError, fileError } from './errors.js';
 import { localPath } from './paths.js';
 import { checkPlantedCode, type RemoteContext, resolveRemote, statOrNone } from './remote.js';
@@ -56,6 +56,41 @@ async function onOwnChannel<T>(
   }
 }
 
+/** The file system a transfer lands on: the remote one (the cached SFTP channel) or the local one. */
+type FileSystem = Pick<Sftp, 'chmod' | 'replace' | 'unlink'>;
+const localFs: FileSystem = { chmod, replace: rename, unlink };
+
+/** A transfer's temporary file on `fs`, which gets `mode` once whole and is then renamed over `target`. */
+interface Landing {
+  fs: FileSystem;
+  temp: string;
+  target: string;
+  mode: number;
+}
+
+/**
+ * `copy` (fastPut or fastGet, on a channel of its own) writes the temporary file (mode 0600), which then
+ * lands: the target is never seen half written, and the temporary file goes on failure. Errors name `remote`.
+ */
+async function landViaTemp(
+  ctx: RemoteContext,
+  request: TransferRequest,
+  remote: string,
+  { fs, temp, target, mode }: Landing,
+  copy: (sftp: Sftp, options: FastTransferOptions) => Promise<void>,
+): Promise<void> {
+  try {
+    await onOwnChannel(ctx, request.signal, (sftp) =>
+      copy(sftp, { concurrency: CONCURRENCY, chunkSize: CHUNK, mode: 0o600, onProgress: request.onProgress }),
+    );
+    await fs.chmod(temp, mode);
+    await fs.replace(temp, target);
+  } catch (error) {
+    await fs.unlink(temp).catch(() => {});
+    throw request.signal?.aborted ? new FileError(remote, 'failed', 'cancelled') : fileError(error, remote);
+  }
+}
+
 const overCap = (file: string, size: number, cap: number) =>
   new FileError(
     file,
@@ -93,21 +128,9 @@ export async function upload(ctx: RemoteContext, request: TransferRequest): Prom
   const mode = request.permissions ?? (old ? old.mode & 0o7777 : info.mode & 0o777);
   await checkPlantedCode(ctx, remote, mode);
   const temp = tempName(remote, posix.join, posix.dirname);
-  try {
-    await onOwnChannel(ctx, request.signal, (sftp) =>
-      sftp.fastPut(local, temp, {
-        concurrency: CONCURRENCY,
-        chunkSize: CHUNK,
-        mode: 0o600,
-        onProgress: request.onProgress,
-      }),
-    );
-    await ctx.sftp.chmod(temp, mode);
-    await ctx.sftp.replace(temp, remote);
-  } catch (error) {
-    await ctx.sftp.unlink(temp).catch(() => {});
-    throw request.signal?.aborted ? new FileError(remote, 'failed', 'cancelled') : fileError(error, remote);
-  }
+  await landViaTemp(ctx, request, remote, { fs: ctx.sftp, temp, target: remote, mode }, (sftp, options) =>
+    sftp.fastPut(local, temp, options),
+  );
   return { local, remote, bytes: info.size, durationMs: performance.now() - started };
 }
 
@@ -126,20 +149,8 @@ export async function download(ctx: RemoteContext, request: TransferRequest): Pr
   if (old?.isDirectory()) throw new FileError(request.local, 'is a directory');
   const mode = request.permissions ?? (old ? old.mode & 0o7777 : 0o666 & ~process.umask());
   const temp = tempName(local, path.join, path.dirname);
-  try {
-    await onOwnChannel(ctx, request.signal, (sftp) =>
-      sftp.fastGet(remote, temp, {
-        concurrency: CONCURRENCY,
-        chunkSize: CHUNK,
-        mode: 0o600,
-        onProgress: request.onProgress,
-      }),
-    );
-    await chmod(temp, mode);
-    await rename(temp, local);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw request.signal?.aborted ? new FileError(remote, 'failed', 'cancelled') : fileError(error, remote);
-  }
+  await landViaTemp(ctx, request, remote, { fs: localFs, temp, target: local, mode }, (sftp, options) =>
+    sftp.fastGet(remote, temp, options),
+  );
   return { local, remote, bytes: info.size, durationMs: performance.now() - started };
 }

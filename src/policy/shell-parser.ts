@@ -575,26 +575,10 @@ class ShellParser {
     let bodyEnd = s.length;
     while (this.pos < s.length) {
       const lineStart = this.pos;
-      let j = this.pos;
-      let line = '';
-      let pieceStart = j;
-      while (j < s.length && s[j] !== '\n') {
-        if (s[j] === '\\' && !doc.quoted) {
-          if (s[j + 1] === '\n') {
-            line += s.slice(pieceStart, j); // a continued line: the delimiter is compared to the joined line
-            j += 2;
-            pieceStart = j;
-            continue;
-          }
-          j += 2;
-          continue;
-        }
-        j++;
-      }
-      j = Math.min(j, s.length);
-      line += s.slice(pieceStart, j);
-      if (doc.stripTabs) line = line.replace(/^\t+/, '');
-      this.pos = j + 1;
+      // A continued line (unquoted delimiter): the delimiter is compared to the joined line.
+      const { text, end } = scanToUnescaped(s, this.pos, '\n', doc.quoted ? undefined : joinContinued);
+      const line = doc.stripTabs ? text.replace(/^\t+/, '') : text;
+      this.pos = end + 1;
       if (line === doc.delimiter) {
         bodyEnd = lineStart;
         break;
@@ -959,28 +943,11 @@ class ShellParser {
   private readBackticks(inDoubleQuotes: boolean): string {
     const s = this.src;
     const open = this.pos;
-    let inner = '';
-    let j = this.pos + 1;
-    let pieceStart = j;
-    for (;;) {
-      if (j >= s.length) throw new PolicyParseError(`unterminated backtick ${this.where(open)}`);
-      const c = s[j];
-      if (c === '`') break;
-      if (c === '\\' && j + 1 < s.length) {
-        const next = s[j + 1];
-        if (next === '`' || next === '$' || next === '\\' || (inDoubleQuotes && next === '"')) {
-          inner += s.slice(pieceStart, j) + next;
-          j += 2;
-          pieceStart = j;
-          continue;
-        }
-        j += 2;
-        continue;
-      }
-      j++;
-    }
-    inner += s.slice(pieceStart, j);
-    this.pos = j + 1;
+    const { text: inner, end } = scanToUnescaped(s, open + 1, '`', (next) =>
+      next === '`' || next === '$' || next === '\\' || (inDoubleQuotes && next === '"') ? next : undefined,
+    );
+    if (end >= s.length) throw new PolicyParseError(`unterminated backtick ${this.where(open)}`);
+    this.pos = end + 1;
     this.enter();
     parseShell(inner, this.state, this.level + 1);
     this.leave();
@@ -1101,6 +1068,38 @@ class ShellParser {
     return `at ${line}:${column}`;
   }
 }
+
+/**
+ * The text from `from` up to the first `stop` no backslash escapes, and where that stop is (`s.length` if
+ * none). A backslash pair becomes what `escaped` makes of the escaped character, or stays as it is where
+ * that is undefined; without `escaped` a backslash is an ordinary character (and escapes nothing).
+ */
+function scanToUnescaped(
+  s: string,
+  from: number,
+  stop: string,
+  escaped?: (next: string) => string | undefined,
+): { text: string; end: number } {
+  let text = '';
+  let j = from;
+  let pieceStart = j;
+  while (j < s.length && s[j] !== stop) {
+    if (s[j] === '\\' && escaped && j + 1 < s.length) {
+      const replaced = escaped(s[j + 1] as string);
+      if (replaced !== undefined) {
+        text += s.slice(pieceStart, j) + replaced;
+        pieceStart = j + 2;
+      }
+      j += 2;
+      continue;
+    }
+    j++;
+  }
+  return { text: text + s.slice(pieceStart, j), end: j };
+}
+
+/** In an unquoted here-document, backslash-newline joins two lines; other backslashes stay. */
+const joinContinued = (next: string): string | undefined => (next === '\n' ? '' : undefined);
 
 const ANSI_C_ESCAPES: Record<string, string> = {
   a: '\x07',

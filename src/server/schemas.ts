@@ -21,6 +21,20 @@ export const port = z
   .max(65535)
   .optional()
   .describe('SSH port; default: the inventory, then Port from ~/.ssh/config, else 22.');
+/**
+ * The fields that open (or find) a session: execute_command and the file tools log in the same way, so they
+ * take the same fields; each words the password and key for its own use.
+ */
+export function connectionInput(describe: { password: string; keyFilename: string }) {
+  return {
+    host,
+    username,
+    port,
+    password: z.string().optional().describe(describe.password),
+    key_filename: z.string().optional().describe(describe.keyFilename),
+    key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
+  };
+}
 export const commandId = z.string().min(1).max(64).describe('A command id (cmd-N) from execute_command.');
 
 /** Addresses an open session the way the seed project does: host, username, port (or an alias or id). */

@@ -39,14 +39,15 @@ const tooLarge = (size: number | undefined, maxBytes: number, what: string) =>
 export async function readSmallFile(path: string, maxBytes: number, what: string): Promise<Buffer> {
   const handle = await open(path, FLAGS);
   try {
-    check(await handle.stat(), maxBytes, what);
-    const buffer = Buffer.alloc(maxBytes + 1);
+    const info = await handle.stat();
+    check(info, maxBytes, what);
+    let buffer: Buffer = Buffer.alloc(firstSize(info.size, maxBytes));
     let length = 0;
     for (;;) {
+      if (length === buffer.length) buffer = grown(buffer, maxBytes, what);
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length > maxBytes) throw tooLarge(undefined, maxBytes, what);
     }
     return buffer.subarray(0, length);
   } finally {
@@ -58,17 +59,29 @@ export async function readSmallFile(path: string, maxBytes: number, what: string
 export function readSmallFileSync(path: string, maxBytes: number, what: string): Buffer {
   const fd = openSync(path, FLAGS);
   try {
-    check(fstatSync(fd), maxBytes, what);
-    const buffer = Buffer.alloc(maxBytes + 1);
+    const info = fstatSync(fd);
+    check(info, maxBytes, what);
+    let buffer: Buffer = Buffer.alloc(firstSize(info.size, maxBytes));
     let length = 0;
     for (;;) {
+      if (length === buffer.length) buffer = grown(buffer, maxBytes, what);
       const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length > maxBytes) throw tooLarge(undefined, maxBytes, what);
     }
     return buffer.subarray(0, length);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The size stat gives plus one (to see the end at once), or 4 KiB when it gives 0 (procfs). */
+const firstSize = (size: number, maxBytes: number) => Math.min(size > 0 ? size + 1 : 4096, maxBytes + 1);
+
+/** A buffer twice as large, holding what was read; past maxBytes the file is refused. */
+function grown(buffer: Buffer, maxBytes: number, what: string): Buffer {
+  if (buffer.length > maxBytes) throw tooLarge(undefined, maxBytes, what);
+  const next = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
+  buffer.copy(next);
+  return next;
 }

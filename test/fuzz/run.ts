@@ -21,7 +21,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '3000' },
     case: { type: 'string' },
     bound: { type: 'string', default: '5000' },
-    'dialect-bound': { type: 'string', default: '60000' },
+    'dialect-bound': { type: 'string', default: '15000' },
     'no-dialects': { type: 'boolean', default: false },
     only: { type: 'string' },
     samples: { type: 'boolean', default: false },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { OutputCollector } from '../../src/expect/output.js';
+import type { CapturedOutput } from '../../src/expect/output.js';
 import { type OutputPage, OutputStore, type OutputStoreOptions } from '../../src/expect/output-store.js';
 
 const KIB = 1024;
@@ -549,6 +549,53 @@ describe('OutputStore spill file', () => {
     assert.deepEqual(await readdir(folder), []);
   });
 });
+
+/**
+ * The model finish() is checked against: the first half of the cap and a rolling last half, counted in
+ * UTF-16 units (as the runner's in-memory collector did before the store replaced it).
+ */
+class OutputCollector {
+  private head = '';
+  private headFull = false;
+  private tail: string[] = [];
+  private tailStart = 0;
+  private tailLength = 0;
+  private bytes = 0;
+  private readonly headCap: number;
+  private readonly tailCap: number;
+
+  constructor(capBytes: number) {
+    this.headCap = Math.ceil(capBytes / 2);
+    this.tailCap = Math.floor(capBytes / 2);
+  }
+
+  push(text: string): void {
+    if (text.length === 0) return;
+    this.bytes += Buffer.byteLength(text);
+    if (!this.headFull) {
+      const room = this.headCap - this.head.length;
+      if (text.length <= room) {
+        this.head += text;
+        return;
+      }
+      this.head += text.slice(0, room);
+      this.headFull = true;
+      text = text.slice(room);
+    }
+    this.tail.push(text);
+    this.tailLength += text.length;
+    while (this.tailLength - (this.tail[this.tailStart]?.length ?? 0) >= this.tailCap) {
+      this.tailLength -= this.tail[this.tailStart++]?.length ?? 0;
+    }
+  }
+
+  finish(): CapturedOutput {
+    let tail = this.tail.slice(this.tailStart).join('');
+    if (tail.length > this.tailCap) tail = tail.slice(tail.length - this.tailCap);
+    const keptBytes = Buffer.byteLength(this.head) + Buffer.byteLength(tail);
+    return { head: this.head, tail, omittedBytes: this.bytes - keptBytes, totalBytes: this.bytes };
+  }
+}
 
 describe('OutputStore.finish', () => {
   const compare = (cap: number, pieces: string[]) => {

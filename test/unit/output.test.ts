@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonEncodedBytes, OutputCollector, shapeOutput } from '../../src/expect/output.js';
+import { jsonEncodedBytes, shapeOutput } from '../../src/expect/output.js';
+import { OutputStore } from '../../src/expect/output-store.js';
 import { cleanTerminalText, TerminalCleaner } from '../../src/expect/terminal.js';
 
-describe('OutputCollector', () => {
+/** The runner's in-memory collector: an output store with no spill file. */
+const collector = (capBytes: number) => new OutputStore({ memoryBytes: capBytes, spillBytes: 0 });
+
+describe('in-memory output store', () => {
   it('keeps everything under the cap', () => {
-    const c = new OutputCollector(100);
+    const c = collector(100);
     c.push('hello ');
     c.push('world');
     assert.deepEqual(c.finish(), { head: 'hello world', tail: '', omittedBytes: 0, totalBytes: 11 });
   });
 
   it('keeps head and tail of a long stream and counts the rest exactly', () => {
-    const c = new OutputCollector(10);
+    const c = collector(10);
     for (let i = 0; i < 100; i++) c.push(String(i % 10));
     const out = c.finish();
     assert.equal(out.head, '01234');
@@ -22,7 +26,7 @@ describe('OutputCollector', () => {
   });
 
   it('counts UTF-8 bytes, not characters', () => {
-    const c = new OutputCollector(100);
+    const c = collector(100);
     c.push('é€');
     assert.equal(c.finish().totalBytes, 5);
   });

@@ -20,10 +20,8 @@ import {
   commandId,
   commandStatus,
   commandSummary,
-  host,
-  port,
+  connectionInput,
   sessionAddress,
-  username,
   waiting,
 } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
@@ -44,24 +42,12 @@ const PROGRESS_INTERVAL_MS = 500;
 /** How long send_input and send_keys wait for the command to react before they answer. */
 const REACTION_MS = { default: 1000, max: 30_000 };
 
-const connection = {
-  host,
-  username,
-  port,
-  password: z
-    .string()
-    .optional()
-    .describe(
-      'Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key). Better kept in the config file.',
-    ),
-  key_filename: z
-    .string()
-    .optional()
-    .describe(
-      'Private key file to log in with; overrides the inventory and IdentityFile from ~/.ssh/config.',
-    ),
-  key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
-};
+const connection = connectionInput({
+  password:
+    'Password for password or keyboard-interactive login (also tried as the passphrase of an encrypted key). Better kept in the config file.',
+  keyFilename:
+    'Private key file to log in with; overrides the inventory and IdentityFile from ~/.ssh/config.',
+});
 
 const commandInput = {
   ...connection,

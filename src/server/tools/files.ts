@@ -14,24 +14,17 @@ import type { SessionManager } from '../../session/manager.js';
 import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
 import { callBudget, contentRoom, entryRoom, jsonBytes, listPage } from '../result-budget.js';
-import { host, port, username } from '../schemas.js';
+import { connectionInput } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra, resultBudget } from '../tool-result.js';
 
 const PROGRESS_INTERVAL_MS = 250;
 
-const connection = {
-  host,
-  username,
-  port,
-  password: z
-    .string()
-    .optional()
-    .describe('Login password, if the session is not open yet. Better kept in the config file.'),
-  key_filename: z.string().optional().describe('Private key file to log in with.'),
-  key_passphrase: z.string().optional().describe('Passphrase of an encrypted private key.'),
-};
+const connection = connectionInput({
+  password: 'Login password, if the session is not open yet. Better kept in the config file.',
+  keyFilename: 'Private key file to log in with.',
+});
 const sudoFields = {
   use_sudo: z
     .boolean()
@@ -333,12 +326,27 @@ export function registerFileTools(
       text: `${verb} ${r.bytes} bytes: ${r.local} ${verb === 'Uploaded' ? '->' : '<-'} ${r.remote} in ${structured.durationMs} ms (${mbPerSecond} MB/s).`,
     };
   };
-  const transferLimits = async (extra: Extra, progress: ReturnType<typeof progressOf>) => ({
-    localDirs: await localDirs,
-    maxBytes: maxTransfer,
-    signal: extra.signal,
-    ...(progress && { onProgress: progress.onProgress }),
-  });
+  /** upload_file and download_file: the call's arguments as a transfer over the session's SFTP. */
+  const transfer = async (
+    move: typeof upload | typeof download,
+    args: z.infer<z.ZodObject<typeof transferInput>> & { make_dirs?: boolean },
+    extra: Extra,
+  ): Promise<TransferResult> => {
+    const ctx = await contextOf(args);
+    const progress = progressOf(extra);
+    const r = await move(ctx, {
+      local: args.local_path,
+      remote: args.remote_path,
+      makeDirs: args.make_dirs ?? false,
+      ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
+      localDirs: await localDirs,
+      maxBytes: maxTransfer,
+      signal: extra.signal,
+      ...(progress && { onProgress: progress.onProgress }),
+    });
+    await progress?.end(r.bytes);
+    return r;
+  };
 
   addTool(
     server,
@@ -353,19 +361,7 @@ export function registerFileTools(
       outputSchema: transferOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
-    async (args, extra) => {
-      const ctx = await contextOf(args);
-      const progress = progressOf(extra);
-      const r = await upload(ctx, {
-        local: args.local_path,
-        remote: args.remote_path,
-        makeDirs: args.make_dirs,
-        ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
-        ...(await transferLimits(extra, progress)),
-      });
-      await progress?.end(r.bytes);
-      return transferred(r, 'Uploaded');
-    },
+    async (args, extra) => transferred(await transfer(upload, args, extra), 'Uploaded'),
   );
 
   addTool(
@@ -378,18 +374,6 @@ export function registerFileTools(
       outputSchema: transferOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
-    async (args, extra) => {
-      const ctx = await contextOf(args);
-      const progress = progressOf(extra);
-      const r = await download(ctx, {
-        local: args.local_path,
-        remote: args.remote_path,
-        makeDirs: false,
-        ...(args.permissions !== undefined && { permissions: mode(args.permissions) }),
-        ...(await transferLimits(extra, progress)),
-      });
-      await progress?.end(r.bytes);
-      return transferred(r, 'Downloaded');
-    },
+    async (args, extra) => transferred(await transfer(download, args, extra), 'Downloaded'),
   );
 }
