@@ -44,6 +44,15 @@ Flags and environment beat the config file's limits.`,
       values['connect-timeout'] ?? env.MCP_SSH_CONNECT_TIMEOUT,
     );
     const maxWait = positiveNumber('--max-wait', values['max-wait'] ?? env.MCP_SSH_MAX_WAIT);
+    const maxResult = positiveNumber(
+      '--max-result-bytes',
+      values['max-result-bytes'] ?? env.MCP_SSH_MAX_RESULT_BYTES,
+    );
+    if (maxResult !== undefined && maxResult > RESULT_CEILING) {
+      log.warn(
+        `--max-result-bytes ${maxResult} is over the ceiling; results hold ${RESULT_CEILING} bytes a block`,
+      );
+    }
     const { server, manager, prompter, check } = createServer({
       ...(config && { config }),
       limits: {
@@ -55,10 +64,7 @@ Flags and environment beat the config file's limits.`,
           '--max-spill-bytes',
           values['max-spill-bytes'] ?? env.MCP_SSH_MAX_SPILL_BYTES,
         ),
-        maxResultBytes: positiveNumber(
-          '--max-result-bytes',
-          values['max-result-bytes'] ?? env.MCP_SSH_MAX_RESULT_BYTES,
-        ),
+        maxResultBytes: maxResult,
         connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000,
         maxWaitMs: maxWait === undefined ? undefined : maxWait * 1000,
       },

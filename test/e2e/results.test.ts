@@ -19,7 +19,7 @@ describe('compact results within a budget, against a real sshd', () => {
   let sshd: SshdHarness;
   /** Default limits. */
   let server: Server;
-  /** A deployment with a small budget (a client that cuts at a few kB). */
+  /** A deployment with a small budget (a client that cuts at a few kB) and calls that wait 1 s at most. */
   let small: Server;
 
   const call = async (on: Server, name: string, args: Structured = {}) => {
@@ -34,7 +34,9 @@ describe('compact results within a budget, against a real sshd', () => {
   before(async () => {
     sshd = await startSshd();
     server = await startServer(sshd.clientHome);
-    small = await startServer(sshd.clientHome, { env: { MCP_SSH_MAX_RESULT_BYTES: '2000' } });
+    small = await startServer(sshd.clientHome, {
+      env: { MCP_SSH_MAX_RESULT_BYTES: '2000', MCP_SSH_MAX_WAIT: '1' },
+    });
   });
   after(async () => {
     await server?.close();
@@ -158,6 +160,34 @@ describe('compact results within a budget, against a real sshd', () => {
     assert.ok(chars(s) <= 2000, `structuredContent: ${chars(s)}`);
     assert.match(String(s.note), /lines cut to \d+ characters of 120 columns/);
     assert.ok(s.lines.some((l) => /^0+\d/.test(l)));
-    await call(small, 'interrupt_command_by_id', { command_id: started.commandId });
+    // Not interrupt_command_by_id: on main too, Ctrl+C to a pty command leaves its session's shell closed.
+    await call(small, 'close_session', { host: 'testhost' });
+  });
+
+  it('waits no longer than max_wait: a longer command goes on in the background, and the result says so', async () => {
+    const t0 = Date.now();
+    const r = await run(small, 'echo started; sleep 3; echo done', { timeout: 600 });
+    const waited = Date.now() - t0;
+    assert.ok(waited < 2500, `the call waited ${waited} ms`);
+    assert.equal(r.status, 'running', JSON.stringify(r));
+    assert.equal(r.timedOut, true);
+    assert.equal(r.output, 'started\n');
+    assert.match(String(r.note), /wait is capped at 1 s \(max_wait\)/);
+    assert.match(String(r.note), new RegExp(`get_command_status\\(command_id="${r.commandId}"\\)`));
+    let status: Structured = {};
+    for (let i = 0; i < 100 && status.status !== 'completed'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await call(small, 'get_command_status', { command_id: r.commandId }))
+        .structuredContent as Structured;
+    }
+    assert.equal(status.status, 'completed', 'the command was not stopped by the end of the wait');
+    assert.equal(status.output, 'started\ndone\n');
+  });
+
+  it('says nothing of max_wait when the call asked for a shorter wait', async () => {
+    const r = await run(small, 'sleep 2', { timeout: 0.3 });
+    assert.equal(r.status, 'running');
+    assert.equal(r.note, undefined);
+    await call(small, 'interrupt_command_by_id', { command_id: r.commandId });
   });
 });

@@ -109,7 +109,7 @@ const executeInput = {
     .max(86_400)
     .default(30)
     .describe(
-      'Seconds to wait for the command. Past it the command keeps running in the background: the result has status "running" and a commandId for get_command_status, send_input and interrupt_command_by_id.',
+      'Seconds to wait for the command (at most the server\'s max_wait, 50 by default, so the client does not give up). Past it the command keeps running in the background: the result has status "running" and a commandId for get_command_status, send_input and interrupt_command_by_id.',
     ),
 };
 
@@ -207,7 +207,11 @@ export function registerCommandTools(
   const budgetOf = (asked: number | undefined) => callBudget(limits.maxResultBytes, asked);
   const outputRoom = contentRoom;
 
-  const executeResult = async (record: CommandRecord, asked?: number) => {
+  /**
+   * execute_command's result; `capped` says the call asked to wait longer than max_wait, so a command
+   * still running says why the call did not wait for it.
+   */
+  const executeResult = async (record: CommandRecord, asked?: number, capped = false) => {
     const outcome = record.outcome;
     const budget = budgetOf(asked);
     const head = {
@@ -222,12 +226,19 @@ export function registerCommandTools(
       exitCode: outcome?.exitCode ?? null,
     };
     const shaped = await outputOf(record, outputRoom(budget, { head, note: outcome?.note }, asked), markRead);
-    const note = [outcome?.note, 'note' in shaped ? shaped.note : undefined].filter(Boolean).join('; ');
+    const stillRunning = !record.finished && !record.live.waiting;
+    const waitNote =
+      capped && stillRunning
+        ? `the wait is capped at ${limits.maxWaitMs / 1000} s (max_wait) so the client does not give up; ${record.id} goes on in the background: get_command_status(command_id="${record.id}") reads on`
+        : undefined;
+    const note = [outcome?.note, waitNote, 'note' in shaped ? shaped.note : undefined]
+      .filter(Boolean)
+      .join('; ');
     // Only what says something: flags that are false and counts that are 0 are left out.
     const structured = {
       ...head,
       output: shaped.output,
-      ...(!record.finished && !record.live.waiting && { timedOut: true }),
+      ...(stillRunning && { timedOut: true }),
       ...(outcome?.interrupted && { interrupted: true }),
       ...(shaped.truncated && { truncated: true }),
       totalBytes: record.output.totalBytes,
@@ -264,14 +275,17 @@ export function registerCommandTools(
     async (args, extra) => {
       let stopProgress = () => {};
       try {
-        const run = runRequest(args, args.timeout * 1000, extra);
+        // Clients give up after 60 s: a longer wait is cut to max_wait, the command goes on regardless.
+        const wantMs = args.timeout * 1000;
+        const run = runRequest(args, Math.min(wantMs, limits.maxWaitMs), extra);
         const token = extra._meta?.progressToken;
         if (token !== undefined) {
           run.onStart = (record) => {
             stopProgress = progressReporter(record, token, extra);
           };
         }
-        return await executeResult(await manager.execute(targetOf(args), args.command, run), args.max_bytes);
+        const record = await manager.execute(targetOf(args), args.command, run);
+        return await executeResult(record, args.max_bytes, wantMs > limits.maxWaitMs);
       } finally {
         stopProgress();
       }
