@@ -1,5 +1,13 @@
 import { jsonEncodedBytes, shapeOutput } from '../expect/output.js';
 import type { OutputPage, OutputStore } from '../expect/output-store.js';
+import {
+  compileGrep,
+  grepLines,
+  linesOf,
+  type OutputView,
+  sliceLines,
+  tailLines,
+} from '../expect/output-view.js';
 import type { CommandRecord } from '../session/command.js';
 import { clip } from './result-budget.js';
 
@@ -125,6 +133,82 @@ export async function readFitting(
     page = await store.read(offset, want);
   }
   return page;
+}
+
+/** get_command_status's ways to read by line, besides a page by byte offset. */
+export interface LineRequest {
+  offset?: number;
+  from_line?: number;
+  lines?: number;
+  tail?: number;
+  grep?: string;
+  context?: number;
+  max_matches?: number;
+}
+
+/** grep shows at most this many matching lines unless asked otherwise. */
+export const DEFAULT_MAX_MATCHES = 100;
+
+/**
+ * The line view a call asks for, or undefined for a page by byte offset; an Error names parameters that
+ * do not go together.
+ */
+export function lineViewOf(request: LineRequest): 'slice' | 'tail' | 'grep' | undefined {
+  const views = (['from_line', 'tail', 'grep'] as const).filter((k) => request[k] !== undefined);
+  if (views.length > 1) {
+    throw new Error(`give one of from_line, tail and grep, not ${views.join(' and ')}`);
+  }
+  const view = views[0];
+  const stray = (names: (keyof LineRequest)[], needs: string) => {
+    const given = names.filter((k) => request[k] !== undefined);
+    if (given.length > 0)
+      throw new Error(`${given.join(' and ')} go${given.length > 1 ? '' : 'es'} with ${needs}`);
+  };
+  if (view !== 'from_line') stray(['lines'], 'from_line');
+  if (view !== 'grep') stray(['context', 'max_matches'], 'grep');
+  if (view === 'from_line' || view === 'tail') {
+    stray(
+      ['offset'],
+      'a page by bytes (leave out from_line and tail) or grep, where it says where to search from',
+    );
+  }
+  return view === 'from_line' ? 'slice' : view;
+}
+
+/** A line view of a command's output within `budget` (bytes of output, JSON-encoded). */
+export async function lineView(
+  record: CommandRecord,
+  view: 'slice' | 'tail' | 'grep',
+  request: LineRequest,
+  budget: number,
+): Promise<OutputView> {
+  if (record.outputGone !== undefined) {
+    const total = record.output.totalBytes;
+    const lines = linesOf(record.output.lineCount);
+    return {
+      output: '',
+      offset: total,
+      nextOffset: total,
+      totalBytes: total,
+      totalLines: lines,
+      notes: [record.outputGone],
+    };
+  }
+  const limits = { budget };
+  if (view === 'slice') return sliceLines(record.output, request.from_line ?? 1, request.lines, limits);
+  if (view === 'tail') return tailLines(record.output, request.tail ?? 10, limits);
+  // Compiled first: a pattern RE2 does not take is an error, not an empty result.
+  const pattern = compileGrep(request.grep ?? '');
+  return grepLines(
+    record.output,
+    pattern,
+    {
+      offset: request.offset ?? 0,
+      context: request.context ?? 0,
+      maxMatches: request.max_matches ?? DEFAULT_MAX_MATCHES,
+    },
+    limits,
+  );
 }
 
 export function statusText(record: CommandRecord): string {

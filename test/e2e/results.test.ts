@@ -190,4 +190,68 @@ describe('compact results within a budget, against a real sshd', () => {
     assert.equal(r.note, undefined);
     await call(small, 'interrupt_command_by_id', { command_id: r.commandId });
   });
+
+  describe('line views of an output, without rerunning the command', () => {
+    const status = async (args: Structured) => {
+      const result = await call(server, 'get_command_status', args);
+      return { s: result.structuredContent as Structured, text: textOf(result) };
+    };
+    let seq: string;
+    before(async () => {
+      seq = String((await run(server, 'seq 1 100000')).commandId);
+    });
+
+    it('shows the last lines (tail), numbered', async () => {
+      const { s, text } = await status({ command_id: seq, tail: 3 });
+      assert.equal(s.output, '99998\n99999\n100000\n');
+      assert.deepEqual([s.fromLine, s.toLine, s.totalLines, s.complete], [99_998, 100_000, 100_000, true]);
+      assert.equal(s.nextOffset, 588_895);
+      assert.ok(text.startsWith('99998\n99999\n100000\n[lines 99998-100000 of 100000]\n[cmd-'), text);
+    });
+
+    it('shows a slice by lines (from_line, lines), saying where to read on', async () => {
+      const { s, text } = await status({ command_id: seq, from_line: 50_000, lines: 3 });
+      assert.equal(s.output, '50000\n50001\n50002\n');
+      assert.deepEqual([s.fromLine, s.toLine, s.complete], [50_000, 50_002, false]);
+      assert.equal(s.note, 'read on with from_line=50003');
+      assert.match(text, /\[lines 50000-50002 of 100000; read on with from_line=50003\]/);
+    });
+
+    it('greps with context, numbered as grep -n numbers them', async () => {
+      const { s } = await status({ command_id: seq, grep: '^(10|20)$', context: 1 });
+      assert.equal(s.output, '9-9\n10:10\n11-11\n--\n19-19\n20:20\n21-21\n');
+      assert.equal(s.matches, 2);
+      const capped = (await status({ command_id: seq, grep: '^\\d*7$', max_matches: 2 })).s;
+      assert.equal(capped.output, '7:7\n17:17\n');
+      assert.match(String(capped.note), /stopped after 2 matching lines .*offset=(\d+)/);
+      const on = (
+        await status({ command_id: seq, grep: '^\\d*7$', max_matches: 2, offset: capped.nextOffset })
+      ).s;
+      assert.equal(on.output, '27:27\n37:37\n');
+    });
+
+    it('refuses a pattern RE2 does not run, and views that do not go together', async () => {
+      const bad = await server.call('get_command_status', { command_id: seq, grep: '(\\d)\\1' });
+      assert.equal(bad.isError, true);
+      assert.match(textOf(bad), /RE2 \(no lookaround or back-references\)/);
+      const both = await server.call('get_command_status', { command_id: seq, tail: 2, from_line: 3 });
+      assert.match(textOf(both), /give one of from_line, tail and grep/);
+      const stray = await server.call('get_command_status', { command_id: seq, context: 2 });
+      assert.match(textOf(stray), /context goes with grep/);
+    });
+
+    it('reads lines deep in a spilled output, and the lines of a command still running', async () => {
+      const big = await run(server, 'seq 1 1000000');
+      assert.equal(big.totalBytes, 6_888_896);
+      const deep = (await status({ command_id: big.commandId, from_line: 765_432, lines: 2 })).s;
+      assert.equal(deep.output, '765432\n765433\n');
+      const last = (await status({ command_id: big.commandId, tail: 1 })).s;
+      assert.equal(last.output, '1000000\n');
+      const running = await run(server, 'for i in 1 2 3 4 5; do echo $i; done; sleep 30', { timeout: 1 });
+      assert.equal(running.status, 'running');
+      const s = (await status({ command_id: running.commandId, tail: 2 })).s;
+      assert.deepEqual([s.output, s.toLine, s.status, s.complete], ['4\n5\n', 5, 'running', false]);
+      await call(server, 'interrupt_command_by_id', { command_id: running.commandId });
+    });
+  });
 });

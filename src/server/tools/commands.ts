@@ -7,8 +7,11 @@ import type { RunRequest, SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import { redact, redactLines, registerSecret } from '../../util/secrets.js';
 import {
+  DEFAULT_MAX_MATCHES,
   failureOf,
   interruptedResult,
+  lineView,
+  lineViewOf,
   outputOf,
   outputPage,
   statusText,
@@ -329,33 +332,106 @@ export function registerCommandTools(
     {
       title: 'Status and output of a command',
       description:
-        'Status, real exit status, timings and a page of output of a command (running or finished). Output is read by byte offset: start at 0 (default) and pass nextOffset back until complete is true, so any length can be read page by page.',
+        'Status, real exit status, timings and a page of output of a command (running or finished). Output is read by byte offset: start at 0 (default) and pass nextOffset back until complete is true, so any length can be read page by page. Or by line, without rerunning the command: from_line (and lines), tail, or grep (an RE2 regex, with context lines).',
       inputSchema: {
         command_id: commandId,
-        offset: z.number().int().min(0).default(0).describe('Byte offset in the output to read from.'),
+        offset: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Byte offset in the output to read from (default 0); with grep, where to search from.'),
         max_bytes: maxBytes,
+        from_line: z.number().int().min(1).optional().describe('Show lines from this line on (1-based).'),
+        lines: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('With from_line: how many lines (default: as many as fit).'),
+        tail: z.number().int().min(1).optional().describe('Show the last this many lines.'),
+        grep: z
+          .string()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe(
+            'Show the lines matching this RE2 regex, numbered as grep -n numbers them; (?i) ignores case.',
+          ),
+        context: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .optional()
+          .describe('With grep: lines shown before and after each match (default 0).'),
+        max_matches: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .optional()
+          .describe(`With grep: stop after this many matching lines (default ${DEFAULT_MAX_MATCHES}).`),
       },
       outputSchema: {
         ...commandSummary.shape,
         waiting,
         error: z.string().optional(),
-        output: z.string(),
-        offset: z.number().int(),
-        nextOffset: z.number().int().describe('Pass as offset to read on.'),
+        output: z
+          .string()
+          .describe('The page, or the lines asked for (grep: "N:line" for a match, "N-line" around it).'),
+        offset: z.number().int().describe('Where the output shown starts (a byte offset).'),
+        nextOffset: z.number().int().describe('Pass as offset to read on (bytes, or grep on).'),
         gap: z
           .object({ from: z.number().int(), to: z.number().int() })
           .optional()
           .describe('Bytes at the start of this page that were not kept (past the spill limit).'),
         complete: z.boolean().describe('The command has ended and all its output has been read.'),
-        note: z.string().optional().describe('Why the output is no longer kept, when it is not.'),
+        fromLine: z.number().int().optional().describe('Line views: the first line shown.'),
+        toLine: z.number().int().optional().describe('Line views: the last line shown.'),
+        totalLines: z.number().int().optional().describe('Line views: lines in the output so far.'),
+        matches: z.number().int().optional().describe('grep: matching lines shown.'),
+        note: z
+          .string()
+          .optional()
+          .describe('What was left out and how to read on, or why the output is no longer kept.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
       const record = recordOf(args.command_id);
+      const view = lineViewOf(args);
       const budget = budgetOf(args.max_bytes);
       const room = outputRoom(budget, summary(record), args.max_bytes);
-      const window = await outputPage(record, args.offset, room, room);
+      const status = `[${record.id}: ${statusText(record)}]`;
+      if (view !== undefined) {
+        const v = await lineView(record, view, args, room);
+        const complete = record.finished && v.nextOffset >= v.totalBytes;
+        if (complete) markRead(record);
+        const note = v.notes.join('; ');
+        const structured = {
+          ...summary(record),
+          ...(record.live.waiting && { waiting: record.live.waiting }),
+          output: v.output,
+          offset: v.offset,
+          nextOffset: v.nextOffset,
+          complete,
+          ...(v.fromLine !== undefined && { fromLine: v.fromLine }),
+          ...(v.toLine !== undefined && { toLine: v.toLine }),
+          totalLines: v.totalLines,
+          ...(v.matches !== undefined && { matches: v.matches }),
+          ...(note && { note }),
+        };
+        const range =
+          view === 'grep'
+            ? `${v.matches} matching lines in bytes ${v.offset}-${v.nextOffset} of ${v.totalBytes}`
+            : v.fromLine === undefined
+              ? `no lines shown of ${v.totalLines}`
+              : `lines ${v.fromLine}-${v.toLine} of ${v.totalLines}`;
+        const body = v.output.endsWith('\n') || !v.output ? v.output : `${v.output}\n`;
+        return { structured, text: `${body}[${range}${note ? `; ${note}` : ''}]\n${status}`, budget };
+      }
+      const window = await outputPage(record, args.offset ?? 0, room, room);
       if (window.complete) markRead(record);
       const structured = {
         ...summary(record),
@@ -369,7 +445,7 @@ export function registerCommandTools(
         : `\n[bytes ${window.offset}-${window.nextOffset} of ${window.totalBytes}; read on with offset=${window.nextOffset}]`;
       return {
         structured,
-        text: `${goneText}${gapText}${window.output}${more}\n[${record.id}: ${statusText(record)}]`,
+        text: `${goneText}${gapText}${window.output}${more}\n${status}`,
         budget,
       };
     },
