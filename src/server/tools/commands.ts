@@ -99,9 +99,7 @@ const maxBytes = z
   .int()
   .min(64)
   .optional()
-  .describe(
-    `Most bytes of output in this result (default: what fits the server's result budget, 100000 unless configured; at most ${RESULT_CEILING}).`,
-  );
+  .describe(`Most bytes of output in this result (default: what fits, ~100000; at most ${RESULT_CEILING}).`);
 
 const executeInput = {
   ...commandInput,
@@ -112,7 +110,7 @@ const executeInput = {
     .max(86_400)
     .default(30)
     .describe(
-      'Seconds to wait for the command (at most the server\'s max_wait, 50 by default, so the client does not give up). Past it the command keeps running in the background: the result has status "running" and a commandId for get_command_status, send_input and interrupt_command_by_id.',
+      'Seconds to wait for the command (at most max_wait, 50 by default). Past it the command keeps running in the background: the result has status "running" and a commandId for get_command_status, send_input and interrupt_command_by_id.',
     ),
 };
 
@@ -332,46 +330,28 @@ export function registerCommandTools(
     {
       title: 'Status and output of a command',
       description:
-        'Status, real exit status, timings and a page of output of a command (running or finished). Output is read by byte offset: start at 0 (default) and pass nextOffset back until complete is true, so any length can be read page by page. Or by line, without rerunning the command: from_line (and lines), tail, or grep (an RE2 regex, with context lines).',
+        'Status, real exit status, timings and a page of output of a command (running or finished). Output is read by byte offset: start at 0 (default) and pass nextOffset back until complete is true, so any length can be read page by page. Or by line: from_line, tail, or grep (RE2) with context.',
       inputSchema: {
         command_id: commandId,
-        offset: z
-          .number()
-          .int()
-          .min(0)
-          .optional()
-          .describe('Byte offset in the output to read from (default 0); with grep, where to search from.'),
+        offset: z.number().int().min(0).optional().describe('Byte offset to read (or grep) from; default 0.'),
         max_bytes: maxBytes,
-        from_line: z.number().int().min(1).optional().describe('Show lines from this line on (1-based).'),
-        lines: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('With from_line: how many lines (default: as many as fit).'),
-        tail: z.number().int().min(1).optional().describe('Show the last this many lines.'),
+        from_line: z.number().int().min(1).optional().describe('First line to show (1-based).'),
+        lines: z.number().int().min(1).optional().describe('With from_line: how many lines.'),
+        tail: z.number().int().min(1).optional().describe('Show the last N lines.'),
         grep: z
           .string()
           .min(1)
           .max(1000)
           .optional()
-          .describe(
-            'Show the lines matching this RE2 regex, numbered as grep -n numbers them; (?i) ignores case.',
-          ),
-        context: z
-          .number()
-          .int()
-          .min(0)
-          .max(100)
-          .optional()
-          .describe('With grep: lines shown before and after each match (default 0).'),
+          .describe('Lines matching this RE2 regex, numbered like grep -n; (?i) ignores case.'),
+        context: z.number().int().min(0).max(100).optional().describe('With grep: lines around each match.'),
         max_matches: z
           .number()
           .int()
           .min(1)
           .max(10_000)
           .optional()
-          .describe(`With grep: stop after this many matching lines (default ${DEFAULT_MAX_MATCHES}).`),
+          .describe(`With grep: most matching lines (default ${DEFAULT_MAX_MATCHES}).`),
       },
       outputSchema: {
         ...commandSummary.shape,
@@ -469,7 +449,7 @@ export function registerCommandTools(
     nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
     note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
   };
-  const offset = z.number().int().min(0).default(0).describe('Skip this many (for the rest of a long list).');
+  const offset = z.number().int().min(0).default(0).describe('Skip this many entries.');
   const withNote = (text: string, note: string | undefined) => (note ? `${text}\n[${note}]` : text);
 
   addTool(
@@ -563,7 +543,7 @@ export function registerCommandTools(
       description: 'The most recent commands of all sessions, newest first, running or finished.',
       inputSchema: {
         limit: z.number().int().min(1).max(100).default(20).describe('How many commands (newest first).'),
-        offset: offset.describe('Skip this many of the newest (to page back in time).'),
+        offset: offset.describe('Skip this many of the newest.'),
       },
       outputSchema: {
         commands: z.array(commandSummary),

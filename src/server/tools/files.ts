@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { RESULT_CEILING, type ServerLimits } from '../../config/limits.js';
+import type { ServerLimits } from '../../config/limits.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { jsonEncodedBytes } from '../../expect/output.js';
 import { listRemote } from '../../files/list.js';
@@ -106,9 +106,7 @@ export function registerFileTools(
           .int()
           .positive()
           .optional()
-          .describe(
-            `Most bytes to return (default: what fits the server's result budget; at most ${maxRead} and what fits ${RESULT_CEILING} bytes).`,
-          ),
+          .describe(`Most bytes to return (default: what fits a result, ~100000; at most ${maxRead}).`),
         offset: z
           .number()
           .int()
@@ -218,12 +216,7 @@ export function registerFileTools(
       inputSchema: {
         ...connection,
         path: z.string().min(1).default('~').describe('Folder on the host; default ~.'),
-        offset: z
-          .number()
-          .int()
-          .min(0)
-          .default(0)
-          .describe('Skip this many entries (for the rest of a big folder).'),
+        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
       },
       outputSchema: {
         path: z.string(),

@@ -57,7 +57,7 @@ export function registerHostTools(
       inputSchema: {
         tag: z.string().optional().describe('Only hosts with this tag.'),
         group: z.string().optional().describe('Only hosts in this group.'),
-        offset: z.number().int().min(0).default(0).describe('Skip this many (for the rest of a long list).'),
+        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
       },
       outputSchema: {
         hosts: z.array(hostSchema),

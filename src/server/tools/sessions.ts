@@ -16,7 +16,7 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
       title: 'List SSH sessions',
       description: 'Open SSH sessions, as user@host:port, with their dialect and state.',
       inputSchema: {
-        offset: z.number().int().min(0).default(0).describe('Skip this many (for the rest of a long list).'),
+        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
       },
       outputSchema: {
         sessions: z.array(
