@@ -166,10 +166,9 @@ export function lineViewOf(request: LineRequest): 'slice' | 'tail' | 'grep' | un
   };
   if (view !== 'from_line') stray(['lines'], 'from_line');
   if (view !== 'grep') stray(['context', 'max_matches'], 'grep');
-  if (view === 'from_line' || view === 'tail') {
-    stray(
-      ['offset'],
-      'a page by bytes (leave out from_line and tail) or grep, where it says where to search from',
+  if ((view === 'from_line' || view === 'tail') && request.offset !== undefined) {
+    throw new Error(
+      `offset reads by byte (or says where grep starts); ${view} finds its own place: leave offset out`,
     );
   }
   return view === 'from_line' ? 'slice' : view;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { OutputStore, type OutputStoreOptions } from '../../src/expect/output-store.js';
 import { compileGrep, grepLines, sliceLines, tailLines } from '../../src/expect/output-view.js';
+import { lineViewOf } from '../../src/server/command-view.js';
 
 const stores: OutputStore[] = [];
 after(async () => {
@@ -199,5 +200,25 @@ describe('grepLines', () => {
     assert.deepEqual([tail.fromLine, tail.toLine], [99_999, 100_000]);
     const slice = await sliceLines(store, 99_990, 2, BIG);
     assert.equal(slice.output, 'line 99990\nline 99991\n');
+  });
+});
+
+describe('lineViewOf', () => {
+  it('takes one view at a time, with only its own parameters', () => {
+    assert.equal(lineViewOf({}), undefined);
+    assert.equal(lineViewOf({ offset: 5 }), undefined);
+    assert.equal(lineViewOf({ from_line: 3, lines: 2 }), 'slice');
+    assert.equal(lineViewOf({ tail: 3 }), 'tail');
+    assert.equal(lineViewOf({ grep: 'x', offset: 9, context: 1, max_matches: 2 }), 'grep');
+    assert.throws(
+      () => lineViewOf({ tail: 3, grep: 'x' }),
+      /give one of from_line, tail and grep, not tail and grep/,
+    );
+    assert.throws(() => lineViewOf({ lines: 3 }), /lines goes with from_line/);
+    assert.throws(
+      () => lineViewOf({ tail: 3, context: 1, max_matches: 2 }),
+      /context and max_matches go with grep/,
+    );
+    assert.throws(() => lineViewOf({ tail: 3, offset: 10 }), /tail finds its own place: leave offset out/);
   });
 });
