@@ -372,7 +372,7 @@ function devicePair(
         const out = s?.output ?? '';
         check(
           s?.exitCode === 0 &&
-            s.truncated === false &&
+            !s.truncated &&
             s.mode === 'privileged' &&
             lineCount(out) >= CONFIG_LINES &&
             out.trimEnd().endsWith('\nend'),

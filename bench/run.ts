@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     });
     type Result = { output?: string; exitCode?: number; truncated?: boolean; durationMs?: number };
     const s = r.structuredContent as Result | undefined;
-    check(s?.exitCode === 0 && s.truncated === false, `execute_command ${command}`, s);
+    check(s?.exitCode === 0 && !s.truncated, `execute_command ${command}`, s);
     lastServerMs = s?.durationMs ?? Number.NaN;
     return s?.output ?? '';
   };

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { configWarnings } from '../config/describe.js';
-import { DEFAULT_LIMITS } from '../config/limits.js';
+import { DEFAULT_LIMITS, RESULT_CEILING } from '../config/limits.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { createServer, toolSelectionOf } from '../server/server.js';
 import { StdioLineTransport } from '../server/stdio-transport.js';
@@ -24,7 +24,8 @@ export const serveCommand: CliCommand = {
   --config FILE           config file (inventory, secrets by reference, policy, audit log); without it the
                           file is searched for as docs/configuration.md says; none is fine
   --max-output-bytes N    output kept per command (default ${DEFAULT_LIMITS.maxOutputBytes}; env MCP_SSH_MAX_OUTPUT_BYTES)
-  --max-result-bytes N    output in one tool result (default ${DEFAULT_LIMITS.maxResultBytes}; env MCP_SSH_MAX_RESULT_BYTES)
+  --max-result-bytes N    size of one tool result, per block, JSON-encoded (default ${DEFAULT_LIMITS.maxResultBytes}, at most ${RESULT_CEILING}; env MCP_SSH_MAX_RESULT_BYTES)
+  --max-wait S            seconds a call waits at most; a longer command goes on in the background (default ${DEFAULT_LIMITS.maxWaitMs / 1000}; env MCP_SSH_MAX_WAIT)
   --max-spill-bytes N     output of one command kept on disk beyond that (default ${DEFAULT_LIMITS.maxSpillBytes}; env MCP_SSH_MAX_SPILL_BYTES)
   --connect-timeout S     seconds for connect + authentication (default ${DEFAULT_LIMITS.connectTimeoutMs / 1000}; env MCP_SSH_CONNECT_TIMEOUT)
   --tools SETS            tool sets to offer, comma-separated (env MCP_SSH_TOOLS; config key tools):
@@ -44,6 +45,7 @@ Flags and environment beat the config file's limits and tools; read-only set any
         'connect-timeout': { type: 'string' },
         tools: { type: 'string' },
         'read-only': { type: 'boolean' },
+        'max-wait': { type: 'string' },
       },
     });
     const config = await loadConfig({ explicitPath: values.config });
@@ -60,6 +62,16 @@ Flags and environment beat the config file's limits and tools; read-only set any
       '--connect-timeout',
       values['connect-timeout'] ?? env.MCP_SSH_CONNECT_TIMEOUT,
     );
+    const maxWait = positiveNumber('--max-wait', values['max-wait'] ?? env.MCP_SSH_MAX_WAIT);
+    const maxResult = positiveNumber(
+      '--max-result-bytes',
+      values['max-result-bytes'] ?? env.MCP_SSH_MAX_RESULT_BYTES,
+    );
+    if (maxResult !== undefined && maxResult > RESULT_CEILING) {
+      log.warn(
+        `--max-result-bytes ${maxResult} is over the ceiling; results hold ${RESULT_CEILING} bytes a block`,
+      );
+    }
     const { server, manager, prompter, check } = createServer({
       ...(config && { config }),
       tools,
@@ -72,11 +84,9 @@ Flags and environment beat the config file's limits and tools; read-only set any
           '--max-spill-bytes',
           values['max-spill-bytes'] ?? env.MCP_SSH_MAX_SPILL_BYTES,
         ),
-        maxResultBytes: positiveNumber(
-          '--max-result-bytes',
-          values['max-result-bytes'] ?? env.MCP_SSH_MAX_RESULT_BYTES,
-        ),
+        maxResultBytes: maxResult,
         connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000,
+        maxWaitMs: maxWait === undefined ? undefined : maxWait * 1000,
       },
     });
     let stopping = false;

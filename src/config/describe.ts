@@ -215,6 +215,7 @@ export function describeConfig(loaded: LoadedConfig): string {
   const limitParts = [
     limits.maxOutputBytes !== undefined ? `max_output_bytes ${limits.maxOutputBytes}` : '',
     limits.maxResultBytes !== undefined ? `max_result_bytes ${limits.maxResultBytes}` : '',
+    limits.maxWaitMs !== undefined ? `max_wait ${limits.maxWaitMs / 1000}s` : '',
     limits.maxSpillBytes !== undefined ? `max_spill_bytes ${limits.maxSpillBytes}` : '',
     limits.connectTimeoutMs !== undefined ? `connect_timeout ${limits.connectTimeoutMs / 1000}s` : '',
   ].filter(Boolean);

@@ -10,11 +10,18 @@ export interface ServerLimits {
   /** Most bytes of one command's middle kept in its temporary file; past it they are dropped, with a note. */
   maxSpillBytes: number;
   /**
-   * Output in one tool result, JSON-encoded. The result carries it twice (text block and
-   * structuredContent); clients cut or refuse far less than the SDK's 10 MiB (Claude Code past 25,000
-   * tokens, Claude Desktop past 1 MB): 100 kB stays readable, and the rest is read by offset.
+   * The budget of one tool result: its text block and its structuredContent each take at most this many
+   * bytes JSON-encoded (so at most as many characters for the model). Clients cut or refuse far less than
+   * the SDK's 10 MiB (Claude Code past 25,000 tokens and keeps only structuredContent, Claude Desktop
+   * refuses past 1 MB): 100 kB stays readable, and the rest is read by offset, line or grep. A call may
+   * ask for another size (max_bytes), up to RESULT_CEILING.
    */
   maxResultBytes: number;
+  /**
+   * The longest a call waits (execute_command's timeout): clients give up on a request after 60 s by
+   * default, so a command that runs longer goes on in the background and the call answers before that.
+   */
+  maxWaitMs: number;
   /** TCP connect + SSH handshake + authentication, across jump hosts. */
   connectTimeoutMs: number;
   /** Finished outputs kept in memory, all sessions together; past it they move to disk. */
@@ -35,6 +42,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxOutputBytes: 1024 * 1024,
   maxSpillBytes: 1024 * 1024 * 1024,
   maxResultBytes: 100_000,
+  maxWaitMs: 50_000,
   connectTimeoutMs: 20_000,
   maxTotalOutputMemory: DEFAULT_RETENTION.memoryBytes,
   maxTotalOutputDisk: DEFAULT_RETENTION.diskBytes,
@@ -45,6 +53,15 @@ export const DEFAULT_LIMITS: ServerLimits = {
 };
 
 /**
+ * The most a result may take, per block, whatever the config or a call asks: the text block and
+ * structuredContent together stay under 1 MB on the wire (Claude Desktop refuses a result past it).
+ */
+export const RESULT_CEILING = 400_000;
+
+/** The least a result may take, per block: a status line, a few fields and a little output. */
+export const RESULT_FLOOR = 1000;
+
+/**
  * The limits in force: the defaults, beaten by the config file's, beaten by the caller's (flags and
  * environment). A value left unset (or undefined) at one level keeps the one beneath it.
  */
@@ -53,5 +70,12 @@ export function resolveLimits(
   call: Partial<ServerLimits> = {},
 ): ServerLimits {
   const defined = (l: Partial<ServerLimits>) => Object.entries(l).filter(([, v]) => v !== undefined);
-  return { ...DEFAULT_LIMITS, ...Object.fromEntries(defined(config)), ...Object.fromEntries(defined(call)) };
+  const limits: ServerLimits = {
+    ...DEFAULT_LIMITS,
+    ...Object.fromEntries(defined(config)),
+    ...Object.fromEntries(defined(call)),
+  };
+  // The config file's schema refuses more; a flag or an environment variable is held to it here.
+  limits.maxResultBytes = Math.min(Math.max(limits.maxResultBytes, RESULT_FLOOR), RESULT_CEILING);
+  return limits;
 }

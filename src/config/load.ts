@@ -234,6 +234,7 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
   const limits: Partial<ServerLimits> = {};
   if (config.limits?.max_output_bytes !== undefined) limits.maxOutputBytes = config.limits.max_output_bytes;
   if (config.limits?.max_result_bytes !== undefined) limits.maxResultBytes = config.limits.max_result_bytes;
+  if (config.limits?.max_wait !== undefined) limits.maxWaitMs = config.limits.max_wait * 1000;
   if (config.limits?.max_spill_bytes !== undefined) limits.maxSpillBytes = config.limits.max_spill_bytes;
   if (config.limits?.connect_timeout !== undefined)
     limits.connectTimeoutMs = config.limits.connect_timeout * 1000;

@@ -4,6 +4,7 @@ import { type AlgorithmCategory, supportedAlgorithms } from '../ssh/algorithms.j
 import { normalizeFingerprint } from '../ssh/known-hosts.js';
 import { closest } from '../util/suggest.js';
 import { LITERAL_SECRET } from '../util/zod-issues.js';
+import { RESULT_CEILING, RESULT_FLOOR } from './limits.js';
 import { parseSecretRef, SECRET_REF_SYNTAX, type SecretRef } from './secrets.js';
 
 /**
@@ -217,7 +218,9 @@ export const configSchema = z.strictObject({
   limits: section(
     z.strictObject({
       max_output_bytes: z.number().int().positive().optional(),
-      max_result_bytes: z.number().int().positive().optional(),
+      max_result_bytes: z.number().int().min(RESULT_FLOOR).max(RESULT_CEILING).optional(),
+      /** Seconds a call waits at most (execute_command's timeout); past it the command goes on in the background. */
+      max_wait: z.number().positive().optional(),
       max_spill_bytes: z.number().int().min(0).optional(),
       connect_timeout: z.number().positive().optional(),
       /** All sessions together: finished outputs in memory (past it they go to disk), outputs on disk. */

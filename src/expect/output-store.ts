@@ -63,6 +63,15 @@ interface TailChunk {
   sealed: boolean;
 }
 
+/** A stream offset and the line feeds before it (see lineMarks()). */
+export interface LineMark {
+  offset: number;
+  newlines: number;
+}
+
+/** A line mark at most this often: a line view reads at most this much to count its way to a line. */
+const LINE_MARK_BYTES = 1024 * 1024;
+
 /** A range of the middle. Ranges are contiguous, in stream order, and start and end on character starts. */
 interface Piece {
   kind: 'queued' | 'file' | 'dropped';
@@ -187,6 +196,9 @@ export class OutputStore {
   private readonly spillDir: string | undefined;
 
   private total = 0;
+  private newlines = 0;
+  private endsWithNewline = false;
+  private readonly marks: LineMark[] = [{ offset: 0, newlines: 0 }];
   /** Head bytes [0, headLen) in fixed-size chunks; headFull once the stream went past headCap. */
   private readonly head: Buffer[] = [];
   private headLen = 0;
@@ -246,6 +258,31 @@ export class OutputStore {
     return this.total;
   }
 
+  /**
+   * Line feeds pushed so far, with totalBytes at the same moment (read both in one go: they move together),
+   * and whether the output ends with one. Counted as the text arrives, so they hold for the parts that
+   * were not kept too.
+   */
+  get lineCount(): { bytes: number; newlines: number; endsWithNewline: boolean } {
+    return { bytes: this.total, newlines: this.newlines, endsWithNewline: this.endsWithNewline };
+  }
+
+  /**
+   * Where lines are, roughly: stream offsets (ascending, the first 0) with the line feeds before each, about
+   * LINE_MARK_BYTES apart. A line view counts from the nearest mark instead of from the start.
+   */
+  lineMarks(): readonly LineMark[] {
+    return this.marks;
+  }
+
+  private countLines(text: string): void {
+    const last = this.marks[this.marks.length - 1] as LineMark;
+    if (this.total - last.offset >= LINE_MARK_BYTES)
+      this.marks.push({ offset: this.total, newlines: this.newlines });
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.newlines++;
+    this.endsWithNewline = text.endsWith('\n');
+  }
+
   get stats(): OutputStoreStats {
     return {
       memoryBytes: this.allocated + this.queuedBytes,
@@ -267,6 +304,7 @@ export class OutputStore {
 
   private store(text: string): void {
     if (text.length === 0) return;
+    this.countLines(text);
     if (this.headFull) {
       this.total += this.encodeTail(text);
       this.rollTail();

@@ -35,7 +35,7 @@ const typeOf = (mode: number): EntryType =>
  * list_directory over SFTP. Owner and group names come from the server's `ls -l` style long name (SFTP v3
  * carries only numeric ids); where it cannot be parsed, the numeric id is given.
  */
-export async function listRemote(ctx: RemoteContext, given: string) {
+export async function listRemote(ctx: RemoteContext, given: string, offset = 0) {
   const path = await resolveRemote(ctx, given);
   const stats = await ctx.sftp.stat(path).catch((e) => Promise.reject(fileError(e, path)));
   if (!stats.isDirectory()) throw new FileError(path, 'not a directory', 'read_file reads a file');
@@ -43,7 +43,7 @@ export async function listRemote(ctx: RemoteContext, given: string) {
   const all = raw
     .filter((e) => e.filename !== '.' && e.filename !== '..')
     .sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
-  const entries: Entry[] = all.slice(0, MAX_ENTRIES).map((e) => {
+  const entries: Entry[] = all.slice(offset, offset + MAX_ENTRIES).map((e) => {
     const [, , owner, group] = e.longname.split(/\s+/);
     return {
       name: e.filename,
@@ -55,5 +55,5 @@ export async function listRemote(ctx: RemoteContext, given: string) {
       mtime: new Date(e.attrs.mtime * 1000).toISOString(),
     };
   });
-  return { path, entries, total: all.length, truncated: all.length > entries.length };
+  return { path, entries, total: all.length, truncated: all.length > offset + entries.length };
 }

@@ -1,6 +1,15 @@
-import { shapeOutput } from '../expect/output.js';
-import type { OutputPage } from '../expect/output-store.js';
+import { jsonEncodedBytes, shapeOutput } from '../expect/output.js';
+import type { OutputPage, OutputStore } from '../expect/output-store.js';
+import {
+  compileGrep,
+  grepLines,
+  linesOf,
+  type OutputView,
+  sliceLines,
+  tailLines,
+} from '../expect/output-view.js';
 import type { CommandRecord } from '../session/command.js';
+import { clip } from './result-budget.js';
 
 /**
  * How the command tools show a command: its summary, status line and output. Nothing here masks secrets:
@@ -17,7 +26,7 @@ export function summary(record: CommandRecord) {
     exitCode: record.outcome?.exitCode ?? null,
     startedAt: record.startedAt.toISOString(),
     ...(record.finishedAt && { finishedAt: record.finishedAt.toISOString() }),
-    durationMs: record.durationMs,
+    durationMs: Math.round(record.durationMs),
     totalBytes: record.output.totalBytes,
     ...(failureOf(record) !== undefined && { error: failureOf(record) as string }),
   };
@@ -28,10 +37,11 @@ export function failureOf(record: CommandRecord): string | undefined {
   return record.outcome?.error ?? record.cause;
 }
 
-export function summaryLine(record: CommandRecord): string {
+/** One line about a command; `commandChars` clips a long command line (lists). */
+export function summaryLine(record: CommandRecord, commandChars = Number.POSITIVE_INFINITY): string {
   const s = summary(record);
   const exit = s.exitCode === null ? '' : `, exit ${s.exitCode}`;
-  return `${s.commandId} on ${s.session}: ${s.status}${exit}, ${s.totalBytes} bytes, ${Math.round(s.durationMs)} ms: ${s.command}`;
+  return `${s.commandId} on ${s.session}: ${s.status}${exit}, ${s.totalBytes} bytes, ${s.durationMs} ms: ${clip(s.command, commandChars)}`;
 }
 
 /**
@@ -62,7 +72,7 @@ export async function outputOf(
       ...(shaped.truncated && { note: 'get_command_status with an offset reads the output page by page' }),
     };
   }
-  const page = await record.output.read(0, budget);
+  const page = await readFitting(record.output, 0, budget, budget);
   return {
     output: page.output,
     truncated: !page.complete,
@@ -79,6 +89,7 @@ export async function outputPage(
   record: CommandRecord,
   offset: number,
   maxBytes: number,
+  budget = maxBytes,
 ): Promise<OutputPage & { note?: string }> {
   if (record.outputGone !== undefined) {
     // How it ended is still known; only the output is gone, and the page says why.
@@ -92,7 +103,7 @@ export async function outputPage(
       note: record.outputGone,
     };
   }
-  const p = await record.output.read(offset, maxBytes);
+  const p = await readFitting(record.output, offset, maxBytes, budget);
   return {
     output: p.output,
     offset: p.offset,
@@ -101,6 +112,102 @@ export async function outputPage(
     ...(p.gap && { gap: p.gap }),
     complete: p.complete && record.finished,
   };
+}
+
+/**
+ * A page of at most `maxBytes` bytes from `offset` that takes at most `budget` bytes JSON-encoded (control
+ * characters take up to six bytes each there): a page that does not fit is read again, shorter.
+ */
+export async function readFitting(
+  store: OutputStore,
+  offset: number,
+  maxBytes: number,
+  budget: number,
+): Promise<OutputPage> {
+  let want = Math.max(4, Math.min(maxBytes, budget));
+  let page = await store.read(offset, want);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const size = jsonEncodedBytes(page.output);
+    if (size <= budget || want === 4) return page;
+    want = Math.max(4, Math.floor((want * budget) / size / 1.05));
+    page = await store.read(offset, want);
+  }
+  return page;
+}
+
+/** get_command_status's ways to read by line, besides a page by byte offset. */
+export interface LineRequest {
+  offset?: number;
+  from_line?: number;
+  lines?: number;
+  tail?: number;
+  grep?: string;
+  context?: number;
+  max_matches?: number;
+}
+
+/** grep shows at most this many matching lines unless asked otherwise. */
+export const DEFAULT_MAX_MATCHES = 100;
+
+/**
+ * The line view a call asks for, or undefined for a page by byte offset; an Error names parameters that
+ * do not go together.
+ */
+export function lineViewOf(request: LineRequest): 'slice' | 'tail' | 'grep' | undefined {
+  const views = (['from_line', 'tail', 'grep'] as const).filter((k) => request[k] !== undefined);
+  if (views.length > 1) {
+    throw new Error(`give one of from_line, tail and grep, not ${views.join(' and ')}`);
+  }
+  const view = views[0];
+  const stray = (names: (keyof LineRequest)[], needs: string) => {
+    const given = names.filter((k) => request[k] !== undefined);
+    if (given.length > 0)
+      throw new Error(`${given.join(' and ')} go${given.length > 1 ? '' : 'es'} with ${needs}`);
+  };
+  if (view !== 'from_line') stray(['lines'], 'from_line');
+  if (view !== 'grep') stray(['context', 'max_matches'], 'grep');
+  if ((view === 'from_line' || view === 'tail') && request.offset !== undefined) {
+    throw new Error(
+      `offset reads by byte (or says where grep starts); ${view} finds its own place: leave offset out`,
+    );
+  }
+  return view === 'from_line' ? 'slice' : view;
+}
+
+/** A line view of a command's output within `budget` (bytes of output, JSON-encoded). */
+export async function lineView(
+  record: CommandRecord,
+  view: 'slice' | 'tail' | 'grep',
+  request: LineRequest,
+  budget: number,
+): Promise<OutputView> {
+  if (record.outputGone !== undefined) {
+    const total = record.output.totalBytes;
+    const lines = linesOf(record.output.lineCount);
+    return {
+      output: '',
+      offset: total,
+      nextOffset: total,
+      totalBytes: total,
+      totalLines: lines,
+      notes: [record.outputGone],
+    };
+  }
+  const limits = { budget };
+  if (view === 'slice') return sliceLines(record.output, request.from_line ?? 1, request.lines, limits);
+  if (view === 'tail') return tailLines(record.output, request.tail ?? 10, limits);
+  // Compiled first: a pattern RE2 does not take is an error, not an empty result.
+  const pattern = compileGrep(request.grep ?? '');
+  return grepLines(
+    record.output,
+    pattern,
+    {
+      offset: request.offset ?? 0,
+      context: request.context ?? 0,
+      maxMatches: request.max_matches ?? DEFAULT_MAX_MATCHES,
+    },
+    limits,
+  );
 }
 
 export function statusText(record: CommandRecord): string {

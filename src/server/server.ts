@@ -11,6 +11,7 @@ import { type MessageCheck, offeredMethods, requestCheck } from './request-check
 import { SecretPrompter } from './secret-prompt.js';
 import { recordToolInputs } from './tool-inputs.js';
 import { leanToolList } from './tool-list.js';
+import { setResultBudget } from './tool-result.js';
 import { registerCommandTools } from './tools/commands.js';
 import { registerDialectTools } from './tools/dialects.js';
 import { registerFileTools } from './tools/files.js';
@@ -102,6 +103,7 @@ export function createServer(options: ServerOptions = {}): {
   const lean = leanToolList(server);
   const inputs = recordToolInputs(server);
   offerOnly(server, tools);
+  setResultBudget(server, limits.maxResultBytes);
   // One file per group of tools under tools/, each tool beside its handler; the selection picks which
   // of them are offered (toolsets.ts).
   registerCommandTools(server, manager, limits, prompter);

@@ -7,8 +7,10 @@ import type {
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import { DEFAULT_LIMITS, RESULT_CEILING } from '../config/limits.js';
 import { log } from '../util/log.js';
 import { redact } from '../util/secrets.js';
+import { fitStructured, fitText } from './result-budget.js';
 
 /** What the SDK hands a tool handler besides its arguments: the abort signal, progress token, notifications. */
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -19,13 +21,28 @@ export interface ToolReply<S extends object = Record<string, unknown>> {
   text: string;
   /** Fields of `structured` passed on as they are: bytes (base64) that masking would corrupt. */
   verbatim?: readonly (keyof S & string)[];
+  /** This call's budget per block, when it asked for another than the server's (max_bytes); capped. */
+  budget?: number;
 }
 
 /** The value of an object schema of this shape (optional fields optional). */
 type Shape<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
 
 /** A ToolReply of any tool. */
-type AnyReply = { structured: object; text: string; verbatim?: readonly string[] };
+type AnyReply = { structured: object; text: string; verbatim?: readonly string[]; budget?: number };
+
+/** The budget per result block of each server's tools (limits.maxResultBytes), set when it is made. */
+const budgets = new WeakMap<McpServer, number>();
+
+/** Every tool result of `server` fits `bytes` per block (text and structuredContent), unless a call asks otherwise. */
+export function setResultBudget(server: McpServer, bytes: number): void {
+  budgets.set(server, Math.min(bytes, RESULT_CEILING));
+}
+
+/** The budget per block of `server`'s results. */
+export function resultBudget(server: McpServer): number {
+  return budgets.get(server) ?? DEFAULT_LIMITS.maxResultBytes;
+}
 
 export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   title: string;
@@ -46,20 +63,26 @@ export function addTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   definition: ToolDefinition<I, O>,
   handler: (args: Shape<I>, extra: Extra) => ToolReply<Shape<O>> | Promise<ToolReply<Shape<O>>>,
 ): RegisteredTool | undefined {
-  const callback = (args: Shape<I>, extra: Extra) => toolResult(() => handler(args, extra));
+  const callback = (args: Shape<I>, extra: Extra) =>
+    toolResult(() => handler(args, extra), resultBudget(server));
   return server.registerTool(name, definition, callback as unknown as ToolCallback<I>);
 }
 
 /**
  * The one place a tool result is made: the handler's reply with every known secret masked in the text and
- * in each string of the structured content (nested ones and keys too), or the error it threw.
+ * in each string of the structured content (nested ones and keys too), or the error it threw. Each block
+ * then fits the budget (the reply's own, or `budget`): tools fit their content themselves and say what
+ * they left out; what is still too long (masking can lengthen text) is cut here in the middle, saying so.
  */
-export async function toolResult(handler: () => AnyReply | Promise<AnyReply>): Promise<CallToolResult> {
+export async function toolResult(
+  handler: () => AnyReply | Promise<AnyReply>,
+  budget: number = DEFAULT_LIMITS.maxResultBytes,
+): Promise<CallToolResult> {
   let reply: AnyReply;
   try {
     reply = await handler();
   } catch (error) {
-    return failure(error);
+    return failure(error, budget);
   }
   const verbatim = new Set<string>(reply.verbatim ?? []);
   const structuredContent = Object.fromEntries(
@@ -68,16 +91,20 @@ export async function toolResult(handler: () => AnyReply | Promise<AnyReply>): P
       verbatim.has(key) ? value : masked(value),
     ]),
   );
-  return { content: [{ type: 'text', text: redact(reply.text) }], structuredContent };
+  const limit = Math.min(reply.budget ?? budget, RESULT_CEILING);
+  return {
+    content: [{ type: 'text', text: fitText(redact(reply.text), limit) }],
+    structuredContent: fitStructured(structuredContent, limit),
+  };
 }
 
 /** An error as a tool result: its message and hint, masked, and logged. */
-function failure(error: unknown): CallToolResult {
+function failure(error: unknown, budget: number): CallToolResult {
   const err = error instanceof Error ? (error as Error & { hint?: string }) : undefined;
   const base = err ? err.message : String(error);
   const message = err?.hint ? `${base}\n${err.hint}` : base;
   log.info(`tool error: ${message}`);
-  return { content: [{ type: 'text', text: redact(message) }], isError: true };
+  return { content: [{ type: 'text', text: fitText(redact(message), budget) }], isError: true };
 }
 
 /** `value` with every known secret masked in each string it holds, at any depth (JSON values: plain objects, arrays). */

@@ -516,9 +516,14 @@ export class SessionManager {
     return this.commands.get(id);
   }
 
-  /** Newest first. */
-  history(limit: number): CommandRecord[] {
-    return this.commands.history(limit);
+  /** Newest first, skipping the `offset` newest. */
+  history(limit: number, offset = 0): CommandRecord[] {
+    return this.commands.history(limit, offset);
+  }
+
+  /** How many commands the history holds. */
+  get historySize(): number {
+    return this.commands.size;
   }
 
   running(): CommandRecord[] {

@@ -67,9 +67,14 @@ export class CommandRegistry {
     return `No command "${id}": list_running_commands and list_command_history show the known ids.`;
   }
 
-  /** Newest first. */
-  history(limit: number): CommandRecord[] {
-    return [...this.records.values()].reverse().slice(0, limit);
+  /** Newest first, skipping the `offset` newest. */
+  history(limit: number, offset = 0): CommandRecord[] {
+    return [...this.records.values()].reverse().slice(offset, offset + limit);
+  }
+
+  /** How many commands are known (running and kept). */
+  get size(): number {
+    return this.records.size;
   }
 
   running(): CommandRecord[] {

@@ -26,10 +26,11 @@ export interface ExecuteResult {
   status: string;
   exitCode: number | null;
   output: string;
-  truncated: boolean;
-  omittedBytes: number;
+  /** Present (true) only when part of the output was left out; likewise omittedBytes only when > 0. */
+  truncated?: boolean;
+  omittedBytes?: number;
   durationMs: number;
-  sessionReset: boolean;
+  sessionReset?: boolean;
   error?: string;
   note?: string;
 }
@@ -88,7 +89,7 @@ export async function judgeStart(j: Judge, exp: Expectation, call: Call): Promis
     return { running: true, commandId: s.commandId, result: s };
   }
   let output = s.output;
-  if (s.status === 'completed' && (s.truncated || s.omittedBytes > 0)) {
+  if (s.status === 'completed' && (s.truncated || (s.omittedBytes ?? 0) > 0)) {
     const whole = await readAll(j, exp, s.commandId);
     if (whole === undefined) return { running: false, result: s };
     output = whole;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/config/errors.js';
+import { RESULT_CEILING, resolveLimits } from '../../src/config/limits.js';
 import { loadConfig, typescriptLoader } from '../../src/config/load.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/config/', import.meta.url));
@@ -414,6 +415,17 @@ describe('errors', () => {
     assert.ok(message.includes(`${file}:2:3: hosts.bad name: invalid name`), message);
     assert.ok(message.includes(`${file}:4:11: hosts.ok.port: expected number, received string`), message);
     assert.match(message, /limits\.connect_timeout: /);
+  });
+
+  it('reads max_wait and max_result_bytes, and holds max_result_bytes to the hard ceiling', async () => {
+    const dir = await folder({ 'c.yaml': 'limits:\n  max_wait: 20\n  max_result_bytes: 30000\n' });
+    const loaded = await loadConfig({ explicitPath: path.join(dir, 'c.yaml') });
+    assert.deepEqual(loaded?.limits, { maxWaitMs: 20_000, maxResultBytes: 30_000 });
+    const { message } = await errorOf('limits:\n  max_result_bytes: 2000000\n');
+    assert.match(message, /limits\.max_result_bytes: /);
+    const limits = resolveLimits({}, { maxResultBytes: 5_000_000 });
+    assert.equal(limits.maxResultBytes, RESULT_CEILING);
+    assert.equal(resolveLimits().maxWaitMs, 50_000);
   });
 
   it('reads `off` as the host_key policy, not as YAML 1.1 false', async () => {

@@ -1,20 +1,24 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { ServerLimits } from '../../config/limits.js';
+import { RESULT_CEILING, type ServerLimits } from '../../config/limits.js';
 import { parseKeys } from '../../expect/keys.js';
 import type { CommandRecord } from '../../session/command.js';
 import type { RunRequest, SessionManager } from '../../session/manager.js';
 import type { Session } from '../../session/session.js';
 import { redact, redactLines, registerSecret } from '../../util/secrets.js';
 import {
+  DEFAULT_MAX_MATCHES,
   failureOf,
   interruptedResult,
+  lineView,
+  lineViewOf,
   outputOf,
   outputPage,
   statusText,
   summary,
   summaryLine,
 } from '../command-view.js';
+import { callBudget, clip, contentRoom, entryRoom, jsonBytes, listPage } from '../result-budget.js';
 import {
   commandId,
   commandStatus,
@@ -34,6 +38,8 @@ import {
 } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
 
+/** A list shows this much of a command line; get_command_status shows it whole. */
+const LISTED_COMMAND_CHARS = 500;
 /** Progress notifications at most this often. */
 const PROGRESS_INTERVAL_MS = 500;
 /** How long send_input and send_keys wait for the command to react before they answer. */
@@ -73,14 +79,25 @@ const commandInput = {
     ),
 };
 
+/** Most bytes of output a call asks for (execute_command, get_command_status). */
+const maxBytes = z
+  .number()
+  .int()
+  .min(64)
+  .optional()
+  .describe(`Most bytes of output in this result (default: what fits, ~100000; at most ${RESULT_CEILING}).`);
+
 const executeInput = {
   ...commandInput,
+  max_bytes: maxBytes,
   timeout: z
     .number()
     .positive()
     .max(86_400)
     .default(30)
-    .describe('Seconds to wait; then it runs on in the background (status running).'),
+    .describe(
+      'Seconds to wait (at most max_wait, 50 s); then it runs on in the background (status running).',
+    ),
 };
 
 const executeOutput = {
@@ -94,14 +111,14 @@ const executeOutput = {
   error: z.string().optional().describe('Device error line, or why a prompt answer failed.'),
   exitCode: z.number().int().nullable().describe('null while running.'),
   output: z.string().describe('stdout and stderr as printed, without echo or prompt.'),
-  timedOut: z.boolean().describe('The wait ended first.'),
-  interrupted: z.boolean(),
-  truncated: z.boolean().describe('Output left out of this result.'),
+  timedOut: z.boolean().optional().describe('true: the wait ended first.'),
+  interrupted: z.boolean().optional(),
+  truncated: z.boolean().optional().describe('true: output left out of this result.'),
   totalBytes: z.number().int().describe('Bytes printed so far.'),
-  omittedBytes: z.number().int().describe('Bytes not in this result.'),
+  omittedBytes: z.number().int().optional().describe('Bytes not in this result.'),
   nextOffset: z.number().int().optional().describe('Offset for get_command_status.'),
-  durationMs: z.number(),
-  sessionReset: z.boolean().describe('A new shell: earlier cd/export are gone.'),
+  durationMs: z.number().int(),
+  sessionReset: z.boolean().optional().describe('true: a new shell, earlier cd/export are gone.'),
   note: z.string().optional(),
 };
 
@@ -145,11 +162,17 @@ export function registerCommandTools(
     return record;
   };
 
-  const executeResult = async (record: CommandRecord) => {
-    const shaped = await outputOf(record, limits.maxResultBytes, markRead);
+  const budgetOf = (asked: number | undefined) => callBudget(limits.maxResultBytes, asked);
+  const outputRoom = contentRoom;
+
+  /**
+   * execute_command's result; `capped` says the call asked to wait longer than max_wait, so a command
+   * still running says why the call did not wait for it.
+   */
+  const executeResult = async (record: CommandRecord, asked?: number, capped = false) => {
     const outcome = record.outcome;
-    const note = [outcome?.note, 'note' in shaped ? shaped.note : undefined].filter(Boolean).join('; ');
-    const structured = {
+    const budget = budgetOf(asked);
+    const head = {
       commandId: record.id,
       session: record.session,
       command: record.command,
@@ -159,15 +182,28 @@ export function registerCommandTools(
       ...(outcome?.mode === undefined ? {} : { mode: outcome.mode }),
       ...(failureOf(record) !== undefined && { error: failureOf(record) as string }),
       exitCode: outcome?.exitCode ?? null,
+    };
+    const shaped = await outputOf(record, outputRoom(budget, { head, note: outcome?.note }, asked), markRead);
+    const stillRunning = !record.finished && !record.live.waiting;
+    const waitNote =
+      capped && stillRunning
+        ? `the wait is capped at ${limits.maxWaitMs / 1000} s (max_wait) so the client does not give up; ${record.id} goes on in the background: get_command_status(command_id="${record.id}") reads on`
+        : undefined;
+    const note = [outcome?.note, waitNote, 'note' in shaped ? shaped.note : undefined]
+      .filter(Boolean)
+      .join('; ');
+    // Only what says something: flags that are false and counts that are 0 are left out.
+    const structured = {
+      ...head,
       output: shaped.output,
-      timedOut: !record.finished && !record.live.waiting,
-      interrupted: outcome?.interrupted ?? false,
-      truncated: shaped.truncated,
+      ...(stillRunning && { timedOut: true }),
+      ...(outcome?.interrupted && { interrupted: true }),
+      ...(shaped.truncated && { truncated: true }),
       totalBytes: record.output.totalBytes,
-      omittedBytes: shaped.omittedBytes,
+      ...(shaped.omittedBytes > 0 && { omittedBytes: shaped.omittedBytes }),
       ...('nextOffset' in shaped && { nextOffset: shaped.nextOffset }),
-      durationMs: Math.round(record.durationMs * 1000) / 1000,
-      sessionReset: record.sessionReset,
+      durationMs: Math.round(record.durationMs),
+      ...(record.sessionReset && { sessionReset: true }),
       ...(note && { note }),
     };
     const notes = [
@@ -180,7 +216,7 @@ export function registerCommandTools(
     const body =
       structured.output.endsWith('\n') || !structured.output ? structured.output : `${structured.output}\n`;
     const line = `[${statusText(record)}; ${Math.round(record.durationMs)} ms; ${record.session}]`;
-    return { structured, text: body + [line, ...notes].join('\n') };
+    return { structured, text: body + [line, ...notes].join('\n'), budget };
   };
 
   addTool(
@@ -197,14 +233,17 @@ export function registerCommandTools(
     async (args, extra) => {
       let stopProgress = () => {};
       try {
-        const run = runRequest(args, args.timeout * 1000, extra);
+        // Clients give up after 60 s: a longer wait is cut to max_wait, the command goes on regardless.
+        const wantMs = args.timeout * 1000;
+        const run = runRequest(args, Math.min(wantMs, limits.maxWaitMs), extra);
         const token = extra._meta?.progressToken;
         if (token !== undefined) {
           run.onStart = (record) => {
             stopProgress = progressReporter(record, token, extra);
           };
         }
-        return await executeResult(await manager.execute(targetOf(args), args.command, run));
+        const record = await manager.execute(targetOf(args), args.command, run);
+        return await executeResult(record, args.max_bytes, wantMs > limits.maxWaitMs);
       } finally {
         stopProgress();
       }
@@ -248,11 +287,23 @@ export function registerCommandTools(
     {
       title: 'Status and output of a command',
       description:
-        'Status, exit status and a page of output of a command, running or finished. Read on with offset=nextOffset until complete.',
+        'Status, exit status and output of a command, running or finished: a page by byte offset (pass nextOffset until complete), or lines by from_line/lines, tail, or grep (RE2) with context.',
       inputSchema: {
         command_id: commandId,
-        offset: z.number().int().min(0).default(0).describe('Byte offset to read from.'),
-        max_bytes: z.number().int().min(64).optional().describe(`Default and cap ${limits.maxResultBytes}.`),
+        offset: z.number().int().min(0).optional().describe('Byte offset; default 0.'),
+        max_bytes: maxBytes,
+        from_line: z.number().int().min(1).optional(),
+        lines: z.number().int().min(1).optional(),
+        tail: z.number().int().min(1).optional(),
+        grep: z.string().min(1).max(1000).optional().describe('RE2 regex; lines shown as N:line.'),
+        context: z.number().int().min(0).max(100).optional(),
+        max_matches: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .optional()
+          .describe(`Default ${DEFAULT_MAX_MATCHES}.`),
       },
       outputSchema: {
         ...commandSummary.shape,
@@ -266,14 +317,48 @@ export function registerCommandTools(
           .optional()
           .describe('Bytes no longer kept.'),
         complete: z.boolean().describe('Ended, and all output read.'),
-        note: z.string().optional().describe('Why output is gone.'),
+        fromLine: z.number().int().optional(),
+        toLine: z.number().int().optional(),
+        totalLines: z.number().int().optional(),
+        matches: z.number().int().optional(),
+        note: z.string().optional().describe('What was left out, or why output is gone.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
       const record = recordOf(args.command_id);
-      const maxBytes = Math.min(args.max_bytes ?? limits.maxResultBytes, limits.maxResultBytes);
-      const window = await outputPage(record, args.offset, maxBytes);
+      const view = lineViewOf(args);
+      const budget = budgetOf(args.max_bytes);
+      const room = outputRoom(budget, summary(record), args.max_bytes);
+      const status = `[${record.id}: ${statusText(record)}]`;
+      if (view !== undefined) {
+        const v = await lineView(record, view, args, room);
+        const complete = record.finished && v.nextOffset >= v.totalBytes;
+        if (complete) markRead(record);
+        const note = v.notes.join('; ');
+        const structured = {
+          ...summary(record),
+          ...(record.live.waiting && { waiting: record.live.waiting }),
+          output: v.output,
+          offset: v.offset,
+          nextOffset: v.nextOffset,
+          complete,
+          ...(v.fromLine !== undefined && { fromLine: v.fromLine }),
+          ...(v.toLine !== undefined && { toLine: v.toLine }),
+          totalLines: v.totalLines,
+          ...(v.matches !== undefined && { matches: v.matches }),
+          ...(note && { note }),
+        };
+        const range =
+          view === 'grep'
+            ? `${v.matches} matching lines in bytes ${v.offset}-${v.nextOffset} of ${v.totalBytes}`
+            : v.fromLine === undefined
+              ? `no lines shown of ${v.totalLines}`
+              : `lines ${v.fromLine}-${v.toLine} of ${v.totalLines}`;
+        const body = v.output.endsWith('\n') || !v.output ? v.output : `${v.output}\n`;
+        return { structured, text: `${body}[${range}${note ? `; ${note}` : ''}]\n${status}`, budget };
+      }
+      const window = await outputPage(record, args.offset ?? 0, room, room);
       if (window.complete) markRead(record);
       const structured = {
         ...summary(record),
@@ -287,10 +372,32 @@ export function registerCommandTools(
         : `\n[bytes ${window.offset}-${window.nextOffset} of ${window.totalBytes}; read on with offset=${window.nextOffset}]`;
       return {
         structured,
-        text: `${goneText}${gapText}${window.output}${more}\n[${record.id}: ${statusText(record)}]`,
+        text: `${goneText}${gapText}${window.output}${more}\n${status}`,
+        budget,
       };
     },
   );
+
+  /** A command line as a list shows it: whole up to a point (get_command_status shows it all). */
+  const listed = <T extends { command: string }>(entry: T): T => ({
+    ...entry,
+    command: clip(entry.command, LISTED_COMMAND_CHARS),
+  });
+  /** What one entry of a list costs: the larger of its JSON and its text line. */
+  const costOf = (entry: object, line: string) => Math.max(jsonBytes(entry), jsonBytes(line)) + 1;
+  /** A command of a list: its entry in structuredContent and its line in the text. */
+  const row = <T extends object>(record: CommandRecord, entry: T) => ({
+    record,
+    entry,
+    line: summaryLine(record, LISTED_COMMAND_CHARS),
+  });
+  const listBudget = () => entryRoom(limits.maxResultBytes);
+  const listOutput = {
+    nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
+    note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
+  };
+  const offset = z.number().int().min(0).default(0).describe('Skip this many entries.');
+  const withNote = (text: string, note: string | undefined) => (note ? `${text}\n[${note}]` : text);
 
   addTool(
     server,
@@ -298,7 +405,7 @@ export function registerCommandTools(
     {
       title: 'List running commands',
       description: 'Running commands of all sessions (list_running_commands in an older shape).',
-      inputSchema: {},
+      inputSchema: { offset },
       outputSchema: {
         commands: z.array(
           z.object({
@@ -308,23 +415,37 @@ export function registerCommandTools(
             startedAt: z.string(),
           }),
         ),
+        ...listOutput,
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    () => {
-      const commands = manager.running().map((c) => ({
-        commandId: c.id,
-        session: c.session,
-        command: c.command,
-        startedAt: c.startedAt.toISOString(),
-      }));
-      const text =
-        commands.length === 0
-          ? 'No command is running.'
-          : commands
-              .map((c) => `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`)
-              .join('\n');
-      return { structured: { commands }, text };
+    (args) => {
+      const running = manager.running();
+      const line = (c: { commandId: string; session: string; command: string; startedAt: string }) =>
+        `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`;
+      const page = listPage(
+        running.slice(args.offset).map((c) =>
+          listed({
+            commandId: c.id,
+            session: c.session,
+            command: c.command,
+            startedAt: c.startedAt.toISOString(),
+          }),
+        ),
+        args.offset,
+        running.length,
+        listBudget(),
+        (entry) => costOf(entry, line(entry)),
+        (next) => `get_active_commands(offset=${next})`,
+      );
+      const text = running.length === 0 ? 'No command is running.' : page.shown.map(line).join('\n');
+      return {
+        structured: {
+          commands: page.shown,
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: withNote(text, page.note),
+      };
     },
   );
 
@@ -334,19 +455,29 @@ export function registerCommandTools(
     {
       title: 'Commands still running',
       description: 'Commands running or awaiting input, in all sessions.',
-      inputSchema: {},
-      outputSchema: { commands: z.array(commandSummary.extend({ waiting })) },
+      inputSchema: { offset },
+      outputSchema: { commands: z.array(commandSummary.extend({ waiting })), ...listOutput },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    () => {
+    (args) => {
       const running = manager.running();
-      const commands = running.map((r) => ({
-        ...summary(r),
-        ...(r.live.waiting && { waiting: r.live.waiting }),
-      }));
+      const page = listPage(
+        running
+          .slice(args.offset)
+          .map((r) => row(r, listed({ ...summary(r), ...(r.live.waiting && { waiting: r.live.waiting }) }))),
+        args.offset,
+        running.length,
+        listBudget(),
+        (r) => costOf(r.entry, r.line),
+        (next) => `list_running_commands(offset=${next})`,
+      );
+      const text = running.length === 0 ? 'No command is running.' : page.shown.map((r) => r.line).join('\n');
       return {
-        structured: { commands },
-        text: running.length === 0 ? 'No command is running.' : running.map(summaryLine).join('\n'),
+        structured: {
+          commands: page.shown.map(({ entry }) => entry),
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: withNote(text, page.note),
       };
     },
   );
@@ -359,15 +490,32 @@ export function registerCommandTools(
       description: 'Recent commands of all sessions, newest first.',
       inputSchema: {
         limit: z.number().int().min(1).max(100).default(20).describe('How many.'),
+        offset,
       },
-      outputSchema: { commands: z.array(commandSummary) },
+      outputSchema: {
+        commands: z.array(commandSummary),
+        ...listOutput,
+      },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     (args) => {
-      const history = manager.history(args.limit);
+      const history = manager.history(args.limit, args.offset);
+      const total = Math.min(manager.historySize, args.offset + args.limit);
+      const page = listPage(
+        history.map((record) => row(record, listed(summary(record)))),
+        args.offset,
+        total,
+        listBudget(),
+        (r) => costOf(r.entry, r.line),
+        (next) => `list_command_history(offset=${next})`,
+      );
+      const text = history.length === 0 ? 'No commands yet.' : page.shown.map((r) => r.line).join('\n');
       return {
-        structured: { commands: history.map(summary) },
-        text: history.length === 0 ? 'No commands yet.' : history.map(summaryLine).join('\n'),
+        structured: {
+          commands: page.shown.map(({ entry }) => entry),
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: withNote(text, page.note),
       };
     },
   );
@@ -402,7 +550,11 @@ export function registerCommandTools(
           text: `No command is running on ${session.id}; nothing was sent.`,
         };
       }
-      const result = await interruptedResult(running, limits.maxResultBytes, markRead);
+      const result = await interruptedResult(
+        running,
+        outputRoom(limits.maxResultBytes, running.command),
+        markRead,
+      );
       return { structured: { session: session.id, interrupted, ...result.structured }, text: result.text };
     },
   );
@@ -433,7 +585,11 @@ export function registerCommandTools(
           text: `${record.id} is not running (${record.status}); nothing was sent.`,
         };
       }
-      const result = await interruptedResult(record, limits.maxResultBytes, markRead);
+      const result = await interruptedResult(
+        record,
+        outputRoom(limits.maxResultBytes, record.command),
+        markRead,
+      );
       return { structured: { interrupted, ...result.structured }, text: result.text };
     },
   );
@@ -447,7 +603,8 @@ export function registerCommandTools(
     // Let the program react: it ends, asks again, or keeps printing.
     await new Promise((resolve) => setTimeout(resolve, Math.min(200, waitMs)));
     await record.settle(Math.max(0, waitMs - 200));
-    const after = await outputPage(record, before, limits.maxResultBytes);
+    const room = outputRoom(limits.maxResultBytes, summary(record));
+    const after = await outputPage(record, before, room, room);
     return {
       structured: {
         ...summary(record),
@@ -565,6 +722,7 @@ export function registerCommandTools(
         rows: z.number().int(),
         alternateScreen: z.boolean(),
         title: z.string().optional(),
+        note: z.string().optional().describe('Set when the lines were cut to fit the result.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -574,7 +732,19 @@ export function registerCommandTools(
       const s = await session.readScreen();
       if (!s) throw noScreen(session);
       // A secret the terminal wrapped onto the next line is masked here; the result's masking sees lines apart.
-      const lines = redactLines(s.lines);
+      const whole = redactLines(s.lines);
+      // A screen of 1000 x 500 takes more than a result holds: each line is cut to the same width then.
+      const room = entryRoom(limits.maxResultBytes);
+      let width = Math.max(...whole.map((l) => l.length), 0);
+      let lines = whole;
+      while (width > 8 && jsonBytes(lines) > room) {
+        width = Math.floor((width * room) / jsonBytes(lines) / 1.05);
+        lines = whole.map((l) => clipColumns(l, width));
+      }
+      const note =
+        lines === whole
+          ? undefined
+          : `lines cut to ${width} characters of ${s.cols} columns to fit the result`;
       return {
         structured: {
           session: session.id,
@@ -585,8 +755,9 @@ export function registerCommandTools(
           rows: s.rows,
           alternateScreen: s.alternateScreen,
           ...(s.title !== undefined && { title: s.title }),
+          ...(note && { note }),
         },
-        text: `${lines.join('\n').replace(/\n+$/, '')}\n[screen ${s.cols}x${s.rows} of ${session.id}, cursor ${s.cursor.row},${s.cursor.col}]`,
+        text: `${lines.join('\n').replace(/\n+$/, '')}\n[screen ${s.cols}x${s.rows} of ${session.id}, cursor ${s.cursor.row},${s.cursor.col}${note ? `; ${note}` : ''}]`,
       };
     },
   );
@@ -614,6 +785,13 @@ function progressReporter(record: CommandRecord, token: string | number, extra: 
       .catch(() => {});
   }, PROGRESS_INTERVAL_MS);
   return () => clearInterval(timer);
+}
+
+/** The first `width` characters of a screen line (not splitting a surrogate pair). */
+function clipColumns(line: string, width: number): string {
+  if (line.length <= width) return line;
+  const end = /[\uD800-\uDBFF]/.test(line[width - 1] ?? '') ? width - 1 : width;
+  return line.slice(0, end);
 }
 
 function noScreen(session: Session): Error {

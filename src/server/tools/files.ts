@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ServerLimits } from '../../config/limits.js';
 import type { LoadedConfig } from '../../config/load.js';
+import { jsonEncodedBytes } from '../../expect/output.js';
 import { listRemote } from '../../files/list.js';
 import { allowedLocalDirs } from '../../files/paths.js';
 import { pathRulesOfHost } from '../../files/policy.js';
@@ -12,10 +13,11 @@ import { writeRemote } from '../../files/write.js';
 import type { SessionManager } from '../../session/manager.js';
 import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
+import { callBudget, contentRoom, entryRoom, jsonBytes, listPage } from '../result-budget.js';
 import { connectionInput } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
-import { addTool, type Extra } from '../tool-result.js';
+import { addTool, type Extra, resultBudget } from '../tool-result.js';
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -86,7 +88,12 @@ export function registerFileTools(
       inputSchema: {
         ...connection,
         remote_path,
-        max_bytes: z.number().int().positive().optional(),
+        max_bytes: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe(`Default: what fits a result; at most ${maxRead}.`),
         offset: z.number().int().min(0).default(0),
         encoding,
         ...sudoFields,
@@ -107,12 +114,26 @@ export function registerFileTools(
     },
     async (args) => {
       const ctx = await contextOf(args);
-      const r = await readRemote(ctx, {
-        path: args.remote_path,
-        offset: args.offset,
-        maxBytes: Math.min(args.max_bytes ?? maxRead, maxRead),
-        encoding: args.encoding,
-      });
+      const budget = callBudget(resultBudget(server), args.max_bytes);
+      const room = contentRoom(budget, { path: args.remote_path });
+      // base64 takes 4 bytes for 3; text may take more JSON-encoded (control characters), then it is read again.
+      let want = Math.min(
+        args.max_bytes ?? maxRead,
+        maxRead,
+        args.encoding === 'base64' ? Math.floor((room * 3) / 4) : room,
+      );
+      const read = () =>
+        readRemote(ctx, {
+          path: args.remote_path,
+          offset: args.offset,
+          maxBytes: want,
+          encoding: args.encoding,
+        });
+      let r = await read();
+      for (let attempt = 0; attempt < 4 && r.bytes > 4 && jsonEncodedBytes(r.content) > room; attempt++) {
+        want = Math.max(4, Math.floor((r.bytes * room) / jsonEncodedBytes(r.content) / 1.05));
+        r = await read();
+      }
       const tail = r.truncated ? `; truncated: read on with offset ${r.nextOffset}` : '';
       const line = `[${r.path}: bytes ${r.offset}-${r.offset + r.bytes} of ${r.size}${r.viaSudo ? ', via sudo' : ''}${tail}]`;
       return {
@@ -120,6 +141,7 @@ export function registerFileTools(
         text: `${r.content}${r.content.endsWith('\n') || !r.content ? '' : '\n'}${line}${r.note ? `\nNote: ${r.note}` : ''}`,
         // Text is masked like command output; base64 is left whole (masking would corrupt the bytes).
         ...(r.encoding === 'base64' && { verbatim: ['content'] }),
+        budget,
       };
     },
   );
@@ -176,6 +198,7 @@ export function registerFileTools(
       inputSchema: {
         ...connection,
         path: z.string().min(1).default('~'),
+        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
       },
       outputSchema: {
         path: z.string(),
@@ -191,18 +214,33 @@ export function registerFileTools(
           }),
         ),
         total: z.number().int(),
-        truncated: z.boolean(),
+        truncated: z.boolean().describe('True when entries past these were left out.'),
+        nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
+        note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args) => {
-      const r = await listRemote(await contextOf(args), args.path);
-      const lines = r.entries.map(
-        (e) =>
-          `${e.mode} ${e.owner}:${e.group} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}${e.type === 'directory' ? '/' : ''}`,
+      const r = await listRemote(await contextOf(args), args.path, args.offset);
+      const line = (e: (typeof r.entries)[number]) =>
+        `${e.mode} ${e.owner}:${e.group} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}${e.type === 'directory' ? '/' : ''}`;
+      const page = listPage(
+        r.entries,
+        args.offset,
+        r.total,
+        entryRoom(resultBudget(server)),
+        (e) => Math.max(jsonBytes(e), jsonBytes(line(e))) + 1,
+        (next) => `list_directory(path=${JSON.stringify(r.path)}, offset=${next})`,
       );
-      const more = r.truncated ? `\n(${r.total - r.entries.length} more not shown)` : '';
-      return { structured: r, text: `${r.path}: ${r.total} entries\n${lines.join('\n')}${more}` };
+      const structured = {
+        path: r.path,
+        entries: page.shown,
+        total: r.total,
+        truncated: page.nextOffset !== undefined,
+        ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+      };
+      const more = page.note ? `\n[${page.note}]` : '';
+      return { structured, text: `${r.path}: ${r.total} entries\n${page.shown.map(line).join('\n')}${more}` };
     },
   );
 

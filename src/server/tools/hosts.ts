@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { HostSummary } from '../../config/inventory.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { defaultSshPaths, listSshAliases, type SshPaths } from '../../ssh/index.js';
-import { addTool } from '../tool-result.js';
+import { entryRoom, jsonBytes, listPage } from '../result-budget.js';
+import { addTool, resultBudget } from '../tool-result.js';
 
 const hostSchema = z.object({
   name: z.string().describe('Pass as host.'),
@@ -53,33 +54,57 @@ export function registerHostTools(
       inputSchema: {
         tag: z.string().optional(),
         group: z.string().optional(),
+        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
       },
-      outputSchema: { hosts: z.array(hostSchema), configFile: z.string().optional() },
+      outputSchema: {
+        hosts: z.array(hostSchema),
+        configFile: z.string().optional(),
+        nextOffset: z.number().int().optional(),
+        note: z.string().optional(),
+      },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
       const hosts = (await rows()).filter(
         (h) => (!args.tag || h.tags.includes(args.tag)) && (!args.group || h.groups.includes(args.group)),
       );
+      const line = (h: HostRow) => {
+        const details = [
+          h.host && h.host !== h.name
+            ? `${h.user ? `${h.user}@` : ''}${h.host}${h.port ? `:${h.port}` : ''}`
+            : '',
+          h.dialect ?? '',
+          h.tags.length > 0 ? `tags ${h.tags.join(',')}` : '',
+          h.groups.length > 0 ? `groups ${h.groups.join(',')}` : '',
+          h.policy && h.policy !== 'none' ? `policy ${h.policy}` : '',
+          h.source === 'ssh_config' ? 'from ~/.ssh/config' : '',
+        ].filter(Boolean);
+        return `${h.name}${details.length > 0 ? ` (${details.join('; ')})` : ''}${h.description ? `: ${h.description}` : ''}`;
+      };
+      const filters = [
+        args.tag !== undefined ? `tag=${JSON.stringify(args.tag)}` : '',
+        args.group !== undefined ? `group=${JSON.stringify(args.group)}` : '',
+      ].filter(Boolean);
+      const page = listPage(
+        hosts.slice(args.offset),
+        args.offset,
+        hosts.length,
+        entryRoom(resultBudget(server)),
+        (h) => Math.max(jsonBytes(h), jsonBytes(line(h))) + 1,
+        (next) => `list_hosts(${[...filters, `offset=${next}`].join(', ')})`,
+      );
       const text =
         hosts.length === 0
           ? `No hosts${args.tag || args.group ? ' match' : ' are configured'}.${config ? '' : ' (No config file is loaded.)'}`
-          : hosts
-              .map((h) => {
-                const details = [
-                  h.host && h.host !== h.name
-                    ? `${h.user ? `${h.user}@` : ''}${h.host}${h.port ? `:${h.port}` : ''}`
-                    : '',
-                  h.dialect ?? '',
-                  h.tags.length > 0 ? `tags ${h.tags.join(',')}` : '',
-                  h.groups.length > 0 ? `groups ${h.groups.join(',')}` : '',
-                  h.policy && h.policy !== 'none' ? `policy ${h.policy}` : '',
-                  h.source === 'ssh_config' ? 'from ~/.ssh/config' : '',
-                ].filter(Boolean);
-                return `${h.name}${details.length > 0 ? ` (${details.join('; ')})` : ''}${h.description ? `: ${h.description}` : ''}`;
-              })
-              .join('\n');
-      return { structured: { hosts, ...(config && { configFile: config.file }) }, text };
+          : page.shown.map(line).join('\n');
+      return {
+        structured: {
+          hosts: page.shown,
+          ...(config && { configFile: config.file }),
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: page.note ? `${text}\n[${page.note}]` : text,
+      };
     },
   );
 

@@ -1,10 +1,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { SessionManager } from '../../session/manager.js';
+import type { SessionInfo, SessionManager } from '../../session/manager.js';
 import type { CloseReport } from '../../session/session.js';
+import { entryRoom, jsonBytes, listPage } from '../result-budget.js';
 import { sessionAddress } from '../schemas.js';
 import { noSession, targetOf } from '../tool-args.js';
-import { addTool } from '../tool-result.js';
+import { addTool, resultBudget } from '../tool-result.js';
 
 /** The session tools: list the open sessions, close one or all of them. */
 export function registerSessionTools(server: McpServer, manager: SessionManager): void {
@@ -14,7 +15,9 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
     {
       title: 'List SSH sessions',
       description: 'Open SSH sessions (user@host:port), with dialect and state.',
-      inputSchema: {},
+      inputSchema: {
+        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
+      },
       outputSchema: {
         sessions: z.array(
           z.object({
@@ -31,21 +34,31 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
             lastUsedAt: z.string(),
           }),
         ),
+        nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
+        note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    () => {
-      const sessions = manager.list();
-      const text =
-        sessions.length === 0
-          ? 'No open sessions.'
-          : sessions
-              .map(
-                (s) =>
-                  `${s.id} (${s.dialect}, ${s.connected ? (s.busy ? 'busy' : 'idle') : 'disconnected'}, ${s.commandCount} commands)`,
-              )
-              .join('\n');
-      return { structured: { sessions }, text };
+    (args) => {
+      const all = manager.list();
+      const line = (s: SessionInfo) =>
+        `${s.id} (${s.dialect}, ${s.connected ? (s.busy ? 'busy' : 'idle') : 'disconnected'}, ${s.commandCount} commands)`;
+      const page = listPage(
+        all.slice(args.offset),
+        args.offset,
+        all.length,
+        entryRoom(resultBudget(server)),
+        (s) => Math.max(jsonBytes(s), jsonBytes(line(s))) + 1,
+        (next) => `list_sessions(offset=${next})`,
+      );
+      const text = all.length === 0 ? 'No open sessions.' : page.shown.map(line).join('\n');
+      return {
+        structured: {
+          sessions: page.shown,
+          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        },
+        text: page.note ? `${text}\n[${page.note}]` : text,
+      };
     },
   );
 

@@ -1,0 +1,196 @@
+import { RESULT_CEILING } from '../config/limits.js';
+import { jsonEncodedBytes } from '../expect/output.js';
+
+/**
+ * What a tool result may cost. A result carries its text block and its structuredContent side by side;
+ * each is held to a budget in bytes of its JSON encoding (so at most as many characters for the model, and
+ * both together at most twice that on the wire). Tools fit their own content (output head and tail, a page,
+ * part of a list) and say what they left out; the wrapper (tool-result.ts) cuts what still does not fit, as
+ * a last resort, with the same kind of note.
+ */
+
+/**
+ * Room a tool keeps, besides the fields it measures, for what it adds after: the status line, notes, the
+ * counts of what was left out. A call that asks for `max_bytes` of output gets a budget this much larger.
+ */
+export const RESULT_ROOM = 4096;
+
+/** What is left of a block of `budget` for a list's entries or a screen's lines: the rest needs room too. */
+export function entryRoom(budget: number): number {
+  return budget - Math.min(RESULT_ROOM, Math.floor(budget / 4));
+}
+
+/** Bytes a JSON value takes on the wire, UTF-8. */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '');
+}
+
+/** Whether `i` splits a surrogate pair (a cut there would leave half a character). */
+const splitsPair = (text: string, i: number) =>
+  i > 0 && i < text.length && /[\uD800-\uDBFF]/.test(text[i - 1] as string);
+
+/**
+ * `text` whole if it takes at most `budget` bytes JSON-encoded, else its head and tail with a line in
+ * between saying how many characters were left out (and `how` to read them, when given).
+ */
+export function fitText(text: string, budget: number, how?: string): string {
+  const size = jsonEncodedBytes(text);
+  if (size <= budget) return text;
+  let keep = Math.floor((text.length * budget) / size);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const cut = cutMiddle(text, Math.max(0, keep), how);
+    const cutSize = jsonEncodedBytes(cut);
+    if (cutSize <= budget || keep === 0) return cut;
+    keep = Math.floor((keep * budget) / cutSize / 1.05) - 16;
+  }
+  return cutMiddle(text, 0, how);
+}
+
+function cutMiddle(text: string, keepChars: number, how?: string): string {
+  const marker = (left: number) =>
+    `\n[... ${left} characters left out of this result${how ? `; ${how}` : ''} ...]\n`;
+  const room = Math.max(0, keepChars - marker(text.length).length);
+  let headEnd = Math.ceil(room / 2);
+  if (splitsPair(text, headEnd)) headEnd--;
+  let tailStart = text.length - Math.floor(room / 2);
+  if (splitsPair(text, tailStart)) tailStart++;
+  if (tailStart < headEnd) tailStart = headEnd;
+  return text.slice(0, headEnd) + marker(tailStart - headEnd) + text.slice(tailStart);
+}
+
+/**
+ * The longest prefix of `items` whose entries, JSON-encoded, take at most `budget` bytes (at least one
+ * entry is never promised: a single entry past the budget leaves the list empty).
+ */
+export function fitList<T>(items: readonly T[], budget: number, size: (item: T) => number = jsonBytes): T[] {
+  let used = 2;
+  let n = 0;
+  for (; n < items.length; n++) {
+    const cost = size(items[n] as T) + 1;
+    if (used + cost > budget) break;
+    used += cost;
+  }
+  return items.slice(0, n);
+}
+
+/** What a list tool shows of a list: the entries that fit, and where the rest are. */
+export interface ListPage<T> {
+  shown: T[];
+  /** Entries past these: pass as `offset` to see them. */
+  nextOffset?: number;
+  /** How many were left out and the call that shows them. */
+  note?: string;
+}
+
+/**
+ * The entries of a list that fit `budget`, in order: `entries` start at `offset` of a list of `total`
+ * (the rest of the list, or a page of it); each costs `cost` (the larger of its JSON and its text line).
+ * When some are left out, the note says how many and `call` names the call that shows them.
+ */
+export function listPage<T>(
+  entries: readonly T[],
+  offset: number,
+  total: number,
+  budget: number,
+  cost: (item: T) => number,
+  call: (nextOffset: number) => string,
+): ListPage<T> {
+  const shown = fitList(entries, budget, cost);
+  const next = offset + shown.length;
+  if (next >= total) return { shown };
+  return {
+    shown,
+    nextOffset: next,
+    note: `${total - next} more left out of this result: ${call(next)} shows them`,
+  };
+}
+
+/** The budget per block of a call: the server's, or room for the `asked` bytes of content (max_bytes). */
+export function callBudget(serverBudget: number, asked: number | undefined): number {
+  if (asked === undefined) return serverBudget;
+  return Math.min(RESULT_CEILING, Math.max(serverBudget, asked + RESULT_ROOM));
+}
+
+/**
+ * Bytes left for a result's main content (output, file content) in a block of `budget` whose other
+ * fields are `rest`, and at most what the call `asked` for.
+ */
+export function contentRoom(budget: number, rest: unknown, asked?: number): number {
+  return Math.max(256, Math.min(asked ?? Number.POSITIVE_INFINITY, entryRoom(budget - jsonBytes(rest))));
+}
+
+/** A long string shown in a list: its start and how many characters were left out. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  if (splitsPair(text, end)) end--;
+  return `${text.slice(0, end)}... [${text.length - end} more characters]`;
+}
+
+type Json = unknown;
+interface Found {
+  bytes: number;
+  /** Replace this value in its parent. */
+  set: (value: Json) => void;
+  value: Json;
+}
+
+/**
+ * A structured result that takes at most `budget` bytes JSON-encoded, for the wrapper's last resort: the
+ * longest strings are cut in the middle (with a note in them), then the longest arrays lose entries at
+ * their end. Shapes and types stay as they were (the client checks them against the outputSchema); the
+ * value given is not changed.
+ */
+export function fitStructured<T extends object>(value: T, budget: number): T {
+  let size = jsonBytes(value);
+  if (size <= budget) return value;
+  const root = structuredClone(value) as Json;
+  for (let round = 0; round < 64 && size > budget; round++) {
+    const excess = size - budget;
+    const strings: Found[] = [];
+    const arrays: Found[] = [];
+    collect(root, strings, arrays);
+    const longest = strings.sort((a, b) => b.bytes - a.bytes)[0];
+    const biggest = arrays.sort((a, b) => b.bytes - a.bytes)[0];
+    if (longest && longest.bytes > excess + 200 && (!biggest || longest.bytes * 4 >= biggest.bytes)) {
+      longest.set(fitText(longest.value as string, longest.bytes - excess - 100));
+    } else if (biggest && (biggest.value as Json[]).length > 0) {
+      const list = biggest.value as Json[];
+      const drop = Math.max(1, Math.ceil((list.length * excess) / Math.max(1, biggest.bytes)));
+      biggest.set(list.slice(0, Math.max(0, list.length - drop)));
+    } else if (longest && longest.bytes > 2) {
+      longest.set(fitText(longest.value as string, Math.max(0, longest.bytes - excess - 100)));
+    } else {
+      break;
+    }
+    size = jsonBytes(root);
+  }
+  return root as T;
+}
+
+function collect(node: Json, strings: Found[], arrays: Found[]): void {
+  const visit = (child: Json, set: (value: Json) => void) => {
+    if (typeof child === 'string') {
+      strings.push({ bytes: jsonEncodedBytes(child) + 2, set, value: child });
+    } else if (Array.isArray(child)) {
+      arrays.push({ bytes: jsonBytes(child), set, value: child });
+      collect(child, strings, arrays);
+    } else if (child !== null && typeof child === 'object') {
+      collect(child, strings, arrays);
+    }
+  };
+  if (Array.isArray(node)) {
+    node.forEach((child, i) => {
+      visit(child, (value) => {
+        node[i] = value;
+      });
+    });
+  } else if (node !== null && typeof node === 'object') {
+    const record = node as Record<string, Json>;
+    for (const key of Object.keys(record)) {
+      visit(record[key], (value) => {
+        record[key] = value;
+      });
+    }
+  }
+}
