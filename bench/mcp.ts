@@ -10,7 +10,7 @@ export const NOOP_SERVER = new URL('./noop-server.mjs', import.meta.url).pathnam
  * For the timing cases: the whole output in one result (seq's 589 KB, a 115 KB running-config), as they
  * time carrying it; the default of 100 kB per result would cut it.
  */
-export const WHOLE_RESULTS = ['--max-result-bytes', '2000000'];
+export const WHOLE_RESULTS = ['--max-result-bytes', '400000'];
 
 export interface McpProcess {
   client: Client;

@@ -34,8 +34,8 @@ import {
 } from './report.js';
 
 const DOCS = new URL('../docs/benchmarks.md', import.meta.url).pathname;
-const SEQ = 'seq 1 100000';
-const SEQ_BYTES = 588_895;
+const SEQ = 'seq 1 50000';
+const SEQ_BYTES = 288_894;
 const WATCHDOG_MS = 25 * 60_000;
 const floorsOnly = process.argv.includes('--floors');
 const quick = process.argv.includes('--quick');
@@ -44,7 +44,7 @@ const costOnly = process.argv.includes('--cost');
 
 const checkLength = (out: string, what: string) =>
   check(
-    out.length === SEQ_BYTES && out.endsWith('\n100000\n'),
+    out.length === SEQ_BYTES && out.endsWith('\n50000\n'),
     `${what} (length ${out.length})`,
     out.slice(-40),
   );
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     present([
       {
         key: 'rawExec',
-        label: 'raw exec seq 1 100000, no pty',
+        label: 'raw exec seq 1 50000, no pty',
         n: 25,
         warmup: 3,
         run: () => timed(async () => checkLength(await rawExec(ssh, SEQ, false), 'raw exec')),
@@ -192,21 +192,21 @@ async function main(): Promise<void> {
       },
       {
         key: 'rawPty',
-        label: 'raw exec seq 1 100000, pty (info)',
+        label: 'raw exec seq 1 50000, pty (info)',
         n: 25,
         warmup: 3,
         run: () => timed(async () => checkLength(await rawExec(ssh, SEQ, true), 'raw exec pty')),
       },
       {
         key: 'rawShellSeq',
-        label: 'raw shell seq 1 100000 (info)',
+        label: 'raw shell seq 1 50000 (info)',
         n: 25,
         warmup: 3,
         run: () => timed(async () => checkLength(await shell.run(SEQ, 30_000), 'raw shell seq')),
       },
       !floorsOnly && {
         key: 'seq',
-        label: 'execute_command seq 1 100000 (warm)',
+        label: 'execute_command seq 1 50000 (warm)',
         n: 25,
         warmup: 3,
         run: () => timed(async () => checkLength(await exec(SEQ), 'execute_command seq')),
@@ -289,7 +289,7 @@ async function main(): Promise<void> {
       target: 1.5,
     },
     {
-      label: 'seq 1 100000 via MCP / raw exec',
+      label: 'seq 1 50000 via MCP / raw exec',
       unit: 'x',
       value: at('seq') / at('rawExec'),
       formula: 'seq p50 / raw exec (no pty) p50',
@@ -302,7 +302,7 @@ async function main(): Promise<void> {
       formula: 'B2 p50 / raw exec (no pty) p50',
     },
     {
-      label: 'seq 1 100000 via MCP / (raw exec + B2)',
+      label: 'seq 1 50000 via MCP / (raw exec + B2)',
       unit: 'x',
       value: at('seq') / (at('rawExec') + at('payload')),
       formula: 'seq p50 / (raw exec p50 + B2 p50)',

@@ -56,3 +56,6 @@ export const commandSummary = z.object({
   totalBytes: z.number().int(),
   error: z.string().optional(),
 });
+
+/** Where a list resumes: a list cut to fit a result gives nextOffset and says so in its note. */
+export const listOffset = z.number().int().min(0).default(0);

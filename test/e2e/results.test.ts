@@ -33,8 +33,9 @@ describe('compact results within a budget, against a real sshd', () => {
 
   before(async () => {
     sshd = await startSshd();
-    server = await startServer(sshd.clientHome);
+    server = await startServer(sshd.clientHome, { args: ['--tools', 'all'] });
     small = await startServer(sshd.clientHome, {
+      args: ['--tools', 'all'],
       env: { MCP_SSH_MAX_RESULT_BYTES: '2000', MCP_SSH_MAX_WAIT: '1' },
     });
   });

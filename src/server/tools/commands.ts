@@ -24,6 +24,7 @@ import {
   commandStatus,
   commandSummary,
   connectionInput,
+  listOffset,
   sessionAddress,
   waiting,
 } from '../schemas.js';
@@ -396,7 +397,7 @@ export function registerCommandTools(
     nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
     note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
   };
-  const offset = z.number().int().min(0).default(0).describe('Skip this many entries.');
+  const offset = listOffset;
   const withNote = (text: string, note: string | undefined) => (note ? `${text}\n[${note}]` : text);
 
   addTool(

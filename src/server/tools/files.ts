@@ -14,7 +14,7 @@ import type { SessionManager } from '../../session/manager.js';
 import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
 import { callBudget, contentRoom, entryRoom, jsonBytes, listPage } from '../result-budget.js';
-import { connectionInput } from '../schemas.js';
+import { connectionInput, listOffset } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra, resultBudget } from '../tool-result.js';
@@ -198,7 +198,7 @@ export function registerFileTools(
       inputSchema: {
         ...connection,
         path: z.string().min(1).default('~'),
-        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
+        offset: listOffset,
       },
       outputSchema: {
         path: z.string(),

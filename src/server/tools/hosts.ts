@@ -4,6 +4,7 @@ import type { HostSummary } from '../../config/inventory.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { defaultSshPaths, listSshAliases, type SshPaths } from '../../ssh/index.js';
 import { entryRoom, jsonBytes, listPage } from '../result-budget.js';
+import { listOffset } from '../schemas.js';
 import { addTool, resultBudget } from '../tool-result.js';
 
 const hostSchema = z.object({
@@ -54,7 +55,7 @@ export function registerHostTools(
       inputSchema: {
         tag: z.string().optional(),
         group: z.string().optional(),
-        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
+        offset: listOffset,
       },
       outputSchema: {
         hosts: z.array(hostSchema),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { SessionInfo, SessionManager } from '../../session/manager.js';
 import type { CloseReport } from '../../session/session.js';
 import { entryRoom, jsonBytes, listPage } from '../result-budget.js';
-import { sessionAddress } from '../schemas.js';
+import { listOffset, sessionAddress } from '../schemas.js';
 import { noSession, targetOf } from '../tool-args.js';
 import { addTool, resultBudget } from '../tool-result.js';
 
@@ -16,7 +16,7 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
       title: 'List SSH sessions',
       description: 'Open SSH sessions (user@host:port), with dialect and state.',
       inputSchema: {
-        offset: z.number().int().min(0).default(0).describe('Skip this many entries.'),
+        offset: listOffset,
       },
       outputSchema: {
         sessions: z.array(
