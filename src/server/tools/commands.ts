@@ -393,6 +393,31 @@ export function registerCommandTools(
     line: summaryLine(record, LISTED_COMMAND_CHARS),
   });
   const listBudget = () => entryRoom(limits.maxResultBytes);
+  /** A list of commands as far as it fits, with where it goes on (`tool(offset=N)`) when it does not. */
+  const commandList = <T extends object>(
+    rows: { record: CommandRecord; entry: T; line: string }[],
+    offset: number,
+    total: number,
+    tool: string,
+    none: string,
+  ) => {
+    const page = listPage(
+      rows,
+      offset,
+      total,
+      listBudget(),
+      (r) => costOf(r.entry, r.line),
+      (next) => `${tool}(offset=${next})`,
+    );
+    const text = rows.length === 0 && offset === 0 ? none : page.shown.map((r) => r.line).join('\n');
+    return {
+      structured: {
+        commands: page.shown.map(({ entry }) => entry),
+        ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+      },
+      text: withNote(text, page.note),
+    };
+  };
   const listOutput = {
     nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
     note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
@@ -462,24 +487,15 @@ export function registerCommandTools(
     },
     (args) => {
       const running = manager.running();
-      const page = listPage(
+      return commandList(
         running
           .slice(args.offset)
           .map((r) => row(r, listed({ ...summary(r), ...(r.live.waiting && { waiting: r.live.waiting }) }))),
         args.offset,
         running.length,
-        listBudget(),
-        (r) => costOf(r.entry, r.line),
-        (next) => `list_running_commands(offset=${next})`,
+        'list_running_commands',
+        'No command is running.',
       );
-      const text = running.length === 0 ? 'No command is running.' : page.shown.map((r) => r.line).join('\n');
-      return {
-        structured: {
-          commands: page.shown.map(({ entry }) => entry),
-          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
-        },
-        text: withNote(text, page.note),
-      };
     },
   );
 
@@ -501,23 +517,13 @@ export function registerCommandTools(
     },
     (args) => {
       const history = manager.history(args.limit, args.offset);
-      const total = Math.min(manager.historySize, args.offset + args.limit);
-      const page = listPage(
+      return commandList(
         history.map((record) => row(record, listed(summary(record)))),
         args.offset,
-        total,
-        listBudget(),
-        (r) => costOf(r.entry, r.line),
-        (next) => `list_command_history(offset=${next})`,
+        Math.min(manager.historySize, args.offset + args.limit),
+        'list_command_history',
+        'No commands yet.',
       );
-      const text = history.length === 0 ? 'No commands yet.' : page.shown.map((r) => r.line).join('\n');
-      return {
-        structured: {
-          commands: page.shown.map(({ entry }) => entry),
-          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
-        },
-        text: withNote(text, page.note),
-      };
     },
   );
 
