@@ -681,9 +681,13 @@ export class SessionManager {
     await this.options.deployment?.audit?.close();
   }
 
-  /** closeForExit, and every store's file closed: for a manager that goes while its process stays. */
+  /**
+   * Sessions closed and every store disposed (its spill folder with it): for a manager that goes while its
+   * process stays, so other managers' spill folders are left alone.
+   */
   async dispose(): Promise<void> {
-    await this.closeForExit();
+    await this.closeAll();
     await this.commands.dispose();
+    await this.options.deployment?.audit?.close();
   }
 }
