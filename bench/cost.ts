@@ -107,6 +107,9 @@ export async function costBenchmarks(sshd: SshdHarness): Promise<CostRow[]> {
   const transport = new WireTransport([...NODE_FLAGS, SERVER_CLI], {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: sshd.clientHome,
+    // Every tool, so each call below is offered; tools/list is then the full set (the default set is
+    // measured by test/e2e/toolsets.test.ts: at most 16,000 characters).
+    MCP_SSH_TOOLS: 'all',
   });
   const client = new Client({ name: 'bench-cost', version: '0' });
   const rows: CostRow[] = [];
@@ -140,7 +143,7 @@ export async function costBenchmarks(sshd: SshdHarness): Promise<CostRow[]> {
     take();
     const { tools } = await client.listTools(undefined, { timeout: 20_000 });
     rows.push({
-      label: `tools/list (${tools.length} tools)`,
+      label: `tools/list (--tools all, ${tools.length} tools)`,
       jsonChars: JSON.stringify(tools).length,
       ...take(),
     });
