@@ -224,6 +224,12 @@ export class OutputStore {
   private fh?: FileHandle;
   /** Archived (see archive()): where the head and the tail are in the spill file, and where the tail starts. */
   private headAt?: number;
+  /**
+   * The ends as finish() last decoded them, while somebody still holds them (the runner's outcome on its way
+   * to the tool's result): the result reuses them instead of decoding the output a second time, and the store
+   * keeps no copy of its own (a weak reference).
+   */
+  private lastCapture?: WeakRef<CapturedOutput>;
   private tailAt?: number;
   private tailFrom = 0;
   private archiving?: Promise<void>;
@@ -304,6 +310,7 @@ export class OutputStore {
 
   private store(text: string): void {
     if (text.length === 0) return;
+    this.lastCapture = undefined;
     this.countLines(text);
     if (this.headFull) {
       this.total += this.encodeTail(text);
@@ -381,6 +388,14 @@ export class OutputStore {
   finish(): CapturedOutput {
     if (this.headAt !== undefined) throw new Error('output store: archived; use capture()');
     this.store(this.redactor?.flush() ?? '');
+    const seen = this.lastCapture?.deref();
+    if (seen) return seen;
+    const captured = this.decodeEnds();
+    this.lastCapture = new WeakRef(captured);
+    return captured;
+  }
+
+  private decodeEnds(): CapturedOutput {
     if (!this.headFull) {
       return { head: this.headText(), tail: '', omittedBytes: 0, totalBytes: this.total };
     }
@@ -414,6 +429,8 @@ export class OutputStore {
    */
   async capture(): Promise<CapturedOutput> {
     if (this.headAt === undefined) return this.finish();
+    const seen = this.lastCapture?.deref();
+    if (seen) return seen;
     const head = this.headLen > 0 ? (await this.read(0, Math.max(4, this.headLen))).output : '';
     if (!this.headFull) return { head, tail: '', omittedBytes: 0, totalBytes: this.total };
     const from = Math.max(this.headLen, this.total - this.tailCap);

@@ -16,16 +16,25 @@ export interface ShapedOutput {
   omittedBytes: number;
 }
 
-/** Bytes a string takes inside a JSON string: UTF-8, with escapes (`\n` is 2 bytes, other controls 6). */
+/**
+ * Bytes a string takes inside a JSON string, as JSON.stringify writes it in UTF-8: `\n` and `"` are 2 bytes,
+ * other controls and lone surrogates 6 (`\uXXXX`). One pass, no copy: every result is measured with it.
+ */
 export function jsonEncodedBytes(text: string): number {
-  const utf8 = Buffer.from(text, 'utf8');
-  let escapes = 0;
-  for (let i = 0; i < utf8.length; i++) {
-    const c = utf8[i] as number;
-    if (c < 0x20) escapes += c === 0x0a || c === 0x0d || c === 0x09 || c === 0x08 || c === 0x0c ? 1 : 5;
-    else if (c === 0x22 || c === 0x5c) escapes += 1;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) {
+      if (c >= 0x20) n += c === 0x22 || c === 0x5c ? 2 : 1;
+      else n += c === 0x0a || c === 0x0d || c === 0x09 || c === 0x08 || c === 0x0c ? 2 : 6;
+    } else if (c < 0x800) n += 2;
+    else if (c < 0xd800 || c > 0xdfff) n += 3;
+    else if (c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4; // a surrogate pair: one 4-byte character
+      i++;
+    } else n += 6;
   }
-  return utf8.length + escapes;
+  return n;
 }
 
 /** Control characters that JSON escapes as \uXXXX (6 bytes each). */

@@ -20,8 +20,38 @@ export function entryRoom(budget: number): number {
   return budget - Math.min(RESULT_ROOM, Math.floor(budget / 4));
 }
 
-/** Bytes a JSON value takes on the wire, UTF-8. */
+/**
+ * Bytes a JSON value takes on the wire, UTF-8, as JSON.stringify writes it; counted without building the
+ * text (a result's output is measured for every call). Anything but plain data goes through stringify.
+ */
 export function jsonBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return jsonEncodedBytes(value) + 2;
+    case 'number':
+    case 'boolean':
+      return String(JSON.stringify(value)).length;
+    case 'object': {
+      if (value === null) return 4;
+      if (Array.isArray(value)) {
+        let n = 1 + Math.max(1, value.length); // brackets and commas
+        // stringify writes null for what it cannot show in an array
+        for (const item of value) n += item === undefined || typeof item === 'function' ? 4 : jsonBytes(item);
+        return n;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) break;
+      let n = 2;
+      let fields = 0;
+      for (const [key, item] of Object.entries(value)) {
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+        n += jsonEncodedBytes(key) + 3 + jsonBytes(item) + (fields++ > 0 ? 1 : 0);
+      }
+      return n;
+    }
+    default:
+      return 0; // undefined, functions, symbols: stringify leaves them out
+  }
   return Buffer.byteLength(JSON.stringify(value) ?? '');
 }
 
@@ -34,6 +64,7 @@ const splitsPair = (text: string, i: number) =>
  * between saying how many characters were left out (and `how` to read them, when given).
  */
 export function fitText(text: string, budget: number, how?: string): string {
+  if (text.length * 6 <= budget) return text; // no character takes more than 6 bytes encoded
   const size = jsonEncodedBytes(text);
   if (size <= budget) return text;
   let keep = Math.floor((text.length * budget) / size);

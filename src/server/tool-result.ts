@@ -23,13 +23,24 @@ export interface ToolReply<S extends object = Record<string, unknown>> {
   verbatim?: readonly (keyof S & string)[];
   /** This call's budget per block, when it asked for another than the server's (max_bytes); capped. */
   budget?: number;
+  /**
+   * The handler measured its content into the budget with room for the rest (contentRoom), so both blocks
+   * fit: they are measured again only if masking changed them. Saves scanning a big output twice more.
+   */
+  fitted?: boolean;
 }
 
 /** The value of an object schema of this shape (optional fields optional). */
 type Shape<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
 
 /** A ToolReply of any tool. */
-type AnyReply = { structured: object; text: string; verbatim?: readonly string[]; budget?: number };
+type AnyReply = {
+  structured: object;
+  text: string;
+  verbatim?: readonly string[];
+  budget?: number;
+  fitted?: boolean;
+};
 
 /** The budget per result block of each server's tools (limits.maxResultBytes), set when it is made. */
 const budgets = new WeakMap<McpServer, number>();
@@ -85,17 +96,28 @@ export async function toolResult(
     return failure(error, budget);
   }
   const verbatim = new Set<string>(reply.verbatim ?? []);
+  const structured = reply.structured as Record<string, unknown>;
   const structuredContent = Object.fromEntries(
-    Object.entries(reply.structured).map(([key, value]) => [
+    Object.entries(structured).map(([key, value]) => [
       redact(key),
       verbatim.has(key) ? value : masked(value),
     ]),
   );
+  const text = redact(reply.text);
   const limit = Math.min(reply.budget ?? budget, RESULT_CEILING);
+  if (reply.fitted && text === reply.text && sameFields(structuredContent, structured)) {
+    return { content: [{ type: 'text', text }], structuredContent };
+  }
   return {
-    content: [{ type: 'text', text: fitText(redact(reply.text), limit) }],
+    content: [{ type: 'text', text: fitText(text, limit) }],
     structuredContent: fitStructured(structuredContent, limit),
   };
+}
+
+/** Whether masking left every key and value as it was (masked() keeps what it does not change). */
+function sameFields(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => k in b && a[k] === b[k]);
 }
 
 /** An error as a tool result: its message and hint, masked, and logged. */
@@ -107,12 +129,20 @@ function failure(error: unknown, budget: number): CallToolResult {
   return { content: [{ type: 'text', text: fitText(redact(message), budget) }], isError: true };
 }
 
-/** `value` with every known secret masked in each string it holds, at any depth (JSON values: plain objects, arrays). */
+/**
+ * `value` with every known secret masked in each string it holds, at any depth (JSON values: plain objects,
+ * arrays); `value` itself when nothing in it changed.
+ */
 export function masked<T>(value: T): T {
   if (typeof value === 'string') return redact(value) as T;
-  if (Array.isArray(value)) return value.map(masked) as T;
+  if (Array.isArray(value)) {
+    const items = value.map(masked);
+    return (items.some((item, i) => item !== value[i]) ? items : value) as T;
+  }
   if (isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), masked(v)])) as T;
+    const entries = Object.entries(value).map(([k, v]) => [redact(k), masked(v)] as const);
+    const changed = entries.some(([k, v]) => !(k in value) || value[k] !== v);
+    return (changed ? Object.fromEntries(entries) : value) as T;
   }
   return value;
 }

@@ -7,6 +7,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { RESULT_CEILING } from '../../src/config/limits.js';
+import { jsonEncodedBytes } from '../../src/expect/output.js';
 import { clip, fitList, fitStructured, fitText, jsonBytes } from '../../src/server/result-budget.js';
 import { setResultBudget, toolResult } from '../../src/server/tool-result.js';
 import { registerSessionTools } from '../../src/server/tools/sessions.js';
@@ -42,6 +43,41 @@ describe('fitText', () => {
     const fitted = fitText('😀'.repeat(5000), 999);
     assert.ok(jsonBytes(fitted) <= 999);
     assert.doesNotMatch(fitted, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+  });
+});
+
+describe('jsonBytes and jsonEncodedBytes', () => {
+  const wire = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
+  it('count exactly what JSON.stringify writes, without building it', () => {
+    const strings = [
+      '',
+      'hi\n',
+      'tab\tquote"back\\',
+      '\u0000\u001f\u007f',
+      'héllo wörld',
+      '日本',
+      '\ud83d\ude00',
+      'lone \ud800 \udc00 end\ud83d',
+    ];
+    for (const s of strings) {
+      assert.equal(jsonEncodedBytes(s) + 2, wire(s), JSON.stringify(s));
+      assert.equal(jsonBytes(s), wire(s));
+    }
+    const values: unknown[] = [
+      null,
+      0,
+      -1.5,
+      1e21,
+      Number.NaN,
+      true,
+      [],
+      {},
+      [1, 'a', null, undefined, [2]],
+      { a: 1, skipped: undefined, f: () => 1, 'ké\n': ['x', { deep: 'y"' }], n: null },
+      { status: 'done', exit: 0, output: strings.join('\n'), when: new Date(0) },
+      undefined,
+    ];
+    for (const v of values) assert.equal(jsonBytes(v), wire(v), JSON.stringify(v));
   });
 });
 

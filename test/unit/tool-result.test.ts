@@ -115,3 +115,22 @@ it('is the only way a tool is registered: no tool file calls registerTool or bui
   );
   assert.deepEqual(offending, []);
 });
+
+it('measures a fitted reply again once masking lengthened it, and leaves one masking did not change alone', async () => {
+  const short = 'k9q';
+  registerSecret(short, 'password');
+  const body = `${short} `.repeat(300); // 1,200 characters; masked, 2,700
+  const fitted = await toolResult(() => ({ structured: { output: body }, text: body, fitted: true }), 2000);
+  assert.ok(Buffer.byteLength(textOf(fitted)) <= 2000, `text ${Buffer.byteLength(textOf(fitted))}`);
+  assert.ok(JSON.stringify(fitted.structuredContent).length <= 2000);
+  assert.doesNotMatch(textOf(fitted) + JSON.stringify(fitted.structuredContent), /k9q/);
+  // Nothing to mask: the handler's word is taken (no last-resort cut of a block it says fits).
+  const plain = 'z'.repeat(1500);
+  const trusted = await toolResult(
+    () => ({ structured: { output: plain }, text: plain, fitted: true }),
+    1000,
+  );
+  assert.equal(textOf(trusted), plain);
+  const checked = await toolResult(() => ({ structured: { output: plain }, text: plain }), 1000);
+  assert.ok(textOf(checked).length < 1000);
+});

@@ -217,7 +217,8 @@ export function registerCommandTools(
     const body =
       structured.output.endsWith('\n') || !structured.output ? structured.output : `${structured.output}\n`;
     const line = `[${statusText(record)}; ${Math.round(record.durationMs)} ms; ${record.session}]`;
-    return { structured, text: body + [line, ...notes].join('\n'), budget };
+    // outputRoom kept room for everything but the output: both blocks fit the budget.
+    return { structured, text: body + [line, ...notes].join('\n'), budget, fitted: true };
   };
 
   addTool(
