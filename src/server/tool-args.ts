@@ -12,9 +12,6 @@ import type { SecretPrompter } from './secret-prompt.js';
 
 /** What several tool groups make of their arguments: a target, the secret rules, cancellation. */
 
-/** The least time a person gets to type a secret into the page. */
-const SECRET_ASK_MS = 120_000;
-
 /** Every secret among a call's parameters, remembered under its kind's name so it is masked everywhere. */
 export function registerToolSecrets(args: Partial<Record<SecretKey, unknown>>): void {
   for (const name of SECRET_NAMES) {
@@ -69,10 +66,14 @@ export function cancellation(signal: AbortSignal): Pick<RunRequest, 'signal' | '
   return { signal: interrupt.signal, stopWaiting: signal };
 }
 
-/** Asks the user through the secret page; a person gets at least two minutes, whatever the call's timeout. */
-export function secretAsker(prompter: SecretPrompter, host: string, timeoutMs: number, signal?: AbortSignal) {
+/**
+ * Asks the user through the secret page, for as long as a call may wait (max_wait): past it the client
+ * gives up on the call, and a secret entered later would reach nobody. The call's own shorter timeout does
+ * not cut it short: a person needs time to type.
+ */
+export function secretAsker(prompter: SecretPrompter, host: string, maxWaitMs: number, signal?: AbortSignal) {
   return (secret: SecretName, reason: string) =>
-    prompter.ask({ host, secret, reason, timeoutMs: Math.max(timeoutMs, SECRET_ASK_MS), signal });
+    prompter.ask({ host, secret, reason, timeoutMs: maxWaitMs, signal });
 }
 
 export function noSession(hostName: string): Error {

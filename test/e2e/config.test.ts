@@ -154,6 +154,25 @@ hosts:
     assert.match(typedSecrets[0] ?? '', /login password for ask-password/);
   });
 
+  it('asks for a secret no longer than a call may wait (max_wait), so the client gets an answer', async () => {
+    const impatient = await startServer(sshd.clientHome, {
+      args: ['--config', configFile],
+      env: { MCP_SSH_MAX_WAIT: '2' },
+      capabilities: { elicitation: { url: {} } },
+    });
+    try {
+      // The user opens the page and never enters anything.
+      impatient.client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept' }));
+      const t0 = Date.now();
+      const result = await impatient.call('execute_command', { host: 'ask-password', command: 'echo asked' });
+      assert.equal(result.isError, true);
+      assert.match(textOf(result), /nobody entered the login password for ask-password within 2(\.0)? s/);
+      assert.ok(Date.now() - t0 < 6000, `took ${Date.now() - t0} ms`);
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('refuses secrets as tool parameters when the config says so', async () => {
     const { result, text } = await call('execute_command', {
       host: 'lab',

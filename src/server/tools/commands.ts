@@ -152,7 +152,7 @@ export function registerCommandTools(
       vars: { enable_command: args.enable_command },
       privileged: args.enable_password !== undefined || args.enable_command !== undefined,
       ...(args.pty !== undefined && { terminal: args.pty }),
-      askSecret: secretAsker(prompter, args.host, timeoutMs, extra.signal),
+      askSecret: secretAsker(prompter, args.host, limits.maxWaitMs, extra.signal),
     };
   };
 

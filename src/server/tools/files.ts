@@ -39,7 +39,7 @@ export function registerFileTools(
   server: McpServer,
   manager: SessionManager,
   prompter: SecretPrompter,
-  limits: Pick<ServerLimits, 'maxReadBytes' | 'maxTransferBytes'>,
+  limits: Pick<ServerLimits, 'maxReadBytes' | 'maxTransferBytes' | 'maxWaitMs'>,
   config?: LoadedConfig,
 ): void {
   const maxRead = limits.maxReadBytes;
@@ -53,7 +53,7 @@ export function registerFileTools(
     refuseToolSecrets(manager, args);
     registerToolSecrets(args);
     const { client, config: host } = await manager.connection(targetOf(args), {
-      askSecret: secretAsker(prompter, args.host, 0),
+      askSecret: secretAsker(prompter, args.host, limits.maxWaitMs),
     });
     const sftp = await sftpOf(client);
     // The host's own entry, whatever name reached it; rules of every entry that describes it.
