@@ -439,7 +439,7 @@ async function promptMatching(): Promise<{ runner: () => Promise<number>; floor:
         setImmediate(() => runner.feed(Buffer.from(`${line}\r\n${HOSTNAME}#`)));
       }
     },
-    execSide: async () => {},
+    execSide: async () => null,
     close() {},
   };
   const runner = new ExpectRunner(channel, dialect);

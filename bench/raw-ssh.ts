@@ -77,8 +77,9 @@ export class RawShell {
       this.pending = { onData, fail: reject };
     });
     this.channel.write(
-      `trap 'return 130' INT; __mcp_ssh_run() { eval "$1"; }; __mcp_ssh_run ${quote(command)}; ` +
-        `printf '\\036%s%s:%d\\036' '${head}' '${tail}' "$?"\n`,
+      `trap 'return 130' INT; command -v __mcp_ssh_run >/dev/null || __mcp_ssh_run() { eval "$1"; }; ` +
+        `__mcp_ssh_run ${quote(command)}; __mcp_ssh_status=$?; trap : INT; ` +
+        `printf '\\036%s%s:%d\\036' '${head}' '${tail}' "$__mcp_ssh_status"\n`,
     );
     return withTimeout(done, timeoutMs, `raw shell: ${command}`, () => {
       this.pending = undefined;

@@ -24,6 +24,8 @@ function describe(event: RunnerTrace): string {
       return `before the first prompt ${shown(event.line)} is answered with ${shown(event.send)} (login)`;
     case 'find-prompt':
       return `no prompt yet and the device is quiet: pressed Enter (try ${event.attempt}); last line ${shown(event.lastLine)}`;
+    case 'stdin-wait':
+      return `quiet, no prompt shown, and the stdin probe says the command reads its input: waiting for input (last line ${shown(event.lastLine)})`;
     case 'sent':
       return `sent ${shown(event.text)}`;
     case 'answered':

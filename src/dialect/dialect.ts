@@ -65,8 +65,8 @@ export interface Dialect {
   inputPrompts: Responder[];
   /** `replace` may hold {{nonce}}, a value fresh for each command (see input_prompts). */
   commandRewrite: { match: RegExp; replace: Template }[];
-  inputWait: { quietMs: number; prompts: { kind: string; pattern: RegExp }[] };
-  terminal?: { wrap: Template; programs: string[]; cols: number; rows: number };
+  inputWait: { quietMs: number; prompts: { kind: string; pattern: RegExp }[]; stdinProbe?: Template };
+  terminal?: { wrap: Template; programs: string[]; cols: number; rows: number; interrupt?: string };
   errors: RegExp[];
   withSecret: Record<string, string>;
   interrupt: { send?: string; exec?: Template; forceExec?: Template; graceMs: number };
@@ -343,6 +343,9 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
         kind: p.kind,
         pattern: pattern(p.pattern, `input_wait.prompts[${i}].pattern`, 'i'),
       })),
+      ...(file.input_wait?.stdin_probe !== undefined && {
+        stdinProbe: template(file.input_wait.stdin_probe, 'input_wait.stdin_probe'),
+      }),
     },
     terminal:
       file.terminal === undefined
@@ -352,6 +355,7 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
             programs: file.terminal.programs,
             cols: file.terminal.cols,
             rows: file.terminal.rows,
+            ...(file.terminal.interrupt !== undefined && { interrupt: file.terminal.interrupt }),
           },
     errors: (file.errors ?? []).map((e, i) => pattern(e, `errors[${i}]`, 'm')),
     withSecret: file.with_secret ?? {},

@@ -392,7 +392,13 @@ export const dialectFileSchema = z
               })
               .strict(),
           )
+          .default([])
           .describe('First match wins: list specific prompts before general ones.'),
+        stdin_probe: template
+          .optional()
+          .describe(
+            'Run on a second channel (placeholders: on_open captures such as shell_pid) when a command has printed nothing for quiet_ms and shows no prompt: exit status 0 means it waits on standard input without a prompt (`read -p` in a shell without a terminal, `cat`). Then it counts as waiting, kind `stdin`. Asked again after 2x, 4x... quiet_ms (at most every 15 s) while the command stays silent.',
+          ),
       })
       .strict()
       .optional()
@@ -412,6 +418,13 @@ export const dialectFileSchema = z
           ),
         cols: z.number().int().positive().default(120),
         rows: z.number().int().positive().default(40),
+        interrupt: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Typed into a command that has a terminal to interrupt it, as a person would (Ctrl+C: "\\u0003"): the terminal signals the program in front. If it is still running after half of interrupt.grace_ms, the dialect\'s own interrupt follows.',
+          ),
       })
       .strict()
       .optional()

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dialect, Responder } from '../dialect/dialect.js';
 import {
   contextStart,
@@ -19,6 +19,7 @@ import {
   responderFor,
   runtimePattern,
 } from '../dialect/matching.js';
+import { ByteTextDecoder } from './byte-text.js';
 import type { CapturedOutput } from './output.js';
 import { OutputStore } from './output-store.js';
 import { shownLine, TerminalCleaner } from './terminal.js';
@@ -30,8 +31,11 @@ export interface ShellChannel {
   /** Stop and restart reading (back-pressure: the remote side then waits, nothing is lost). */
   pause?(): void;
   resume?(): void;
-  /** Run a command on a second channel of the same connection, for out-of-band interrupts. */
-  execSide(command: string): Promise<void>;
+  /**
+   * Run a command on a second channel of the same connection (out-of-band interrupts, the stdin probe);
+   * resolves with its exit status.
+   */
+  execSide(command: string): Promise<number | null>;
   close(): void;
 }
 
@@ -87,6 +91,7 @@ export type RunnerTrace =
   | { type: 'relearned'; prompt: string; vars: Record<string, string>; mode: string }
   | { type: 'login'; line: string; send: string }
   | { type: 'find-prompt'; attempt: number; lastLine: string }
+  | { type: 'stdin-wait'; lastLine: string }
   | { type: 'sent'; text: string; raw: boolean }
   | { type: 'answered'; line: string; with: string }
   | { type: 'ended'; line: string; mode?: string; exitCode: number | null }
@@ -123,6 +128,9 @@ export class ShellClosedError extends Error {}
 const HOLD_BACK = 2048;
 /** Held-back complete lines are handed to the output this long after they arrived (live reads see them). */
 const FLUSH_MS = 50;
+/** The stdin probe runs at most this far apart, and waits this long for an end marker after saying yes. */
+const STDIN_PROBE_MAX_MS = 15_000;
+const STDIN_PROBE_SETTLE_MS = 150;
 /** The longest line taken for the echo of a command. */
 const ECHO_MAX = 64 * 1024;
 
@@ -161,6 +169,9 @@ interface Pending {
   timers: NodeJS.Timeout[];
   /** While learning: presses Enter after a quiet spell. */
   findTimer?: NodeJS.Timeout;
+  /** The stdin probe (input_wait.stdin_probe): when it runs next, and how many times it said no. */
+  probeTimer?: NodeJS.Timeout;
+  probes: number;
   findTries: number;
   loginAnswers: Map<number, number>;
   /** A prompt of a known shape with new values is the last line: it ends the command if nothing follows. */
@@ -173,7 +184,7 @@ interface Pending {
  * ends in the stream. It knows nothing about any vendor or platform.
  */
 export class ExpectRunner {
-  private readonly decoder = new StringDecoder('utf8');
+  private readonly decoder = new ByteTextDecoder();
   private readonly cleaner = new TerminalCleaner();
   private current: Pending | undefined;
   private closed = false;
@@ -310,7 +321,10 @@ export class ExpectRunner {
 
   /** Run a signal command on a side channel, tracked until it has run. */
   private signal(command: string): Promise<void> {
-    const sent = this.channel.execSide(command).catch(() => {});
+    const sent = this.channel.execSide(command).then(
+      () => {},
+      () => {},
+    );
     this.sideSignals.add(sent);
     void sent.finally(() => this.sideSignals.delete(sent));
     return sent;
@@ -318,9 +332,13 @@ export class ExpectRunner {
 
   /** Bytes from the channel, in order. */
   feed(chunk: Buffer): void {
-    const text = this.cleaner.push(this.decoder.write(chunk));
     const pending = this.current;
-    if (pending?.live.terminal || this.dialect.channel.pty) this.onRaw?.(chunk);
+    // A terminal adds colours, cursor moves and CR LF: cleaned away. Without one the bytes are the
+    // program's own (a file with CR LF, binary data) and are kept as they are, counted as sent.
+    const terminal = pending?.live.terminal || this.dialect.channel.pty !== false;
+    const decoded = this.decoder.write(chunk);
+    const text = terminal ? this.cleaner.push(decoded) : this.cleaner.flush() + decoded;
+    if (terminal) this.onRaw?.(chunk);
     // Between commands nothing is waiting; late output of a background job is not the next command's.
     if (!pending || text.length === 0) return;
     this.noteProgress(pending, text);
@@ -356,6 +374,8 @@ export class ExpectRunner {
       pending.held = held;
     }
     this.watchForInput(pending);
+    pending.probes = 0;
+    this.armStdinProbe(pending);
     pending.flushTimer ??= setTimeout(() => this.flushHeld(pending), FLUSH_MS);
     this.holdOffWhileBacklogged(pending);
   }
@@ -398,8 +418,11 @@ export class ExpectRunner {
    */
   write(text: string): boolean {
     if (!this.current || this.current.learning) return false;
-    this.setWaiting(this.current, undefined);
+    const pending = this.current;
+    this.setWaiting(pending, undefined);
     this.channel.write(text);
+    pending.probes = 0; // the answer may be read in silence, and the next question asked the same way
+    this.armStdinProbe(pending);
     return true;
   }
 
@@ -433,6 +456,42 @@ export class ExpectRunner {
     pending.waitTimer = setTimeout(() => {
       if (this.current === pending) this.setWaiting(pending, { prompt: lastLine.trim(), kind });
     }, quietMs);
+  }
+
+  /**
+   * A command that prints nothing and shows no prompt may still wait for input: a shell's `read -p` shows its
+   * prompt only on a terminal, `cat` shows none. After a quiet spell the dialect's probe asks the host
+   * (on a second channel) whether the command reads the shell's stdin; asked again less and less often
+   * while it stays quiet, and afresh after output. Only for commands someone follows (onWaiting), never
+   * under a terminal (`script` always reads stdin, and the terminal shows the prompt).
+   */
+  private armStdinProbe(pending: Pending): void {
+    clearTimeout(pending.probeTimer);
+    const probe = this.dialect.inputWait.stdinProbe;
+    if (!probe || !pending.onWaiting || pending.live.terminal || pending.live.waiting) return;
+    const after = Math.min(STDIN_PROBE_MAX_MS, this.dialect.inputWait.quietMs * 2 ** pending.probes);
+    pending.probeTimer = setTimeout(() => {
+      if (this.current !== pending) return;
+      const quietAt = pending.live.bytes;
+      const still = () => this.current === pending && pending.live.bytes === quietAt && !pending.live.waiting;
+      this.channel.execSide(probe.render({ ...this.dialect.defaults, ...this.vars })).then(
+        async (status) => {
+          if (!still()) return;
+          if (status !== 0) {
+            pending.probes++;
+            this.armStdinProbe(pending);
+            return;
+          }
+          // A command ending right now leaves its shell reading stdin too: its end marker is on the way.
+          await sleep(STDIN_PROBE_SETTLE_MS);
+          if (!still()) return;
+          const lastLine = shownLine(pending.held.slice(pending.held.lastIndexOf('\n') + 1)).trim();
+          this.onTrace?.({ type: 'stdin-wait', lastLine });
+          this.setWaiting(pending, { prompt: lastLine, kind: 'stdin' });
+        },
+        () => {}, // no second channel (a device without exec): no probe
+      );
+    }, after);
   }
 
   private setWaiting(pending: Pending, waiting: LiveState['waiting']): void {
@@ -545,12 +604,14 @@ export class ExpectRunner {
         interrupted: false,
         timers: [],
         findTries: 0,
+        probes: 0,
         loginAnswers: new Map(),
         done: (end, extra = {}) => {
           for (const timer of pending.timers) clearTimeout(timer);
           clearTimeout(pending.waitTimer);
           clearTimeout(pending.flushTimer);
           clearTimeout(pending.findTimer);
+          clearTimeout(pending.probeTimer);
           clearTimeout(pending.relearnTimer);
           options.signal?.removeEventListener('abort', onAbort);
           if (this.current === pending) this.current = undefined;
@@ -594,6 +655,7 @@ export class ExpectRunner {
         this.channel.write(payload);
       }
       if (learning) this.armFindPrompt(pending);
+      else this.armStdinProbe(pending);
       if (options.signal?.aborted) onAbort();
     });
   }
@@ -788,8 +850,19 @@ export class ExpectRunner {
       });
       return;
     }
-    this.sendInterrupt();
     const graceMs = this.dialect.interrupt.graceMs;
+    const typed = pending.live.terminal ? this.dialect.terminal?.interrupt : undefined;
+    if (typed === undefined) this.sendInterrupt();
+    else {
+      // Ctrl+C on the command's own terminal reaches only the program in front, as it would for a person;
+      // signalling the wrapper instead may make it end the whole terminal (one waits 2 s before it does).
+      this.channel.write(typed);
+      pending.timers.push(
+        setTimeout(() => {
+          if (this.current === pending) this.sendInterrupt();
+        }, graceMs / 2),
+      );
+    }
     pending.timers.push(
       setTimeout(() => {
         if (this.current !== pending) return;

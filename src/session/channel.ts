@@ -64,9 +64,7 @@ export async function openChannel(
       stream.resume();
       stream.stderr.resume();
     },
-    execSide: async (command) => {
-      await execSide(client, command);
-    },
+    execSide: (command) => execSide(client, command),
     close: () => stream.close(),
   };
   return {

@@ -58,6 +58,37 @@ describe('long-running and interactive commands', { timeout: 180_000 }, () => {
     assert.match(String(s.output), /answer=y/);
   });
 
+  it('sees a prompt printed to no terminal (read -p, cat) as awaiting_input within a second', async () => {
+    const t0 = Date.now();
+    const r = await exec('read -p "Name: " name; read -s code; echo "name=$name code=$code"', {
+      timeout: 20,
+    });
+    assert.equal(r.status, 'awaiting_input', JSON.stringify(r));
+    assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+    assert.deepEqual(r.waiting, { prompt: '', kind: 'stdin' });
+    // The first answer is read in silence and the second read waits the same way.
+    const second = await call('send_input', { command_id: r.commandId, text: 'ann', wait_ms: 3000 });
+    assert.equal(second.status, 'awaiting_input', JSON.stringify(second));
+    await call('send_input', { command_id: r.commandId, text: 'c0de', wait_ms: 3000 });
+    const s = await finished(String(r.commandId));
+    assert.equal(s.exitCode, 0);
+    assert.equal(s.output, 'name=ann code=c0de\n');
+
+    const cat = await exec('cat', { timeout: 20 });
+    assert.equal(cat.status, 'awaiting_input', JSON.stringify(cat));
+    await call('interrupt_command_by_id', { command_id: cat.commandId });
+    assert.equal((await finished(String(cat.commandId))).status, 'interrupted');
+  });
+
+  it('does not take a quiet command that reads nothing for one waiting for input', async () => {
+    const r = await exec('sleep 2; echo slept', { timeout: 20 });
+    assert.equal(r.status, 'completed', JSON.stringify(r));
+    assert.equal(r.output, 'slept\n');
+    // Reading from its own pipe is not reading the shell's stdin.
+    const piped = await exec('sleep 1 | cat; echo piped', { timeout: 20 });
+    assert.equal(piped.status, 'completed', JSON.stringify(piped));
+  });
+
   it("answers sudo's password prompt with a secret that appears nowhere", async () => {
     const r = await exec('sudo -k; sudo id -un', { timeout: 20 });
     assert.equal(r.status, 'awaiting_input');
@@ -92,6 +123,20 @@ describe('long-running and interactive commands', { timeout: 180_000 }, () => {
     const history = (await call('list_command_history', { limit: 5 })).commands as Structured[];
     assert.equal(history.find((c) => c.commandId === started.commandId)?.status, 'interrupted');
     assert.ok(!((await call('list_running_commands')) as { commands: Structured[] }).commands.length);
+  });
+
+  it('interrupts a command that has a terminal at once, as Ctrl+C would, and keeps the shell', async () => {
+    await exec('export MCP_KEPT=yes');
+    const started = await call('execute_command_async', { host: 'testhost', command: 'sleep 30', pty: true });
+    await sleep(500);
+    const t0 = Date.now();
+    const stop = await call('interrupt_command_by_id', { command_id: started.commandId });
+    assert.equal(stop.status, 'interrupted', JSON.stringify(stop));
+    assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+    assert.doesNotMatch(String(stop.output), /Session terminated/);
+    const next = await exec('echo "kept=$MCP_KEPT"');
+    assert.equal(next.output, 'kept=yes\n');
+    assert.equal('sessionReset' in next, false, JSON.stringify(next));
   });
 
   it('interrupts the remote command when the MCP request is cancelled', async () => {

@@ -57,6 +57,24 @@ describe('compact results within a budget, against a real sshd', () => {
     }
   });
 
+  it('reports a missing command and a failing builtin as a bash script does, not as "main: line N"', async () => {
+    const missing = await run(server, 'nosuchcmd_mcp --x');
+    assert.equal(missing.output, 'bash: line 1: nosuchcmd_mcp: command not found\n');
+    assert.equal(missing.exitCode, 127);
+    const cd = await run(server, 'echo first\ncd /nonexistent-mcp');
+    assert.equal(cd.output, 'first\nbash: line 2: cd: /nonexistent-mcp: No such file or directory\n');
+    assert.equal(cd.exitCode, 1);
+    // Setting that up leaves the shell where a login leaves it.
+    const where = await run(server, 'pwd; [ -z "$OLDPWD" ] && echo "[unset]"');
+    assert.equal(where.output, `${sshd.home}\n[unset]\n`);
+  });
+
+  it('counts binary output by the bytes the host sent', async () => {
+    const r = await run(server, 'head -c 300000 /dev/urandom');
+    assert.equal(r.totalBytes, 300000);
+    assert.equal(r.exitCode, 0);
+  });
+
   it('cuts a 3 MB output to head and tail: each block within 100,000, the wire far under 1 MB', async () => {
     const result = await call(server, 'execute_command', {
       host: 'testhost',

@@ -20,7 +20,7 @@ export async function openLocalShell(
       new Promise((resolve, reject) => {
         const side = spawn('sh', ['-c', command], { stdio: 'ignore' });
         side.on('error', reject);
-        side.on('exit', () => resolve());
+        side.on('exit', (code) => resolve(code));
       }),
     close: () => child.stdin.end(),
   };

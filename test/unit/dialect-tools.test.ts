@@ -449,7 +449,7 @@ describe('the runner agrees with the examples of the dialects that ship', () => 
         else if (data === dialect.pagers[0]?.send) reply(more);
         else if (data.endsWith('\n')) reply(`${sent}\r\n${first}`);
       },
-      execSide: async () => {},
+      execSide: async () => null,
       close() {},
     };
     runner = new ExpectRunner(channel, dialect);

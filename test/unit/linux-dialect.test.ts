@@ -75,9 +75,10 @@ describe('linux dialect driving a real local bash', () => {
     }
   });
 
-  it('strips terminal codes and normalises CRLF', async () => {
+  it('keeps what a program printed into the pipe byte for byte: codes and CR LF are its own (no terminal)', async () => {
     const r = await runner.run("printf '\\033[31mred\\033[0m\\r\\nnext\\r\\n'", opts);
-    assert.equal(text(r), 'red\nnext\n');
+    assert.equal(text(r), '\x1b[31mred\x1b[0m\r\nnext\r\n');
+    assert.equal(r.output.totalBytes, 20);
   });
 
   it('interrupts the whole command line with status 130, and the shell goes on', async () => {
