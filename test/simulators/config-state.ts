@@ -104,8 +104,8 @@ export function diffLines(a: string[], b: string[]): DiffOp[] {
   const n = am.length;
   const m = bm.length;
   if (n * m > LCS_CELLS) {
-    am.forEach((line, i) => ops.push({ op: '-', line, a: pre + i, b: pre }));
-    bm.forEach((line, j) => ops.push({ op: '+', line, a: pre + n, b: pre + j }));
+    for (const [i, line] of am.entries()) ops.push({ op: '-', line, a: pre + i, b: pre });
+    for (const [j, line] of bm.entries()) ops.push({ op: '+', line, a: pre + n, b: pre + j });
   } else {
     // lcs[i][j] = LCS length of am[i..] and bm[j..]
     const w = m + 1;
@@ -213,7 +213,7 @@ function indentOf(line: string): number {
 
 /** Index range [start, end) of the block whose header is `header` (end = first line not indented). */
 function findBlock(lines: string[], header: string): { start: number; end: number } | null {
-  const start = lines.findIndex((l) => l === header);
+  const start = lines.indexOf(header);
   if (start < 0) return null;
   let end = start + 1;
   while (end < lines.length && indentOf(lines[end] ?? '') > 0) end++;

@@ -794,26 +794,36 @@ class JunosShell extends CliShell {
     }
     const tree = cloneTree(this.candidate());
     const errors: string[] = [];
-    lines.forEach((line, i) => {
+    for (const [i, line] of lines.entries()) {
       const tokens = tokenize(line);
       const verb = tokens[0];
-      if (!verb) return;
-      const where = (tok: { text: string; start: number }) =>
+      if (!verb) continue;
+      const where = (tok: { text: string; start: number }) => {
         errors.push(`terminal:${i + 1}:(${tok.start}) syntax error: ${tok.text}`);
-      if (verb.text !== 'set' && verb.text !== 'delete') return where(verb);
+      };
+      if (verb.text !== 'set' && verb.text !== 'delete') {
+        where(verb);
+        continue;
+      }
       const words = tokens.slice(1);
       const first = words[0];
-      if (!first) return where(verb);
+      if (!first) {
+        where(verb);
+        continue;
+      }
       let path: string[];
       if (this.editPath.length > 0) path = [...this.editPath, ...words.map((w) => w.text)];
       else {
         const top = topStatement(first.text);
-        if (top.kind !== 'ok') return where(first);
+        if (top.kind !== 'ok') {
+          where(first);
+          continue;
+        }
         path = [top.word, ...words.slice(1).map((w) => w.text)];
       }
       if (verb.text === 'set') applySet(tree, path.join(' '));
       else if (!applyDelete(tree, path.join(' '))) errors.push('warning: statement not found');
-    });
+    }
     this.setCandidate(tree);
     return `${errors.map((e) => `${e}\n`).join('')}load complete\n`;
   }
