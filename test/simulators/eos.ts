@@ -185,6 +185,7 @@ export function eosProfile(options: EosOptions = {}): DeviceProfile {
           : null,
         history: device.history.map((h) => ({ ...h })),
         extra: {
+          activeTimers: device.timers.count,
           sessions: [...device.sessions.values()].map((x) => ({
             name: x.name,
             state: x.state,

@@ -228,6 +228,7 @@ export function iosProfile(options: IosOptions = {}): DeviceProfile {
           .reverse()
           .map((a) => ({ id: a.name, user: a.user, time: isoUtc(a.time) })),
         extra: {
+          activeTimers: device.timers.count,
           archiveEnabled: cfg.archive,
           revertCheckpoint: r?.file ?? null,
           files: [...device.files.keys()],

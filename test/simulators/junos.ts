@@ -167,6 +167,7 @@ export function junosProfile(options: JunosOptions = {}): DeviceProfile {
           ...(c.comment === undefined ? {} : { comment: c.comment }),
         })),
         extra: {
+          activeTimers: device.timers.count,
           sharedCandidateDiff: compareTrees(active, device.shared),
           exclusiveLock: device.lock ? device.lock.shell.tty : null,
         },
