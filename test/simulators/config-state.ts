@@ -125,12 +125,13 @@ export function diffLines(a: string[], b: string[]): DiffOp[] {
         ops.push({ op: ' ', line: am[i] ?? '', a: pre + i, b: pre + j });
         i++;
         j++;
-      } else if (j < m && (i >= n || (lcs[i * w + j + 1] ?? 0) >= (lcs[(i + 1) * w + j] ?? 0))) {
-        ops.push({ op: '+', line: bm[j] ?? '', a: pre + i, b: pre + j });
-        j++;
-      } else {
+      } else if (i < n && (j >= m || (lcs[(i + 1) * w + j] ?? 0) >= (lcs[i * w + j + 1] ?? 0))) {
+        // Removals before additions, as diff(1) prints them.
         ops.push({ op: '-', line: am[i] ?? '', a: pre + i, b: pre + j });
         i++;
+      } else {
+        ops.push({ op: '+', line: bm[j] ?? '', a: pre + i, b: pre + j });
+        j++;
       }
     }
   }

@@ -589,17 +589,10 @@ class EosShell extends CliShell {
     ];
     if (detail && timed) head.splice(2, 0, `Session with pending commit timer: ${timed.name}`);
     const nameW = Math.max(22, ...[...d.sessions.keys()].map((n) => n.length + 1));
-    const cols = detail
-      ? [
-          'Name'.padEnd(nameW),
-          'State'.padEnd(20),
-          'User'.padEnd(10),
-          'Terminal'.padEnd(10),
-          'Commit Time Left',
-        ]
-      : ['Name'.padEnd(nameW), 'State'.padEnd(20), 'User'.padEnd(10), 'Terminal'];
-    rows.push(`  ${cols.join(' ')}`.trimEnd());
-    rows.push(`  ${cols.map((c) => '-'.repeat(Math.max(4, c.trimEnd().length))).join(' ')}`);
+    const widths = detail ? [nameW, 20, 10, 10, 16] : [nameW, 20, 10, 10];
+    const titles = ['Name', 'State', 'User', 'Terminal', 'Commit Time Left'];
+    rows.push(`  ${widths.map((w, i) => (titles[i] ?? '').padEnd(w)).join(' ')}`.trimEnd());
+    rows.push(`  ${widths.map((w) => '-'.repeat(w - 1)).join('  ')}`);
     for (const x of d.sessions.values()) {
       const mark = x.name === this.session_ ? '* ' : '  ';
       const cells = [

@@ -295,33 +295,57 @@ function compareIndent(path: string[]): number {
   return depth <= 1 ? 2 : depth + 2;
 }
 
-/** `show | compare`: `[edit a b]` headers with "-" / "+" lines; '' when nothing differs. */
-export function compareTrees(from: JNode, to: JNode, path: string[] = [], out: string[] = []): string {
+/**
+ * `show | compare`: `[edit a b]` headers with "-" / "+" lines, in configuration order (a header is repeated
+ * when changes at its level resume after a deeper one); '' when nothing differs.
+ */
+export function compareTrees(from: JNode, to: JNode): string {
+  const out: string[] = [];
+  const state = { header: '' };
+  compareLevel(from, to, [], out, state);
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
+function compareLevel(
+  from: JNode,
+  to: JNode,
+  path: string[],
+  out: string[],
+  state: { header: string },
+): void {
   const key = (n: JNode) => `${n.leaf ? 'L' : 'C'}:${n.name}`;
   const fromKeys = new Set(from.children.map(key));
   const toKeys = new Set(to.children.map(key));
-  const removed = from.children.filter((c) => !toKeys.has(key(c)));
-  const added = to.children.filter((c) => !fromKeys.has(key(c)));
-  if (removed.length || added.length) {
-    out.push(`[edit${path.length ? ` ${path.join(' ')}` : ''}]`);
-    const base = compareIndent(path);
-    const emit = (n: JNode, mark: string) => {
-      const lines: string[] = [];
-      if (n.leaf) lines.push(`${n.name};`);
-      else {
-        lines.push(`${n.name} {`);
-        for (const l of renderJunos(n, 1)) lines.push(l);
-        lines.push('}');
-      }
-      for (const l of lines) out.push(`${mark}${' '.repeat(base)}${l}`);
-    };
-    for (const n of removed) emit(n, '-');
-    for (const n of added) emit(n, '+');
+  // Merged order: children of `to`, with removed children placed where they stood in `from`.
+  const merged: { kind: '-' | '+' | '='; node: JNode; old?: JNode }[] = [];
+  let j = 0;
+  const flushUntil = (k: string | null) => {
+    while (j < to.children.length) {
+      const c = to.children[j] as JNode;
+      j++;
+      if (fromKeys.has(key(c))) {
+        merged.push({ kind: '=', node: c, old: from.children.find((o) => key(o) === key(c)) });
+        if (key(c) === k) return;
+      } else merged.push({ kind: '+', node: c });
+    }
+  };
+  for (const f of from.children) {
+    if (toKeys.has(key(f))) flushUntil(key(f));
+    else merged.push({ kind: '-', node: f });
   }
-  for (const c of to.children) {
-    if (c.leaf) continue;
-    const old = from.children.find((o) => !o.leaf && o.name === c.name);
-    if (old) compareTrees(old, c, [...path, c.name], out);
+  flushUntil(null);
+  const header = `[edit${path.length ? ` ${path.join(' ')}` : ''}]`;
+  const base = compareIndent(path);
+  for (const m of merged) {
+    if (m.kind === '=') {
+      if (!m.node.leaf && m.old) compareLevel(m.old, m.node, [...path, m.node.name], out, state);
+      continue;
+    }
+    if (state.header !== header) {
+      out.push(header);
+      state.header = header;
+    }
+    const lines = m.node.leaf ? [`${m.node.name};`] : [`${m.node.name} {`, ...renderJunos(m.node, 1), '}'];
+    for (const l of lines) out.push(`${m.kind}${' '.repeat(base)}${l}`);
   }
-  return out.length ? `${out.join('\n')}\n` : '';
 }
