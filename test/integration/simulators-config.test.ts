@@ -52,6 +52,8 @@ describe('Junos simulator: configuration changes', { timeout: 60_000 }, () => {
           '[edit system]',
           '-  host-name lab-fw1;',
           '+  host-name lab-fw9;',
+          '[edit interfaces ge-0/0/9 unit 0 family inet]',
+          '+      address 10.9.9.1/24;',
           '[edit interfaces]',
           '+   ge-0/0/99 {',
           '+       unit 0 {',
@@ -60,8 +62,6 @@ describe('Junos simulator: configuration changes', { timeout: 60_000 }, () => {
           '+           }',
           '+       }',
           '+   }',
-          '[edit interfaces ge-0/0/9 unit 0 family inet]',
-          '+      address 10.9.9.1/24;',
         ].join('\n'),
       );
       assert.ok(!sim.config().includes('set system host-name lab-fw9'), 'the candidate is not running yet');
