@@ -288,6 +288,17 @@ class EosShell extends CliShell {
     };
   }
 
+  override async run(): Promise<void> {
+    try {
+      await super.run();
+    } finally {
+      // A dropped connection leaves its session pending (EOS keeps it), with nobody in it.
+      const s = this.session_ ? this.device.sessions.get(this.session_) : undefined;
+      if (s?.terminal === this.tty) s.terminal = '';
+      this.device.shells.delete(this);
+    }
+  }
+
   protected loginBanner(): string {
     return this.cfg.banner ? `${this.cfg.banner.replace(/\n+$/, '')}\n` : '';
   }
