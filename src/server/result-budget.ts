@@ -107,33 +107,37 @@ export function fitList<T>(items: readonly T[], budget: number, size: (item: T) 
 /** What a list tool shows of a list: the entries that fit, and where the rest are. */
 export interface ListPage<T> {
   shown: T[];
-  /** Entries past these: pass as `offset` to see them. */
-  nextOffset?: number;
-  /** How many were left out and the call that shows them. */
-  note?: string;
+  /** For structuredContent: nextOffset (pass as `offset` to see the rest) and a note saying so; empty when all fit. */
+  paging: { nextOffset?: number; note?: string };
+  /** For the text block: a line per entry shown (or `empty` for an empty list), then the note in brackets. */
+  text: string;
 }
 
-/**
- * The entries of a list that fit `budget`, in order: `entries` start at `offset` of a list of `total`
- * (the rest of the list, or a page of it); each costs `cost` (the larger of its JSON and its text line).
- * When some are left out, the note says how many and `call` names the call that shows them.
- */
-export function listPage<T>(
-  entries: readonly T[],
-  offset: number,
-  total: number,
-  budget: number,
-  cost: (item: T) => number,
-  call: (nextOffset: number) => string,
-): ListPage<T> {
-  const shown = fitList(entries, budget, cost);
-  const next = offset + shown.length;
-  if (next >= total) return { shown };
-  return {
-    shown,
-    nextOffset: next,
-    note: `${total - next} more left out of this result: ${call(next)} shows them`,
-  };
+export interface ListRequest<T> {
+  /** The rest of the list from `offset` on (or a page of it), out of `total`. */
+  entries: readonly T[];
+  offset: number;
+  total: number;
+  budget: number;
+  /** An entry's line in the text block. */
+  line: (item: T) => string;
+  /** The call that shows the entries from `next` on, for the note. */
+  call: (next: number) => string;
+  /** The text for an empty list. */
+  empty: string;
+  /** What an entry costs; default the larger of its JSON and its line, each block holding one of them. */
+  cost?: (item: T) => number;
+}
+
+/** The entries of a list that fit the budget, in order, and how to see the ones left out. */
+export function listPage<T>(list: ListRequest<T>): ListPage<T> {
+  const cost = list.cost ?? ((item: T) => Math.max(jsonBytes(item), jsonBytes(list.line(item))) + 1);
+  const shown = fitList(list.entries, list.budget, cost);
+  const lines = list.total === 0 ? list.empty : shown.map(list.line).join('\n');
+  const next = list.offset + shown.length;
+  if (next >= list.total) return { shown, paging: {}, text: lines };
+  const note = `${list.total - next} more left out of this result: ${list.call(next)} shows them`;
+  return { shown, paging: { nextOffset: next, note }, text: `${lines}\n[${note}]` };
 }
 
 /** The budget per block of a call: the server's, or room for the `asked` bytes of content (max_bytes). */

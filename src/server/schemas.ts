@@ -59,3 +59,9 @@ export const commandSummary = z.object({
 
 /** Where a list resumes: a list cut to fit a result gives nextOffset and says so in its note. */
 export const listOffset = z.number().int().min(0).default(0);
+
+/** The output fields of a list cut to fit a result (ListPage.paging). */
+export const listPaging = {
+  nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
+  note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
+};

@@ -25,6 +25,7 @@ import {
   commandSummary,
   connectionInput,
   listOffset,
+  listPaging,
   sessionAddress,
   waiting,
 } from '../schemas.js';
@@ -385,8 +386,6 @@ export function registerCommandTools(
     ...entry,
     command: clip(entry.command, LISTED_COMMAND_CHARS),
   });
-  /** What one entry of a list costs: the larger of its JSON and its text line. */
-  const costOf = (entry: object, line: string) => Math.max(jsonBytes(entry), jsonBytes(line)) + 1;
   /** A command of a list: its entry in structuredContent and its line in the text. */
   const row = <T extends object>(record: CommandRecord, entry: T) => ({
     record,
@@ -402,29 +401,22 @@ export function registerCommandTools(
     tool: string,
     none: string,
   ) => {
-    const page = listPage(
-      rows,
+    const page = listPage({
+      entries: rows,
       offset,
       total,
-      listBudget(),
-      (r) => costOf(r.entry, r.line),
-      (next) => `${tool}(offset=${next})`,
-    );
-    const text = rows.length === 0 && offset === 0 ? none : page.shown.map((r) => r.line).join('\n');
+      budget: listBudget(),
+      line: (r) => r.line,
+      cost: (r) => Math.max(jsonBytes(r.entry), jsonBytes(r.line)) + 1,
+      call: (next) => `${tool}(offset=${next})`,
+      empty: none,
+    });
     return {
-      structured: {
-        commands: page.shown.map(({ entry }) => entry),
-        ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
-      },
-      text: withNote(text, page.note),
+      structured: { commands: page.shown.map(({ entry }) => entry), ...page.paging },
+      text: page.text,
     };
   };
-  const listOutput = {
-    nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
-    note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
-  };
   const offset = listOffset;
-  const withNote = (text: string, note: string | undefined) => (note ? `${text}\n[${note}]` : text);
 
   addTool(
     server,
@@ -442,7 +434,7 @@ export function registerCommandTools(
             startedAt: z.string(),
           }),
         ),
-        ...listOutput,
+        ...listPaging,
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -450,8 +442,8 @@ export function registerCommandTools(
       const running = manager.running();
       const line = (c: { commandId: string; session: string; command: string; startedAt: string }) =>
         `${c.commandId} on ${c.session} since ${c.startedAt}: ${c.command}`;
-      const page = listPage(
-        running.slice(args.offset).map((c) =>
+      const page = listPage({
+        entries: running.slice(args.offset).map((c) =>
           listed({
             commandId: c.id,
             session: c.session,
@@ -459,20 +451,14 @@ export function registerCommandTools(
             startedAt: c.startedAt.toISOString(),
           }),
         ),
-        args.offset,
-        running.length,
-        listBudget(),
-        (entry) => costOf(entry, line(entry)),
-        (next) => `get_active_commands(offset=${next})`,
-      );
-      const text = running.length === 0 ? 'No command is running.' : page.shown.map(line).join('\n');
-      return {
-        structured: {
-          commands: page.shown,
-          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
-        },
-        text: withNote(text, page.note),
-      };
+        offset: args.offset,
+        total: running.length,
+        budget: listBudget(),
+        line,
+        call: (next) => `get_active_commands(offset=${next})`,
+        empty: 'No command is running.',
+      });
+      return { structured: { commands: page.shown, ...page.paging }, text: page.text };
     },
   );
 
@@ -483,7 +469,7 @@ export function registerCommandTools(
       title: 'Commands still running',
       description: 'Commands running or awaiting input, in all sessions.',
       inputSchema: { offset },
-      outputSchema: { commands: z.array(commandSummary.extend({ waiting })), ...listOutput },
+      outputSchema: { commands: z.array(commandSummary.extend({ waiting })), ...listPaging },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     (args) => {
@@ -512,7 +498,7 @@ export function registerCommandTools(
       },
       outputSchema: {
         commands: z.array(commandSummary),
-        ...listOutput,
+        ...listPaging,
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },

@@ -13,8 +13,8 @@ import { writeRemote } from '../../files/write.js';
 import type { SessionManager } from '../../session/manager.js';
 import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
-import { callBudget, contentRoom, entryRoom, jsonBytes, listPage } from '../result-budget.js';
-import { connectionInput, listOffset } from '../schemas.js';
+import { callBudget, contentRoom, entryRoom, listPage } from '../result-budget.js';
+import { connectionInput, listOffset, listPaging } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra, resultBudget } from '../tool-result.js';
@@ -215,8 +215,7 @@ export function registerFileTools(
         ),
         total: z.number().int(),
         truncated: z.boolean().describe('True when entries past these were left out.'),
-        nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
-        note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
+        ...listPaging,
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
@@ -224,23 +223,23 @@ export function registerFileTools(
       const r = await listRemote(await contextOf(args), args.path, args.offset);
       const line = (e: (typeof r.entries)[number]) =>
         `${e.mode} ${e.owner}:${e.group} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}${e.type === 'directory' ? '/' : ''}`;
-      const page = listPage(
-        r.entries,
-        args.offset,
-        r.total,
-        entryRoom(resultBudget(server)),
-        (e) => Math.max(jsonBytes(e), jsonBytes(line(e))) + 1,
-        (next) => `list_directory(path=${JSON.stringify(r.path)}, offset=${next})`,
-      );
+      const page = listPage({
+        entries: r.entries,
+        offset: args.offset,
+        total: r.total,
+        budget: entryRoom(resultBudget(server)),
+        line,
+        call: (next) => `list_directory(path=${JSON.stringify(r.path)}, offset=${next})`,
+        empty: '',
+      });
       const structured = {
         path: r.path,
         entries: page.shown,
         total: r.total,
-        truncated: page.nextOffset !== undefined,
-        ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
+        truncated: page.paging.nextOffset !== undefined,
+        ...page.paging,
       };
-      const more = page.note ? `\n[${page.note}]` : '';
-      return { structured, text: `${r.path}: ${r.total} entries\n${page.shown.map(line).join('\n')}${more}` };
+      return { structured, text: `${r.path}: ${r.total} entries\n${page.text}` };
     },
   );
 

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { HostSummary } from '../../config/inventory.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { defaultSshPaths, listSshAliases, type SshPaths } from '../../ssh/index.js';
-import { entryRoom, jsonBytes, listPage } from '../result-budget.js';
-import { listOffset } from '../schemas.js';
+import { entryRoom, listPage } from '../result-budget.js';
+import { listOffset, listPaging } from '../schemas.js';
 import { addTool, resultBudget } from '../tool-result.js';
 
 const hostSchema = z.object({
@@ -60,8 +60,7 @@ export function registerHostTools(
       outputSchema: {
         hosts: z.array(hostSchema),
         configFile: z.string().optional(),
-        nextOffset: z.number().int().optional(),
-        note: z.string().optional(),
+        ...listPaging,
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -86,25 +85,18 @@ export function registerHostTools(
         args.tag !== undefined ? `tag=${JSON.stringify(args.tag)}` : '',
         args.group !== undefined ? `group=${JSON.stringify(args.group)}` : '',
       ].filter(Boolean);
-      const page = listPage(
-        hosts.slice(args.offset),
-        args.offset,
-        hosts.length,
-        entryRoom(resultBudget(server)),
-        (h) => Math.max(jsonBytes(h), jsonBytes(line(h))) + 1,
-        (next) => `list_hosts(${[...filters, `offset=${next}`].join(', ')})`,
-      );
-      const text =
-        hosts.length === 0
-          ? `No hosts${args.tag || args.group ? ' match' : ' are configured'}.${config ? '' : ' (No config file is loaded.)'}`
-          : page.shown.map(line).join('\n');
+      const page = listPage({
+        entries: hosts.slice(args.offset),
+        offset: args.offset,
+        total: hosts.length,
+        budget: entryRoom(resultBudget(server)),
+        line,
+        call: (next) => `list_hosts(${[...filters, `offset=${next}`].join(', ')})`,
+        empty: `No hosts${args.tag || args.group ? ' match' : ' are configured'}.${config ? '' : ' (No config file is loaded.)'}`,
+      });
       return {
-        structured: {
-          hosts: page.shown,
-          ...(config && { configFile: config.file }),
-          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
-        },
-        text: page.note ? `${text}\n[${page.note}]` : text,
+        structured: { hosts: page.shown, ...(config && { configFile: config.file }), ...page.paging },
+        text: page.text,
       };
     },
   );

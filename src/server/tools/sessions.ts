@@ -2,8 +2,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { SessionInfo, SessionManager } from '../../session/manager.js';
 import type { CloseReport } from '../../session/session.js';
-import { entryRoom, jsonBytes, listPage } from '../result-budget.js';
-import { listOffset, sessionAddress } from '../schemas.js';
+import { entryRoom, listPage } from '../result-budget.js';
+import { listOffset, listPaging, sessionAddress } from '../schemas.js';
 import { noSession, targetOf } from '../tool-args.js';
 import { addTool, resultBudget } from '../tool-result.js';
 
@@ -34,8 +34,7 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
             lastUsedAt: z.string(),
           }),
         ),
-        nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
-        note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
+        ...listPaging,
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -43,22 +42,16 @@ export function registerSessionTools(server: McpServer, manager: SessionManager)
       const all = manager.list();
       const line = (s: SessionInfo) =>
         `${s.id} (${s.dialect}, ${s.connected ? (s.busy ? 'busy' : 'idle') : 'disconnected'}, ${s.commandCount} commands)`;
-      const page = listPage(
-        all.slice(args.offset),
-        args.offset,
-        all.length,
-        entryRoom(resultBudget(server)),
-        (s) => Math.max(jsonBytes(s), jsonBytes(line(s))) + 1,
-        (next) => `list_sessions(offset=${next})`,
-      );
-      const text = all.length === 0 ? 'No open sessions.' : page.shown.map(line).join('\n');
-      return {
-        structured: {
-          sessions: page.shown,
-          ...(page.nextOffset !== undefined && { nextOffset: page.nextOffset, note: page.note }),
-        },
-        text: page.note ? `${text}\n[${page.note}]` : text,
-      };
+      const page = listPage({
+        entries: all.slice(args.offset),
+        offset: args.offset,
+        total: all.length,
+        budget: entryRoom(resultBudget(server)),
+        line,
+        call: (next) => `list_sessions(offset=${next})`,
+        empty: 'No open sessions.',
+      });
+      return { structured: { sessions: page.shown, ...page.paging }, text: page.text };
     },
   );
 
