@@ -105,7 +105,7 @@ export async function toolResult(
   );
   const text = redact(reply.text);
   const limit = Math.min(reply.budget ?? budget, RESULT_CEILING);
-  if (reply.fitted && text === reply.text && sameFields(structuredContent, structured)) {
+  if (reply.fitted && grewBy(text, reply.text) + maskingGrowth(structuredContent, structured) <= MASK_SLACK) {
     return { content: [{ type: 'text', text }], structuredContent };
   }
   return {
@@ -114,10 +114,30 @@ export async function toolResult(
   };
 }
 
-/** Whether masking left every key and value as it was (masked() keeps what it does not change). */
-function sameFields(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => k in b && a[k] === b[k]);
+/**
+ * Characters masking may add to a fitted reply (a mask longer than the secret it hides) that the room the
+ * handler kept (RESULT_ROOM, 4 KiB) still holds, at up to 6 bytes each once JSON-encoded.
+ */
+const MASK_SLACK = 512;
+
+const grewBy = (masked: string, original: string) => Math.max(0, masked.length - original.length);
+
+/**
+ * How many characters masking added to the top-level fields of a structured reply (masked() keeps what it
+ * does not change); a changed field that is not a string counts as past the slack, so it is measured.
+ */
+function maskingGrowth(masked: Record<string, unknown>, original: Record<string, unknown>): number {
+  const keys = Object.keys(masked);
+  if (keys.length !== Object.keys(original).length) return Number.POSITIVE_INFINITY;
+  let grew = 0;
+  for (const key of keys) {
+    const now = masked[key];
+    const was = original[key];
+    if (now === was) continue;
+    if (typeof now !== 'string' || typeof was !== 'string') return Number.POSITIVE_INFINITY;
+    grew += grewBy(now, was);
+  }
+  return grew;
 }
 
 /** An error as a tool result: its message and hint, masked, and logged. */
