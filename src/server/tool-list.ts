@@ -7,10 +7,12 @@ import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
  * reads differently under the MCP default), the safe-integer bounds zod puts on every integer
  * (±9007199254740991), `additionalProperties: false` in output schemas (zod's note that it strips
  * extra keys, which a result never has), `propertyNames: { type: "string" }`, `execution: {
- * taskSupport: "forbidden" }` (what no `execution` means), and the destructive and idempotent hints of a
- * read-only tool (the spec gives them meaning only when readOnlyHint is false); a nullable's anyOf
- * becomes a type list. What a
- * schema says about a value stays.
+ * taskSupport: "forbidden" }` (what no `execution` means), hints that say what the spec assumes when they
+ * are absent (not read-only, destructive, not idempotent, open world), the destructive and idempotent hints
+ * of a read-only tool (the spec gives them meaning only when readOnlyHint is false), and the descriptions
+ * and `required` lists inside output schemas (a result explains itself: its notes say how to read on, and
+ * a field that is left out is false, zero or empty); a nullable's anyOf
+ * becomes a type list. What a schema says about a value stays.
  */
 export function leanToolList(server: McpServer): { installed(): boolean } {
   const inner = server.server;
@@ -38,23 +40,38 @@ function methodOf(schema: unknown): unknown {
 }
 
 export function leanTool(tool: Tool): Tool {
-  const { execution, ...rest } = tool;
+  const { execution, annotations, ...rest } = tool;
   // taskSupport "forbidden" is what a tool without `execution` means.
   const plain = execution?.taskSupport === 'forbidden' && Object.keys(execution).length === 1;
   return {
     ...rest,
-    ...(tool.annotations && { annotations: leanAnnotations(tool.annotations) }),
+    ...(annotations && annotated(leanAnnotations(annotations))),
     ...(execution && !plain && { execution }),
     inputSchema: leanSchema(tool.inputSchema, false) as Tool['inputSchema'],
     ...(tool.outputSchema && { outputSchema: leanSchema(tool.outputSchema, true) as Tool['outputSchema'] }),
   };
 }
 
-/** destructiveHint and idempotentHint mean something only for a tool that is not read-only. */
+const annotated = (annotations: ToolAnnotations) =>
+  Object.keys(annotations).length > 0 ? { annotations } : {};
+
+/** The spec's defaults when a hint is absent. */
+const HINT_DEFAULTS: Partial<Record<keyof ToolAnnotations, boolean>> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/** Hints that differ from the spec's defaults; destructive and idempotent only for a tool that writes. */
 function leanAnnotations(annotations: ToolAnnotations): ToolAnnotations {
-  if (annotations.readOnlyHint !== true) return annotations;
-  const { destructiveHint: _d, idempotentHint: _i, ...rest } = annotations;
-  return rest;
+  const readOnly = annotations.readOnlyHint === true;
+  return Object.fromEntries(
+    Object.entries(annotations).filter(([key, value]) => {
+      if (readOnly && (key === 'destructiveHint' || key === 'idempotentHint')) return false;
+      return HINT_DEFAULTS[key as keyof ToolAnnotations] !== value;
+    }),
+  ) as ToolAnnotations;
 }
 
 /**
@@ -70,6 +87,9 @@ export function leanSchema(schema: unknown, output: boolean): unknown {
     if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) continue;
     if (key === 'maximum' && value === Number.MAX_SAFE_INTEGER) continue;
     if (output && key === 'additionalProperties' && value === false) continue;
+    if (output && key === 'description' && typeof value === 'string') continue;
+    // Which fields a result always has: the client's validator may check less; the model reads the result.
+    if (output && key === 'required' && Array.isArray(value)) continue;
     // The keys of a JSON object are strings anyway.
     if (key === 'propertyNames' && isTypeOnly(value) && value.type === 'string') continue;
     out[key] = leanSchema(value, output);

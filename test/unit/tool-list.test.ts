@@ -10,14 +10,15 @@ describe('tools/list without the schema noise', () => {
   it('drops $schema, safe-integer bounds, closed outputs and string keys; keeps the real bounds', () => {
     const schema = z.toJSONSchema(
       z.object({
-        count: z.number().int(),
+        count: z.number().int().describe('How many.'),
         port: z.number().int().min(1).max(65535),
         code: z.number().int().nullable(),
         tags: z.record(z.string(), z.string()),
-        inner: z.object({ minimum: z.string() }),
+        inner: z.object({ minimum: z.string(), required: z.array(z.string()), description: z.string() }),
       }),
       { target: 'draft-7', io: 'output' },
     );
+    // An output schema also loses its descriptions and required lists: a result explains itself.
     assert.deepEqual(leanSchema(schema, true), {
       type: 'object',
       properties: {
@@ -26,9 +27,22 @@ describe('tools/list without the schema noise', () => {
         code: { type: ['integer', 'null'] },
         tags: { type: 'object', additionalProperties: { type: 'string' } },
         // A property named like a keyword is a property.
-        inner: { type: 'object', properties: { minimum: { type: 'string' } }, required: ['minimum'] },
+        inner: {
+          type: 'object',
+          properties: {
+            minimum: { type: 'string' },
+            required: { type: 'array', items: { type: 'string' } },
+            description: { type: 'string' },
+          },
+        },
       },
-      required: ['count', 'port', 'code', 'tags', 'inner'],
+    });
+    const input = z.toJSONSchema(z.object({ host: z.string().describe('Host.') }), { target: 'draft-7' });
+    assert.deepEqual(leanSchema(input, false), {
+      type: 'object',
+      properties: { host: { type: 'string', description: 'Host.' } },
+      required: ['host'],
+      additionalProperties: false,
     });
     // An input schema says what it accepts: a closed object stays closed.
     const strict = z.toJSONSchema(z.strictObject({ a: z.string() }), { target: 'draft-7' });
@@ -50,6 +64,11 @@ describe('tools/list without the schema noise', () => {
       assert.doesNotMatch(text, /\$schema|9007199254740991|"taskSupport":"forbidden"/);
       const hosts = tools.find((t) => t.name === 'list_hosts');
       assert.deepEqual(hosts?.annotations, { readOnlyHint: true, openWorldHint: false });
+      // Hints the spec assumes when they are absent are left out; a tool with only those has none.
+      const run = tools.find((t) => t.name === 'execute_command');
+      assert.equal(run?.annotations, undefined);
+      const close = tools.find((t) => t.name === 'close_session');
+      assert.deepEqual(close?.annotations, { idempotentHint: true, openWorldHint: false });
       assert.deepEqual(client.getServerCapabilities()?.tools, { listChanged: true });
       // The SDK client checks structuredContent against the listed outputSchema.
       const result = await client.callTool({ name: 'list_dialects', arguments: {} });
