@@ -52,6 +52,7 @@ export interface ConfigSession {
   enter: ConfigStep[];
   load: Template;
   rejected: RegExp[];
+  forbidden: RegExp[];
   diff: ConfigStep[];
   noDiff: RegExp[];
   check: ConfigStep[];
@@ -484,6 +485,7 @@ function configSession(
     enter: steps(section.enter, 'enter'),
     load: template(section.load, `${at}.load`),
     rejected: patterns(section.rejected, 'rejected'),
+    forbidden: patterns(section.forbidden, 'forbidden'),
     diff: steps(section.diff, 'diff'),
     noDiff: patterns(section.no_diff, 'no_diff'),
     check: steps(section.check, 'check'),

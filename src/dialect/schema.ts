@@ -393,6 +393,12 @@ const configSession = z
       .describe(
         'Answers to a line that mean the device rejected it (besides `errors`): loading stops there.',
       ),
+    forbidden: z
+      .array(regex)
+      .default([])
+      .describe(
+        'Lines refused before anything is sent: they would commit, discard or leave behind the diff (commit, abort, end).',
+      ),
     diff: configSteps.describe('Shows what the change does; the answer of the last step is the diff.'),
     no_diff: z
       .array(regex)

@@ -115,6 +115,11 @@ export function checkConfigureRequest(request: ConfigureRequest, section: Config
       );
     }
     if (line.trim() === '') throw new ConfigChangeError(`lines[${i}] is empty: leave it out`);
+    if (section.forbidden.some((p) => p.test(line))) {
+      throw new ConfigChangeError(
+        `lines[${i}] ("${line.slice(0, 80)}") would commit, discard or leave the configuration session behind the diff: leave it out (configure commits, dry_run and discard_changes discard)`,
+      );
+    }
   });
   if (request.comment !== undefined && CONTROL.test(request.comment)) {
     throw new ConfigChangeError('comment holds a line break or control character: give it on one line');
@@ -427,10 +432,22 @@ export class ConfigChange {
     for (const [i, line] of request.lines.entries()) {
       if (request.signal?.aborted) return 'cancelled';
       const command = s.load.render({ ...this.vars, line });
-      const outcome = await this.runner.run(command, this.runOptions());
+      // A line that asks a question (confirm, yes/no) is not a configuration line: stop it there.
+      let asked: string | undefined;
+      const outcome = await this.runner.run(command, {
+        ...this.runOptions(),
+        onWaiting: (waiting) => {
+          if (!waiting || asked !== undefined) return;
+          asked = waiting.prompt;
+          this.runner.interrupt();
+        },
+      });
       this.lost(outcome.shellLost, `loading line ${i + 1}`);
       const text = outcome.output.head + outcome.output.tail;
       const error =
+        (asked !== undefined
+          ? `the device asked "${asked.trim()}"; a configuration line must not ask`
+          : undefined) ??
         outcome.error ??
         firstLine(text, s.rejected) ??
         (outcome.timedOut ? `no prompt within ${this.options.stepTimeoutMs} ms` : undefined) ??

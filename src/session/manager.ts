@@ -537,16 +537,18 @@ export class SessionManager {
   async configChange<T>(
     request: TargetRequest,
     run: ConfigRunRequest,
-    operation: ChangeAudit['operation'],
+    operation: ChangeAudit['operation'] | 'state',
     lines: string[],
     work: (change: ConfigChange) => Promise<T>,
-    summarize: (value: T) => ChangeSummary,
+    /** Undefined: the operation changes nothing and is not audited (get_config_state). */
+    summarize: ((value: T) => ChangeSummary) | undefined,
   ): Promise<{ value: T; session: string; dialect: string; sessionReset: boolean }> {
     const deployment = this.options.deployment;
     const started = Date.now();
     const { session, config } = await this.sessionFor(request, { timeoutMs: run.stepTimeoutMs, ...run });
     let policy: AuditRecord['policy'] = 'not-checked';
-    const audit = (more: Partial<AuditRecord>) =>
+    const audit = (more: Partial<AuditRecord> & { change: ChangeAudit }) =>
+      operation !== 'state' &&
       void deployment?.audit?.write({
         time: new Date().toISOString(),
         host: request.host,
@@ -598,10 +600,12 @@ export class SessionManager {
           return { value: await work(change), reset: sessionReset };
         },
       );
-      const summary = summarize(value);
-      if (summary.checkpoint && /^(committed|pending_confirm)$/.test(summary.outcome))
-        this.checkpoints.set(session.id, summary.checkpoint);
-      audit({ change: { operation, ...summary } });
+      if (summarize && operation !== 'state') {
+        const summary = summarize(value);
+        if (summary.checkpoint && /^(committed|pending_confirm)$/.test(summary.outcome))
+          this.checkpoints.set(session.id, summary.checkpoint);
+        audit({ change: { operation, ...summary } });
+      }
       return {
         value,
         session: session.id,
@@ -616,7 +620,7 @@ export class SessionManager {
         ...(denied && { policyRule: error.rule }),
         error: (error as Error).message,
         change: {
-          operation,
+          operation: operation as ChangeAudit['operation'],
           outcome: denied ? 'denied' : 'failed',
           ...(lines.length > 0 && { lines: lines.map((line) => maskedLine(session.dialect, line)) }),
         },
