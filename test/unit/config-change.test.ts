@@ -300,9 +300,11 @@ describe('ConfigChange on a Junos-shaped device', () => {
   it('rollback uses the dialect default (1) when no checkpoint is known', async () => {
     const d = await open(
       'junos',
-      junosDevice((c, s) =>
-        c === 'rollback 1' ? ((s.candidate = ['set x']), 'load complete\n') : undefined,
-      ),
+      junosDevice((c, s) => {
+        if (c !== 'rollback 1') return undefined;
+        s.candidate = ['set x'];
+        return 'load complete\n';
+      }),
     );
     try {
       const r = await d.change().rollback();
