@@ -144,7 +144,7 @@ export function selectTools(choice: ToolChoice = {}): ToolSelection {
       const set = SET_OF.get(tool);
       if (set === undefined || tools.has(tool)) return undefined;
       if (chosen.has(tool))
-        return `${tool} changes files or device configuration, and this server is read-only (--read-only or security.read_only in the config file)`;
+        return `${tool} changes ${set === 'config' ? 'device configuration' : 'files'}, and this server is read-only (--read-only or security.read_only in the config file)`;
       return `${tool} is in the tool set "${set}", which this server does not offer (its tool sets: ${label}); the user can add it with --tools ${label},${set}, MCP_SSH_TOOLS or the config key \`tools\``;
     },
   };

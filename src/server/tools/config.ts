@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ConfigResult, ConfigState, OperationResult } from '../../session/config-change.js';
 import type { ConfigRunRequest, SessionManager } from '../../session/manager.js';
-import { sessionAddress } from '../schemas.js';
+import { host } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
@@ -18,7 +18,8 @@ const STEP_TIMEOUT_MS = 120_000;
 /** The longest diff shown in the question to the user; the whole one is in the result. */
 const ASK_DIFF_CHARS = 20_000;
 
-const address = { ...sessionAddress, host: sessionAddress.host.describe('Host or session id.') };
+/** The device: inventory name, alias, address or session id user@host:port (described once, in configure). */
+const address = { host: z.string().min(1).max(1024) };
 
 const OUTCOMES = [
   'committed',
@@ -30,9 +31,10 @@ const OUTCOMES = [
   'cancelled',
 ] as const;
 
-/** Fields every configuration tool answers with. */
-const where = { session: z.string(), dialect: z.string() };
+/** Fields every configuration tool answers with (kept short: tools/list is read on every turn). */
+const where = { session: z.string() };
 const note = z.string().optional();
+const output = z.string().optional();
 
 /**
  * The configuration tools: configure (a change through the device's candidate, diff and commit),
@@ -99,46 +101,28 @@ export function registerConfigTools(
     {
       title: 'Change a device configuration',
       description:
-        "Apply configuration lines through the device's candidate (Junos, EOS session, IOS archive): the first rejected line stops and discards the change. Returns the device's diff, what was committed, commit id or checkpoint. dry_run shows the diff only; confirm_minutes rolls back unless confirm_commit.",
+        "Apply configuration lines in the device's candidate (or under a checkpoint); the first rejected line stops and discards it. Returns the device's diff, committed lines, commit id or checkpoint. dry_run: diff only. confirm_minutes: rolls back unless confirm_commit.",
       inputSchema: {
-        ...address,
-        dialect: z.string().optional().describe('Dialect for a new session.'),
-        lines: z
-          .array(z.string().min(1).max(4096))
-          .min(1)
-          .max(10_000)
-          .describe('Configuration lines, one per entry.'),
-        dry_run: z.boolean().optional().describe('Load, show the diff, discard.'),
-        confirm_minutes: z
-          .number()
-          .int()
-          .min(1)
-          .max(1440)
-          .optional()
-          .describe('Commit confirmed: the device rolls back after this unless confirm_commit.'),
+        host,
+        dialect: z.string().optional(),
+        lines: z.array(z.string().min(1).max(4096)).min(1).max(10_000),
+        dry_run: z.boolean().optional(),
+        confirm_minutes: z.number().int().min(1).max(1440).optional(),
         comment: z.string().max(512).optional(),
-        line_by_line: z
-          .boolean()
-          .optional()
-          .describe(
-            'Only if the user asked: a device without candidate or archive gets lines as typed, no undo.',
-          ),
+        line_by_line: z.boolean().optional().describe('Only if the user asked: no candidate, no undo.'),
       },
       outputSchema: {
         ...where,
         outcome: z.enum(OUTCOMES),
-        diff: z.string().optional().describe('As the device computed it.'),
+        diff: output,
         committed: z.array(z.string()).optional(),
-        commitId: z.string().optional(),
-        checkpoint: z.string().optional().describe('What rollback returns to.'),
-        confirmMinutes: z.number().int().optional().describe('Rolls back after this unless confirmed.'),
-        rejected: z
-          .object({ index: z.number().int(), line: z.string(), error: z.string() })
-          .optional()
-          .describe('The line the device refused (1-based) and its words.'),
+        commitId: output,
+        checkpoint: output,
+        confirmMinutes: z.number().int().optional(),
+        rejected: z.object({ index: z.number().int(), line: z.string(), error: z.string() }).optional(),
         note,
       },
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      annotations: { readOnlyHint: false, destructiveHint: true },
     },
     async (args, extra) => {
       const commits = !args.dry_run;
@@ -183,11 +167,11 @@ export function registerConfigTools(
     server,
     'confirm_commit',
     {
-      title: 'Confirm a commit confirmed',
-      description: 'Keep a change made with confirm_minutes: the device stops its rollback timer.',
+      title: 'Confirm a commit',
+      description: 'Keep a change made with confirm_minutes (stops its rollback timer).',
       inputSchema: address,
-      outputSchema: { ...where, output: z.string().optional(), note },
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      outputSchema: { ...where, output, note },
+      annotations: { readOnlyHint: false, destructiveHint: false },
     },
     async (args, extra) => {
       const done = await manager.configChange(
@@ -231,15 +215,11 @@ export function registerConfigTools(
     server,
     'rollback',
     {
-      title: 'Roll back a committed change',
-      description:
-        'Undo the last committed change, or return to a checkpoint a configure result named, and commit that.',
-      inputSchema: {
-        ...address,
-        checkpoint: z.string().max(128).optional().describe('Default: the last change’s checkpoint.'),
-      },
-      outputSchema: { ...where, checkpoint: z.string(), output: z.string().optional(), note },
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      title: 'Roll back a change',
+      description: 'Undo the last committed change, or return to a named checkpoint.',
+      inputSchema: { ...address, checkpoint: z.string().max(128).optional() },
+      outputSchema: { ...where, checkpoint: z.string(), output, note },
+      annotations: { readOnlyHint: false, destructiveHint: true },
     },
     async (args, extra) => {
       const done = await manager.configChange(
@@ -290,7 +270,6 @@ function configureReply(r: ConfigResult, session: string, dialect: string, sessi
   const notes = [...r.notes, ...(sessionReset ? ['a new connection was opened for this change'] : [])];
   const structured = {
     session,
-    dialect,
     outcome: r.outcome,
     ...(r.diff && { diff: r.diff }),
     ...(r.committed.length > 0 && { committed: r.committed }),
@@ -330,7 +309,6 @@ function operationReply(
   const { value, session, dialect } = done;
   const structured = {
     session,
-    dialect,
     ...(value.output && { output: value.output }),
     ...(value.notes.length > 0 && { note: value.notes.join('; ') }),
   };
@@ -344,7 +322,6 @@ function stateReply(state: ConfigState, session: string, dialect: string) {
   const hasDetails = Object.keys(state.details).length > 0;
   const structured = {
     session,
-    dialect,
     pendingConfirm: state.pendingConfirm,
     pendingCandidate: state.pendingCandidate,
     ...(hasDetails && { details: state.details }),
