@@ -60,6 +60,7 @@ export interface ConfigSession {
   commitConfirmed?: ConfigStep[];
   confirm?: ConfigStep[];
   discard: ConfigStep[];
+  discardEnter?: ConfigStep[];
   rollback?: ConfigStep[];
   rollbackDefault?: string;
   state: ConfigStep[];
@@ -493,6 +494,7 @@ function configSession(
     ...(section.commit_confirmed && { commitConfirmed: steps(section.commit_confirmed, 'commit_confirmed') }),
     ...(section.confirm && { confirm: steps(section.confirm, 'confirm') }),
     discard: steps(section.discard, 'discard'),
+    ...(section.discard_enter && { discardEnter: steps(section.discard_enter, 'discard_enter') }),
     ...(section.rollback && { rollback: steps(section.rollback, 'rollback') }),
     ...(section.rollback_default !== undefined && { rollbackDefault: section.rollback_default }),
     state: steps(section.state, 'state'),

@@ -412,6 +412,11 @@ const configSession = z
       .optional()
       .describe('Commits so that the device rolls back by itself after {{minutes}} unless confirmed.'),
     confirm: configSteps.optional().describe('Confirms a commit_confirmed, from base_mode.'),
+    discard_enter: configSteps
+      .optional()
+      .describe(
+        'How discard_changes enters the candidate it drops, when not as `enter` does (a shared one).',
+      ),
     discard: configSteps.describe(
       'Drops what was loaded (from the candidate, after a rejected line or a dry run).',
     ),

@@ -231,8 +231,10 @@ export class ConfigChange {
     };
     if (lineByLine) return this.applyLineByLine(request, base);
 
+    const noted = this.notes.length;
     await this.runSteps(s.checkpoint, 'checkpoint');
-    const checkpoint = this.checkpoint();
+    // A refused (optional) checkpoint step saved nothing: name no checkpoint then.
+    const checkpoint = this.notes.length === noted ? this.checkpoint() : this.vars.checkpoint;
     if (checkpoint) base.checkpoint = checkpoint;
     await this.runSteps(s.enter, 'enter');
     this.expectCandidate('entering the configuration session');
@@ -323,7 +325,7 @@ export class ConfigChange {
         discarded: false,
       };
     }
-    let output = await this.runAll(s.enter, 'enter');
+    let output = await this.runAll(s.discardEnter ?? s.enter, 'enter');
     this.expectCandidate('entering the configuration session');
     output += await this.runAll(s.discard, 'discard');
     await this.toBase();
