@@ -404,7 +404,7 @@ const configSession = z
       .array(regex)
       .default([])
       .describe(
-        'A diff that matches one of these (whole text, trimmed) means no change; an empty one always does.',
+        'A diff that one of these matches as a whole (trimmed) means no change; an empty one always does.',
       ),
     check: configSteps.default([]).describe('Validates the candidate without committing it (optional).'),
     commit: configSteps.describe('Commits for good.'),

@@ -253,7 +253,14 @@ export class ConfigChange {
     const diff = this.masked(await this.runSteps(s.diff, 'diff'));
     base.diff = diff;
     await this.runSteps(s.check, 'check');
-    const unchanged = diff.trim() === '' || s.noDiff.some((p) => p.test(diff.trim()));
+    const shown = diff.trim();
+    // A no_diff pattern must match the whole diff: a header alone means nothing changed, not a header on top.
+    const unchanged =
+      shown === '' ||
+      s.noDiff.some((p) => {
+        const m = p.exec(shown);
+        return m !== null && m.index === 0 && m[0].length === shown.length;
+      });
     if (request.dryRun || unchanged) {
       await this.abandon();
       return {
@@ -283,7 +290,13 @@ export class ConfigChange {
       await this.abandon();
       throw error;
     }
-    await this.toBase();
+    try {
+      await this.toBase();
+    } catch (error) {
+      // Committed already: the result stands; the next operation starts a new shell.
+      if (!(error instanceof ConfigConnectionLostError)) throw error;
+      this.notes.push(`the connection dropped after the commit (${error.message})`);
+    }
     const commitId = v.commit_id;
     return {
       ...base,
@@ -302,6 +315,8 @@ export class ConfigChange {
     if (!state.pendingConfirm) {
       throw new ConfigChangeError('no commit is waiting for confirmation on this device: nothing to confirm');
     }
+    // Confirm what is pending (EOS: the session with the timer, by the name state found).
+    Object.assign(this.vars, state.details);
     const output = await this.runAll(steps, 'confirm');
     await this.toBase();
     return { output, values: state.details, notes: this.notes };
@@ -464,8 +479,13 @@ export class ConfigChange {
   /** Drop what was loaded and go back to base mode; problems are noted, never thrown over the first. */
   private async abandon(): Promise<void> {
     try {
-      if (this.runner.mode === this.section.mode || !this.section.candidate)
+      if (!this.section.candidate) {
+        // No candidate to drop: discard returns to the checkpoint, from base mode.
+        await this.toBase();
         await this.runSteps(this.section.discard, 'discard');
+      } else if (this.runner.mode === this.section.mode) {
+        await this.runSteps(this.section.discard, 'discard');
+      }
     } catch (error) {
       this.notes.push(`discarding the change failed: ${(error as Error).message}`);
     }
@@ -479,7 +499,16 @@ export class ConfigChange {
   private async toBase(): Promise<void> {
     if (this.runner.isClosed) throw new ConfigConnectionLostError('the connection to the device was lost');
     if (this.runner.mode === this.section.baseMode) return;
-    await this.runner.enterMode(this.section.baseMode, this.runOptions());
+    try {
+      await this.runner.enterMode(this.section.baseMode, this.runOptions());
+    } catch (error) {
+      if (this.runner.isClosed) {
+        throw new ConfigConnectionLostError(
+          `the connection to the device was lost (${(error as Error).message})`,
+        );
+      }
+      throw error;
+    }
   }
 
   private expectCandidate(what: string): void {
