@@ -35,7 +35,7 @@ export async function configBenchmarks(
   o.defer(() => junos.close());
   const eos = await startDeviceSimulator(eosProfile({ hostname: 'bench-sw1', startPrivileged: true }));
   o.defer(() => eos.close());
-  const ios = await startDeviceSimulator(iosProfile({ hostname: 'bench-rtr1' }));
+  const ios = await startDeviceSimulator(iosProfile({ hostname: 'bench-rtr1', enableSecret: null }));
   o.defer(() => ios.close());
 
   const home = mkdtempSync(path.join(tmpdir(), 'bench-config-home-'));
@@ -44,7 +44,15 @@ export async function configBenchmarks(
   // Plain commits: the bench client cannot approve one (no elicitation), and a commit confirmed would
   // leave a timer running on the simulator between runs.
   const config = path.join(home, 'bench-config.yaml');
-  writeFileSync(config, 'config_changes:\n  require_confirm_minutes: false\n');
+  const host = (name: string, sim: DeviceSimulator, dialect: string) => {
+    const secret = path.join(home, `${name}.password`);
+    writeFileSync(secret, sim.password, { mode: 0o600 });
+    return `  ${name}:\n    host: 127.0.0.1\n    port: ${sim.port}\n    user: ${sim.username}\n    password: file:${secret}\n    dialect: ${dialect}\n`;
+  };
+  writeFileSync(
+    config,
+    `config_changes:\n  require_confirm_minutes: false\nhosts:\n${host('junos', junos, 'junos')}${host('eos', eos, 'arista-eos')}${host('ios', ios, 'cisco-ios')}`,
+  );
   const server: McpProcess = await spawnMcp(SERVER_CLI, home, undefined, [
     ...WHOLE_RESULTS,
     '--config',
@@ -96,13 +104,7 @@ export async function configBenchmarks(
   ];
 
   let run = 0;
-  const target = (p: Platform) => ({
-    host: '127.0.0.1',
-    port: p.sim.port,
-    username: p.sim.username,
-    password: p.sim.password,
-    dialect: p.dialect,
-  });
+  const target = (p: Platform) => ({ host: p.key });
   const configure = (p: Platform) => async () => {
     const lines = p.lines(++run);
     const start = now();

@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ConfigResult, ConfigState, OperationResult } from '../../session/config-change.js';
 import type { ConfigRunRequest, SessionManager } from '../../session/manager.js';
-import { host } from '../schemas.js';
+import { host, port, username } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra } from '../tool-result.js';
@@ -104,6 +104,8 @@ export function registerConfigTools(
         "Apply configuration lines in the device's candidate (or under a checkpoint); the first rejected line stops and discards it. Returns the device's diff, committed lines, commit id or checkpoint. dry_run: diff only. confirm_minutes: rolls back unless confirm_commit.",
       inputSchema: {
         host,
+        username,
+        port,
         dialect: z.string().optional(),
         lines: z.array(z.string().min(1).max(4096)).min(1).max(10_000),
         dry_run: z.boolean().optional(),
