@@ -130,6 +130,8 @@ function target(server: ReplayServer, username = 'netops', password = 'anything'
     close: () => server.close(),
     transcript: () => '',
     output: () => '',
+    config: () => [],
+    configState: () => undefined,
   };
 }
 

@@ -342,8 +342,9 @@ describe('Arista EOS simulator', { timeout: 60_000 }, () => {
       await sh.run('exit', /\r\nlab-sw1\(config\)#$/);
       await sh.run('router bgp 65001', /\r\nlab-sw1\(config-router-bgp\)#$/);
       await sh.run('end', /\r\nlab-sw1#$/);
-      await sh.run('configure session change-42', /\r\nlab-sw1\(config-s-change-42\)#$/);
-      await sh.run('interface Management1', /\r\nlab-sw1\(config-s-change-42-if-Ma1\)#$/);
+      // EOS shows the first six characters of the session name.
+      await sh.run('configure session change-42', /\r\nlab-sw1\(config-s-change\)#$/);
+      await sh.run('interface Management1', /\r\nlab-sw1\(config-s-change-if-Ma1\)#$/);
       await sh.run('commit', /\r\nlab-sw1#$/);
       await sh.run('conf', /\(config\)#$/);
       sh.send('\x1a');

@@ -79,6 +79,31 @@ export interface DeviceProfile {
   readonly authMethods: AuthMethod[];
   readonly terminal: TerminalOptions;
   createShell(term: Terminal, session: SessionInfo): DeviceShell;
+  /** Device configuration state for tests (running configuration, pending confirm timer, history). */
+  inspectConfig?(): ConfigInspection;
+  /** Stops the device's timers (commit confirmed, revert timer); called by the simulator's close(). */
+  dispose?(): void;
+}
+
+/** What `sim.configState()` returns: the device-wide configuration state. */
+export interface ConfigInspection {
+  /** Running (active) configuration: Junos `set` statements, IOS / EOS `show running-config` lines. */
+  running: string[];
+  /** A commit that rolls back by itself unless confirmed (Junos commit confirmed, EOS commit timer, IOS revert timer). */
+  pending: {
+    kind: 'commit-confirmed' | 'commit-timer' | 'revert-timer';
+    /** Milliseconds left before the device rolls back (scaled by confirmMinuteMs). */
+    remainingMs: number;
+    /** Minutes as the device reports them (requested; EOS: timer converted to minutes). */
+    minutes: number;
+    /** EOS session name. */
+    session?: string;
+    user: string;
+  } | null;
+  /** Commits / checkpoints, newest first (Junos rollback numbers, EOS completed sessions, IOS archive files). */
+  history: { id: string; user: string; time: string; comment?: string }[];
+  /** Vendor extras: Junos candidate differences, EOS sessions, IOS archive files. */
+  extra: Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -145,12 +170,15 @@ export interface ReadLineOptions {
   completeOnSpace?: (buffer: string) => string | null;
   /** Extra bytes the device writes when Enter is pressed, before CR LF (EOS repeated echo / ANSI noise). */
   onEnter?: (line: string) => string;
+  /** Ctrl+D ends the input with kind 'eof' (Junos `load ... terminal`); it is echoed as "^D". */
+  eofOnCtrlD?: boolean;
 }
 
 export type LineResult =
   | { kind: 'line'; text: string }
   | { kind: 'interrupt'; text: string }
   | { kind: 'suspend'; text: string }
+  | { kind: 'eof'; text: string }
   | { kind: 'closed' };
 
 export type PagerAction = 'page' | 'line' | 'quit' | 'ignore';
@@ -236,6 +264,11 @@ export class Terminal {
     this.notify();
   }
 
+  /** True once the channel is gone. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** The channel is gone: pending and future reads resolve as closed, output is dropped. */
   close(): void {
     this.closed = true;
@@ -318,6 +351,10 @@ export class Terminal {
           if (!opts.allowSuspend) break;
           if (this.interactive) this.writeRaw('^Z\r\n');
           return { kind: 'suspend', text: buf };
+        case '\x04':
+          if (!opts.eofOnCtrlD) break;
+          if (echo) this.writeRaw('^D');
+          return { kind: 'eof', text: buf };
         case '\x7f':
         case '\b':
           if (buf.length > 0) {
@@ -667,6 +704,8 @@ export function applyFilter(text: string, kind: FilterKind, arg: string): string
 export abstract class CliShell implements DeviceShell {
   protected ended = false;
   protected exitStatus = 0;
+  /** True while the shell waits for a command at its prompt (asynchronous messages redraw the prompt). */
+  private idleAtPrompt = false;
 
   protected constructor(
     protected readonly term: Terminal,
@@ -695,6 +734,21 @@ export abstract class CliShell implements DeviceShell {
     this.ended = true;
   }
 
+  /** True while the channel is open (device-wide broadcasts skip closed sessions). */
+  get alive(): boolean {
+    return !this.term.isClosed && !this.ended;
+  }
+
+  /**
+   * A message the device writes on its own (broadcast, log line). Written at once; when the session sits at
+   * its prompt the prompt is drawn again below the message, as the CLIs do.
+   */
+  asyncMessage(text: string): void {
+    if (this.term.isClosed || !this.term.interactive) return;
+    this.term.writeRaw(`\r\n${toCrlf(text)}`);
+    if (this.idleAtPrompt) this.term.writeRaw(this.prompt());
+  }
+
   async run(): Promise<void> {
     const banner = this.loginBanner();
     if (banner) this.term.print(banner);
@@ -702,7 +756,9 @@ export abstract class CliShell implements DeviceShell {
     while (!this.ended) {
       this.term.writeRaw(this.prompt());
       this.afterPrompt();
+      this.idleAtPrompt = true;
       const r = await this.term.readLine(this.lineOptions());
+      this.idleAtPrompt = false;
       if (r.kind === 'closed') break;
       if (r.kind === 'interrupt') await this.onInterrupt();
       else if (r.kind === 'suspend') await this.onSuspend();

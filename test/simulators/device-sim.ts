@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
-import { type DeviceProfile, Terminal } from './cli-engine.js';
+import { type ConfigInspection, type DeviceProfile, Terminal } from './cli-engine.js';
 
 const { Server, utils } = ssh2;
 
@@ -23,6 +23,13 @@ export interface DeviceSimulator {
   transcript(): string;
   /** Everything the simulator wrote to clients on shell/exec channels (handy when a test fails). */
   output(): string;
+  /**
+   * The running configuration as the device holds it now (device-wide): Junos `set` statements, IOS / EOS
+   * `show running-config` lines. Empty for profiles that do not model configuration changes (NX-OS).
+   */
+  config(): string[];
+  /** Running configuration, pending confirm timer, commit history and vendor extras (see README). */
+  configState(): ConfigInspection | undefined;
 }
 
 function fingerprint(publicKey: string): string | undefined {
@@ -196,7 +203,11 @@ export async function startDeviceSimulator(profile: DeviceProfile): Promise<Devi
     hostKeyFingerprint: fingerprint(keys.public),
     transcript: () => Buffer.concat(received).toString('utf8'),
     output: () => Buffer.concat(sent).toString('utf8'),
+    config: () => profile.inspectConfig?.().running ?? [],
+    configState: () => profile.inspectConfig?.(),
     close() {
+      // Device timers (commit confirmed, revert timers) die with the device.
+      profile.dispose?.();
       closing ??= new Promise<void>((resolve) => {
         for (const c of connections) c.end();
         server.close(() => resolve());

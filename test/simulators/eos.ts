@@ -34,6 +34,14 @@ import {
   type Terminal,
   tokenize,
 } from './cli-engine.js';
+import {
+  applyConfigLine,
+  DeviceTimers,
+  isoUtc,
+  ShellRegistry,
+  scaledMinutes,
+  unifiedHunks,
+} from './config-state.js';
 
 export interface EosOptions extends CommonDeviceOptions {
   /** Secret asked by `enable`; default null: `enable` needs no password. */
@@ -48,6 +56,10 @@ export interface EosOptions extends CommonDeviceOptions {
   invalidInputDetail?: boolean;
   /** Hostname characters kept in configuration-mode prompts; default null (EOS keeps the full name). */
   configHostnameMax?: number | null;
+  /** Characters of a configuration session's name shown in the prompt (default 6, as EOS does). */
+  sessionNameMax?: number;
+  /** Milliseconds one device minute lasts for `commit timer HH:MM:SS` (default 60000; seconds scale alike). */
+  confirmMinuteMs?: number;
 }
 
 interface EosConfig extends ResolvedCommon {
@@ -57,10 +69,72 @@ interface EosConfig extends ResolvedCommon {
   repeatEcho: boolean;
   invalidInputDetail: boolean;
   configHostnameMax: number | null;
+  sessionNameMax: number;
+  confirmMinuteMs: number;
 }
 
+type SessionState = 'pending' | 'pendingCommitTimer' | 'completed';
+
+interface EosSession {
+  name: string;
+  /** The session's copy of running-config, changed by the commands typed in it. */
+  lines: string[];
+  state: SessionState;
+  user: string;
+  /** Terminal of the session that is in it now (`vty3`), '' when nobody is. */
+  terminal: string;
+  completedAt?: Date;
+  committedBy?: string;
+  /** commit timer: running-config before the commit, restored if the timer runs out. */
+  checkpoint?: string[];
+  deadline?: number;
+  minutes?: number;
+  timer?: NodeJS.Timeout | null;
+}
+
+/** Device-wide state shared by every SSH session of the simulator. */
 interface EosDevice {
   hostname: string;
+  running: string[];
+  sessions: Map<string, EosSession>;
+  history: { id: string; user: string; time: string; comment: string }[];
+  timers: DeviceTimers;
+  shells: ShellRegistry;
+  ttys: number;
+  autoNames: number;
+}
+
+const MAX_PENDING_SESSIONS = 5;
+const MAX_COMPLETED_SESSIONS = 1;
+const MAX_HISTORY = 50;
+
+function syncEosHostname(d: EosDevice): void {
+  const line = d.running.find((l) => l.startsWith('hostname '));
+  if (line) d.hostname = line.slice('hostname '.length).trim();
+}
+
+function pushHistory(d: EosDevice, id: string, user: string, comment: string): void {
+  d.history.unshift({ id, user, time: isoUtc(new Date()), comment });
+  if (d.history.length > MAX_HISTORY) d.history.length = MAX_HISTORY;
+}
+
+/** A session's commit timer ran out: running-config goes back to the checkpoint taken at the commit. */
+function commitTimerExpired(d: EosDevice, s: EosSession): void {
+  if (s.state !== 'pendingCommitTimer' || !s.checkpoint) return;
+  d.running = [...s.checkpoint];
+  d.sessions.delete(s.name);
+  syncEosHostname(d);
+  pushHistory(d, s.name, s.user, 'commit timer expired: config replace of commitTimerCheckPointConfig');
+}
+
+/** Keeps at most MAX_COMPLETED_SESSIONS completed sessions (oldest dropped). */
+function pruneCompleted(d: EosDevice): void {
+  const done = [...d.sessions.values()].filter((x) => x.state === 'completed');
+  done.sort((a, b) => (a.completedAt?.getTime() ?? 0) - (b.completedAt?.getTime() ?? 0));
+  while (done.length > MAX_COMPLETED_SESSIONS) {
+    const old = done.shift();
+    if (old) d.sessions.delete(old.name);
+  }
 }
 
 export function eosProfile(options: EosOptions = {}): DeviceProfile {
@@ -72,16 +146,85 @@ export function eosProfile(options: EosOptions = {}): DeviceProfile {
     repeatEcho: options.repeatEcho ?? false,
     invalidInputDetail: options.invalidInputDetail ?? true,
     configHostnameMax: options.configHostnameMax ?? null,
+    sessionNameMax: options.sessionNameMax ?? 6,
+    confirmMinuteMs: options.confirmMinuteMs ?? 60_000,
   };
-  const device: EosDevice = { hostname: cfg.hostname };
+  const device: EosDevice = {
+    hostname: cfg.hostname,
+    running: splitConfig(eosRunningConfig(cfg.hostname, cfg.runningConfigLines)),
+    sessions: new Map(),
+    history: [],
+    timers: new DeviceTimers(),
+    shells: new ShellRegistry(),
+    ttys: 0,
+    autoNames: 0,
+  };
   return {
     vendor: 'arista-eos',
     username: cfg.username,
     password: cfg.password,
     authMethods: cfg.authMethods,
     terminal: cfg.terminal,
-    createShell: (term, session) => new EosShell(term, session, cfg, device),
+    createShell: (term, session) => {
+      const shell = new EosShell(term, session, cfg, device);
+      device.shells.add(shell);
+      return shell;
+    },
+    inspectConfig: () => {
+      const p = [...device.sessions.values()].find((x) => x.state === 'pendingCommitTimer');
+      return {
+        running: [...device.running],
+        pending: p
+          ? {
+              kind: 'commit-timer',
+              remainingMs: Math.max(0, (p.deadline ?? 0) - Date.now()),
+              minutes: p.minutes ?? 0,
+              session: p.name,
+              user: p.user,
+            }
+          : null,
+        history: device.history.map((h) => ({ ...h })),
+        extra: {
+          activeTimers: device.timers.count,
+          sessions: [...device.sessions.values()].map((x) => ({
+            name: x.name,
+            state: x.state,
+            diff: unifiedHunks(device.running, x.lines),
+          })),
+        },
+      };
+    },
+    dispose: () => device.timers.dispose(),
   };
+}
+
+function splitConfig(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** "Et1" -> "Ethernet1" (the name running-config uses). */
+function longInterface(short: string): string {
+  const names: [string, string][] = [
+    ['Et', 'Ethernet'],
+    ['Ma', 'Management'],
+    ['Lo', 'Loopback'],
+    ['Vl', 'Vlan'],
+    ['Po', 'Port-Channel'],
+  ];
+  const hit = names.find(([s]) => short.startsWith(s));
+  return hit ? `${hit[1]}${short.slice(hit[0].length)}` : short;
+}
+
+/** `commit timer HH:MM:SS` -> minutes (fractional). */
+function parseTimer(text: string): number | null {
+  const m = /^(\d{1,2}):(\d{2}):(\d{2})$/.exec(text);
+  if (!m) return null;
+  const [h, min, sec] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (min > 59 || sec > 59) return null;
+  const total = h * 60 + min + sec / 60;
+  return total > 0 ? total : null;
 }
 
 function eosPager(ansi: boolean): PagerStyle {
@@ -119,6 +262,9 @@ class EosShell extends CliShell {
   private session_: string | null = null;
   /** Sub-mode suffix: "if-Et1", "router-bgp", "vlan-10". */
   private sub: string | null = null;
+  /** running-config header of the sub-mode ("interface Ethernet1"), where its lines go. */
+  private ctx: string | null = null;
+  private readonly tty: string;
   private readonly trees: Record<'user' | 'priv' | 'config' | 'if' | 'router', CommandTree>;
   private readonly pager: PagerStyle;
 
@@ -131,6 +277,7 @@ class EosShell extends CliShell {
     super(term, session);
     term.initPaging(cfg.pagingDefaultOn, cfg.terminalLength);
     this.level = cfg.startPrivileged ? 'priv' : 'user';
+    this.tty = `vty${device.ttys++ + 3}`;
     this.pager = eosPager(cfg.ansiNoise);
     this.trees = {
       user: this.execTree(false),
@@ -139,6 +286,17 @@ class EosShell extends CliShell {
       if: this.subTree(['description', 'switchport', 'ip', 'ipv6', 'speed', 'channel-group', 'mtu']),
       router: this.subTree(['neighbor', 'network', 'router-id', 'redistribute', 'maximum-paths']),
     };
+  }
+
+  override async run(): Promise<void> {
+    try {
+      await super.run();
+    } finally {
+      // A dropped connection leaves its session pending (EOS keeps it), with nobody in it.
+      const s = this.session_ ? this.device.sessions.get(this.session_) : undefined;
+      if (s?.terminal === this.tty) s.terminal = '';
+      this.device.shells.delete(this);
+    }
   }
 
   protected loginBanner(): string {
@@ -158,7 +316,8 @@ class EosShell extends CliShell {
       case 'config': {
         const max = this.cfg.configHostnameMax;
         const short = max !== null && h.length > max ? h.slice(0, max) : h;
-        const s = this.session_ ? `-s-${this.session_}` : '';
+        // EOS shows only the first characters of a session's name.
+        const s = this.session_ ? `-s-${this.session_.slice(0, this.cfg.sessionNameMax)}` : '';
         return `${short}(config${s}${this.sub ? `-${this.sub}` : ''})#${sp}`;
       }
     }
@@ -187,6 +346,9 @@ class EosShell extends CliShell {
   private leaveConfig(): void {
     this.level = 'priv';
     this.sub = null;
+    this.ctx = null;
+    const s = this.session_ ? this.device.sessions.get(this.session_) : undefined;
+    if (s) s.terminal = '';
     // `end` leaves a configuration session pending (uncommitted); it is not kept here.
     this.session_ = null;
   }
@@ -201,6 +363,7 @@ class EosShell extends CliShell {
       const own = tree.parse(command);
       if (own.kind !== 'ok' && this.trees.config.parse(command).kind === 'ok') {
         this.sub = null; // global configuration commands are accepted from sub-modes
+        this.ctx = null;
         return this.runLine(this.trees.config, line);
       }
     }
@@ -242,11 +405,31 @@ class EosShell extends CliShell {
       }
       filters.push({ kind, arg: p.text.slice((rest[0] as { start: number }).start).trim() });
     }
+    const ctxBefore = this.ctx;
     let out = await r.handler(r.match);
+    // An accepted configuration command changes the session's copy, or running-config (configure terminal).
+    if (out === undefined && this.level === 'config' && tree !== this.trees.priv) {
+      this.applyLine(ctxBefore, r.match.canonical, command);
+    }
     if (out === undefined) return;
     for (const f of filters) out = applyFilter(out, f.kind, f.arg);
     if (noMore) this.term.print(out);
     else await this.term.page(out, this.pager);
+  }
+
+  /** Commands that steer the CLI rather than configure anything. */
+  private static readonly CONTROL = /^(end|exit|commit|abort|show|configure|rollback|do)\b/;
+
+  private applyLine(ctxBefore: string | null, canonical: string, command: string): void {
+    if (EosShell.CONTROL.test(canonical)) return;
+    const target = this.session_ ? this.device.sessions.get(this.session_)?.lines : this.device.running;
+    if (!target) return;
+    if (this.ctx !== null && this.ctx !== ctxBefore) {
+      applyConfigLine(target, null, this.ctx, 3); // entered a sub-mode: its block exists from now on
+      return;
+    }
+    applyConfigLine(target, this.ctx, command, 3);
+    if (!this.session_) syncEosHostname(this.device);
   }
 
   private reportError(r: ParseResult, command: string): void {
@@ -329,9 +512,15 @@ class EosShell extends CliShell {
 
     t.add('configure', () => this.enterConfig(null));
     t.add('configure terminal', () => this.enterConfig(null));
+    t.add('configure session', () => this.enterConfig(`sess-${4000 + this.device.autoNames++}-1`));
     t.add('configure session <name>', (m) => this.enterConfig(m.args.name ?? 'session'));
-    t.add('show running-config', () => eosRunningConfig(this.device.hostname, cfg.runningConfigLines));
-    t.add('show startup-config', () => eosRunningConfig(this.device.hostname, cfg.runningConfigLines));
+    t.add('configure session <name> commit', (m) => this.commitSession(m.args.name ?? '', null));
+    t.add('configure session <name> abort', (m) => this.abortSession(m.args.name ?? ''));
+    t.add('no configure session <name>', (m) => this.abortSession(m.args.name ?? ''));
+    t.add('show session-config named <name>', (m) => this.sessionConfig(m.args.name ?? '', false));
+    t.add('show session-config named <name> diffs', (m) => this.sessionConfig(m.args.name ?? '', true));
+    this.addSessionShows(t);
+    t.add('show startup-config', () => eosRunningConfig(cfg.hostname, cfg.runningConfigLines));
     t.add('write memory', () => 'Copy completed successfully.\n');
     t.add('copy <src> <dst>', (m) =>
       /^run/i.test(m.args.src ?? '') && /^start/i.test(m.args.dst ?? '')
@@ -345,10 +534,157 @@ class EosShell extends CliShell {
     return t;
   }
 
-  private enterConfig(sessionName: string | null): undefined {
+  private enterConfig(sessionName: string | null): string | undefined {
+    const d = this.device;
+    if (sessionName !== null) {
+      let s = d.sessions.get(sessionName);
+      if (s?.state === 'completed')
+        return `% Cannot enter session ${sessionName} (session already committed)\n`;
+      if (!s) {
+        const pending = [...d.sessions.values()].filter((x) => x.state === 'pending').length;
+        if (pending >= MAX_PENDING_SESSIONS) return '% Maximum number of pending sessions has been reached\n';
+        s = {
+          name: sessionName,
+          lines: [...d.running],
+          state: 'pending',
+          user: this.session.username,
+          terminal: '',
+        };
+        d.sessions.set(sessionName, s);
+      }
+      s.terminal = this.tty;
+    }
     this.level = 'config';
     this.session_ = sessionName;
     this.sub = null;
+    this.ctx = null;
+    return undefined;
+  }
+
+  /** `show running-config` of the device now (the "! device:" line follows the host name). */
+  private runningText(): string {
+    const lines = this.device.running.map((l) =>
+      l.startsWith('! device: ') ? l.replace(/^! device: \S+/, `! device: ${this.device.hostname}`) : l,
+    );
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** `show` commands for configurations and sessions, accepted in EXEC and configuration modes. */
+  private addSessionShows(t: CommandTree): void {
+    t.add('show running-config', () => this.runningText());
+    t.add('show configuration sessions', () => this.showSessions(false));
+    t.add('show configuration sessions detail', () => this.showSessions(true));
+  }
+
+  private sessionConfig(name: string, diffs: boolean): string {
+    const s = this.device.sessions.get(name);
+    if (!s) return `% Session ${name} does not exist\n`;
+    if (!diffs) return `${s.lines.join('\n')}\n`;
+    const body = unifiedHunks(this.device.running, s.lines);
+    return body ? `--- system:/running-config\n+++ session:/${name}-session-config\n${body}` : '';
+  }
+
+  /** `show configuration sessions [detail]`: limits, then one row per session ("*" = the one you are in). */
+  private showSessions(detail: boolean): string {
+    const d = this.device;
+    const rows: string[] = [];
+    const timed = [...d.sessions.values()].find((x) => x.state === 'pendingCommitTimer');
+    const left = (x: EosSession) => {
+      const sec = Math.max(0, Math.ceil(((x.deadline ?? 0) - Date.now()) / (this.cfg.confirmMinuteMs / 60)));
+      return `${Math.floor(sec / 60)}m${sec % 60}s`;
+    };
+    const head = [
+      `Maximum number of completed sessions: ${MAX_COMPLETED_SESSIONS}`,
+      `Maximum number of pending sessions: ${MAX_PENDING_SESSIONS}`,
+      '',
+    ];
+    if (detail && timed) head.splice(2, 0, `Session with pending commit timer: ${timed.name}`);
+    const nameW = Math.max(22, ...[...d.sessions.keys()].map((n) => n.length + 1));
+    const widths = detail ? [nameW, 20, 10, 10, 16] : [nameW, 20, 10, 10];
+    const titles = ['Name', 'State', 'User', 'Terminal', 'Commit Time Left'];
+    rows.push(`  ${widths.map((w, i) => (titles[i] ?? '').padEnd(w)).join(' ')}`.trimEnd());
+    rows.push(`  ${widths.map((w) => '-'.repeat(w - 1)).join('  ')}`);
+    for (const x of d.sessions.values()) {
+      const mark = x.name === this.session_ ? '* ' : '  ';
+      const cells = [
+        x.name.padEnd(nameW),
+        x.state.padEnd(20),
+        (x.state === 'completed' ? '' : x.user).padEnd(10),
+        x.terminal.padEnd(10),
+      ];
+      if (detail) cells.push(x.state === 'pendingCommitTimer' ? left(x) : '');
+      rows.push(`${mark}${cells.join(' ')}`.trimEnd());
+    }
+    return `${[...head, ...rows].join('\n')}\n`;
+  }
+
+  /**
+   * Commits a session: its copy replaces running-config. With a timer (minutes) the commit is tentative
+   * until `configure session NAME commit`; committing a session whose timer runs confirms it.
+   */
+  private commitSession(name: string, timerMinutes: number | null): string | undefined {
+    const d = this.device;
+    const s = d.sessions.get(name);
+    if (!s) return `% Session ${name} does not exist\n`;
+    if (s.state === 'completed') return `% Session ${name} has already been committed\n`;
+    if (s.state === 'pendingCommitTimer') {
+      if (timerMinutes !== null) return this.armTimer(s, timerMinutes);
+      d.timers.cancel(s.timer);
+      s.timer = null;
+      delete s.checkpoint;
+      this.complete(s);
+      pushHistory(d, s.name, this.session.username, 'commit timer confirmed');
+      return undefined;
+    }
+    const other = [...d.sessions.values()].find((x) => x.state === 'pendingCommitTimer');
+    if (other && timerMinutes !== null) {
+      return `% Cannot commit session ${name}: session ${other.name} has a pending commit timer\n`;
+    }
+    const before = [...d.running];
+    d.running = [...s.lines];
+    syncEosHostname(d);
+    if (timerMinutes === null) {
+      this.complete(s);
+      pushHistory(d, s.name, this.session.username, 'committed');
+      return undefined;
+    }
+    s.checkpoint = before;
+    s.state = 'pendingCommitTimer';
+    pushHistory(d, s.name, this.session.username, 'committed with commit timer');
+    return this.armTimer(s, timerMinutes);
+  }
+
+  private armTimer(s: EosSession, minutes: number): undefined {
+    const d = this.device;
+    d.timers.cancel(s.timer);
+    const ms = scaledMinutes(minutes, this.cfg.confirmMinuteMs);
+    s.minutes = minutes;
+    s.deadline = Date.now() + ms;
+    s.timer = d.timers.after(ms, () => commitTimerExpired(d, s));
+    return undefined;
+  }
+
+  private complete(s: EosSession): void {
+    s.state = 'completed';
+    s.completedAt = new Date();
+    s.committedBy = this.session.username;
+    s.terminal = '';
+    pruneCompleted(this.device);
+  }
+
+  /** `abort` / `configure session NAME abort`: the session goes; a running commit timer rolls back now. */
+  private abortSession(name: string): string | undefined {
+    const d = this.device;
+    const s = d.sessions.get(name);
+    if (!s) return `% Session ${name} does not exist\n`;
+    if (s.state === 'completed') return `% Session ${name} has already been committed\n`;
+    if (s.state === 'pendingCommitTimer' && s.checkpoint) {
+      d.timers.cancel(s.timer);
+      d.running = [...s.checkpoint];
+      syncEosHostname(d);
+      pushHistory(d, s.name, this.session.username, 'aborted: config replace of commitTimerCheckPointConfig');
+    }
+    d.sessions.delete(name);
     return undefined;
   }
 
@@ -375,45 +711,66 @@ class EosShell extends CliShell {
     });
     t.add('exit', () => {
       if (top) this.leaveConfig();
-      else this.sub = null;
+      else {
+        this.sub = null;
+        this.ctx = null;
+      }
       return undefined;
     });
     t.add('no <rest...>', () => undefined);
-    t.add('commit', () => {
-      if (!this.session_) return '% Invalid input\n';
-      this.leaveConfig();
-      return undefined;
+    const inSession = (fn: (name: string) => string | undefined) => () => {
+      const name = this.session_;
+      if (!name) return `% Invalid input${this.cfg.invalidInputDetail ? " (at token 0: 'commit')" : ''}\n`;
+      const out = fn(name);
+      if (out === undefined) this.leaveConfig();
+      return out;
+    };
+    t.add(
+      'commit',
+      inSession((name) => this.commitSession(name, null)),
+    );
+    t.add('commit timer <hhmmss>', (m) => {
+      const minutes = parseTimer(m.args.hhmmss ?? '');
+      if (minutes === null) return `% Invalid input (at token 2: '${m.args.hhmmss}')\n`;
+      return inSession((name) => this.commitSession(name, minutes))();
     });
-    t.add('abort', () => {
-      if (!this.session_) return '% Invalid input\n';
-      this.leaveConfig();
-      return undefined;
-    });
+    t.add(
+      'abort',
+      inSession((name) => this.abortSession(name)),
+    );
+    t.add('show session-config', () =>
+      this.session_ ? this.sessionConfig(this.session_, false) : '% Not in a configuration session\n',
+    );
+    t.add('show session-config diffs', () =>
+      this.session_ ? this.sessionConfig(this.session_, true) : '% Not in a configuration session\n',
+    );
+    this.addSessionShows(t);
     return t;
   }
 
   private configTree(): CommandTree {
     const t = this.addConfigCommon(new CommandTree(), true);
-    t.add('hostname <name>', (m) => {
-      this.device.hostname = m.args.name ?? this.device.hostname;
-      return undefined;
-    });
+    t.add('hostname <name>', () => undefined); // applied to running-config / the session by applyLine()
     t.add('interface <name...>', (m) => {
       const short = shortInterface(m.args.name ?? '');
       if (!short) return `% Invalid input (at token 1: '${m.args.name}')\n`;
       this.sub = `if-${short}`;
+      this.ctx = `interface ${longInterface(short)}`;
       return undefined;
     });
-    t.add('router bgp <asn:number>', () => {
+    t.add('router bgp <asn:number>', (m) => {
       this.sub = 'router-bgp';
+      this.ctx = `router bgp ${m.args.asn}`;
       return undefined;
     });
-    t.add('router ospf <id:number>', () => {
+    t.add('router ospf <id:number>', (m) => {
       this.sub = 'router-ospf';
+      this.ctx = `router ospf ${m.args.id}`;
       return undefined;
     });
     t.add('vlan <id:number>', (m) => {
       this.sub = `vlan-${m.args.id}`;
+      this.ctx = `vlan ${m.args.id}`;
       return undefined;
     });
     for (const kw of ['ip', 'ipv6', 'username', 'ntp', 'logging', 'spanning-tree', 'management', 'aaa']) {

@@ -3,6 +3,7 @@ export type {
   AuthMethod,
   ChunkingOptions,
   CommonDeviceOptions,
+  ConfigInspection,
   DeviceProfile,
 } from './cli-engine.js';
 export { type DeviceSimulator, startDeviceSimulator } from './device-sim.js';

@@ -17,6 +17,7 @@
 import {
   applyFilter,
   CliShell,
+  type CommandMatch,
   CommandTree,
   type CommonDeviceOptions,
   caretLine,
@@ -35,6 +36,14 @@ import {
   type Terminal,
   tokenize,
 } from './cli-engine.js';
+import {
+  applyConfigLine,
+  contextualDiff,
+  DeviceTimers,
+  isoUtc,
+  ShellRegistry,
+  scaledMinutes,
+} from './config-state.js';
 
 export interface IosOptions extends CommonDeviceOptions {
   /** Secret asked by `enable` (default 'cisco'); null: `enable` enters privileged mode without a password. */
@@ -55,6 +64,14 @@ export interface IosOptions extends CommonDeviceOptions {
   deniedCommands?: RegExp[];
   /** Wording of `show version` (default 'ios-xe'). */
   platform?: 'ios' | 'ios-xe';
+  /** `archive` with a `path` is configured (default true): show archive, revert timers, configure replace time. */
+  archive?: boolean;
+  /** Archive `path` (default 'flash:archive-config'; files are PATH-1, PATH-2, ...). */
+  archivePath?: string;
+  /** Archive `maximum` (default 10): older archive files are dropped. */
+  archiveMaximum?: number;
+  /** Milliseconds one device minute lasts for revert timers (default 60000; tests use e.g. 200). */
+  confirmMinuteMs?: number;
 }
 
 interface IosConfig extends ResolvedCommon {
@@ -65,11 +82,96 @@ interface IosConfig extends ResolvedCommon {
   configLog: 'off' | 'synchronous' | 'async';
   deniedCommands: RegExp[];
   platform: 'ios' | 'ios-xe';
+  archive: boolean;
+  archivePath: string;
+  archiveMaximum: number;
+  confirmMinuteMs: number;
 }
 
 /** State shared by all sessions to the same simulated device. */
 interface IosDevice {
   hostname: string;
+  /** running-config lines (without the "Building configuration..." preamble). */
+  running: string[];
+  startup: string[];
+  /** Files saved with `copy running-config flash:NAME`. */
+  files: Map<string, string[]>;
+  /** Archive files, oldest first; `number` as `show archive` lists them. */
+  archive: { number: number; name: string; lines: string[]; time: Date; user: string }[];
+  nextArchive: number;
+  /** Rollback Confirmed Change (revert timer) waiting for `configure confirm`. */
+  revert: {
+    deadline: number;
+    minutes: number;
+    user: string;
+    since: Date;
+    file: string;
+    lines: string[];
+    timer: NodeJS.Timeout | null;
+  } | null;
+  timers: DeviceTimers;
+  shells: ShellRegistry<IosShell>;
+}
+
+const MAX_FILES = 50;
+
+/** running-config lines of `show running-config` text (preamble and trailing newline dropped). */
+function configBody(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.slice(3);
+}
+
+function renderRunning(lines: string[]): string {
+  const config = lines.join('\n');
+  return `Building configuration...\n\nCurrent configuration : ${config.length + 1} bytes\n${config}\n`;
+}
+
+function syncIosHostname(d: IosDevice): void {
+  const line = d.running.find((l) => l.startsWith('hostname '));
+  if (line) d.hostname = line.slice('hostname '.length).trim();
+}
+
+/** Saves running-config as the next archive file (the oldest goes beyond `maximum`). */
+function archiveRunning(d: IosDevice, cfg: IosConfig, user: string): string {
+  const name = `${cfg.archivePath}-${d.nextArchive}`;
+  d.archive.push({ number: d.nextArchive, name, lines: [...d.running], time: new Date(), user });
+  d.nextArchive++;
+  while (d.archive.length > cfg.archiveMaximum) d.archive.shift();
+  return name;
+}
+
+/** The revert timer ran out: running-config is replaced by the checkpoint taken when it was armed. */
+function revertExpired(d: IosDevice): void {
+  const r = d.revert;
+  if (!r) return;
+  d.revert = null;
+  d.running = [...r.lines];
+  syncIosHostname(d);
+  const c = clockParts();
+  const stamp = `*${c.month} ${String(c.date).padStart(2, ' ')} ${c.time}.${c.ms}`;
+  const msg =
+    `${stamp}: %ARCHIVE_DIFF-5-ROLLBK_CNFMD_CHG_ROLLBACK_START: Start rolling to: ${r.file}\n` +
+    `${stamp}: %ARCHIVE_DIFF-5-ROLLBK_CNFMD_CHG_ROLLBACK_DONE: Rollback to ${r.file} done\n`;
+  for (const s of d.shells.all()) if (s.monitor) s.asyncMessage(msg);
+}
+
+/** "Gi0/1" -> "GigabitEthernet0/1" (the name running-config uses). */
+function longIosInterface(raw: string): string {
+  const m = /^([a-z-]+)\s*(\d.*)$/i.exec(raw.trim());
+  if (!m) return raw.trim();
+  const kinds = [
+    'GigabitEthernet',
+    'TenGigabitEthernet',
+    'FastEthernet',
+    'Loopback',
+    'Port-channel',
+    'Vlan',
+    'Tunnel',
+  ];
+  const typed = (m[1] ?? '').toLowerCase();
+  const hit = kinds.find((k) => k.toLowerCase().startsWith(typed));
+  return `${hit ?? m[1]}${(m[2] ?? '').replace(/\s+/g, '')}`;
 }
 
 export function iosProfile(options: IosOptions = {}): DeviceProfile {
@@ -82,15 +184,59 @@ export function iosProfile(options: IosOptions = {}): DeviceProfile {
     configLog: options.configLog ?? 'off',
     deniedCommands: options.deniedCommands ?? [],
     platform: options.platform ?? 'ios-xe',
+    archive: options.archive ?? true,
+    archivePath: options.archivePath ?? 'flash:archive-config',
+    archiveMaximum: options.archiveMaximum ?? 10,
+    confirmMinuteMs: options.confirmMinuteMs ?? 60_000,
   };
-  const device: IosDevice = { hostname: cfg.hostname };
+  const running = configBody(iosRunningConfig(cfg.hostname, cfg.runningConfigLines));
+  const device: IosDevice = {
+    hostname: cfg.hostname,
+    running,
+    startup: [...running],
+    files: new Map(),
+    archive: [],
+    nextArchive: 1,
+    revert: null,
+    timers: new DeviceTimers(),
+    shells: new ShellRegistry<IosShell>(),
+  };
   return {
     vendor: 'cisco-ios',
     username: cfg.username,
     password: cfg.password,
     authMethods: cfg.authMethods,
     terminal: cfg.terminal,
-    createShell: (term, session) => new IosShell(term, session, cfg, device),
+    createShell: (term, session) => {
+      const shell = new IosShell(term, session, cfg, device);
+      device.shells.add(shell);
+      return shell;
+    },
+    inspectConfig: () => {
+      const r = device.revert;
+      return {
+        running: [...device.running],
+        pending: r
+          ? {
+              kind: 'revert-timer',
+              remainingMs: Math.max(0, r.deadline - Date.now()),
+              minutes: r.minutes,
+              user: r.user,
+            }
+          : null,
+        history: [...device.archive]
+          .reverse()
+          .map((a) => ({ id: a.name, user: a.user, time: isoUtc(a.time) })),
+        extra: {
+          activeTimers: device.timers.count,
+          archiveEnabled: cfg.archive,
+          revertCheckpoint: r?.file ?? null,
+          files: [...device.files.keys()],
+          startupDiffers: device.startup.join('\n') !== device.running.join('\n'),
+        },
+      };
+    },
+    dispose: () => device.timers.dispose(),
   };
 }
 
@@ -109,6 +255,10 @@ class IosShell extends CliShell {
   private mode: IosMode;
   private readonly trees: Record<'user' | 'priv' | 'config' | 'if' | 'line' | 'router', CommandTree>;
   private pendingLog: string | null = null;
+  /** `terminal monitor`: device log messages (revert timer) are shown on this session. */
+  monitor = false;
+  /** running-config header of the current sub-mode ("interface GigabitEthernet1"). */
+  private ctx: string | null = null;
   /** Prompt as it was displayed when the current line was typed (for caret positions). */
   private typedPrompt = '';
 
@@ -169,6 +319,7 @@ class IosShell extends CliShell {
 
   private leaveConfig(): void {
     this.mode = 'priv';
+    this.ctx = null;
     if (this.cfg.configLog === 'off') return;
     const c = clockParts();
     const date = `${c.month} ${String(c.date).padStart(2, ' ')} ${c.time}.${c.ms}`;
@@ -193,6 +344,7 @@ class IosShell extends CliShell {
       const global = this.trees.config.parse(splitPipes(line).command);
       if (global.kind === 'ok') {
         this.mode = 'config';
+        this.ctx = null;
         return this.runLine(this.trees.config, line, 0, true);
       }
     }
@@ -242,7 +394,16 @@ class IosShell extends CliShell {
       }
       filters.push({ kind, arg: p.text.slice((rest[0] as { start: number }).start).trim() });
     }
+    const ctxBefore = this.ctx;
+    const wasConfig = this.inConfig && tree !== this.trees.priv;
     let out = await r.handler(r.match);
+    // Configuration commands take effect at once (IOS has no candidate): running-config changes.
+    if (out === undefined && wasConfig && !/^(end|exit|do)\b/.test(r.match.canonical)) {
+      const d = this.device;
+      if (this.ctx !== null && this.ctx !== ctxBefore) applyConfigLine(d.running, null, this.ctx, 1);
+      else applyConfigLine(d.running, this.ctx, command, 1);
+      syncIosHostname(d);
+    }
     if (out === undefined) return;
     for (const f of filters) out = applyFilter(out, f.kind, f.arg);
     await this.term.page(out, IOS_PAGER);
@@ -303,8 +464,14 @@ class IosShell extends CliShell {
       this.term.screenWidth = Number(m.args.width);
       return undefined;
     });
-    t.add('terminal monitor', () => undefined);
-    t.add('terminal no monitor', () => undefined);
+    t.add('terminal monitor', () => {
+      this.monitor = true;
+      return undefined;
+    });
+    t.add('terminal no monitor', () => {
+      this.monitor = false;
+      return undefined;
+    });
     t.add('telnet <host...>', (m) => `Trying ${m.args.host} ...\n% Connection refused by remote host\n\n`);
     t.add('ssh <args...>', () => '% Connection refused by remote host\n');
     t.add('ping <host...>', (m) => pingOutput(m.args.host ?? ''));
@@ -351,15 +518,35 @@ class IosShell extends CliShell {
       if (answer === '' || 'terminal'.startsWith(answer)) return this.enterConfig();
       return undefined;
     });
-    t.add('show running-config', () => iosRunningConfig(this.device.hostname, o.runningConfigLines));
-    t.add('show startup-config', () => iosRunningConfig(this.device.hostname, o.runningConfigLines));
-    t.add('write memory', () => 'Building configuration...\n[OK]\n');
+    t.add('show running-config', () => renderRunning(this.device.running));
+    t.add('show startup-config', () => renderRunning(this.device.startup));
+    t.add('write memory', () => {
+      this.device.startup = [...this.device.running];
+      return 'Building configuration...\n[OK]\n';
+    });
     t.add('copy running-config startup-config', async () => {
       this.term.writeRaw('Destination filename [startup-config]? ');
       const r = await this.term.readLine();
       if (r.kind !== 'line') return undefined;
+      this.device.startup = [...this.device.running];
       return 'Building configuration...\n[OK]\n';
     });
+    t.add('copy running-config <dst>', async (m) => {
+      const dst = m.args.dst ?? '';
+      if (!/^(flash|bootflash|disk0|nvram):\S+/.test(dst))
+        return `%Error opening ${dst} (Invalid argument)\n`;
+      const base = dst.replace(/^.*[:/]/, '');
+      this.term.writeRaw(`Destination filename [${base}]? `);
+      const r = await this.term.readLine();
+      if (r.kind !== 'line') return undefined;
+      const d = this.device;
+      if (!d.files.has(dst) && d.files.size >= MAX_FILES)
+        return `%Error opening ${dst} (No space left on device)\n`;
+      d.files.set(dst, [...d.running]);
+      const bytes = d.running.join('\n').length + 1;
+      return `${bytes} bytes copied in 0.128 secs (${Math.round(bytes / 0.128)} bytes/sec)\n`;
+    });
+    this.addArchiveCommands(t);
     t.add('clear counters', async () => {
       this.term.writeRaw('Clear "show interface" counters on all interfaces [confirm]');
       const key = await this.term.readKey();
@@ -371,7 +558,189 @@ class IosShell extends CliShell {
 
   private enterConfig(): string {
     this.mode = 'config';
+    this.ctx = null;
     return 'Enter configuration commands, one per line.  End with CNTL/Z.\n';
+  }
+
+  // ---- archive, Rollback Confirmed Change, configure replace ------------------------------------------
+
+  private addArchiveCommands(t: CommandTree): void {
+    const o = this.cfg;
+    const d = this.device;
+    const NOT_ENABLED = ' Archive feature not enabled\n';
+    const TURN_ON = '%Please turn config archive on before using Rollback Confirmed Change\n';
+    t.add('show archive', () => (o.archive ? this.showArchive() : NOT_ENABLED));
+    t.add('archive config', () => {
+      if (!o.archive) return NOT_ENABLED;
+      archiveRunning(d, o, this.session.username);
+      return undefined;
+    });
+    t.add('configure terminal revert timer <minutes:number>', (m) => {
+      if (!o.archive) return TURN_ON;
+      const minutes = Number(m.args.minutes);
+      if (minutes < 1 || minutes > 120) return this.invalidAt(m, 4);
+      let note = '';
+      if (!d.revert) {
+        const file = archiveRunning(d, o, this.session.username);
+        d.revert = {
+          deadline: 0,
+          minutes,
+          user: this.session.username,
+          since: new Date(),
+          file,
+          lines: [...d.running],
+          timer: null,
+        };
+        note = `Rollback Confirmed Change: Backing up current running config to ${file}\n\n`;
+      }
+      this.armRevert(minutes);
+      return `${note}${this.enterConfig()}`;
+    });
+    t.add('configure confirm', () => {
+      if (!d.revert) return '%No Rollback Confirmed Change pending\n';
+      d.timers.cancel(d.revert.timer);
+      d.revert = null;
+      return undefined;
+    });
+    t.add('configure revert now', () => {
+      if (!d.revert) return '%No Rollback Confirmed Change pending\n';
+      d.timers.cancel(d.revert.timer);
+      revertExpired(d);
+      return undefined;
+    });
+    t.add('configure revert timer <minutes:number>', (m) => {
+      if (!d.revert) return '%No Rollback Confirmed Change pending\n';
+      this.armRevert(Number(m.args.minutes));
+      return undefined;
+    });
+    const replace = (m: CommandMatch, force: boolean, minutes: number | null) =>
+      this.configureReplace(m.args.file ?? '', force, minutes);
+    t.add('configure replace <file>', (m) => replace(m, false, null));
+    t.add('configure replace <file> force', (m) => replace(m, true, null));
+    t.add('configure replace <file> time <minutes:number>', (m) => replace(m, false, Number(m.args.minutes)));
+    t.add('configure replace <file> force time <minutes:number>', (m) =>
+      replace(m, true, Number(m.args.minutes)),
+    );
+    t.add('show archive config differences', () => contextualDiff(d.startup, d.running));
+    t.add('show archive config differences <file1>', (m) => this.differences(m.args.file1 ?? '', null));
+    t.add('show archive config differences <file1> <file2>', (m) =>
+      this.differences(m.args.file1 ?? '', m.args.file2 ?? ''),
+    );
+    t.add('show archive config rollback timer', () => {
+      const r = d.revert;
+      if (!r) return '%No Rollback Confirmed Change pending\n';
+      const c = clockParts(r.since);
+      const leftMs = Math.max(0, r.deadline - Date.now());
+      const leftSec = Math.ceil((leftMs / o.confirmMinuteMs) * 60);
+      return (
+        `Time configured(or reset): ${c.time} UTC ${c.day} ${c.month} ${c.date} ${c.year}\n` +
+        'Timer type: Revert\n' +
+        `Timer value: ${r.minutes} min\n` +
+        `Time remaining: ${Math.floor(leftSec / 60)} min ${leftSec % 60} sec\n` +
+        `User: ${r.user}\n`
+      );
+    });
+  }
+
+  /** (Re)starts the revert timer; when it runs out running-config goes back to the checkpoint. */
+  private armRevert(minutes: number): void {
+    const d = this.device;
+    const r = d.revert;
+    if (!r) return;
+    d.timers.cancel(r.timer);
+    const ms = scaledMinutes(minutes, this.cfg.confirmMinuteMs);
+    r.minutes = minutes;
+    r.since = new Date();
+    r.deadline = Date.now() + ms;
+    r.timer = d.timers.after(ms, () => revertExpired(d));
+  }
+
+  private invalidAt(m: CommandMatch, tokenIndex: number): undefined {
+    const tok = m.tokens[tokenIndex];
+    this.printInvalid(tok ? tok.start : m.line.length);
+    return undefined;
+  }
+
+  /** A configuration file by name: archive files, copies in flash, nvram:startup-config. */
+  private readFile(name: string): string[] | null {
+    const d = this.device;
+    if (/^(nvram:)?startup-config$/.test(name)) return d.startup;
+    if (/^(system:)?running-config$/.test(name)) return d.running;
+    const a = d.archive.find((x) => x.name === name);
+    return a ? a.lines : (d.files.get(name) ?? null);
+  }
+
+  private differences(file1: string, file2: string | null): string {
+    const a = this.readFile(file1);
+    if (!a) return `%Error opening ${file1} (File not found)\n`;
+    const b = file2 === null ? this.device.running : this.readFile(file2);
+    if (!b) return `%Error opening ${file2} (File not found)\n`;
+    return contextualDiff(a, b);
+  }
+
+  /** `show archive`: maximum, count, next name, then one row per slot ("<- Most Recent"). */
+  private showArchive(): string {
+    const d = this.device;
+    const o = this.cfg;
+    const rows = [
+      `The maximum archive configurations allowed is ${o.archiveMaximum}.`,
+      `There are currently ${d.archive.length} archive configurations saved.`,
+      `The next archive file will be named ${o.archivePath}-${d.nextArchive}`,
+      ' Archive #  Name',
+    ];
+    const last = d.archive[d.archive.length - 1];
+    for (let i = 0; i < o.archiveMaximum; i++) {
+      const a = d.archive[i];
+      const num = String(i + 1).padStart(4);
+      rows.push(a ? `${num}        ${a.name}${a === last ? ' <- Most Recent' : ''}` : num);
+    }
+    return `${rows.join('\n')}\n`;
+  }
+
+  /**
+   * configure replace FILE [force] [time N]: running-config becomes FILE. Without `force` IOS asks first.
+   * With `time N` (needs the archive) the old running-config is archived and restored unless
+   * `configure confirm` comes within N minutes.
+   */
+  private async configureReplace(
+    file: string,
+    force: boolean,
+    minutes: number | null,
+  ): Promise<string | undefined> {
+    const d = this.device;
+    const o = this.cfg;
+    if (minutes !== null && !o.archive)
+      return '%Please turn config archive on before using Rollback Confirmed Change\n';
+    const target = this.readFile(file);
+    if (!target) return `%Error opening ${file} (File not found)\n`;
+    if (!force) {
+      this.term.writeRaw(
+        'This will apply all necessary additions and deletions\r\nto replace the current running configuration with the\r\n' +
+          'contents of the specified configuration file, which is\r\nassumed to be a complete configuration, not a partial\r\n' +
+          'configuration. Enter Y if you are sure you want to proceed. ? [no]: ',
+      );
+      const r = await this.term.readLine();
+      if (r.kind !== 'line' || !/^y(es)?$/i.test(r.text.trim())) return undefined;
+    }
+    let note = '';
+    if (minutes !== null && !d.revert) {
+      const backup = archiveRunning(d, o, this.session.username);
+      d.revert = {
+        deadline: 0,
+        minutes,
+        user: this.session.username,
+        since: new Date(),
+        file: backup,
+        lines: [...d.running],
+        timer: null,
+      };
+      note = `Rollback Confirmed Change: Backing up current running config to ${backup}\n`;
+    }
+    const same = target.join('\n') === d.running.join('\n');
+    d.running = [...target];
+    syncIosHostname(d);
+    if (minutes !== null) this.armRevert(minutes);
+    return `${note}Total number of passes: ${same ? 0 : 1}\nRollback Done\n`;
   }
 
   /**
@@ -412,7 +781,10 @@ class IosShell extends CliShell {
     });
     t.add('exit', () => {
       if (parent === 'priv') this.leaveConfig();
-      else this.mode = parent;
+      else {
+        this.mode = parent;
+        this.ctx = null;
+      }
       return undefined;
     });
     t.add('no <rest...>', () => undefined);
@@ -428,15 +800,18 @@ class IosShell extends CliShell {
     });
     t.add('interface <name...>', (m) => {
       this.mode = (m.args.name ?? '').includes('.') ? 'config-subif' : 'config-if';
+      this.ctx = `interface ${longIosInterface(m.args.name ?? '')}`;
       return undefined;
     });
-    t.add('line <kind> <range...>', () => {
+    t.add('line <kind> <range...>', (m) => {
       this.mode = 'config-line';
+      this.ctx = `line ${m.args.kind} ${(m.args.range ?? '').replace(/\s+/g, ' ')}`;
       return undefined;
     });
     for (const proto of ['ospf', 'eigrp', 'bgp']) {
-      t.add(`router ${proto} <id:number>`, () => {
+      t.add(`router ${proto} <id:number>`, (m) => {
         this.mode = 'config-router';
+        this.ctx = `router ${proto} ${m.args.id}`;
         return undefined;
       });
     }

@@ -38,6 +38,18 @@ import {
   type Terminal,
   tokenize,
 } from './cli-engine.js';
+import { DeviceTimers, isoUtc, ShellRegistry, scaledMinutes } from './config-state.js';
+import {
+  applyDelete,
+  applySet,
+  cloneTree,
+  compareTrees,
+  type JNode,
+  parseJunosText,
+  renderJunos,
+  toSetLines,
+  treesEqual,
+} from './junos-config.js';
 
 export interface JunosOptions extends CommonDeviceOptions {
   /** Chassis-cluster line shown above the prompt, e.g. '{master:0}' or '{primary:node0}'. */
@@ -48,6 +60,8 @@ export interface JunosOptions extends CommonDeviceOptions {
   rootShellPrompt?: 'modern' | 'legacy' | 'bare';
   /** Model in `show version` (default 'vsrx'). */
   model?: string;
+  /** Milliseconds one device minute lasts for `commit confirmed N` (default 60000; tests use e.g. 200). */
+  confirmMinuteMs?: number;
 }
 
 interface JunosConfig extends ResolvedCommon {
@@ -55,11 +69,44 @@ interface JunosConfig extends ResolvedCommon {
   loginShell: 'cli' | 'shell';
   rootShellPrompt: 'modern' | 'legacy' | 'bare';
   model: string;
+  confirmMinuteMs: number;
 }
 
+interface JunosCommit {
+  time: Date;
+  user: string;
+  /** `via cli`, `via other` (the automatic rollback). */
+  via: string;
+  comment?: string;
+  /** Minutes of a `commit confirmed`. */
+  confirmedMinutes?: number;
+  config: JNode;
+}
+
+/** Device-wide state: every SSH session of the simulator sees the same configuration databases. */
 interface JunosDevice {
   hostname: string;
+  /** Commit history, newest first: index = rollback number (0 = active configuration). At most 50. */
+  commits: JunosCommit[];
+  /** The shared candidate (`configure`, `configure exclusive`). */
+  shared: JNode;
+  /** `configure exclusive` lock holder. */
+  lock: { shell: JunosShell; since: Date } | null;
+  /** A `commit confirmed` waiting for confirmation. */
+  pending: {
+    deadline: number;
+    minutes: number;
+    user: string;
+    timer: NodeJS.Timeout | null;
+    revertTo: JNode;
+  } | null;
+  timers: DeviceTimers;
+  shells: ShellRegistry<JunosShell>;
+  ttys: number;
 }
+
+const MAX_ROLLBACKS = 50;
+const MAX_LOAD_LINES = 100_000;
 
 const JUNOS_RELEASE = '21.4R3-S1.5';
 const DEFAULT_BANNER = '--- JUNOS 21.4R3-S1.5 Kernel 64-bit  JNPR-12.1-20230120.0a3ef1d_buil';
@@ -76,16 +123,85 @@ export function junosProfile(options: JunosOptions = {}): DeviceProfile {
     loginShell: options.loginShell ?? (common.username === 'root' ? 'shell' : 'cli'),
     rootShellPrompt: options.rootShellPrompt ?? 'modern',
     model: options.model ?? 'vsrx',
+    confirmMinuteMs: options.confirmMinuteMs ?? 60_000,
   };
-  const device: JunosDevice = { hostname: cfg.hostname };
+  const initial = parseJunosText(junosConfiguration(cfg.hostname, cfg.runningConfigLines));
+  const device: JunosDevice = {
+    hostname: cfg.hostname,
+    commits: [{ time: new Date('2024-06-04T10:15:30Z'), user: 'admin', via: 'cli', config: initial }],
+    shared: cloneTree(initial),
+    lock: null,
+    pending: null,
+    timers: new DeviceTimers(),
+    shells: new ShellRegistry<JunosShell>(),
+    ttys: 0,
+  };
   return {
     vendor: 'juniper-junos',
     username: cfg.username,
     password: cfg.password,
     authMethods: cfg.authMethods,
     terminal: cfg.terminal,
-    createShell: (term, session) => new JunosShell(term, session, cfg, device),
+    createShell: (term, session) => {
+      const shell = new JunosShell(term, session, cfg, device);
+      device.shells.add(shell);
+      return shell;
+    },
+    inspectConfig: () => {
+      const active = activeConfig(device);
+      const p = device.pending;
+      return {
+        running: toSetLines(active),
+        pending: p
+          ? {
+              kind: 'commit-confirmed',
+              remainingMs: Math.max(0, p.deadline - Date.now()),
+              minutes: p.minutes,
+              user: p.user,
+            }
+          : null,
+        history: device.commits.map((c, i) => ({
+          id: String(i),
+          user: c.user,
+          time: isoUtc(c.time),
+          ...(c.comment === undefined ? {} : { comment: c.comment }),
+        })),
+        extra: {
+          activeTimers: device.timers.count,
+          sharedCandidateDiff: compareTrees(active, device.shared),
+          exclusiveLock: device.lock ? device.lock.shell.tty : null,
+        },
+      };
+    },
+    dispose: () => device.timers.dispose(),
   };
+}
+
+function activeConfig(d: JunosDevice): JNode {
+  return (d.commits[0] as JunosCommit).config;
+}
+
+/** Keeps the prompt's host name in step with the active configuration's `system host-name`. */
+function syncHostname(d: JunosDevice): void {
+  const system = activeConfig(d).children.find((c) => !c.leaf && c.name === 'system');
+  const leaf = system?.children.find((c) => c.leaf && c.name.startsWith('host-name '));
+  if (leaf) d.hostname = leaf.name.slice('host-name '.length).replace(/^"|"$/g, '');
+}
+
+/** `commit confirmed` was not confirmed in time: the device loads rollback 1 and commits it by itself. */
+function autoRollback(d: JunosDevice): void {
+  const p = d.pending;
+  if (!p) return;
+  d.pending = null;
+  d.commits.unshift({ time: new Date(), user: 'root', via: 'other', config: cloneTree(p.revertTo) });
+  if (d.commits.length > MAX_ROLLBACKS) d.commits.length = MAX_ROLLBACKS;
+  d.shared = cloneTree(p.revertTo);
+  syncHostname(d);
+  const c = clockParts();
+  const msg =
+    `\nBroadcast Message from root@${d.hostname}\n        (no tty) at ${c.time.slice(0, 5)} UTC...\n\n` +
+    'Commit was not confirmed; automatic rollback complete.\n';
+  for (const s of d.shells.all()) s.asyncMessage(msg);
 }
 
 /** Junos pager: "---(more)---" or "---(more NN%)---", Space / Enter / q; other keys are ignored here. */
@@ -125,8 +241,13 @@ class JunosShell extends CliShell {
   private readonly modeStack: JunosMode[] = [];
   private editPath: string[] = [];
   private readonly editStack: string[][] = [];
-  private changes: string[] = [];
+  /** `configure private`: this session's own candidate. */
+  private privateCandidate: JNode | null = null;
   private configureKind: ConfigureKind = 'normal';
+  /** Terminal name as Junos lists it (`p0`, `p1`, ...) and a process id for lock messages. */
+  readonly tty: string;
+  private readonly pid: number;
+  private readonly loginTime = new Date();
   private completeOnSpace = true;
   private readonly opTree: CommandTree;
   private readonly configTree: CommandTree;
@@ -141,6 +262,9 @@ class JunosShell extends CliShell {
     super(term, session);
     term.initPaging(cfg.pagingDefaultOn, cfg.terminalLength);
     this.mode = cfg.loginShell === 'shell' ? 'shell' : 'op';
+    const n = device.ttys++;
+    this.tty = `p${n}`;
+    this.pid = 4242 + n;
     this.opTree = this.buildOpTree();
     this.configTree = this.buildConfigTree();
   }
@@ -160,7 +284,38 @@ class JunosShell extends CliShell {
     }
     if (this.mode === 'op') return `\r\n${cluster ? `${cluster}\r\n` : ''}${u}@${h}>${sp}`;
     const edit = `[edit${this.editPath.length ? ` ${this.editPath.join(' ')}` : ''}]`;
-    return `\r\n${cluster ?? ''}${edit}\r\n${u}@${h}#${sp}`;
+    // While a commit confirmed waits, configuration mode shows the minutes left above [edit].
+    const p = this.device.pending;
+    const left = p ? Math.max(1, Math.ceil((p.deadline - Date.now()) / this.cfg.confirmMinuteMs)) : 0;
+    const pending = p ? `# commit confirmed will be rolled back in ${left} minutes\r\n` : '';
+    return `\r\n${pending}${cluster ?? ''}${edit}\r\n${u}@${h}#${sp}`;
+  }
+
+  override async run(): Promise<void> {
+    try {
+      await super.run();
+    } finally {
+      this.sessionEnded();
+    }
+  }
+
+  override async runCommand(command: string): Promise<number> {
+    try {
+      return await super.runCommand(command);
+    } finally {
+      this.sessionEnded();
+    }
+  }
+
+  /** A session that goes away drops its private candidate and an exclusive lock (discarding its changes). */
+  private sessionEnded(): void {
+    const d = this.device;
+    if (d.lock?.shell === this) {
+      d.shared = cloneTree(activeConfig(d));
+      d.lock = null;
+    }
+    this.privateCandidate = null;
+    d.shells.delete(this);
   }
 
   protected override lineOptions(): ReadLineOptions {
@@ -190,13 +345,20 @@ class JunosShell extends CliShell {
     if (r.kind !== 'ok') return this.reportError(r, offset);
     let noMore = false;
     const filters: { kind: FilterKind; arg: string }[] = [];
-    const pipeKinds: Record<string, FilterKind | 'no-more'> = {
+    /** `| compare [rollback N]` / `| display set` replace what the show command prints. */
+    let view: { kind: 'compare'; rollback: number | null } | { kind: 'display-set' } | null = null;
+    const pipeKinds: Record<string, FilterKind | 'no-more' | 'compare' | 'display'> = {
       match: 'include',
       except: 'exclude',
       count: 'count',
       last: 'last',
       'no-more': 'no-more',
+      compare: 'compare',
+      display: 'display',
     };
+    const candidateView = tree === this.configTree;
+    const c0 = r.match.canonical;
+    const isConfigShow = candidateView ? /^show\b/.test(c0) : /^show configuration\b/.test(c0);
     for (const p of pipes) {
       const [kw, ...rest] = tokenize(p.text);
       const word = kw?.text.toLowerCase() ?? '';
@@ -210,6 +372,30 @@ class JunosShell extends CliShell {
         noMore = true;
         continue;
       }
+      if (kind === 'compare' || kind === 'display') {
+        const args = rest.map((t) => t.text.toLowerCase());
+        const column = offset + p.start + (rest[0]?.start ?? p.text.trimEnd().length + 1);
+        if (!isConfigShow) {
+          this.caretError(offset + p.start + (kw?.start ?? 0), 'syntax error, expecting <command>.');
+          return;
+        }
+        if (kind === 'display') {
+          if (args.length !== 1 || !'set'.startsWith(args[0] ?? '-')) {
+            this.caretError(column, 'syntax error, expecting <command>.');
+            return;
+          }
+          view = { kind: 'display-set' };
+          continue;
+        }
+        if (args.length === 0) view = { kind: 'compare', rollback: null };
+        else if (args.length === 2 && 'rollback'.startsWith(args[0] ?? '-') && /^\d+$/.test(args[1] ?? '')) {
+          view = { kind: 'compare', rollback: Number(args[1]) };
+        } else {
+          this.caretError(column, 'syntax error, expecting <command>.');
+          return;
+        }
+        continue;
+      }
       const arg = rest.length ? p.text.slice((rest[0] as { start: number }).start).trim() : '';
       if (!arg && kind !== 'count') {
         this.caretError(offset + p.start + p.text.trimEnd().length + 1, 'missing mandatory argument.');
@@ -217,7 +403,7 @@ class JunosShell extends CliShell {
       }
       filters.push({ kind, arg: kind === 'count' && !arg ? '' : arg });
     }
-    let out = await r.handler(r.match);
+    let out = view ? this.configView(view, r.match, candidateView) : await r.handler(r.match);
     if (out === undefined) return;
     for (const f of filters) {
       out =
@@ -230,6 +416,26 @@ class JunosShell extends CliShell {
     const percent = c.startsWith('show configuration') || (this.mode === 'config' && c.startsWith('show'));
     if (noMore) this.term.print(out);
     else await this.term.page(out, JUNOS_PAGER, { percent });
+  }
+
+  /** What `show ... | compare` / `| display set` print (configuration mode: the candidate; else the active one). */
+  private configView(
+    view: { kind: 'compare'; rollback: number | null } | { kind: 'display-set' },
+    m: CommandMatch,
+    inConfig: boolean,
+  ): string | undefined {
+    const d = this.device;
+    const shown = inConfig ? this.candidate() : activeConfig(d);
+    if (view.kind === 'display-set') {
+      const path = [...(inConfig ? this.editPath : []), ...tokenize(m.args.path ?? '').map((t) => t.text)];
+      const prefix = path.length ? `set ${path.join(' ')} ` : 'set ';
+      const lines = toSetLines(shown).filter((l) => l.startsWith(prefix) || l === prefix.trimEnd());
+      return lines.length ? `${lines.join('\n')}\n` : '';
+    }
+    const n = view.rollback ?? 0;
+    const base = d.commits[n];
+    if (!base) return `error: Requested rollback configuration does not exist: ${n}\n`;
+    return compareTrees(base.config, shown);
   }
 
   /** A line with a caret under the column (counted from the start of the prompt line), then the message. */
@@ -280,10 +486,9 @@ class JunosShell extends CliShell {
       () => junosVersion(this.device.hostname, cfg.model, cfg.clusterLine),
       'Show system information',
     );
-    t.add('show configuration', () => junosConfiguration(this.device.hostname, cfg.runningConfigLines));
-    t.add('show configuration <path...>', (m) =>
-      configSection(junosConfiguration(this.device.hostname, cfg.runningConfigLines), m.args.path ?? ''),
-    );
+    t.add('show configuration', () => this.activeText());
+    t.add('show configuration <path...>', (m) => configSection(this.activeText(), m.args.path ?? ''));
+    t.add('show system commit', () => this.showSystemCommit());
     t.add('show interfaces terse', () => interfacesTerse());
     t.add('show interfaces descriptions', async () => {
       await printPausingAtPromptLikeLines(this.term, DESCRIPTIONS, cfg.falsePromptPauseMs);
@@ -352,27 +557,94 @@ class JunosShell extends CliShell {
   }
 
   private enterConfig(kind: ConfigureKind): string {
+    const d = this.device;
+    const active = activeConfig(d);
+    if (kind !== 'normal' && d.lock && d.lock.shell !== this) return this.lockedMessage();
+    const sharedModified = !treesEqual(d.shared, active);
+    if (kind === 'private' && sharedModified) {
+      return `error: shared configuration database modified\n${this.editorsText()}`;
+    }
+    const others = this.editorsText();
+    // Uncommitted shared changes block `configure exclusive` while their editors are still in configuration mode.
+    if (kind === 'exclusive' && sharedModified && others)
+      return `error: configuration database modified\n${others}`;
     this.mode = 'config';
     this.configureKind = kind;
     this.editPath = [];
     this.editStack.length = 0;
-    this.changes = [];
+    this.privateCandidate = kind === 'private' ? cloneTree(active) : null;
+    if (kind === 'exclusive') d.lock = { shell: this, since: new Date() };
     const warn = kind === 'normal' ? '' : 'warning: uncommitted changes will be discarded on exit\n';
-    return `${warn}Entering configuration mode\n`;
+    const notes = `${kind === 'normal' ? others : ''}${sharedModified && kind !== 'private' ? 'The configuration has been changed but not committed\n' : ''}`;
+    return `${warn}Entering configuration mode\n${notes}`;
+  }
+
+  /** "Users currently editing the configuration:" and one entry per other session in configuration mode. */
+  private editorsText(): string {
+    const others = this.device.shells.all().filter((s) => s !== this && s.mode === 'config');
+    if (others.length === 0) return '';
+    const rows = others.map(
+      (s) =>
+        `  ${s.session.username} terminal ${s.tty} (pid ${s.pid}) on since ${isoUtc(s.loginTime)}\n` +
+        `      ${s.configureKind === 'normal' ? '' : `${s.configureKind} `}[edit${s.editPath.length ? ` ${s.editPath.join(' ')}` : ''}]`,
+    );
+    return `Users currently editing the configuration:\n${rows.join('\n')}\n`;
+  }
+
+  private lockedMessage(): string {
+    const l = this.device.lock;
+    if (!l) return '';
+    return (
+      'error: configuration database locked by:\n' +
+      `  ${l.shell.session.username} terminal ${l.shell.tty} (pid ${l.shell.pid}) on since ${isoUtc(l.since)}\n` +
+      '      exclusive [edit]\n'
+    );
+  }
+
+  /** Another session holds `configure exclusive`: changes and commits are refused. */
+  private lockedByOther(): boolean {
+    const l = this.device.lock;
+    return l !== null && l.shell !== this;
+  }
+
+  /** The candidate this session edits: its private copy, or the shared candidate. */
+  private candidate(): JNode {
+    return this.privateCandidate ?? this.device.shared;
+  }
+
+  private setCandidate(tree: JNode): void {
+    if (this.privateCandidate) this.privateCandidate = tree;
+    else this.device.shared = tree;
+  }
+
+  private hasChanges(): boolean {
+    return !treesEqual(this.candidate(), activeConfig(this.device));
+  }
+
+  /** `show configuration`: "## Last commit" line, then the active configuration. */
+  private activeText(): string {
+    const last = this.device.commits[0] as JunosCommit;
+    const head = `## Last commit: ${isoUtc(last.time)} by ${last.user}`;
+    return `${[head, ...renderJunos(activeConfig(this.device))].join('\n')}\n`;
+  }
+
+  /** `show system commit`: rollback number, date, user, client, confirmed-commit note, comment. */
+  private showSystemCommit(): string {
+    const d = this.device;
+    const rows: string[] = [];
+    d.commits.forEach((c, i) => {
+      const note = c.confirmedMinutes ? ` commit confirmed, rollback in ${c.confirmedMinutes}mins` : '';
+      rows.push(`${String(i).padEnd(4)}${isoUtc(c.time)} by ${c.user} via ${c.via}${note}`);
+      if (c.comment) rows.push(`    ${c.comment}`);
+      if (i === 0 && d.pending) rows.push('    rollback pending');
+    });
+    return `${rows.join('\n')}\n`;
   }
 
   // ---- configuration mode ------------------------------------------------------------------------------
 
   private buildConfigTree(): CommandTree {
     const t = new CommandTree();
-    const validate = (m: CommandMatch): boolean => {
-      const first = m.tokens[1];
-      if (first && this.editPath.length === 0 && !STATEMENTS.includes(first.text)) {
-        this.caretError(first.start, 'syntax error.');
-        return false;
-      }
-      return true;
-    };
     t.add(
       'set',
       (m) => {
@@ -381,24 +653,15 @@ class JunosShell extends CliShell {
       },
       'Set a parameter',
     );
-    t.add('set <path...>', (m) => {
-      if (validate(m)) this.changes.push(`set ${[...this.editPath, m.args.path].join(' ')}`);
-      return undefined;
-    });
-    t.add(
-      'delete <path...>',
-      (m) => {
-        if (validate(m)) this.changes.push(`delete ${[...this.editPath, m.args.path].join(' ')}`);
-        return undefined;
-      },
-      'Delete a data element',
-    );
+    t.add('set <path...>', (m) => this.changeStatement('set', m));
+    t.add('delete <path...>', (m) => this.changeStatement('delete', m), 'Delete a data element');
     t.add(
       'edit <path...>',
       (m) => {
-        if (!validate(m)) return undefined;
+        const path = this.statementPath(m);
+        if (!path) return undefined;
         this.editStack.push(this.editPath);
-        this.editPath = [...this.editPath, ...tokenize(m.args.path ?? '').map((tk) => tk.text)];
+        this.editPath = path;
         return undefined;
       },
       'Edit a sub-element',
@@ -429,48 +692,231 @@ class JunosShell extends CliShell {
     t.add('quit', exit, 'Quit from this level');
     t.add('exit configuration-mode', () => this.leaveConfig());
     t.add('quit configuration-mode', () => this.leaveConfig());
-    t.add('commit', () => this.commit(), 'Commit current set of changes');
-    t.add('commit check', () => 'configuration check succeeds\n');
+    t.add('commit', () => this.commit({}), 'Commit current set of changes');
+    t.add('commit check', () => this.commit({ check: true }));
+    t.add('commit comment <text...>', (m) => this.commit({ comment: unquote(m.args.text ?? '') }));
+    t.add('commit confirmed', () => this.commit({ confirmed: 10 }));
+    t.add('commit confirmed <minutes:number>', (m) => this.commit({ confirmed: Number(m.args.minutes) }));
+    t.add('commit confirmed <minutes:number> comment <text...>', (m) =>
+      this.commit({ confirmed: Number(m.args.minutes), comment: unquote(m.args.text ?? '') }),
+    );
     t.add('commit and-quit', () => {
-      const out = this.commit();
-      this.mode = 'op';
+      const out = this.commit({});
+      if (!out.includes('commit complete')) return out;
+      this.leaveAfterCommit();
       return `${out}Exiting configuration mode\n`;
     });
-    t.add('rollback', () => this.rollback(), 'Roll back to previous committed configuration');
-    t.add('rollback <n:number>', () => this.rollback());
+    t.add('rollback', () => this.rollback(0), 'Roll back to previous committed configuration');
+    t.add('rollback <n:number>', (m) => this.rollback(Number(m.args.n)));
+    t.add('load set terminal', () => this.loadSetTerminal(), 'Load configuration from ASCII file');
     t.add('show', () => this.showCandidate(), 'Show a parameter');
     t.add('show <path...>', (m) => configSection(this.showCandidate(), m.args.path ?? ''));
     t.add('run <command...>', () => undefined, 'Run an operational-mode command'); // dispatched in execute()
     t.add(
       'status',
-      () =>
-        `Users currently editing the configuration:\n  ${this.session.username} terminal p0 (pid 4242) on since 2024-06-04 10:15:30 UTC\n      [edit]\n`,
+      () => {
+        const rows = this.device.shells
+          .all()
+          .filter((s) => s.mode === 'config')
+          .map(
+            (s) =>
+              `  ${s.session.username} terminal ${s.tty} (pid ${s.pid}) on since ${isoUtc(s.loginTime)}\n` +
+              `      ${s.configureKind === 'normal' ? '' : `${s.configureKind} `}[edit${s.editPath.length ? ` ${s.editPath.join(' ')}` : ''}]`,
+          );
+        return `Users currently editing the configuration:\n${rows.join('\n')}\n`;
+      },
       'Show users currently editing configuration',
     );
     return t;
   }
 
-  private commit(): string {
-    this.changes = [];
-    if (!this.cfg.clusterLine) return 'commit complete\n';
-    return 'node0:\nconfiguration check succeeds\nnode1:\ncommit complete\nnode0:\ncommit complete\n';
+  /**
+   * The statement path of `set` / `delete` / `edit` (edit level + typed words) with the top-level word
+   * expanded from a unique prefix; errors are reported (caret) and give null.
+   */
+  private statementPath(m: CommandMatch): string[] | null {
+    const words = m.tokens.slice(1);
+    if (this.editPath.length > 0) return [...this.editPath, ...words.map((w) => w.text)];
+    const first = words[0];
+    if (!first) return null;
+    const r = topStatement(first.text);
+    if (r.kind === 'invalid') {
+      this.caretError(first.start, 'syntax error.');
+      return null;
+    }
+    if (r.kind === 'ambiguous') {
+      this.caretError(first.start, `'${first.text}' is ambiguous.`);
+      const rows = r.candidates.map((c) => `  ${c.padEnd(21)}${STATEMENT_HELP[c] ?? ''}`);
+      this.term.print(`Possible completions:\n${rows.join('\n')}\n`);
+      return null;
+    }
+    return [r.word, ...words.slice(1).map((w) => w.text)];
   }
 
-  private rollback(): string {
-    this.changes = [];
+  /** `set` / `delete` on the candidate. */
+  private changeStatement(verb: 'set' | 'delete', m: CommandMatch): string | undefined {
+    const path = this.statementPath(m);
+    if (!path) return undefined;
+    if (this.lockedByOther()) return this.lockedMessage();
+    const last = path[path.length - 1] ?? '';
+    if (verb === 'set' && VALUE_REQUIRED.has(last)) {
+      this.caretError(m.line.trimEnd().length + 1, 'missing argument.');
+      return undefined;
+    }
+    if (verb === 'set') {
+      applySet(this.candidate(), path.join(' '));
+      return undefined;
+    }
+    return applyDelete(this.candidate(), path.join(' ')) ? undefined : 'warning: statement not found\n';
+  }
+
+  /**
+   * `load set terminal`: lines until Ctrl+D at the start of a line, each applied like an interactive `set` /
+   * `delete` at the current level. A bad line is reported as `terminal:LINE:(COLUMN) syntax error: WORD`
+   * and skipped; the other lines stay loaded and the load reports "load complete" (as a device does).
+   */
+  private async loadSetTerminal(): Promise<string | undefined> {
+    if (this.lockedByOther()) return this.lockedMessage();
+    this.term.print('[Type ^D at a new line to end input]\n');
+    const lines: string[] = [];
+    for (;;) {
+      const r = await this.term.readLine({ eofOnCtrlD: true });
+      if (r.kind === 'closed') {
+        if (!this.term.interactive && lines.length) break; // exec channel: EOF ends the input
+        return undefined;
+      }
+      if (r.kind === 'interrupt') return undefined; // ^C abandons the load, nothing is changed
+      if (r.kind === 'eof') {
+        if (r.text.trim()) lines.push(r.text);
+        break;
+      }
+      lines.push(r.text);
+      if (lines.length >= MAX_LOAD_LINES) break;
+    }
+    const tree = cloneTree(this.candidate());
+    const errors: string[] = [];
+    for (const [i, line] of lines.entries()) {
+      const tokens = tokenize(line);
+      const verb = tokens[0];
+      if (!verb) continue;
+      const where = (tok: { text: string; start: number }) => {
+        errors.push(`terminal:${i + 1}:(${tok.start}) syntax error: ${tok.text}`);
+      };
+      if (verb.text !== 'set' && verb.text !== 'delete') {
+        where(verb);
+        continue;
+      }
+      const words = tokens.slice(1);
+      const first = words[0];
+      if (!first) {
+        where(verb);
+        continue;
+      }
+      let path: string[];
+      if (this.editPath.length > 0) path = [...this.editPath, ...words.map((w) => w.text)];
+      else {
+        const top = topStatement(first.text);
+        if (top.kind !== 'ok') {
+          where(first);
+          continue;
+        }
+        path = [top.word, ...words.slice(1).map((w) => w.text)];
+      }
+      if (verb.text === 'set') applySet(tree, path.join(' '));
+      else if (!applyDelete(tree, path.join(' '))) errors.push('warning: statement not found');
+    }
+    this.setCandidate(tree);
+    return `${errors.map((e) => `${e}\n`).join('')}load complete\n`;
+  }
+
+  /**
+   * commit / commit check / commit comment / commit confirmed [N]: a later `commit` or `commit check`
+   * confirms a pending `commit confirmed`; an unconfirmed one is rolled back by the device after N minutes.
+   */
+  private commit(o: { check?: boolean; comment?: string; confirmed?: number }): string {
+    const d = this.device;
+    if (this.lockedByOther()) return this.lockedMessage();
+    const p = d.pending;
+    if (o.check) {
+      if (p) this.clearPending();
+      return 'configuration check succeeds\n';
+    }
+    if (o.confirmed !== undefined && (o.confirmed < 1 || o.confirmed > 65535)) {
+      return 'error: confirmed-timeout must be between 1 and 65535\n';
+    }
+    const before = activeConfig(d);
+    const snapshot = cloneTree(this.candidate());
+    d.commits.unshift({
+      time: new Date(),
+      user: this.session.username,
+      via: 'cli',
+      ...(o.comment === undefined ? {} : { comment: o.comment }),
+      ...(o.confirmed === undefined ? {} : { confirmedMinutes: o.confirmed }),
+      config: snapshot,
+    });
+    if (d.commits.length > MAX_ROLLBACKS) d.commits.length = MAX_ROLLBACKS;
+    if (this.privateCandidate) {
+      this.privateCandidate = cloneTree(snapshot);
+      if (treesEqual(d.shared, before)) d.shared = cloneTree(snapshot);
+    }
+    syncHostname(d);
+    let out = 'commit complete\n';
+    if (o.confirmed !== undefined) {
+      // A second commit confirmed restarts the clock; the rollback still goes back to the last confirmed config.
+      const revertTo = p ? p.revertTo : before;
+      if (p) d.timers.cancel(p.timer);
+      const ms = scaledMinutes(o.confirmed, this.cfg.confirmMinuteMs);
+      d.pending = {
+        deadline: Date.now() + ms,
+        minutes: o.confirmed,
+        user: this.session.username,
+        revertTo,
+        timer: d.timers.after(ms, () => autoRollback(d)),
+      };
+      out = `commit confirmed will be automatically rolled back in ${o.confirmed} minutes unless confirmed\n${out}`;
+    } else if (p) this.clearPending();
+    if (this.cfg.clusterLine) {
+      return `node0:\nconfiguration check succeeds\nnode1:\n${out}node0:\n${out}`;
+    }
+    return out;
+  }
+
+  private clearPending(): void {
+    const d = this.device;
+    if (!d.pending) return;
+    d.timers.cancel(d.pending.timer);
+    d.pending = null;
+  }
+
+  /** `rollback N`: load committed configuration N into the candidate (0 = discard changes). */
+  private rollback(n: number): string {
+    if (this.lockedByOther()) return this.lockedMessage();
+    const c = this.device.commits[n];
+    if (!c) return `error: Requested rollback configuration does not exist: ${n}\n`;
+    this.setCandidate(cloneTree(c.config));
     return 'load complete\n';
   }
 
   private showCandidate(): string {
-    const base = junosConfiguration(this.device.hostname, this.cfg.runningConfigLines);
-    const body = splitLines(base).slice(1).join('\n'); // no "## Last commit" line in the candidate view
+    const body = renderJunos(this.candidate()).join('\n');
     if (this.editPath.length === 0) return `${body}\n`;
-    return configSection(base, this.editPath.join(' '));
+    return configSection(`${body}\n`, this.editPath.join(' '));
+  }
+
+  /** Back to operational mode after `commit and-quit` / leaving: private and exclusive state is released. */
+  private leaveAfterCommit(): void {
+    const d = this.device;
+    if (d.lock?.shell === this) d.lock = null;
+    this.privateCandidate = null;
+    this.mode = 'op';
+    this.configureKind = 'normal';
+    this.editPath = [];
+    this.editStack.length = 0;
   }
 
   /** Leaving configuration mode asks first when there are uncommitted changes. */
   private async leaveConfig(): Promise<string | undefined> {
-    if (this.changes.length > 0) {
+    if (this.hasChanges()) {
       this.term.print('The configuration has been changed but not committed\n');
       const discard = this.configureKind !== 'normal';
       if (this.configureKind === 'exclusive') {
@@ -487,12 +933,13 @@ class JunosShell extends CliShell {
         if (a === '' || 'yes'.startsWith(a)) break;
         if ('no'.startsWith(a)) return undefined;
       }
-      if (discard) this.term.print('warning: discarding uncommitted changes\nload complete\n');
+      if (discard) {
+        // Exclusive: the shared candidate goes back to the active configuration; private: the copy is dropped.
+        if (this.configureKind === 'exclusive') this.device.shared = cloneTree(activeConfig(this.device));
+        this.term.print('warning: discarding uncommitted changes\nload complete\n');
+      }
     }
-    this.mode = 'op';
-    this.changes = [];
-    this.editPath = [];
-    this.editStack.length = 0;
+    this.leaveAfterCommit();
     return 'Exiting configuration mode\n';
   }
 
@@ -532,6 +979,34 @@ class JunosShell extends CliShell {
         return `${cmd}: Command not found.\n`;
     }
   }
+}
+
+/** Short help shown by "Possible completions" for top-level statements. */
+const STATEMENT_HELP: Record<string, string> = {
+  security: 'Security configuration',
+  services: 'System services',
+  snmp: 'Simple Network Management Protocol configuration',
+  system: 'System parameters',
+};
+
+/** Statements that need a value: `set system host-name` alone is "missing argument.". */
+const VALUE_REQUIRED = new Set(['host-name', 'domain-name', 'description', 'address', 'mtu', 'time-zone']);
+
+/** A top-level statement from what was typed: exact, unique prefix, ambiguous or unknown. */
+function topStatement(
+  typed: string,
+): { kind: 'ok'; word: string } | { kind: 'ambiguous'; candidates: string[] } | { kind: 'invalid' } {
+  const low = typed.toLowerCase();
+  if (STATEMENTS.includes(low) || low === 'version') return { kind: 'ok', word: low };
+  const hits = STATEMENTS.filter((s) => s.startsWith(low));
+  if (hits.length === 1) return { kind: 'ok', word: hits[0] as string };
+  if (hits.length > 1) return { kind: 'ambiguous', candidates: hits };
+  return { kind: 'invalid' };
+}
+
+function unquote(text: string): string {
+  const t = text.trim();
+  return t.startsWith('"') ? t.replace(/^"|"$/g, '') : t;
 }
 
 // ---- canned output -------------------------------------------------------------------------------------
