@@ -315,7 +315,7 @@ export class ConfigChange {
     if (!state.pendingConfirm) {
       throw new ConfigChangeError('no commit is waiting for confirmation on this device: nothing to confirm');
     }
-    // Confirm what is pending (EOS: the session with the timer, by the name state found).
+    // Confirm what is pending, by the names state found (a session with a commit timer, say).
     Object.assign(this.vars, state.details);
     const output = await this.runAll(steps, 'confirm');
     await this.toBase();
