@@ -135,7 +135,7 @@ export function registerConfigTools(
         );
       }
       const comment = args.comment === '' ? undefined : args.comment;
-      const { value, session, dialect, sessionReset } = await manager.configChange(
+      const { value, session, sessionReset } = await manager.configChange(
         targetOf(args),
         runOf(args, extra),
         'configure',
@@ -161,7 +161,7 @@ export function registerConfigTools(
           ...(r.rejected && { rejectedLine: r.rejected.index }),
         }),
       );
-      return configureReply(value, session, dialect, sessionReset);
+      return configureReply(value, session, sessionReset);
     },
   );
 
@@ -255,7 +255,7 @@ export function registerConfigTools(
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args, extra) => {
-      const { value, session, dialect } = await manager.configChange(
+      const { value, session } = await manager.configChange(
         targetOf(args),
         runOf(args, extra),
         'state',
@@ -263,12 +263,12 @@ export function registerConfigTools(
         (change) => change.state(),
         undefined,
       );
-      return stateReply(value, session, dialect);
+      return stateReply(value, session);
     },
   );
 }
 
-function configureReply(r: ConfigResult, session: string, dialect: string, sessionReset: boolean) {
+function configureReply(r: ConfigResult, session: string, sessionReset: boolean) {
   const notes = [...r.notes, ...(sessionReset ? ['a new connection was opened for this change'] : [])];
   const structured = {
     session,
@@ -308,7 +308,7 @@ function operationReply(
   done: { value: OperationResult; session: string; dialect: string },
   headline: string,
 ) {
-  const { value, session, dialect } = done;
+  const { value, session } = done;
   const structured = {
     session,
     ...(value.output && { output: value.output }),
@@ -320,7 +320,7 @@ function operationReply(
   return { structured, text };
 }
 
-function stateReply(state: ConfigState, session: string, dialect: string) {
+function stateReply(state: ConfigState, session: string) {
   const hasDetails = Object.keys(state.details).length > 0;
   const structured = {
     session,
