@@ -4,7 +4,9 @@
 //   --floors  only the floors (no dist/cli.js needed)      --quick  a tenth of the samples, no docs written
 //   --files   only the file transfers (bench/files.ts); rewrites only their section of docs/benchmarks.md
 //   --cost    only the sizes of common results (bench/cost.ts), in seconds; rewrites only their section
+//   --config  only the configuration changes (bench/config.ts): a 200-line change, configure vs one by one
 import { startSshd } from '../test/harness/sshd.js';
+import { configBenchmarks } from './config.js';
 import { BIG_COMMAND, costBenchmarks } from './cost.js';
 import {
   CONFIG_BYTES,
@@ -41,6 +43,7 @@ const floorsOnly = process.argv.includes('--floors');
 const quick = process.argv.includes('--quick');
 const filesOnly = process.argv.includes('--files');
 const costOnly = process.argv.includes('--cost');
+const configOnly = process.argv.includes('--config');
 
 const checkLength = (out: string, what: string) =>
   check(
@@ -68,7 +71,16 @@ async function cleanUp(): Promise<void> {
   }
 }
 
+/** The configuration-change group, printed (its numbers go in docs/configuration-changes.md by hand). */
+async function configChanges(): Promise<void> {
+  const rows: Row[] = [];
+  const ratios = await configBenchmarks(rows, { quick, defer: (fn) => cleanups.push(fn) });
+  console.log('');
+  printTable(rows, ratios, 'configuration changes (ms)');
+}
+
 async function main(): Promise<void> {
+  if (configOnly) return configChanges();
   const m = machine();
   const sshd = await startSshd();
   cleanups.push(() => sshd.stop());
@@ -336,6 +348,7 @@ async function main(): Promise<void> {
   });
 
   const fileSection = server ? await files() : undefined;
+  if (!floorsOnly) await configChanges();
 
   printTable(rows, ratios);
   console.log('');

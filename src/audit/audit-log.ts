@@ -23,6 +23,23 @@ export interface AuditRecord {
   durationMs?: number;
   bytesOut?: number;
   error?: string;
+  /** The login user of the session (who the device saw make a change). */
+  user?: string;
+  /** A configuration operation (configure, confirm_commit, discard_changes, rollback): what it did. */
+  change?: ChangeAudit;
+}
+
+/** What a configuration operation changed, for the audit log (secrets masked like every field). */
+export interface ChangeAudit {
+  operation: 'configure' | 'confirm_commit' | 'discard_changes' | 'rollback';
+  outcome: string;
+  lines?: string[];
+  diff?: string;
+  commitId?: string;
+  checkpoint?: string;
+  confirmMinutes?: number;
+  comment?: string;
+  rejectedLine?: number;
 }
 
 /**

@@ -209,6 +209,10 @@ export function describeConfig(loaded: LoadedConfig): string {
   lines.push(
     `Tools: ${loaded.tools.names ? loaded.tools.names.join(', ') : 'the default sets'}${loaded.tools.readOnly ? '; read-only (the tools that write files are hidden)' : ''}`,
   );
+  const changes = loaded.configChanges;
+  lines.push(
+    `Configuration changes: without a client that asks the user, commits ${changes.requireConfirmMinutes === false ? 'may be plain commits (require_confirm_minutes: false)' : 'must give confirm_minutes'}${changes.stepTimeoutMs !== undefined ? `; step_timeout ${changes.stepTimeoutMs / 1000}s` : ''}`,
+  );
   lines.push(`Audit log: ${loaded.auditPath ? shown(loaded.auditPath) : 'off (no `audit` section)'}`);
   if (loaded.dialectPaths.length > 0)
     lines.push(`Dialect folders: ${loaded.dialectPaths.map(shown).join(', ')}`);

@@ -57,6 +57,8 @@ export interface LoadedConfig {
   dialectPaths: string[];
   /** Only what the file sets; the CLI layers flags and environment over it. */
   limits: Partial<ServerLimits>;
+  /** The `config_changes` section: {} when absent (the configure tools' defaults apply). */
+  configChanges: { requireConfirmMinutes?: boolean; stepTimeoutMs?: number };
   /** The `files` section, local folders made absolute (against the file's folder); {} when absent. */
   files: { localDirs?: string[]; maxTransferBytes?: number; maxReadBytes?: number };
 }
@@ -259,6 +261,14 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
     auditPath: config.audit ? resolveConfigPath(config.audit.path, dir) : undefined,
     dialectPaths: (config.dialect_paths ?? []).map((dialectDir) => resolveConfigPath(dialectDir, dir)),
     limits,
+    configChanges: {
+      ...(config.config_changes?.require_confirm_minutes !== undefined && {
+        requireConfirmMinutes: config.config_changes.require_confirm_minutes,
+      }),
+      ...(config.config_changes?.step_timeout !== undefined && {
+        stepTimeoutMs: config.config_changes.step_timeout * 1000,
+      }),
+    },
     files: {
       ...(config.files?.local_dirs && {
         localDirs: config.files.local_dirs.map((local) => resolveConfigPath(local, dir)),

@@ -206,6 +206,18 @@ export const configSchema = z.strictObject({
     ),
   ),
   audit: section(z.strictObject({ path })),
+  /** The configure tools (src/server/tools/config.ts): what a commit needs when nobody can be asked. */
+  config_changes: section(
+    z.strictObject({
+      /**
+       * Without a client that can ask the user (elicitation), a commit must be a commit confirmed (the
+       * device rolls back by itself unless confirmed). Default true; false lets plain commits through.
+       */
+      require_confirm_minutes: z.boolean().optional(),
+      /** Seconds one device step (a line, the diff, the commit) may take. */
+      step_timeout: z.number().positive().max(3600).optional(),
+    }),
+  ),
   dialect_paths: section(z.array(path)),
   files: section(
     z.strictObject({

@@ -30,6 +30,47 @@ export interface Transition {
   failure: RegExp[];
 }
 
+/** One command of a config_session operation, sent only when its conditions hold. */
+export interface ConfigStep {
+  send: Template;
+  when: string[];
+  unless: string[];
+  capture: RegExp[];
+  failure: RegExp[];
+  optional: boolean;
+}
+
+/** The `config_session` section compiled: how the configure tools hold, show, commit and undo a change. */
+export interface ConfigSession {
+  description: string;
+  baseMode: string;
+  mode: string;
+  candidate: boolean;
+  requires: { send: Template; missing: RegExp[]; why: string }[];
+  checkpoint: ConfigStep[];
+  checkpointName?: Template;
+  enter: ConfigStep[];
+  load: Template;
+  rejected: RegExp[];
+  forbidden: RegExp[];
+  diff: ConfigStep[];
+  noDiff: RegExp[];
+  check: ConfigStep[];
+  commit: ConfigStep[];
+  commitConfirmed?: ConfigStep[];
+  confirm?: ConfigStep[];
+  discard: ConfigStep[];
+  discardEnter?: ConfigStep[];
+  rollback?: ConfigStep[];
+  rollbackDefault?: string;
+  state: ConfigStep[];
+  pendingConfirm: RegExp[];
+  pendingCandidate: RegExp[];
+  stateDiff: ConfigStep[];
+  lineByLine?: { enter: ConfigStep[]; commit: ConfigStep[] };
+  secrets: RegExp[];
+}
+
 /** A dialect with `extends` resolved and every template and pattern compiled once, ready for the runner. */
 export interface Dialect {
   name: string;
@@ -82,6 +123,8 @@ export interface Dialect {
    * (named groups): a prompt whose values changed (the host was renamed) still matches one of these.
    */
   promptShapes: { name: string; prompt: RegExp }[];
+  /** How configuration changes are made safely; undefined: this platform has no configuration sessions. */
+  configSession?: ConfigSession;
 }
 
 /** Markers are made of these characters, so the group can be this narrow. */
@@ -381,11 +424,95 @@ export function compileDialect(file: DialectFile, source: string, options: Compi
     },
     policy: platformPolicy(file, modeNames, problems),
     promptShapes: promptShapes(file, modes, pattern),
+    ...(file.config_session && {
+      configSession: configSession(file.config_session, modeNames, problems, template, pattern),
+    }),
   };
   // A mode prompt is compiled twice (with stand-in values, and as a shape): report its problem once.
   const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
   if (unique.length > 0) throw new DialectCompileError(unique);
   return dialect;
+}
+
+type ConfigSessionFile = NonNullable<DialectFile['config_session']>;
+type StepsFile = ConfigSessionFile['enter'];
+
+/** The `config_session:` section compiled; its modes must exist. */
+function configSession(
+  section: ConfigSessionFile,
+  modeNames: Set<string>,
+  problems: DialectFieldError[],
+  template: (text: string, where: string) => Template,
+  pattern: PatternCompiler,
+): ConfigSession {
+  const at = 'config_session';
+  for (const field of ['base_mode', 'mode'] as const) {
+    if (!modeNames.has(section[field])) {
+      problems.push(
+        new DialectFieldError(
+          [at, field],
+          `no mode named "${section[field]}" — modes: ${[...modeNames].join(', ') || 'none'}`,
+        ),
+      );
+    }
+  }
+  const patterns = (list: string[], where: string) =>
+    list.map((p, i) => pattern(p, `${at}.${where}[${i}]`, 'm'));
+  const steps = (list: StepsFile | undefined, where: string): ConfigStep[] =>
+    (list ?? []).map((step, i) => {
+      const w = `${at}.${where}[${i}]`;
+      if (typeof step === 'string') {
+        return { send: template(step, w), when: [], unless: [], capture: [], failure: [], optional: false };
+      }
+      return {
+        send: template(step.send, `${w}.send`),
+        when: step.when ?? [],
+        unless: step.unless ?? [],
+        capture: patterns(step.capture ?? [], `${where}[${i}].capture`),
+        failure: patterns(step.failure ?? [], `${where}[${i}].failure`),
+        optional: step.optional,
+      };
+    });
+  return {
+    description: section.description ?? '',
+    baseMode: section.base_mode,
+    mode: section.mode,
+    candidate: section.candidate,
+    requires: section.requires.map((r, i) => ({
+      send: template(r.send, `${at}.requires[${i}].send`),
+      missing: patterns(r.missing, `requires[${i}].missing`),
+      why: r.why,
+    })),
+    checkpoint: steps(section.checkpoint, 'checkpoint'),
+    ...(section.checkpoint_name !== undefined && {
+      checkpointName: template(section.checkpoint_name, `${at}.checkpoint_name`),
+    }),
+    enter: steps(section.enter, 'enter'),
+    load: template(section.load, `${at}.load`),
+    rejected: patterns(section.rejected, 'rejected'),
+    forbidden: patterns(section.forbidden, 'forbidden'),
+    diff: steps(section.diff, 'diff'),
+    noDiff: patterns(section.no_diff, 'no_diff'),
+    check: steps(section.check, 'check'),
+    commit: steps(section.commit, 'commit'),
+    ...(section.commit_confirmed && { commitConfirmed: steps(section.commit_confirmed, 'commit_confirmed') }),
+    ...(section.confirm && { confirm: steps(section.confirm, 'confirm') }),
+    discard: steps(section.discard, 'discard'),
+    ...(section.discard_enter && { discardEnter: steps(section.discard_enter, 'discard_enter') }),
+    ...(section.rollback && { rollback: steps(section.rollback, 'rollback') }),
+    ...(section.rollback_default !== undefined && { rollbackDefault: section.rollback_default }),
+    state: steps(section.state, 'state'),
+    pendingConfirm: patterns(section.pending_confirm, 'pending_confirm'),
+    pendingCandidate: patterns(section.pending_candidate, 'pending_candidate'),
+    stateDiff: steps(section.state_diff, 'state_diff'),
+    ...(section.line_by_line && {
+      lineByLine: {
+        enter: steps(section.line_by_line.enter, 'line_by_line.enter'),
+        commit: steps(section.line_by_line.commit, 'line_by_line.commit'),
+      },
+    }),
+    secrets: patterns(section.secrets, 'secrets'),
+  };
 }
 
 /** The `policy:` section as the command policy takes it; pattern mistakes are reported where written. */

@@ -312,6 +312,163 @@ const policySection = z
     "How the command policy reads this platform's command lines, and the platform's read-only preset. The policy itself names no device: this is where that knowledge lives.",
   );
 
+const valueName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a template value name such as minutes or comment');
+
+const configStep = z
+  .object({
+    send: template.describe(
+      'A command. Values: line, minutes, seconds, hms (HH:MM:SS), comment, name (a checkpoint), session (a name made for this change), checkpoint, and what earlier steps captured.',
+    ),
+    when: z
+      .array(valueName)
+      .optional()
+      .describe('Sent only when every one of these values is given (e.g. [comment], [minutes]).'),
+    unless: z.array(valueName).optional().describe('Left out when any of these values is given.'),
+    capture: z
+      .array(regex)
+      .optional()
+      .describe(
+        'Patterns searched line by line in the answer; their named groups become values (checkpoint, commit_id, session, minutes_left).',
+      ),
+    failure: z
+      .array(regex)
+      .optional()
+      .describe("Answers that mean the step failed, besides the dialect's `errors`."),
+    optional: z.boolean().default(false).describe('A refusal of this step is noted, not fatal.'),
+  })
+  .strict();
+
+const configSteps = z
+  .array(z.union([template, configStep]))
+  .describe('Commands in order: a string, or a step with conditions and captures.');
+
+const configSession = z
+  .object({
+    description: z.string().optional().describe('How this platform holds a change, in a line.'),
+    base_mode: name.describe(
+      'The mode every operation starts from and returns to (operational, privileged); reached through `transitions`.',
+    ),
+    mode: name.describe(
+      'The mode lines are loaded in: a line after which the prompt is of another mode left the candidate, and stops the change.',
+    ),
+    candidate: z
+      .boolean()
+      .default(true)
+      .describe(
+        'true: lines wait in a candidate until commit (dry_run possible). false: each line takes effect as typed; a checkpoint taken first is what `discard` returns to.',
+      ),
+    requires: z
+      .array(
+        z
+          .object({
+            send: template.describe('A command run in base_mode before anything changes, e.g. a show.'),
+            missing: z
+              .array(regex)
+              .min(1)
+              .describe('Answers that mean the platform cannot hold a change safely.'),
+            why: z
+              .string()
+              .min(1)
+              .describe('Told to the agent when a `missing` pattern matches: what to set up.'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Checks that refuse a change the platform cannot undo (no archive configured...).'),
+    checkpoint: configSteps
+      .default([])
+      .describe('Run in base_mode before entering: save what discard and rollback return to.'),
+    checkpoint_name: template
+      .optional()
+      .describe(
+        'The name of the checkpoint the `checkpoint` steps save, e.g. "{{session}}", when no step captures `checkpoint`.',
+      ),
+    enter: configSteps.describe(
+      'From base_mode into the candidate (must end in `mode`): exclusive or private where possible.',
+    ),
+    load: template.default('{{line}}').describe('Sent for each configuration line.'),
+    rejected: z
+      .array(regex)
+      .default([])
+      .describe(
+        'Answers to a line that mean the device rejected it (besides `errors`): loading stops there.',
+      ),
+    forbidden: z
+      .array(regex)
+      .default([])
+      .describe(
+        'Lines refused before anything is sent: they would commit, discard or leave behind the diff (commit, abort, end).',
+      ),
+    diff: configSteps.describe('Shows what the change does; the answer of the last step is the diff.'),
+    no_diff: z
+      .array(regex)
+      .default([])
+      .describe(
+        'A diff that one of these matches as a whole (trimmed) means no change; an empty one always does.',
+      ),
+    check: configSteps.default([]).describe('Validates the candidate without committing it (optional).'),
+    commit: configSteps.describe('Commits for good.'),
+    commit_confirmed: configSteps
+      .optional()
+      .describe('Commits so that the device rolls back by itself after {{minutes}} unless confirmed.'),
+    confirm: configSteps.optional().describe('Confirms a commit_confirmed, from base_mode.'),
+    discard_enter: configSteps
+      .optional()
+      .describe(
+        'How discard_changes enters the candidate it drops, when not as `enter` does (a shared one).',
+      ),
+    discard: configSteps.describe(
+      'Drops what was loaded (from the candidate, after a rejected line or a dry run).',
+    ),
+    rollback: configSteps
+      .optional()
+      .describe('Undoes the last commit, or returns to the checkpoint {{name}}, from base_mode.'),
+    rollback_default: z
+      .string()
+      .optional()
+      .describe(
+        'The {{name}} rollback uses when the caller names no checkpoint and none is remembered (e.g. 1).',
+      ),
+    state: configSteps
+      .default([])
+      .describe(
+        'Run from base_mode to report pending state; their answers are matched by the patterns below.',
+      ),
+    pending_confirm: z
+      .array(regex)
+      .default([])
+      .describe('In the answers of `state`: a commit waits for confirmation (named groups become values).'),
+    pending_candidate: z
+      .array(regex)
+      .default([])
+      .describe('In the answers of `state`: an uncommitted candidate exists.'),
+    state_diff: configSteps
+      .default([])
+      .describe(
+        'Shows the uncommitted candidate for get_config_state; the answer of the last step is the diff.',
+      ),
+    line_by_line: z
+      .object({
+        enter: configSteps.describe('Into plain configuration mode.'),
+        commit: configSteps.default([]).describe('After the last line (e.g. save the configuration).'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'When `requires` fails and the caller asks for it: lines applied one by one, no diff, no undo.',
+      ),
+    secrets: z
+      .array(regex)
+      .default([])
+      .describe(
+        'Patterns whose named group `secret` is masked in diffs, results and the audit log (passwords in lines).',
+      ),
+  })
+  .strict()
+  .describe(
+    'How to change the configuration safely: a private or exclusive candidate, its diff, commit (confirmed), discard and rollback. Used by the configure tools; a dialect without it has no configuration sessions.',
+  );
+
 /** Every field is optional here: a dialect that `extends` another only states what differs. */
 export const dialectFileSchema = z
   .object({
@@ -443,6 +600,7 @@ export const dialectFileSchema = z
     interrupt: interrupt.optional(),
     detect: detect.optional(),
     policy: policySection.optional(),
+    config_session: configSession.optional(),
     examples: examples.optional(),
   })
   .strict();

@@ -7,6 +7,8 @@ export const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}
 
 const FILTERS: Record<string, (value: string) => string> = {
   shell_quote: shellQuote,
+  // A CLI string argument: "text", with " and \ escaped (a comment on a commit).
+  double_quote: (value) => `"${value.replace(/["\\]/g, '\\$&')}"`,
   regex_escape: escapeRegex,
   // Any non-empty prefix of the value: devices cut long host names in some prompts.
   regex_prefixes: (value) =>

@@ -13,6 +13,7 @@ import { recordToolInputs } from './tool-inputs.js';
 import { leanToolList } from './tool-list.js';
 import { setResultBudget } from './tool-result.js';
 import { registerCommandTools } from './tools/commands.js';
+import { registerConfigTools } from './tools/config.js';
 import { registerDialectTools } from './tools/dialects.js';
 import { registerFileTools } from './tools/files.js';
 import { registerHostTools } from './tools/hosts.js';
@@ -111,6 +112,7 @@ export function createServer(options: ServerOptions = {}): {
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, limits, config);
+  registerConfigTools(server, manager, prompter, config?.configChanges);
   if (!lean.installed()) throw new Error('tools/list was set up before leanToolList (tool-list.ts)');
   return {
     server,

@@ -37,6 +37,10 @@ export const TOOLSETS = {
     about: 'the hosts and dialects this server knows',
     tools: ['list_hosts', 'list_dialects'],
   },
+  config: {
+    about: 'network device configuration changes: candidate, diff, commit (confirmed), discard, rollback',
+    tools: ['configure', 'confirm_commit', 'discard_changes', 'rollback', 'get_config_state'],
+  },
 } as const satisfies Record<string, { about: string; tools: readonly string[] }>;
 
 export type ToolsetName = keyof typeof TOOLSETS;
@@ -56,7 +60,16 @@ export const DEFAULT_TOOLSETS: readonly ToolsetName[] = ['commands', 'sessions',
  * run, and its `read-only` preset is what makes a host read-only (docs/command-policy.md). Interrupting or
  * closing the server's own commands and sessions changes nothing on a host that was not started there.
  */
-export const CHANGING_TOOLS: ReadonlySet<string> = new Set(['write_file', 'upload_file', 'download_file']);
+export const CHANGING_TOOLS: ReadonlySet<string> = new Set([
+  'write_file',
+  'upload_file',
+  'download_file',
+  // They change a device's configuration (its lines pass the command policy too).
+  'configure',
+  'confirm_commit',
+  'discard_changes',
+  'rollback',
+]);
 
 /** The set each tool is in. */
 const SET_OF: ReadonlyMap<string, ToolsetName> = new Map(
@@ -131,7 +144,7 @@ export function selectTools(choice: ToolChoice = {}): ToolSelection {
       const set = SET_OF.get(tool);
       if (set === undefined || tools.has(tool)) return undefined;
       if (chosen.has(tool))
-        return `${tool} changes files, and this server is read-only (--read-only or security.read_only in the config file)`;
+        return `${tool} changes ${set === 'config' ? 'device configuration' : 'files'}, and this server is read-only (--read-only or security.read_only in the config file)`;
       return `${tool} is in the tool set "${set}", which this server does not offer (its tool sets: ${label}); the user can add it with --tools ${label},${set}, MCP_SSH_TOOLS or the config key \`tools\``;
     },
   };

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
+import type { AuditLog, AuditRecord, ChangeAudit } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
 import { OutputStore, removeSpillFolders } from '../expect/output-store.js';
@@ -16,6 +16,7 @@ import {
 import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
 import { registerSecret, SECRET_KINDS, type SecretName } from '../util/secrets.js';
 import type { CommandRecord } from './command.js';
+import { ConfigChange, configSessionOf, maskConfigSecrets } from './config-change.js';
 import { CommandRegistry, type RetentionLimits } from './registry.js';
 import { type AskSecret, type ConfiguredSecret, lookupSecret, type SecretConfig } from './secrets.js';
 import {
@@ -143,6 +144,19 @@ export interface SessionInfo {
   lastUsedAt: string;
 }
 
+/** A configuration operation's call: who it is for, and how long each device step may take. */
+export interface ConfigRunRequest extends Pick<RunRequest, 'askSecret' | 'dialect' | 'secrets' | 'vars'> {
+  stepTimeoutMs: number;
+}
+
+/** What a configuration operation did, as its caller describes it for the audit log. */
+export type ChangeSummary = Omit<ChangeAudit, 'operation'>;
+
+/** A configuration line with what its dialect marks as a secret masked. */
+function maskedLine(dialect: Dialect | undefined, line: string): string {
+  return dialect?.configSession ? maskConfigSecrets(line, dialect.configSession) : line;
+}
+
 /** A signal that aborts when any of the given ones does. */
 function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
   const given = signals.filter((s): s is AbortSignal => s !== undefined);
@@ -159,6 +173,9 @@ export class SessionManager {
   /** Inventory hosts by the address and port they resolve to. */
   private index: Promise<{ name: string; port: number; addresses: string[] }[]> | undefined;
   private commandSeq = 0;
+  private changeSeq = 0;
+  /** The checkpoint the last configuration change on each session saved: what rollback returns to. */
+  private readonly checkpoints = new Map<string, string>();
   /** How many times close_all_sessions ran: a call still resolving its host when it came is closed too. */
   private closeAllCount = 0;
 
@@ -510,6 +527,106 @@ export class SessionManager {
       bytesOut: record.output.totalBytes,
       ...(error !== undefined && { error }),
     });
+  }
+
+  /**
+   * A configuration operation on a host's session, with the shell to itself: `lines` are checked against
+   * the host's policy first (in the dialect's configuration mode; a refusal sends nothing), then `work`
+   * drives a ConfigChange. Every operation is audited with the user, host, what it changed and how it ended.
+   */
+  async configChange<T>(
+    request: TargetRequest,
+    run: ConfigRunRequest,
+    operation: ChangeAudit['operation'] | 'state',
+    lines: string[],
+    work: (change: ConfigChange) => Promise<T>,
+    /** Undefined: the operation changes nothing and is not audited (get_config_state). */
+    summarize: ((value: T) => ChangeSummary) | undefined,
+  ): Promise<{ value: T; session: string; dialect: string; sessionReset: boolean }> {
+    const deployment = this.options.deployment;
+    const started = Date.now();
+    const { session, config } = await this.sessionFor(request, { timeoutMs: run.stepTimeoutMs, ...run });
+    let policy: AuditRecord['policy'] = 'not-checked';
+    const audit = (more: Partial<AuditRecord> & { change: ChangeAudit }) =>
+      operation !== 'state' &&
+      void deployment?.audit?.write({
+        time: new Date().toISOString(),
+        host: request.host,
+        session: session.id,
+        user: session.target.username,
+        ...(session.dialect && { dialect: session.dialect.name }),
+        command: operation,
+        policy,
+        status: 'completed',
+        durationMs: Date.now() - started,
+        ...more,
+      });
+    try {
+      const { value, reset } = await session.exclusive(
+        (dialect) => {
+          const section = configSessionOf(dialect);
+          if (run.dialect !== undefined && run.dialect !== dialect.name) {
+            throw new Error(
+              `this session speaks the ${dialect.name} dialect; close_session first to reopen it as ${run.dialect}`,
+            );
+          }
+          for (const line of lines) {
+            if (deployment) policy = deployment.checkCommand(config.policyNames, line, dialect, section.mode);
+          }
+        },
+        async (runner, sessionReset) => {
+          const dialect = runner.dialect;
+          const section = configSessionOf(dialect);
+          const secrets: Record<string, string | undefined> = { ...run.secrets };
+          if (dialect.privilegedMode === section.baseMode && runner.mode !== section.baseMode) {
+            secrets.enable ??= await lookupSecret('enable', {
+              given: undefined,
+              asked: session.asked,
+              config: deployment,
+              host: config.name,
+              whenMissing: 'leave',
+            });
+          }
+          const change = new ConfigChange(runner, {
+            run: {
+              secrets,
+              vars: run.vars,
+              ...(run.askSecret && { askSecret: this.askerFor(session, run.askSecret) }),
+            },
+            stepTimeoutMs: run.stepTimeoutMs,
+            sessionName: `mcp-${Date.now().toString(36)}-${++this.changeSeq}`,
+            lastCheckpoint: this.checkpoints.get(session.id),
+          });
+          return { value: await work(change), reset: sessionReset };
+        },
+      );
+      if (summarize && operation !== 'state') {
+        const summary = summarize(value);
+        if (summary.checkpoint && /^(committed|pending_confirm)$/.test(summary.outcome))
+          this.checkpoints.set(session.id, summary.checkpoint);
+        audit({ change: { operation, ...summary } });
+      }
+      return {
+        value,
+        session: session.id,
+        dialect: session.dialect?.name ?? '',
+        sessionReset: reset,
+      };
+    } catch (error) {
+      const denied = error instanceof CommandDeniedError;
+      if (denied) policy = 'denied';
+      audit({
+        status: denied ? 'denied' : 'failed',
+        ...(denied && { policyRule: error.rule }),
+        error: (error as Error).message,
+        change: {
+          operation: operation as ChangeAudit['operation'],
+          outcome: denied ? 'denied' : 'failed',
+          ...(lines.length > 0 && { lines: lines.map((line) => maskedLine(session.dialect, line)) }),
+        },
+      });
+      throw error;
+    }
   }
 
   command(id: string): CommandRecord | undefined {

@@ -229,6 +229,42 @@ export class Session {
     };
   }
 
+  /**
+   * Run `work` with this session's shell to itself, queued like a command (nothing interleaves with it):
+   * for operations of several commands, such as a configuration change. `prepare` sees the dialect first
+   * (it may refuse before anything is sent).
+   */
+  exclusive<T>(
+    prepare: (dialect: Dialect) => void | Promise<void>,
+    work: (runner: ExpectRunner, sessionReset: boolean) => Promise<T>,
+  ): Promise<T> {
+    if (this.current?.detached) {
+      const running = this.current;
+      return Promise.reject(
+        new SessionBusyError(
+          `${this.id} is still running ${running.id} (${running.command}); wait for it or interrupt it first`,
+        ),
+      );
+    }
+    this.jobs++;
+    const run = async () => {
+      try {
+        if (this.closedByUser) throw new Error(`session ${this.id} was closed`);
+        const reset = await this.ensureShell();
+        const runner = this.runner as ExpectRunner;
+        await runner.idle();
+        await prepare(runner.dialect);
+        return await work(runner, reset);
+      } finally {
+        this.jobs--;
+        this.lastUsedAt = new Date();
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
   /** Interrupt the running command, or only `record` if given; false when it is not running. */
   interrupt(record?: CommandRecord): boolean {
     if (record && this.current !== record) return false;
