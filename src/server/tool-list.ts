@@ -23,7 +23,7 @@ export function leanToolList(server: McpServer): { installed(): boolean } {
     installed = true;
     return set(schema, async (request, extra) => {
       const result = (await handler(request, extra)) as { tools: Tool[] };
-      return { ...result, tools: result.tools.map(leanTool) };
+      return { ...result, tools: describedOnce(result.tools.map(leanTool)) };
     });
   };
   // Before the first tool: the SDK sets its tools/list handler when the first tool is registered (or
@@ -54,6 +54,32 @@ export function leanTool(tool: Tool): Tool {
 
 const annotated = (annotations: ToolAnnotations) =>
   Object.keys(annotations).length > 0 ? { annotations } : {};
+
+/**
+ * A parameter described in an earlier tool of the list, with the same name and words (host, password,
+ * command ... of every tool that reaches a host), keeps its type and bounds but not the words again: the
+ * model reads the whole list at once.
+ */
+export function describedOnce(tools: Tool[]): Tool[] {
+  const seen = new Set<string>();
+  return tools.map((tool) => {
+    const properties = tool.inputSchema.properties as Record<string, Record<string, unknown>> | undefined;
+    if (!properties) return tool;
+    const lean: Record<string, object> = {};
+    for (const [name, schema] of Object.entries(properties)) {
+      const words = schema.description;
+      const key = `${name}\u0000${String(words)}`;
+      if (typeof words === 'string' && seen.has(key)) {
+        const { description: _said, ...rest } = schema;
+        lean[name] = rest;
+      } else {
+        if (typeof words === 'string') seen.add(key);
+        lean[name] = schema;
+      }
+    }
+    return { ...tool, inputSchema: { ...tool.inputSchema, properties: lean } };
+  });
+}
 
 /** The spec's defaults when a hint is absent. */
 const HINT_DEFAULTS: Partial<Record<keyof ToolAnnotations, boolean>> = {

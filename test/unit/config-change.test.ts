@@ -107,7 +107,7 @@ async function open(dialectName: string, handler: Handler, host = 'lab@r1') {
       }
       reply(`${line}\r\n${out.replaceAll('\n', '\r\n')}${prompt()}`);
     },
-    execSide: async () => {},
+    execSide: async () => null,
     close() {},
   };
   runner = new ExpectRunner(channel, dialect);

@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { z } from 'zod';
 import { createServer } from '../../src/server/server.js';
-import { leanSchema } from '../../src/server/tool-list.js';
+import { describedOnce, leanSchema } from '../../src/server/tool-list.js';
 
 describe('tools/list without the schema noise', () => {
   it('drops $schema, safe-integer bounds, closed outputs and string keys; keeps the real bounds', () => {
@@ -77,5 +77,29 @@ describe('tools/list without the schema noise', () => {
       await client.close();
       await manager.dispose();
     }
+  });
+
+  it('describes a parameter once: a later tool with the same name and words keeps only its type', () => {
+    const tool = (name: string, properties: Record<string, object>) => ({
+      name,
+      inputSchema: { type: 'object' as const, properties },
+    });
+    const host = { type: 'string', description: 'Host.' };
+    const [first, second] = describedOnce([
+      tool('a', { host, port: { type: 'integer' } }),
+      tool('b', { host, other: { type: 'string', description: 'Other.' }, port: { type: 'integer' } }),
+    ]);
+    assert.deepEqual(first?.inputSchema.properties, { host, port: { type: 'integer' } });
+    assert.deepEqual(second?.inputSchema.properties, {
+      host: { type: 'string' },
+      other: { type: 'string', description: 'Other.' },
+      port: { type: 'integer' },
+    });
+    // Other words for the same name are said again.
+    const [, third] = describedOnce([
+      tool('a', { host }),
+      tool('c', { host: { ...host, description: 'A session.' } }),
+    ]);
+    assert.deepEqual(third?.inputSchema.properties?.host, { ...host, description: 'A session.' });
   });
 });

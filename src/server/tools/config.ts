@@ -55,7 +55,13 @@ export function registerConfigTools(
       askSecret: secretAsker(prompter, args.host, stepTimeoutMs, extra.signal),
     };
   };
-  const canAsk = () => server.server.getClientCapabilities()?.elicitation?.form !== undefined;
+  // A client that declares elicitation with no modes named asks in form mode (MCP 2025-06-18).
+  const canAsk = () => {
+    const elicitation = server.server.getClientCapabilities()?.elicitation;
+    return (
+      elicitation !== undefined && (elicitation.form !== undefined || Object.keys(elicitation).length === 0)
+    );
+  };
 
   /** Form elicitation: the user sees the diff and says yes or no. No secret is asked here. */
   const askUser = (host: string, extra: Extra) => async (diff: string) => {
