@@ -116,6 +116,7 @@ export function writeMarkdown(
   devices: DeviceSection,
   files?: string,
   cost?: string,
+  config?: string,
 ) {
   const d = devices;
   const lines = d.configLines.toLocaleString('en-US');
@@ -235,8 +236,35 @@ ${resultTable(d.rows)}
 | what | formula | value | target | |
 | --- | --- | ---: | --- | --- |
 ${ratioTable(d.ratios)}
-${files ? `\n${files}` : ''}${cost ? `\n${cost}` : ''}`;
+${files ? `\n${files}` : ''}${config ? `\n${config}` : ''}${cost ? `\n${cost}` : ''}`;
   writeFileSync(path, text);
+}
+
+const CONFIG_HEADING = '## Configuration changes';
+
+/** The configuration-change section (bench/config.ts); `--config` replaces it alone. */
+export function configSection(rows: Row[], ratios: Ratio[], m: ReturnType<typeof machine>): string {
+  return `${CONFIG_HEADING}
+
+Measured ${new Date().toISOString()} (CPU ${m.cpu}, load ${m.load}). The Junos, EOS and IOS simulators of the
+tests (\`test/simulators/\`, in the bench process); through the built server over MCP stdio, a 200-line change
+with \`configure\` (each line loaded and checked, the device's diff, commit; EOS and IOS under a checkpoint)
+next to the same 200 lines sent one by one with \`execute_command\` (enter configuration mode, the lines,
+commit or end): what the safety costs. See docs/configuration-changes.md.
+
+| measurement | n | p50 | p90 | p99 |
+| --- | ---: | ---: | ---: | ---: |
+${resultTable(rows)}
+
+| what | formula | value | target | |
+| --- | --- | ---: | --- | --- |
+${ratioTable(ratios)}
+`;
+}
+
+/** \`--config\`: replace (or add) only the configuration-change section. */
+export function writeConfigSection(path: string, section: string): void {
+  writeSection(path, CONFIG_HEADING, section);
 }
 
 const FILES_HEADING = '## File transfers';

@@ -21,6 +21,7 @@ import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp, WHOLE_RESULTS } fro
 import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
 import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
 import {
+  configSection,
   costSection,
   filesSection,
   machine,
@@ -30,6 +31,7 @@ import {
   type Ratio,
   type Row,
   revision,
+  writeConfigSection,
   writeCostSection,
   writeFilesSection,
   writeMarkdown,
@@ -71,17 +73,26 @@ async function cleanUp(): Promise<void> {
   }
 }
 
-/** The configuration-change group, printed (its numbers go in docs/configuration-changes.md by hand). */
-async function configChanges(): Promise<void> {
+/** The configuration-change group: printed, and its section of docs/benchmarks.md. */
+async function configChanges(m: ReturnType<typeof machine>): Promise<string> {
   const rows: Row[] = [];
   const ratios = await configBenchmarks(rows, { quick, defer: (fn) => cleanups.push(fn) });
   console.log('');
   printTable(rows, ratios, 'configuration changes (ms)');
+  return configSection(rows, ratios, m);
 }
 
 async function main(): Promise<void> {
-  if (configOnly) return configChanges();
   const m = machine();
+  if (configOnly) {
+    const section = await configChanges(m);
+    if (quick) console.log('\n(--quick: docs/benchmarks.md not written)');
+    else {
+      writeConfigSection(DOCS, section);
+      console.log(`\nwrote the configuration change section of ${DOCS}`);
+    }
+    return;
+  }
   const sshd = await startSshd();
   cleanups.push(() => sshd.stop());
   // Sizes first, on a server of their own, so the lists hold only what the cost run did.
@@ -348,7 +359,7 @@ async function main(): Promise<void> {
   });
 
   const fileSection = server ? await files() : undefined;
-  if (!floorsOnly) await configChanges();
+  const configText = floorsOnly ? undefined : await configChanges(m);
 
   printTable(rows, ratios);
   console.log('');
@@ -371,6 +382,7 @@ async function main(): Promise<void> {
       },
       fileSection,
       costText,
+      configText,
     );
     console.log(`\nwrote ${DOCS}`);
   }
