@@ -8,7 +8,7 @@ import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
  * (±9007199254740991), `additionalProperties: false` in output schemas (zod's note that it strips
  * extra keys, which a result never has), `propertyNames: { type: "string" }`, `execution: {
  * taskSupport: "forbidden" }` (what no `execution` means), hints that say what the spec assumes when they
- * are absent (not read-only, destructive, not idempotent, open world), the destructive and idempotent hints
+ * are absent (destructive, not idempotent, open world; readOnlyHint stays), the destructive and idempotent hints
  * of a read-only tool (the spec gives them meaning only when readOnlyHint is false), and the descriptions
  * and `required` lists inside output schemas (a result explains itself: its notes say how to read on, and
  * a field that is left out is false, zero or empty); a nullable's anyOf
@@ -83,17 +83,20 @@ export function describedOnce(tools: Tool[]): Tool[] {
 
 /** The spec's defaults when a hint is absent. */
 const HINT_DEFAULTS: Partial<Record<keyof ToolAnnotations, boolean>> = {
-  readOnlyHint: false,
   destructiveHint: true,
   idempotentHint: false,
   openWorldHint: true,
 };
 
-/** Hints that differ from the spec's defaults; destructive and idempotent only for a tool that writes. */
+/**
+ * readOnlyHint always (whether a tool changes anything is what a client shows first), the other hints
+ * only where they differ from the spec's defaults; destructive and idempotent only for a tool that writes.
+ */
 function leanAnnotations(annotations: ToolAnnotations): ToolAnnotations {
   const readOnly = annotations.readOnlyHint === true;
   return Object.fromEntries(
     Object.entries(annotations).filter(([key, value]) => {
+      if (key === 'readOnlyHint') return true;
       if (readOnly && (key === 'destructiveHint' || key === 'idempotentHint')) return false;
       return HINT_DEFAULTS[key as keyof ToolAnnotations] !== value;
     }),

@@ -64,11 +64,15 @@ describe('tools/list without the schema noise', () => {
       assert.doesNotMatch(text, /\$schema|9007199254740991|"taskSupport":"forbidden"/);
       const hosts = tools.find((t) => t.name === 'list_hosts');
       assert.deepEqual(hosts?.annotations, { readOnlyHint: true, openWorldHint: false });
-      // Hints the spec assumes when they are absent are left out; a tool with only those has none.
+      // Hints the spec assumes when they are absent are left out, but readOnlyHint is always said.
       const run = tools.find((t) => t.name === 'execute_command');
-      assert.equal(run?.annotations, undefined);
+      assert.deepEqual(run?.annotations, { readOnlyHint: false });
       const close = tools.find((t) => t.name === 'close_session');
-      assert.deepEqual(close?.annotations, { idempotentHint: true, openWorldHint: false });
+      assert.deepEqual(close?.annotations, {
+        readOnlyHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      });
       assert.deepEqual(client.getServerCapabilities()?.tools, { listChanged: true });
       // The SDK client checks structuredContent against the listed outputSchema.
       const result = await client.callTool({ name: 'list_dialects', arguments: {} });
