@@ -2,14 +2,14 @@
 // and its exit status. Build first (npm run build); a missing build fails every test here.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startDeviceSimulator } from '../simulators/device-sim.js';
 import { iosProfile } from '../simulators/ios.js';
 import { CLI } from '../support/mcp-client.js';
+import { tempDir } from '../support/temp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BUILTINS = ['arista-eos', 'cisco-ios', 'junos', 'linux', 'linux-sudo'].map((n) => `dialects/${n}.yaml`);
@@ -28,7 +28,7 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 }
 
 function folder(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dialect-cli-'));
+  const dir = tempDir('dialect-cli-');
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   return dir;
 }
@@ -303,7 +303,7 @@ describe('mcp-ssh-session dialect', () => {
           timeout: 60_000,
           env: {
             ...process.env,
-            HOME: mkdtempSync(path.join(tmpdir(), 'try-home-')),
+            HOME: tempDir('try-home-'),
             MCP_SSH_TRY_PASSWORD: sim.password,
           },
         },

@@ -189,8 +189,8 @@ describe('long-running and interactive commands', { timeout: 180_000 }, () => {
   });
 
   it('pages through less with send_keys, as a person would', async () => {
-    await exec("seq -f 'row %g' 1 100 > /tmp/mcpt-less.txt");
-    const r = await exec('less /tmp/mcpt-less.txt', { pty: true, timeout: 1 });
+    await exec("seq -f 'row %g' 1 100 > ~/mcpt-less.txt");
+    const r = await exec('less ~/mcpt-less.txt', { pty: true, timeout: 1 });
     assert.equal(r.status, 'running');
     const screen = async () => (await call('read_screen', { command_id: r.commandId })).lines as string[];
     let lines = await screen();

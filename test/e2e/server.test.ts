@@ -89,7 +89,7 @@ describe('mcp-ssh-session over stdio against a real sshd', () => {
   });
 
   it('runs calls on one session in order, never interleaved', async () => {
-    const log = '/tmp/order-$USER.log';
+    const log = '~/order.log'; // in the test user's home, which the harness removes
     await run(`rm -f ${log}`);
     const first = run(`echo start1 >> ${log}; sleep 0.3; echo end1 >> ${log}`);
     const second = run(`echo start2 >> ${log}`);

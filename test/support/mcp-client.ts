@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { tempDir } from './temp.js';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 /**
@@ -49,7 +49,7 @@ export function textOf(result: CallToolResult): string {
 
 /** The built server with a client HOME of its own (an empty ~/.ssh), removed again on close. */
 export async function startServerInTempHome(start: ServerStart = {}) {
-  const home = mkdtempSync(path.join(tmpdir(), 'mcp-home-'));
+  const home = tempDir('mcp-home-');
   mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
   const server = await startServer(home, start);
   return {

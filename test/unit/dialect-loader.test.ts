@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { symlinkSync, writeFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DialectRegistry, defaultDialectDirs, loadDialectFile } from '../../src/dialect/loader.js';
 import { Template } from '../../src/dialect/template.js';
+import { tempDir } from '../support/temp.js';
 
 async function dialectFile(name: string, text: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'dialect-'));
+  const dir = tempDir('dialect-');
   const file = path.join(dir, `${name}.yaml`);
   await writeFile(file, text);
   return file;
@@ -108,7 +108,7 @@ describe('loadDialectFile', () => {
 
 describe('DialectRegistry against hostile dialect folders', () => {
   it('refuses a FIFO or a link to /dev/zero at once instead of reading it forever', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'mcpt-dialects-'));
+    const dir = tempDir('mcpt-dialects-');
     execFileSync('mkfifo', [path.join(dir, 'fifo.yaml')]);
     symlinkSync('/dev/zero', path.join(dir, 'zero.yaml'));
     const registry = new DialectRegistry([...defaultDialectDirs(), dir]);

@@ -2,8 +2,7 @@
 // explain. The examples in the built-in dialects are also replayed through the real runner, so the
 // checker and the runner cannot drift apart.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Dialect } from '../../src/dialect/dialect.js';
@@ -19,11 +18,12 @@ import { regexErrorHint, regexPitfalls } from '../../src/dialect/regex-pitfalls.
 import { dialectFileSchema } from '../../src/dialect/schema.js';
 import { formatValidation, validateDialectFile } from '../../src/dialect/validate.js';
 import { ExpectRunner, type RunOutcome, type ShellChannel } from '../../src/expect/runner.js';
+import { tempDir } from '../support/temp.js';
 
 const EXAMPLE_NXOS = new URL('../../examples/dialects/cisco-nxos.yaml', import.meta.url).pathname;
 
 async function dialectFile(name: string, text: string, dir?: string): Promise<string> {
-  const folder = dir ?? (await mkdtemp(path.join(tmpdir(), 'dialect-tools-')));
+  const folder = dir ?? tempDir('dialect-tools-');
   const file = path.join(folder, `${name}.yaml`);
   await writeFile(file, text);
   return file;
@@ -286,7 +286,7 @@ describe('validateDialectFile', () => {
   });
 
   it('says ok with counts, and warns only about fields written in the file', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'dialect-tools-'));
+    const dir = tempDir('dialect-tools-');
     const base = LAB.replace('name: lab', 'name: base').replace(
       'pagers:\n',
       () => "  odd: { prompt: 'x{,2}' }\npagers:\n",

@@ -2,14 +2,14 @@
 // resolved (config, addresses, dialect file) when it came: found by the soak, 4 of 4 such sessions stayed
 // connected, with a login shell on the host.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dialect } from '../../src/dialect/dialect.js';
 import { DialectRegistry } from '../../src/dialect/loader.js';
 import { SessionManager } from '../../src/session/manager.js';
+import { tempDir } from '../support/temp.js';
 
 /** A registry whose dialect files take a while to load, as on a slow or busy disk. */
 class SlowRegistry extends DialectRegistry {
@@ -21,7 +21,7 @@ class SlowRegistry extends DialectRegistry {
 
 describe('SessionManager.closeAll', () => {
   it('closes a session still being resolved when it came: it never opens', async () => {
-    const home = await mkdtemp(path.join(tmpdir(), 'mcpt-closeall-'));
+    const home = tempDir('mcpt-closeall-');
     await writeFile(path.join(home, 'config'), '');
     const manager = new SessionManager({
       dialects: new SlowRegistry(),
