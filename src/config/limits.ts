@@ -36,6 +36,10 @@ export interface ServerLimits {
   maxReadBytes: number;
   /** upload_file / download_file: a limit so a mistaken path cannot fill a disk; files.max_transfer_bytes. */
   maxTransferBytes: number;
+  /** execute_on_hosts: hosts run at once when the call names no concurrency (Nornir's default is 20). */
+  fanoutConcurrency: number;
+  /** execute_on_hosts: the most hosts a call may run at once, whatever it asks. */
+  maxFanoutConcurrency: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -50,6 +54,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   keepReadMs: DEFAULT_RETENTION.readMs,
   maxReadBytes: 2 * 1024 * 1024,
   maxTransferBytes: 1024 * 1024 * 1024,
+  fanoutConcurrency: 20,
+  maxFanoutConcurrency: 100,
 };
 
 /**
@@ -77,5 +83,7 @@ export function resolveLimits(
   };
   // The config file's schema refuses more; a flag or an environment variable is held to it here.
   limits.maxResultBytes = Math.min(Math.max(limits.maxResultBytes, RESULT_FLOOR), RESULT_CEILING);
+  limits.maxFanoutConcurrency = Math.max(1, limits.maxFanoutConcurrency);
+  limits.fanoutConcurrency = Math.min(Math.max(1, limits.fanoutConcurrency), limits.maxFanoutConcurrency);
   return limits;
 }
