@@ -15,6 +15,7 @@ import { setResultBudget } from './tool-result.js';
 import { registerCommandTools } from './tools/commands.js';
 import { registerDialectTools } from './tools/dialects.js';
 import { registerFileTools } from './tools/files.js';
+import { registerFleetTools } from './tools/fleet.js';
 import { registerHostTools } from './tools/hosts.js';
 import { registerSessionTools } from './tools/sessions.js';
 import { offerOnly, selectTools, type ToolSelection, ToolsetError } from './toolsets.js';
@@ -111,6 +112,7 @@ export function createServer(options: ServerOptions = {}): {
   registerHostTools(server, config, options.sshPaths);
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, limits, config);
+  registerFleetTools(server, manager, limits, config);
   if (!lean.installed()) throw new Error('tools/list was set up before leanToolList (tool-list.ts)');
   return {
     server,

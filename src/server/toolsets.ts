@@ -37,6 +37,10 @@ export const TOOLSETS = {
     about: 'the hosts and dialects this server knows',
     tools: ['list_hosts', 'list_dialects'],
   },
+  fleet: {
+    about: 'one command on many hosts at once, answers grouped by identical output',
+    tools: ['execute_on_hosts', 'get_fanout_status', 'cancel_fanout'],
+  },
 } as const satisfies Record<string, { about: string; tools: readonly string[] }>;
 
 export type ToolsetName = keyof typeof TOOLSETS;

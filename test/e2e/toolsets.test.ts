@@ -40,7 +40,7 @@ describe('tool sets: what tools/list carries, chosen by flag, environment and co
 
   it(`lists every tool with --tools all, in at most ${ALL_BUDGET} characters`, async () => {
     const { size, names, sizes } = await listing({ args: ['--tools', 'all'] });
-    assert.equal(names.length, 21, names.join(', '));
+    assert.equal(names.length, 24, names.join(', '));
     assert.ok(size <= ALL_BUDGET, `--tools all tools/list is ${size} characters: ${sizes}`);
   });
 
@@ -61,7 +61,7 @@ describe('tool sets: what tools/list carries, chosen by flag, environment and co
     assert.equal(run.status, 2, run.stderr);
     assert.match(
       run.stderr,
-      /^mcp-ssh-session serve: --tools: unknown tool set "fils" \(did you mean "files"\?\); tool sets: commands, background, interactive, sessions, files, inventory; also default \(.+\), all, or a tool's own name/,
+      /^mcp-ssh-session serve: --tools: unknown tool set "fils" \(did you mean "files"\?\); tool sets: commands, background, interactive, sessions, files, inventory, fleet; also default \(.+\), all, or a tool's own name/,
     );
     const fromEnv = spawnSync(process.execPath, [...NODE_FLAGS, CLI], {
       encoding: 'utf8',
@@ -88,7 +88,7 @@ describe('tool sets: what tools/list carries, chosen by flag, environment and co
 
   it('read-only hides the tools that change files, by flag or config, and a call to one says why', async () => {
     const flagged = await listing({ args: ['--tools', 'all', '--read-only'] });
-    assert.equal(flagged.names.length, 21 - CHANGING.length);
+    assert.equal(flagged.names.length, 24 - CHANGING.length);
     for (const name of CHANGING) assert.ok(!flagged.names.includes(name), name);
     assert.ok(flagged.names.includes('execute_command') && flagged.names.includes('read_file'));
     const env = await listing({ env: { MCP_SSH_TOOLS: 'files', MCP_SSH_READ_ONLY: '1' } });
