@@ -220,6 +220,8 @@ export function describeConfig(loaded: LoadedConfig): string {
     limits.connectTimeoutMs !== undefined ? `connect_timeout ${limits.connectTimeoutMs / 1000}s` : '',
     limits.fanoutConcurrency !== undefined ? `fanout_concurrency ${limits.fanoutConcurrency}` : '',
     limits.maxFanoutConcurrency !== undefined ? `max_fanout_concurrency ${limits.maxFanoutConcurrency}` : '',
+    limits.maxConnecting !== undefined ? `max_connecting ${limits.maxConnecting}` : '',
+    limits.idleTimeoutMs !== undefined ? `idle_timeout ${limits.idleTimeoutMs / 1000}s` : '',
   ].filter(Boolean);
   if (limitParts.length > 0) lines.push(`Limits: ${limitParts.join(', ')}`);
 

@@ -40,6 +40,13 @@ export interface ServerLimits {
   fanoutConcurrency: number;
   /** execute_on_hosts: the most hosts a call may run at once, whatever it asks. */
   maxFanoutConcurrency: number;
+  /**
+   * SSH connections being opened at once, all hosts together; a connection the server drops before the
+   * handshake is tried again after a backoff. OpenSSH's MaxStartups drops past 10 at once by default.
+   */
+  maxConnecting: number;
+  /** A session with nothing running, unused this long, is closed (its shell state goes); 0: never. */
+  idleTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -56,6 +63,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxTransferBytes: 1024 * 1024 * 1024,
   fanoutConcurrency: 20,
   maxFanoutConcurrency: 100,
+  maxConnecting: 10,
+  idleTimeoutMs: 60 * 60 * 1000,
 };
 
 /**
@@ -84,6 +93,7 @@ export function resolveLimits(
   // The config file's schema refuses more; a flag or an environment variable is held to it here.
   limits.maxResultBytes = Math.min(Math.max(limits.maxResultBytes, RESULT_FLOOR), RESULT_CEILING);
   limits.maxFanoutConcurrency = Math.max(1, limits.maxFanoutConcurrency);
+  limits.maxConnecting = Math.max(1, limits.maxConnecting);
   limits.fanoutConcurrency = Math.min(Math.max(1, limits.fanoutConcurrency), limits.maxFanoutConcurrency);
   return limits;
 }

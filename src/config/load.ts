@@ -245,6 +245,8 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
   if (l?.keep_read_results !== undefined) limits.keepReadMs = l.keep_read_results * 1000;
   if (l?.fanout_concurrency !== undefined) limits.fanoutConcurrency = l.fanout_concurrency;
   if (l?.max_fanout_concurrency !== undefined) limits.maxFanoutConcurrency = l.max_fanout_concurrency;
+  if (l?.max_connecting !== undefined) limits.maxConnecting = l.max_connecting;
+  if (l?.idle_timeout !== undefined) limits.idleTimeoutMs = l.idle_timeout * 1000;
   return {
     file,
     dir,

@@ -78,6 +78,8 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
       readMs: limits.keepReadMs,
       historyMax: DEFAULT_RETENTION.historyMax,
     },
+    maxConnecting: limits.maxConnecting,
+    idleTimeoutMs: limits.idleTimeoutMs,
     ...(config && { deployment: deploymentOf(config) }),
     ...(options.observe && { observe: options.observe }),
   });

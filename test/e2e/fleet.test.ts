@@ -190,6 +190,45 @@ describe('execute_on_hosts over stdio against 44 hosts on real sshds', () => {
     assert.match(host.s.output as string, /\n2000\n?$/);
   });
 
+  describe('against an sshd with MaxStartups 2; idle_timeout 3 s', () => {
+    let paced: Awaited<ReturnType<typeof startServer>>;
+    let strict: SshdHarness;
+    before(async () => {
+      strict = await startSshd({ listenAddresses: range(71, 14), extraConfig: 'MaxStartups 2\n' });
+      sshds.push(strict);
+      const hosts = strict.addresses.map(
+        (address, i) =>
+          `  p${String(i + 1).padStart(2, '0')}:\n    host: ${address}\n    port: ${strict.port}\n    user: ${strict.user}\n    key: ${strict.userKeyPath}`,
+      );
+      const file = path.join(dir, 'paced.config.yaml');
+      writeFileSync(
+        file,
+        `defaults:\n  dialect: linux\n  host_key: off\nlimits:\n  idle_timeout: 3\nhosts:\n${hosts.join('\n')}\n`,
+      );
+      paced = await startServer(strict.clientHome, { args: ['--config', file, '--tools', 'all'] });
+      servers.push(paced);
+    });
+
+    it('connects 14 hosts at once through backoff and retry, then closes the idle sessions', async () => {
+      const { s, text } = await call('execute_on_hosts', { targets: ['p*'], command: 'echo ok' }, {}, paced);
+      assert.deepEqual(s.counts, { hosts: 14, ok: 14, failed: 0 }, text);
+      assert.match(strict.logs(), /drop connection #\d+ .* past MaxStartups/);
+      // sshd dropped connections past its MaxStartups, and the server tried them again.
+      assert.match(paced.stderr(), /closed the connection before the SSH handshake; trying again in \d+ ms/);
+      // Each session goes idle_timeout after its command (the ones that connected first may be gone already).
+      let left = 14;
+      for (let i = 0; i < 60 && left > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        left = ((await call('list_sessions', {}, {}, paced)).s.sessions as unknown[]).length;
+      }
+      assert.equal(left, 0, 'idle sessions closed after idle_timeout');
+      assert.match(paced.stderr(), /closing \S+: unused for \d+ s \(idle_timeout\)/);
+      // A closed session opens again on the next call.
+      const again = await call('execute_on_hosts', { targets: ['p01'], command: 'echo back' }, {}, paced);
+      assert.equal((again.s.groups as Group[])[0]?.output, 'back');
+    });
+  });
+
   describe('with max_wait 4 s', () => {
     let quick: Awaited<ReturnType<typeof startServer>>;
     before(async () => {

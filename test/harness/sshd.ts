@@ -229,7 +229,8 @@ async function launch(res: Resources, o: SshdOptions, hostKey: string, log: stri
       `AllowUsers ${user}`,
       'AllowTcpForwarding yes',
       'PermitRootLogin no',
-      'MaxStartups 100',
+      // sshd takes the LAST MaxStartups, unlike most keywords: one given in extraConfig must stand alone.
+      /^\s*MaxStartups\s/im.test(extraHead) ? '' : 'MaxStartups 100',
       'MaxSessions 50',
       'Subsystem sftp internal-sftp',
       extraMatch,
