@@ -136,20 +136,29 @@ export function registerFleetTools(
       command: fanout.command,
       counts,
       durationMs: 0,
-      groups: groupHeads.map(({ group: _g, ...head }) => ({ ...head, output: '', totalBytes: 0 })),
+      groups: [],
       failed: failedShown,
       moreFailed: 0,
+      moreGroups: 0,
       waitingOn: waitingOn?.shown,
       note: 'x'.repeat(400),
     };
-    // The room left for outputs: each block (text and structured) carries them once.
-    let outputRoom = contentRoom(budget, fixed) - groups.length * 60;
+    // Room for the groups, each block (text and structured) carrying each shown output once: as many
+    // groups as fit with MIN_SHARE of output each (at least one), then their outputs share what is left.
+    const headCost = (head: (typeof groupHeads)[number]) =>
+      jsonBytes({ ...head, group: undefined, output: '', totalBytes: 0, truncated: true }) + 60;
+    let outputRoom = contentRoom(budget, fixed);
+    let shown = 0;
+    while (shown < groupHeads.length) {
+      const cost = headCost(groupHeads[shown] as (typeof groupHeads)[number]);
+      if (shown > 0 && cost + MIN_SHARE * (shown + 1) > outputRoom) break;
+      outputRoom -= cost;
+      shown++;
+    }
     const shownGroups: Group[] = [];
-    for (const [i, head] of groupHeads.entries()) {
-      // As many outputs as get MIN_SHARE each, sharing the room; what one leaves unused goes to the next.
-      const fit = Math.floor(outputRoom / MIN_SHARE);
-      if (fit < 1 && i > 0) break;
-      const share = Math.floor(outputRoom / Math.max(1, Math.min(groupHeads.length - i, fit)));
+    for (const [i, head] of groupHeads.slice(0, shown).entries()) {
+      // What one output leaves unused goes to the next.
+      const share = Math.floor(outputRoom / (shown - i));
       const rendered = await groupOutput(head.group, Math.max(share, MIN_SHARE));
       outputRoom -= jsonBytes(rendered.output);
       const { group: _g, ...rest } = head;
