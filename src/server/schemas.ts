@@ -6,8 +6,6 @@ export const host = z
   .min(1)
   .max(1024) // a DNS name is at most 253; room for user@host:port and inventory names, not for megabytes
   .describe('Inventory name, ssh alias, hostname/IP, or session id user@host:port.');
-/** `host` for tools that take it as execute_command does, which describes it. */
-const bareHost = z.string().min(1).max(1024);
 export const username = z.string().min(1).max(256).optional();
 export const port = z.number().int().min(1).max(65535).optional();
 export const commandId = z.string().min(1).max(64).describe('cmd-N');
@@ -21,7 +19,7 @@ const described = (text: string | undefined) =>
 
 export function connectionInput(describe?: { password: string; keyFilename: string; keyPassphrase: string }) {
   return {
-    host: describe ? host : bareHost,
+    host,
     username,
     port,
     password: described(describe?.password),
@@ -36,8 +34,6 @@ export const sessionAddress = {
   username,
   port,
 };
-/** sessionAddress for the tools after close_session, which describes `host`. */
-export const sessionAddressBare = { host: bareHost, username, port };
 
 export const commandStatus = z.enum(['running', 'awaiting_input', 'completed', 'interrupted', 'failed']);
 
@@ -47,8 +43,6 @@ export const waiting = z
     kind: z.string().describe('password, yes_no, press_key, pager, question'),
   })
   .optional();
-/** `waiting` in the tools after execute_command, which describes its kinds. */
-export const waitingBare = z.object({ prompt: z.string(), kind: z.string() }).optional();
 
 export const commandSummary = z.object({
   commandId: z.string(),
@@ -66,11 +60,8 @@ export const commandSummary = z.object({
 /** Where a list resumes: a list cut to fit a result gives nextOffset and says so in its note. */
 export const listOffset = z.number().int().min(0).default(0);
 
-/**
- * The output fields of a list cut to fit a result (ListPage.paging). Undescribed: six tools carry them, and
- * the note's text says what was left out and which call shows it.
- */
+/** The output fields of a list cut to fit a result (ListPage.paging). */
 export const listPaging = {
-  nextOffset: z.number().int().optional(),
-  note: z.string().optional(),
+  nextOffset: z.number().int().optional().describe('More follow: pass as offset to see them.'),
+  note: z.string().optional().describe('How many were left out of this result, and how to see them.'),
 };

@@ -26,9 +26,8 @@ import {
   connectionInput,
   listOffset,
   listPaging,
-  sessionAddressBare,
+  sessionAddress,
   waiting,
-  waitingBare,
 } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import {
@@ -48,51 +47,39 @@ const PROGRESS_INTERVAL_MS = 500;
 /** How long send_input and send_keys wait for the command to react before they answer. */
 const REACTION_MS = { default: 1000, max: 30_000 };
 
-/**
- * The fields that run a command. execute_command describes them; execute_command_async takes the same
- * and leaves them bare (tools/list is read on every turn: said once is enough).
- */
-function commandFields(described: boolean) {
-  const say = <T extends z.ZodType>(schema: T, text: string): T =>
-    described ? (schema.describe(text) as T) : schema;
-  return {
-    ...connectionInput(
-      described
-        ? {
-            password: 'Login password (also tried as key passphrase); better in the config file.',
-            keyFilename: 'Private key file.',
-            keyPassphrase: 'Passphrase of the key.',
-          }
-        : undefined,
-    ),
-    command: say(
-      z.string().min(1),
-      'Shell command line (multi-line and here-docs work) or device CLI command.',
-    ),
-    dialect: say(
-      z.string().optional(),
-      'Dialect (list_dialects) for a new session; default: inventory, else detected.',
-    ),
-    enable_password: say(
-      z.string().optional(),
-      'Network devices: enter privileged mode with this secret first; better in the config file.',
-    ),
-    enable_command: say(z.string().optional(), 'Command for privileged mode (default enable).'),
-    sudo_password: say(
-      z.string().optional(),
-      "Run with sudo; this answers sudo's prompt. Better in the config file (then use_sudo).",
-    ),
-    use_sudo: say(z.boolean().optional(), 'Run with sudo (password from the config file, or asked for).'),
-    pty: say(
-      z.boolean().optional(),
+const connection = connectionInput({
+  password: 'Login password (also tried as key passphrase); better in the config file.',
+  keyFilename: 'Private key file.',
+  keyPassphrase: 'Passphrase of the key.',
+});
+
+const commandInput = {
+  ...connection,
+  command: z
+    .string()
+    .min(1)
+    .describe('Shell command line (multi-line and here-docs work) or device CLI command.'),
+  dialect: z
+    .string()
+    .optional()
+    .describe('Dialect (list_dialects) for a new session; default: inventory, else detected.'),
+  enable_password: z
+    .string()
+    .optional()
+    .describe('Network devices: enter privileged mode with this secret first; better in the config file.'),
+  enable_command: z.string().optional().describe('Command for privileged mode (default enable).'),
+  sudo_password: z
+    .string()
+    .optional()
+    .describe("Run with sudo; this answers sudo's prompt. Better in the config file (then use_sudo)."),
+  use_sudo: z.boolean().optional().describe('Run with sudo (password from the config file, or asked for).'),
+  pty: z
+    .boolean()
+    .optional()
+    .describe(
       'Give the command a terminal: full-screen programs (read_screen, send_keys) and tty prompts. Known full-screen programs get one anyway.',
     ),
-  };
-}
-
-const commandInput = commandFields(true);
-/** execute_command_async: the same fields, described once in execute_command. */
-const asyncInput = commandFields(false);
+};
 
 /** Most bytes of output a call asks for (execute_command, get_command_status). */
 const maxBytes = z
@@ -272,8 +259,8 @@ export function registerCommandTools(
     {
       title: 'Start a command in the background',
       description:
-        'Start a command in the background and return its commandId; parameters as execute_command. Follow with get_command_status; stop with interrupt_command_by_id. Its session runs nothing else meanwhile.',
-      inputSchema: asyncInput,
+        'Start a command in the background and return its commandId. Follow with get_command_status; stop with interrupt_command_by_id. Its session runs nothing else meanwhile.',
+      inputSchema: commandInput,
       outputSchema: {
         commandId: z.string(),
         session: z.string(),
@@ -323,7 +310,7 @@ export function registerCommandTools(
       },
       outputSchema: {
         ...commandSummary.shape,
-        waiting: waitingBare,
+        waiting,
         error: z.string().optional(),
         output: z.string(),
         offset: z.number().int(),
@@ -482,7 +469,7 @@ export function registerCommandTools(
       title: 'Commands still running',
       description: 'Commands running or awaiting input, in all sessions.',
       inputSchema: { offset },
-      outputSchema: { commands: z.array(commandSummary.extend({ waiting: waitingBare })), ...listPaging },
+      outputSchema: { commands: z.array(commandSummary.extend({ waiting })), ...listPaging },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     (args) => {
@@ -534,7 +521,7 @@ export function registerCommandTools(
       title: 'Interrupt the running command',
       description:
         'Ctrl+C the command running in a session and wait for it to end (exit 130); returns its output. The shell stays usable.',
-      inputSchema: sessionAddressBare,
+      inputSchema: sessionAddress,
       outputSchema: {
         session: z.string(),
         interrupted: z.boolean().describe('False if nothing was running.'),
@@ -625,7 +612,7 @@ export function registerCommandTools(
 
   const reactionOutput = {
     ...commandSummary.shape,
-    waiting: waitingBare,
+    waiting,
     output: z.string().describe('Printed since the input.'),
     nextOffset: z.number().int(),
   };
@@ -664,8 +651,8 @@ export function registerCommandTools(
 
   const target = {
     command_id: commandId.optional().describe('cmd-N, or give host.'),
-    ...sessionAddressBare,
-    host: sessionAddressBare.host.optional(),
+    ...sessionAddress,
+    host: sessionAddress.host.optional(),
   };
   /** A command id, or the running command of a host's session. */
   const addressed = async (args: {
