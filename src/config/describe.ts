@@ -222,6 +222,10 @@ export function describeConfig(loaded: LoadedConfig): string {
     limits.maxWaitMs !== undefined ? `max_wait ${limits.maxWaitMs / 1000}s` : '',
     limits.maxSpillBytes !== undefined ? `max_spill_bytes ${limits.maxSpillBytes}` : '',
     limits.connectTimeoutMs !== undefined ? `connect_timeout ${limits.connectTimeoutMs / 1000}s` : '',
+    limits.fanoutConcurrency !== undefined ? `fanout_concurrency ${limits.fanoutConcurrency}` : '',
+    limits.maxFanoutConcurrency !== undefined ? `max_fanout_concurrency ${limits.maxFanoutConcurrency}` : '',
+    limits.maxConnecting !== undefined ? `max_connecting ${limits.maxConnecting}` : '',
+    limits.idleTimeoutMs !== undefined ? `idle_timeout ${limits.idleTimeoutMs / 1000}s` : '',
   ].filter(Boolean);
   if (limitParts.length > 0) lines.push(`Limits: ${limitParts.join(', ')}`);
 

@@ -36,6 +36,17 @@ export interface ServerLimits {
   maxReadBytes: number;
   /** upload_file / download_file: a limit so a mistaken path cannot fill a disk; files.max_transfer_bytes. */
   maxTransferBytes: number;
+  /** execute_on_hosts: hosts run at once when the call names no concurrency (Nornir's default is 20). */
+  fanoutConcurrency: number;
+  /** execute_on_hosts: the most hosts a call may run at once, whatever it asks. */
+  maxFanoutConcurrency: number;
+  /**
+   * SSH connections being opened at once, all hosts together; a connection the server drops before the
+   * handshake is tried again after a backoff. OpenSSH's MaxStartups drops past 10 at once by default.
+   */
+  maxConnecting: number;
+  /** A session with nothing running, unused this long, is closed (its shell state goes); 0: never. */
+  idleTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -50,6 +61,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   keepReadMs: DEFAULT_RETENTION.readMs,
   maxReadBytes: 2 * 1024 * 1024,
   maxTransferBytes: 1024 * 1024 * 1024,
+  fanoutConcurrency: 20,
+  maxFanoutConcurrency: 100,
+  maxConnecting: 10,
+  idleTimeoutMs: 60 * 60 * 1000,
 };
 
 /**
@@ -77,5 +92,8 @@ export function resolveLimits(
   };
   // The config file's schema refuses more; a flag or an environment variable is held to it here.
   limits.maxResultBytes = Math.min(Math.max(limits.maxResultBytes, RESULT_FLOOR), RESULT_CEILING);
+  limits.maxFanoutConcurrency = Math.max(1, limits.maxFanoutConcurrency);
+  limits.maxConnecting = Math.max(1, limits.maxConnecting);
+  limits.fanoutConcurrency = Math.min(Math.max(1, limits.fanoutConcurrency), limits.maxFanoutConcurrency);
   return limits;
 }

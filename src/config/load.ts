@@ -245,6 +245,10 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
   if (l?.max_total_output_disk !== undefined) limits.maxTotalOutputDisk = l.max_total_output_disk;
   if (l?.keep_unread_results !== undefined) limits.keepUnreadMs = l.keep_unread_results * 1000;
   if (l?.keep_read_results !== undefined) limits.keepReadMs = l.keep_read_results * 1000;
+  if (l?.fanout_concurrency !== undefined) limits.fanoutConcurrency = l.fanout_concurrency;
+  if (l?.max_fanout_concurrency !== undefined) limits.maxFanoutConcurrency = l.max_fanout_concurrency;
+  if (l?.max_connecting !== undefined) limits.maxConnecting = l.max_connecting;
+  if (l?.idle_timeout !== undefined) limits.idleTimeoutMs = l.idle_timeout * 1000;
   return {
     file,
     dir,

@@ -241,6 +241,13 @@ export const configSchema = z.strictObject({
       /** Seconds an output is kept: unread after its command ended, read after it was read. */
       keep_unread_results: z.number().positive().optional(),
       keep_read_results: z.number().positive().optional(),
+      /** execute_on_hosts: hosts at once by default, and the most a call may ask for. */
+      fanout_concurrency: z.number().int().min(1).optional(),
+      max_fanout_concurrency: z.number().int().min(1).optional(),
+      /** SSH connections being opened at once, all hosts together. */
+      max_connecting: z.number().int().min(1).optional(),
+      /** Seconds a session may stay unused before it is closed; 0: never. */
+      idle_timeout: z.number().min(0).optional(),
     }),
   ),
 });

@@ -16,6 +16,7 @@ import { registerCommandTools } from './tools/commands.js';
 import { registerConfigTools } from './tools/config.js';
 import { registerDialectTools } from './tools/dialects.js';
 import { registerFileTools } from './tools/files.js';
+import { registerFleetTools } from './tools/fleet.js';
 import { registerHostTools } from './tools/hosts.js';
 import { registerSessionTools } from './tools/sessions.js';
 import { offerOnly, selectTools, type ToolSelection, ToolsetError } from './toolsets.js';
@@ -78,6 +79,8 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
       readMs: limits.keepReadMs,
       historyMax: DEFAULT_RETENTION.historyMax,
     },
+    maxConnecting: limits.maxConnecting,
+    idleTimeoutMs: limits.idleTimeoutMs,
     ...(config && { deployment: deploymentOf(config) }),
     ...(options.observe && { observe: options.observe }),
   });
@@ -113,6 +116,7 @@ export function createServer(options: ServerOptions = {}): {
   registerDialectTools(server, dialects);
   registerFileTools(server, manager, prompter, limits, config);
   registerConfigTools(server, manager, prompter, config?.configChanges);
+  registerFleetTools(server, manager, limits, config);
   if (!lean.installed()) throw new Error('tools/list was set up before leanToolList (tool-list.ts)');
   return {
     server,

@@ -41,6 +41,10 @@ export const TOOLSETS = {
     about: 'network device configuration changes: candidate, diff, commit (confirmed), discard, rollback',
     tools: ['configure', 'confirm_commit', 'discard_changes', 'rollback', 'get_config_state'],
   },
+  fleet: {
+    about: 'one command on many hosts at once, answers grouped by identical output',
+    tools: ['execute_on_hosts', 'get_fanout_status', 'cancel_fanout'],
+  },
 } as const satisfies Record<string, { about: string; tools: readonly string[] }>;
 
 export type ToolsetName = keyof typeof TOOLSETS;

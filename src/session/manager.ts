@@ -14,9 +14,11 @@ import {
   type TargetRequest,
 } from '../ssh/index.js';
 import { TranscriptRecorder, transcriptFiles } from '../transcript/recorder.js';
+import { log } from '../util/log.js';
 import { registerSecret, SECRET_KINDS, type SecretName } from '../util/secrets.js';
 import type { CommandRecord } from './command.js';
 import { ConfigChange, configSessionOf, maskConfigSecrets } from './config-change.js';
+import { ConnectPacer } from './pacing.js';
 import { CommandRegistry, type RetentionLimits } from './registry.js';
 import { type AskSecret, type ConfiguredSecret, lookupSecret, type SecretConfig } from './secrets.js';
 import {
@@ -101,7 +103,17 @@ export interface SessionManagerOptions {
    * config's `record:` folder, if any, gets a transcript.
    */
   observe?: (host: string) => (() => ShellObserver) | undefined;
+  /**
+   * Connections opened at once, all hosts together (a fan-out must not storm one jump host); one dropped
+   * before the handshake (OpenSSH MaxStartups) is tried again after a backoff. Default 10.
+   */
+  maxConnecting?: number;
+  /** A session with nothing running that was not used for this long is closed; 0 or undefined: never. */
+  idleTimeoutMs?: number;
 }
+
+/** How often idle sessions are looked for, at most (and at least every second). */
+const REAP_INTERVAL_MS = 60_000;
 
 export interface RunRequest {
   /** How long the caller waits; the command keeps running after it (background continuation). */
@@ -179,8 +191,33 @@ export class SessionManager {
   /** How many times close_all_sessions ran: a call still resolving its host when it came is closed too. */
   private closeAllCount = 0;
 
+  /** Paces the opening of connections, server-wide. */
+  private readonly pacer: ConnectPacer;
+  private readonly reaper: NodeJS.Timeout | undefined;
+
   constructor(private readonly options: SessionManagerOptions) {
     this.commands = new CommandRegistry(options.retention);
+    this.pacer = new ConnectPacer({ maxConnecting: options.maxConnecting ?? 10 });
+    const idle = options.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      this.reaper = setInterval(
+        () => this.reapIdle(idle),
+        Math.max(1000, Math.min(REAP_INTERVAL_MS, idle / 2)),
+      );
+      this.reaper.unref();
+    }
+  }
+
+  /** Close the sessions that ran nothing for `idleMs`: a fleet's sessions do not stay open for ever. */
+  private reapIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const session of this.sessions.values()) {
+      if (session.inUse || session.current || now - session.lastUsedAt.getTime() < idleMs) continue;
+      log.info(
+        `closing ${session.id}: unused for ${Math.round((now - session.lastUsedAt.getTime()) / 1000)} s (idle_timeout)`,
+      );
+      void this.close(session);
+    }
   }
 
   get deployment(): Deployment | undefined {
@@ -295,7 +332,11 @@ export class SessionManager {
       port: target.port,
       username: target.username,
       connect: () =>
-        connect(target, { timeoutMs: this.options.connectTimeoutMs, paths: this.options.sshPaths }),
+        this.pacer.connect(
+          target.id,
+          () => connect(target, { timeoutMs: this.options.connectTimeoutMs, paths: this.options.sshPaths }),
+          Date.now() + this.options.connectTimeoutMs,
+        ),
     };
     let dialect: Dialect | undefined;
     if (!this.sessions.has(target.id)) {
@@ -722,6 +763,8 @@ export class SessionManager {
    */
   async connection(request: TargetRequest, run: Pick<RunRequest, 'askSecret'> = {}) {
     const { session, config } = await this.sessionFor(request, { timeoutMs: 0, ...run });
+    // File tools use the session too: it is not idle while they do.
+    session.lastUsedAt = new Date();
     try {
       return { session, config, client: await session.connection() };
     } catch (error) {
@@ -803,6 +846,7 @@ export class SessionManager {
    * process stays, so other managers' spill folders are left alone.
    */
   async dispose(): Promise<void> {
+    clearInterval(this.reaper);
     await this.closeAll();
     await this.commands.dispose();
     await this.options.deployment?.audit?.close();

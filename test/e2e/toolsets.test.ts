@@ -48,7 +48,7 @@ describe('tool sets: what tools/list carries, chosen by flag, environment and co
 
   it(`lists every tool with --tools all, in at most ${ALL_BUDGET} characters`, async () => {
     const { size, names, sizes } = await listing({ args: ['--tools', 'all'] });
-    assert.equal(names.length, 26, names.join(', '));
+    assert.equal(names.length, 29, names.join(', '));
     assert.ok(size <= ALL_BUDGET, `--tools all tools/list is ${size} characters: ${sizes}`);
   });
 
@@ -69,7 +69,7 @@ describe('tool sets: what tools/list carries, chosen by flag, environment and co
     assert.equal(run.status, 2, run.stderr);
     assert.match(
       run.stderr,
-      /^mcp-ssh-session serve: --tools: unknown tool set "fils" \(did you mean "files"\?\); tool sets: commands, background, interactive, sessions, files, inventory, config; also default \(.+\), all, or a tool's own name/,
+      /^mcp-ssh-session serve: --tools: unknown tool set "fils" \(did you mean "files"\?\); tool sets: commands, background, interactive, sessions, files, inventory, config, fleet; also default \(.+\), all, or a tool's own name/,
     );
     const fromEnv = spawnSync(process.execPath, [...NODE_FLAGS, CLI], {
       encoding: 'utf8',
@@ -96,7 +96,7 @@ describe('tool sets: what tools/list carries, chosen by flag, environment and co
 
   it('read-only hides the tools that change files, by flag or config, and a call to one says why', async () => {
     const flagged = await listing({ args: ['--tools', 'all', '--read-only'] });
-    assert.equal(flagged.names.length, 26 - CHANGING.length);
+    assert.equal(flagged.names.length, 29 - CHANGING.length);
     for (const name of CHANGING) assert.ok(!flagged.names.includes(name), name);
     assert.ok(flagged.names.includes('execute_command') && flagged.names.includes('read_file'));
     const env = await listing({ env: { MCP_SSH_TOOLS: 'files', MCP_SSH_READ_ONLY: '1' } });

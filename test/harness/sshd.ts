@@ -29,11 +29,18 @@ export interface SshdOptions {
    * Do not redefine `Subsystem sftp` (sshd treats a duplicate subsystem as fatal).
    */
   extraConfig?: string;
+  /**
+   * Loopback addresses to listen on (default 127.0.0.1 only), all on the one port: a fleet of hosts from one
+   * sshd. OpenSSH listens on at most 16 addresses.
+   */
+  listenAddresses?: string[];
 }
 
 export interface SshdHarness {
   host: '127.0.0.1';
   port: number;
+  /** The addresses it listens on (listenAddresses, else [host]). */
+  addresses: string[];
   /** Dedicated test user, created for this harness. */
   user: string;
   /** The user's home directory on the "remote" host (inside dir). */
@@ -181,6 +188,7 @@ async function setUp(res: Resources, options: SshdOptions, stop: () => Promise<v
   return {
     host: HOST,
     port,
+    addresses: options.listenAddresses ?? [HOST],
     user,
     home,
     password,
@@ -202,11 +210,13 @@ async function launch(res: Resources, o: SshdOptions, hostKey: string, log: stri
   const extra = o.extraConfig ?? '';
   const matchAt = extra.search(/^\s*Match\s/im);
   const [extraHead, extraMatch] = matchAt < 0 ? [extra, ''] : [extra.slice(0, matchAt), extra.slice(matchAt)];
+  const addresses = o.listenAddresses ?? [HOST];
+  const first = addresses[0] ?? HOST;
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = await freePort(first);
     const config = [
       extraHead,
-      `ListenAddress ${HOST}:${port}`,
+      ...addresses.map((address) => `ListenAddress ${address}:${port}`),
       `HostKey ${hostKey}`,
       `PidFile ${join(res.dir, 'sshd.pid')}`,
       'UsePAM no',
@@ -219,7 +229,8 @@ async function launch(res: Resources, o: SshdOptions, hostKey: string, log: stri
       `AllowUsers ${user}`,
       'AllowTcpForwarding yes',
       'PermitRootLogin no',
-      'MaxStartups 100',
+      // sshd takes the LAST MaxStartups, unlike most keywords: one given in extraConfig must stand alone.
+      /^\s*MaxStartups\s/im.test(extraHead) ? '' : 'MaxStartups 100',
       'MaxSessions 50',
       'Subsystem sftp internal-sftp',
       extraMatch,
@@ -242,8 +253,8 @@ async function launch(res: Resources, o: SshdOptions, hostKey: string, log: stri
       if (exited) break;
       // The log line proves it is OUR sshd that owns the port, the banner that it accepts connections.
       if (
-        newLog().includes(`Server listening on ${HOST} port ${port}`) &&
-        (await hasBanner(port, deadline))
+        addresses.every((address) => newLog().includes(`Server listening on ${address} port ${port}`)) &&
+        (await hasBanner(first, port, deadline))
       ) {
         return port;
       }
@@ -260,11 +271,11 @@ async function launch(res: Resources, o: SshdOptions, hostKey: string, log: stri
   }
 }
 
-function freePort(): Promise<number> {
+function freePort(address = HOST): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, HOST, () => {
+    srv.listen(0, address, () => {
       const addr = srv.address();
       srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
     });
@@ -272,9 +283,9 @@ function freePort(): Promise<number> {
 }
 
 /** Connects once and waits (at most 1 s, and not past deadline) for the `SSH-2.0-` identification line. */
-function hasBanner(port: number, deadline: number): Promise<boolean> {
+function hasBanner(address: string, port: number, deadline: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = connect(port, HOST);
+    const sock = connect(port, address);
     let seen = '';
     const done = (ok: boolean) => {
       clearTimeout(timer);

@@ -64,7 +64,7 @@ describe('tool sets', () => {
       () => selectTools({ names: ['commands', 'fiels'] }),
       (error: Error) =>
         error instanceof ToolsetError &&
-        /^unknown tool set "fiels" \(did you mean "files"\?\); tool sets: commands, background, interactive, sessions, files, inventory, config; also default \(commands,sessions,inventory\), all, or a tool's own name/.test(
+        /^unknown tool set "fiels" \(did you mean "files"\?\); tool sets: commands, background, interactive, sessions, files, inventory, config, fleet; also default \(commands,sessions,inventory\), all, or a tool's own name/.test(
           error.message,
         ),
     );
