@@ -9,6 +9,10 @@
 //   errors       "% Invalid input (at token N: 'x')", "% Invalid input (privileged mode required)",
 //                "% Incomplete command", "% Ambiguous command", "% Unavailable command (...)", "% Error ..."
 //   sessions     `configure session NAME` ... `commit` / `abort`
+//   checkpoints  `configure checkpoint save [NAME]` (privileged EXEC) keeps running-config as checkpoint:NAME,
+//                device-wide, at most MAX_CHECKPOINTS (oldest dropped); `show configuration checkpoints`;
+//                `rollback checkpoint:NAME` / `rollback clean-config` in a configuration session replace the
+//                session's config (`commit` applies it); `configure replace checkpoint:NAME` applies one at once
 //   bash         `bash` -> "Arista Networks EOS shell" and a Linux prompt "[user@host ~]$ "; `exit` returns
 //   noise        Netmiko notes that "Arista will echo immediately and then when the device really responds":
 //                `repeatEcho` redraws the command line when Enter arrives; `ansiNoise` adds cursor movement /
@@ -102,11 +106,46 @@ interface EosDevice {
   shells: ShellRegistry;
   ttys: number;
   autoNames: number;
+  /** Saved checkpoints, oldest first (the checkpoint: file system). */
+  checkpoints: EosCheckpoint[];
+}
+
+interface EosCheckpoint {
+  name: string;
+  lines: string[];
+  user: string;
+  time: Date;
 }
 
 const MAX_PENDING_SESSIONS = 5;
 const MAX_COMPLETED_SESSIONS = 1;
 const MAX_HISTORY = 50;
+/** Checkpoints kept (EOS's default for `service configuration checkpoint max saved`); the oldest goes first. */
+const MAX_CHECKPOINTS = 20;
+
+/** "2024-06-04 10:15:30" (local device time, UTC here). */
+function dateTime(d: Date): string {
+  return d.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** Saves running-config as checkpoint:NAME (a name saved again is replaced), keeping MAX_CHECKPOINTS. */
+function saveCheckpoint(d: EosDevice, name: string, user: string): void {
+  d.checkpoints = d.checkpoints.filter((c) => c.name !== name);
+  d.checkpoints.push({ name, lines: [...d.running], user, time: new Date() });
+  while (d.checkpoints.length > MAX_CHECKPOINTS) d.checkpoints.shift();
+}
+
+/** "checkpoint:NAME" -> the checkpoint, or an error line. */
+function findCheckpoint(d: EosDevice, url: string): EosCheckpoint | string {
+  const m = /^checkpoint:(.+)$/i.exec(url);
+  const c = m ? d.checkpoints.find((x) => x.name === m[1]) : undefined;
+  return c ?? `% Error: could not read ${url} (No such file or directory)\n`;
+}
+
+/** What `rollback clean-config` starts from: the factory-default configuration (modelled as near empty). */
+function cleanConfig(): string[] {
+  return ['! Command: show running-config', '!', 'end'];
+}
 
 function syncEosHostname(d: EosDevice): void {
   const line = d.running.find((l) => l.startsWith('hostname '));
@@ -158,6 +197,7 @@ export function eosProfile(options: EosOptions = {}): DeviceProfile {
     shells: new ShellRegistry(),
     ttys: 0,
     autoNames: 0,
+    checkpoints: [],
   };
   return {
     vendor: 'arista-eos',
@@ -191,10 +231,19 @@ export function eosProfile(options: EosOptions = {}): DeviceProfile {
             state: x.state,
             diff: unifiedHunks(device.running, x.lines),
           })),
+          checkpoints: device.checkpoints.map((c) => ({
+            name: c.name,
+            user: c.user,
+            time: dateTime(c.time),
+            lines: [...c.lines],
+          })),
         },
       };
     },
-    dispose: () => device.timers.dispose(),
+    dispose: () => {
+      device.timers.dispose();
+      device.checkpoints = [];
+    },
   };
 }
 
@@ -517,6 +566,18 @@ class EosShell extends CliShell {
     t.add('configure session <name> commit', (m) => this.commitSession(m.args.name ?? '', null));
     t.add('configure session <name> abort', (m) => this.abortSession(m.args.name ?? ''));
     t.add('no configure session <name>', (m) => this.abortSession(m.args.name ?? ''));
+    t.add('configure checkpoint save', () => {
+      const day = dateTime(new Date()).slice(0, 10).replace(/-/g, '');
+      let n = 0;
+      while (this.device.checkpoints.some((c) => c.name === `ckp-${day}-${n}`)) n++;
+      saveCheckpoint(this.device, `ckp-${day}-${n}`, this.session.username);
+      return undefined;
+    });
+    t.add('configure checkpoint save <name>', (m) => {
+      saveCheckpoint(this.device, m.args.name ?? '', this.session.username);
+      return undefined;
+    });
+    t.add('configure replace <source>', (m) => this.configureReplace(m.args.source ?? ''));
     t.add('show session-config named <name>', (m) => this.sessionConfig(m.args.name ?? '', false));
     t.add('show session-config named <name> diffs', (m) => this.sessionConfig(m.args.name ?? '', true));
     this.addSessionShows(t);
@@ -574,6 +635,53 @@ class EosShell extends CliShell {
     t.add('show running-config', () => this.runningText());
     t.add('show configuration sessions', () => this.showSessions(false));
     t.add('show configuration sessions detail', () => this.showSessions(true));
+    t.add('show configuration checkpoints', () => this.showCheckpoints());
+  }
+
+  /** `show configuration checkpoints`: the limit, then one row per checkpoint, oldest first. */
+  private showCheckpoints(): string {
+    const cps = this.device.checkpoints;
+    const nameW = Math.max(32, ...cps.map((c) => c.name.length + 1));
+    const rows = [
+      `Maximum number of checkpoints: ${MAX_CHECKPOINTS}`,
+      `${'Filename'.padEnd(nameW)} ${'Date'.padEnd(20)} User`,
+      `${'-'.repeat(nameW)} ${'-'.repeat(20)} ${'-'.repeat(10)}`,
+      ...cps.map((c) => `${c.name.padEnd(nameW)} ${dateTime(c.time).padEnd(20)} ${c.user}`),
+    ];
+    return `${rows.join('\n')}\n`;
+  }
+
+  /** `rollback checkpoint:NAME` / `rollback clean-config`: the session's config becomes that one. */
+  private rollbackSession(source: string): string | undefined {
+    const s = this.session_ ? this.device.sessions.get(this.session_) : undefined;
+    if (!s) return `% Invalid input${this.cfg.invalidInputDetail ? " (at token 0: 'rollback')" : ''}\n`;
+    if (/^clean-config$/i.test(source)) {
+      s.lines = cleanConfig();
+      return undefined;
+    }
+    if (!/^checkpoint:/i.test(source)) {
+      return `% Invalid input${this.cfg.invalidInputDetail ? ` (at token 1: '${source}')` : ''}\n`;
+    }
+    const c = findCheckpoint(this.device, source);
+    if (typeof c === 'string') return c;
+    s.lines = [...c.lines];
+    this.sub = null;
+    this.ctx = null;
+    return undefined;
+  }
+
+  /** `configure replace checkpoint:NAME`: running-config becomes the checkpoint at once. */
+  private configureReplace(source: string): string | undefined {
+    const d = this.device;
+    if (!/^checkpoint:/i.test(source)) {
+      return `% Error: could not read ${source} (No such file or directory)\n`;
+    }
+    const c = findCheckpoint(d, source);
+    if (typeof c === 'string') return c;
+    d.running = [...c.lines];
+    syncEosHostname(d);
+    pushHistory(d, `replace-${c.name}`, this.session.username, `config replace of ${source}`);
+    return undefined;
   }
 
   private sessionConfig(name: string, diffs: boolean): string {
@@ -738,6 +846,7 @@ class EosShell extends CliShell {
       'abort',
       inSession((name) => this.abortSession(name)),
     );
+    t.add('rollback <source>', (m) => this.rollbackSession(m.args.source ?? ''));
     t.add('show session-config', () =>
       this.session_ ? this.sessionConfig(this.session_, false) : '% Not in a configuration session\n',
     );
