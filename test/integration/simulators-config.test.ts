@@ -435,6 +435,113 @@ describe('EOS simulator: configuration sessions', { timeout: 60_000 }, () => {
   });
 });
 
+describe('EOS simulator: configuration checkpoints', { timeout: 60_000 }, () => {
+  const names = (sim: DeviceSimulator) =>
+    ((sim.configState()?.extra.checkpoints ?? []) as { name: string }[]).map((c) => c.name);
+
+  it('save a checkpoint, commit a change, rollback checkpoint:NAME in a session and commit: as before', async () => {
+    let kept: DeviceSimulator | undefined;
+    await withSim(eosProfile({ startPrivileged: true }), async (sim) => {
+      kept = sim;
+      const before = sim.config();
+      const first = await RawShell.open(sim);
+      await first.expect(/lab-sw1#$/);
+      await first.run('terminal length 0', EP);
+      assert.equal(
+        await first.run('configure checkpoint save pre-1', EP),
+        'configure checkpoint save pre-1\r\nlab-sw1#',
+      );
+      const list = body(await first.run('show configuration checkpoints', EP));
+      assert.match(list, /^Maximum number of checkpoints: 20\nFilename +Date +User\n-+ -+ -+\n/);
+      assert.match(list, /\npre-1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +admin$/);
+      await first.run('configure session c1', E('config-s-c1'));
+      await first.run('hostname lab-sw7', E('config-s-c1'));
+      await first.run('ntp server 10.0.0.7', E('config-s-c1'));
+      await first.run('commit', /lab-sw7#$/);
+      assert.ok(sim.config().includes('ntp server 10.0.0.7'));
+      // Checkpoints are device state: a dropped connection leaves them.
+      first.close();
+      await first.closed;
+      const second = await RawShell.open(sim);
+      try {
+        await second.expect(/lab-sw7#$/);
+        await second.run('terminal length 0', /lab-sw7#$/);
+        await second.run('configure session back1', /lab-sw7\(config-s-back1\)#$/);
+        assert.equal(
+          await second.run('rollback checkpoint:pre-1', /lab-sw7\(config-s-back1\)#$/),
+          'rollback checkpoint:pre-1\r\nlab-sw7(config-s-back1)#',
+        );
+        assert.deepEqual(sim.config().includes('ntp server 10.0.0.7'), true, 'not applied before commit');
+        const diff = body(await second.run('show session-config diffs', /lab-sw7\(config-s-back1\)#$/));
+        assert.ok(diff.includes('-ntp server 10.0.0.7') && diff.includes('+hostname lab-sw1'), diff);
+        await second.run('commit', /lab-sw1#$/);
+        assert.deepEqual(sim.config(), before);
+        assert.deepEqual(names(sim), ['pre-1']);
+      } finally {
+        second.close();
+      }
+    });
+    await kept?.close();
+    assert.deepEqual(kept ? names(kept) : ['?'], [], 'close() clears the checkpoints');
+  });
+
+  it('an unknown checkpoint is an error and leaves the session; rollback outside a session is invalid', async () => {
+    await withShell(eosProfile({ startPrivileged: true }), /lab-sw1#$/, async (sh, sim) => {
+      await sh.run('configure session u1', E('config-s-u1'));
+      await sh.run('ntp server 10.0.0.8', E('config-s-u1'));
+      assert.equal(
+        body(await sh.run('rollback checkpoint:nosuch', E('config-s-u1'))),
+        '% Error: could not read checkpoint:nosuch (No such file or directory)',
+      );
+      assert.match(
+        body(await sh.run('show session-config diffs', E('config-s-u1'))),
+        /\+ntp server 10\.0\.0\.8/,
+      );
+      await sh.run('abort', EP);
+      assert.equal(
+        body(await sh.run('configure replace checkpoint:nosuch', EP)),
+        '% Error: could not read checkpoint:nosuch (No such file or directory)',
+      );
+      await sh.run('configure terminal', E('config'));
+      assert.match(body(await sh.run('rollback clean-config', E('config'))), /^% Invalid input/);
+      await sh.run('end', EP);
+      assert.deepEqual(names(sim), []);
+    });
+  });
+
+  it('configure replace checkpoint:NAME applies it at once; rollback clean-config; at most 20 kept', async () => {
+    await withShell(eosProfile({ startPrivileged: true }), /lab-sw1#$/, async (sh, sim) => {
+      const before = sim.config();
+      await sh.run('terminal length 0', EP);
+      await sh.run('configure checkpoint save base', EP);
+      await sh.run('configure terminal', E('config'));
+      await sh.run('ip route 10.8.0.0/16 192.168.0.1', E('config'));
+      await sh.run('end', EP);
+      assert.ok(sim.config().includes('ip route 10.8.0.0/16 192.168.0.1'));
+      assert.equal(
+        await sh.run('configure replace checkpoint:base', EP),
+        'configure replace checkpoint:base\r\nlab-sw1#',
+      );
+      assert.deepEqual(sim.config(), before);
+
+      await sh.run('configure session clean', E('config-s-clean'));
+      await sh.run('rollback clean-config', E('config-s-clean'));
+      const diff = body(await sh.run('show session-config diffs', E('config-s-clean')));
+      assert.ok(diff.includes('-hostname lab-sw1'), diff);
+      await sh.run('abort', EP);
+      assert.deepEqual(sim.config(), before);
+
+      for (let i = 0; i < 21; i++) await sh.run(`configure checkpoint save n${i}`, EP);
+      const kept = names(sim);
+      assert.equal(kept.length, 20);
+      assert.equal(kept[0], 'n1', 'the oldest went first');
+      assert.equal(kept[19], 'n20');
+      await sh.run('configure checkpoint save', EP);
+      assert.match(names(sim)[19] ?? '', /^ckp-\d{8}-0$/, 'a name is made up when none is given');
+    });
+  });
+});
+
 // -----------------------------------------------------------------------------------------------------------
 
 const I = /\r\nlab-rtr1#$/;
