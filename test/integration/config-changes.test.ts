@@ -249,6 +249,48 @@ describe('configuration changes against the device simulators, through the sessi
       await sleep(MINUTE_MS * 1.5);
       assert.ok(has(eos, 'kept-131'));
     });
+
+    it('rollback returns to the checkpoint a change saved: the last one, or one named', async () => {
+      const before = eos.config();
+      // As the configure tool does: the manager remembers the checkpoint a committed change names.
+      const lines = ['interface Ethernet8', 'description undo-140'];
+      const r = await manager
+        .configChange(
+          target(eos),
+          { stepTimeoutMs: 20_000, dialect: 'arista-eos' },
+          'configure',
+          lines,
+          (c) => c.configure({ lines }),
+          (v) => ({ outcome: v.outcome, ...(v.checkpoint !== undefined && { checkpoint: v.checkpoint }) }),
+        )
+        .then((done) => done.value);
+      assert.equal(r.outcome, 'committed', r.notes.join('; '));
+      assert.ok(r.checkpoint, 'the change names its checkpoint');
+      assert.ok(
+        (eos.configState()?.extra.checkpoints as { name: string }[]).some((c) => c.name === r.checkpoint),
+        'the device holds it',
+      );
+      assert.ok(has(eos, 'undo-140'));
+      const back = await run((c) => c.rollback());
+      assert.equal(back.checkpoint, r.checkpoint, back.notes.join('; '));
+      assert.deepEqual(eos.config(), before);
+
+      const r2 = await run((c) => c.configure({ lines: ['interface Ethernet9', 'description undo-141'] }));
+      assert.ok(r2.checkpoint && r2.checkpoint !== r.checkpoint);
+      await run((c) => c.configure({ lines: ['interface Ethernet10', 'description undo-142'] }));
+      assert.ok(has(eos, 'undo-141') && has(eos, 'undo-142'));
+      const named = await run((c) => c.rollback(r2.checkpoint));
+      assert.equal(named.checkpoint, r2.checkpoint);
+      assert.deepEqual(eos.config(), before);
+      const now = eos.config();
+      await assert.rejects(
+        run((c) => c.rollback('nosuch')),
+        /No such file/,
+        'an unknown checkpoint fails the rollback',
+      );
+      assert.deepEqual(eos.config(), now);
+      assert.equal((await run((c) => c.state())).pendingCandidate, false, 'its session was aborted');
+    });
   });
 
   describe('cisco-ios', () => {
