@@ -267,7 +267,9 @@ describe('configuration changes against the device simulators, through the sessi
       assert.equal(r.outcome, 'committed', r.notes.join('; '));
       assert.ok(r.checkpoint, 'the change names its checkpoint');
       assert.ok(
-        (eos.configState()?.extra.checkpoints as { name: string }[]).some((c) => c.name === r.checkpoint),
+        ((eos.configState()?.extra.checkpoints ?? []) as { name: string }[]).some(
+          (c) => c.name === r.checkpoint,
+        ),
         'the device holds it',
       );
       assert.ok(has(eos, 'undo-140'));
