@@ -554,7 +554,7 @@ export const dialectFileSchema = z
         stdin_probe: template
           .optional()
           .describe(
-            'Run on a second channel (placeholders: on_open captures such as shell_pid) when a command has printed nothing for quiet_ms and shows no prompt: exit status 0 means it waits on standard input without a prompt (`read -p` in a shell without a terminal, `cat`). Then it counts as waiting, kind `stdin`. Asked again after 2x, 4x... quiet_ms (at most every 15 s) while the command stays silent.',
+            'Run on a second channel (placeholders: on_open captures such as shell_pid) when a command has printed nothing for quiet_ms and shows no prompt: exit status 0 means it waits on standard input without a prompt (`read -p` in a shell without a terminal, `cat`). Then it counts as waiting, kind `stdin`. Asked again after 4x, 16x... quiet_ms (at most every 30 s) while the command stays silent.',
           ),
       })
       .strict()

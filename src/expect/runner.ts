@@ -129,7 +129,7 @@ const HOLD_BACK = 2048;
 /** Held-back complete lines are handed to the output this long after they arrived (live reads see them). */
 const FLUSH_MS = 50;
 /** The stdin probe runs at most this far apart, and waits this long for an end marker after saying yes. */
-const STDIN_PROBE_MAX_MS = 15_000;
+const STDIN_PROBE_MAX_MS = 30_000;
 const STDIN_PROBE_SETTLE_MS = 150;
 /** The longest line taken for the echo of a command. */
 const ECHO_MAX = 64 * 1024;
@@ -469,7 +469,7 @@ export class ExpectRunner {
     clearTimeout(pending.probeTimer);
     const probe = this.dialect.inputWait.stdinProbe;
     if (!probe || !pending.onWaiting || pending.live.terminal || pending.live.waiting) return;
-    const after = Math.min(STDIN_PROBE_MAX_MS, this.dialect.inputWait.quietMs * 2 ** pending.probes);
+    const after = Math.min(STDIN_PROBE_MAX_MS, this.dialect.inputWait.quietMs * 4 ** pending.probes);
     pending.probeTimer = setTimeout(() => {
       if (this.current !== pending) return;
       const quietAt = pending.live.bytes;
