@@ -240,6 +240,18 @@ ${files ? `\n${files}` : ''}${config ? `\n${config}` : ''}${cost ? `\n${cost}` :
   writeFileSync(path, text);
 }
 
+/** A section's two tables: the measurements, then the ratios against their floors. */
+function sectionTables(rows: Row[], ratios: Ratio[]): string {
+  return `| measurement | n | p50 | p90 | p99 |
+| --- | ---: | ---: | ---: | ---: |
+${resultTable(rows)}
+
+| what | formula | value | target | |
+| --- | --- | ---: | --- | --- |
+${ratioTable(ratios)}
+`;
+}
+
 const CONFIG_HEADING = '## Configuration changes';
 
 /** The configuration-change section (bench/config.ts); `--config` replaces it alone. */
@@ -252,14 +264,7 @@ with \`configure\` (each line loaded and checked, the device's diff, commit; EOS
 next to the same 200 lines sent one by one with \`execute_command\` (enter configuration mode, the lines,
 commit or end): what the safety costs. See docs/configuration-changes.md.
 
-| measurement | n | p50 | p90 | p99 |
-| --- | ---: | ---: | ---: | ---: |
-${resultTable(rows)}
-
-| what | formula | value | target | |
-| --- | --- | ---: | --- | --- |
-${ratioTable(ratios)}
-`;
+${sectionTables(rows, ratios)}`;
 }
 
 /** \`--config\`: replace (or add) only the configuration-change section. */
@@ -282,14 +287,7 @@ as users run it. \`scp\` of 1 byte shows what its connection costs (information)
 every run and SHA-256 checksums once after the loop. Targets compare times: 1.25x the time of \`scp\` is 0.8x
 its throughput.
 
-| measurement | n | p50 | p90 | p99 |
-| --- | ---: | ---: | ---: | ---: |
-${resultTable(rows)}
-
-| what | formula | value | target | |
-| --- | --- | ---: | --- | --- |
-${ratioTable(ratios)}
-`;
+${sectionTables(rows, ratios)}`;
 }
 
 /** `--files`: replace (or add) only the file-transfer section, keeping the rest of the page as it is. */
