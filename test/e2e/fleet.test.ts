@@ -7,25 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { FanoutFailed, FanoutGroup } from '../../src/server/tools/fleet.js';
 import { type SshdHarness, startSshd } from '../harness/sshd.js';
 import { startServer, textOf } from '../support/mcp-client.js';
 
 type Structured = Record<string, unknown>;
-interface Group {
-  hosts: string[];
-  moreHosts?: number;
-  exitCode: number | null;
-  commandId: string;
-  output: string;
-  truncated?: boolean;
-  totalBytes: number;
-}
-interface Failed {
-  host: string;
-  failure: string;
-  error?: string;
-  commandId?: string;
-}
+type Group = FanoutGroup;
+type Failed = FanoutFailed;
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => `127.0.0.${from + i}`);
 /** Each sshd: 14 fleet hosts; the first also serves `locked` on a 15th address. */

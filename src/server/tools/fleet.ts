@@ -47,7 +47,8 @@ const summaryOutput = {
 /** get_fanout_status and cancel_fanout answer the same fields, or one host's: named once, above. */
 const briefOutput = { fanoutId: z.string(), status: z.string() };
 
-type Group = {
+/** One set of hosts that printed the same, as a result shows it (tests read results with these). */
+export type FanoutGroup = {
   hosts: string[];
   moreHosts?: number;
   exitCode: number | null;
@@ -56,7 +57,7 @@ type Group = {
   truncated?: boolean;
   totalBytes: number;
 };
-type Failed = { host: string; failure: string; error?: string; commandId?: string };
+export type FanoutFailed = { host: string; failure: string; error?: string; commandId?: string };
 
 /** Letters for the distinct outputs: A..Z, then AA, AB, ... */
 function label(i: number): string {
@@ -155,7 +156,7 @@ export function registerFleetTools(
       outputRoom -= cost;
       shown++;
     }
-    const shownGroups: Group[] = [];
+    const shownGroups: FanoutGroup[] = [];
     for (const [i, head] of groupHeads.slice(0, shown).entries()) {
       // What one output leaves unused goes to the next.
       const share = Math.floor(outputRoom / (shown - i));
@@ -361,8 +362,8 @@ type Summary = {
   status: string;
   counts: { hosts: number; ok: number; failed: number; running?: number; pending?: number };
   durationMs: number;
-  groups: Group[];
-  failed?: Failed[];
+  groups: FanoutGroup[];
+  failed?: FanoutFailed[];
   moreFailed?: number;
   waitingOn?: string[];
   note?: string;
