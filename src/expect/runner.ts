@@ -172,6 +172,8 @@ interface Pending {
   /** The stdin probe (input_wait.stdin_probe): when it runs next, and how many times it said no. */
   probeTimer?: NodeJS.Timeout;
   probes: number;
+  /** When the command last printed or was typed into (performance.now()). */
+  outputAt: number;
   findTries: number;
   loginAnswers: Map<number, number>;
   /** A prompt of a known shape with new values is the last line: it ends the command if nothing follows. */
@@ -374,8 +376,7 @@ export class ExpectRunner {
       pending.held = held;
     }
     this.watchForInput(pending);
-    pending.probes = 0;
-    this.armStdinProbe(pending);
+    this.quietAgain(pending);
     pending.flushTimer ??= setTimeout(() => this.flushHeld(pending), FLUSH_MS);
     this.holdOffWhileBacklogged(pending);
   }
@@ -421,8 +422,7 @@ export class ExpectRunner {
     const pending = this.current;
     this.setWaiting(pending, undefined);
     this.channel.write(text);
-    pending.probes = 0; // the answer may be read in silence, and the next question asked the same way
-    this.armStdinProbe(pending);
+    this.quietAgain(pending); // the answer may be read in silence, and the next question asked the same way
     return true;
   }
 
@@ -465,13 +465,21 @@ export class ExpectRunner {
    * while it stays quiet, and afresh after output. Only for commands someone follows (onWaiting), never
    * under a terminal (`script` always reads stdin, and the terminal shows the prompt).
    */
-  private armStdinProbe(pending: Pending): void {
+  private armStdinProbe(
+    pending: Pending,
+    after = Math.min(STDIN_PROBE_MAX_MS, this.dialect.inputWait.quietMs * 4 ** pending.probes),
+  ): void {
     clearTimeout(pending.probeTimer);
+    pending.probeTimer = undefined;
     const probe = this.dialect.inputWait.stdinProbe;
     if (!probe || !pending.onWaiting || pending.live.terminal || pending.live.waiting) return;
-    const after = Math.min(STDIN_PROBE_MAX_MS, this.dialect.inputWait.quietMs * 4 ** pending.probes);
     pending.probeTimer = setTimeout(() => {
+      pending.probeTimer = undefined;
       if (this.current !== pending) return;
+      // Output since the timer was set: the quiet spell is shorter than it looked; wait out the rest.
+      const quiet = performance.now() - pending.outputAt;
+      const quietMs = this.dialect.inputWait.quietMs;
+      if (pending.probes === 0 && quiet < quietMs) return this.armStdinProbe(pending, quietMs - quiet);
       const quietAt = pending.live.bytes;
       const still = () => this.current === pending && pending.live.bytes === quietAt && !pending.live.waiting;
       this.channel.execSide(probe.render({ ...this.dialect.defaults, ...this.vars })).then(
@@ -492,6 +500,17 @@ export class ExpectRunner {
         () => {}, // no second channel (a device without exec): no probe
       );
     }, after);
+  }
+
+  /**
+   * Output arrived or input was typed: the quiet spell starts over. Cheap for every chunk: a timer on its
+   * first interval is left to notice when it fires; only one backed off is set again.
+   */
+  private quietAgain(pending: Pending): void {
+    pending.outputAt = performance.now();
+    if (pending.probeTimer !== undefined && pending.probes === 0) return;
+    pending.probes = 0;
+    this.armStdinProbe(pending);
   }
 
   private setWaiting(pending: Pending, waiting: LiveState['waiting']): void {
@@ -605,6 +624,7 @@ export class ExpectRunner {
         timers: [],
         findTries: 0,
         probes: 0,
+        outputAt: performance.now(),
         loginAnswers: new Map(),
         done: (end, extra = {}) => {
           for (const timer of pending.timers) clearTimeout(timer);
