@@ -18,7 +18,7 @@ export interface PacingOptions {
   backoffMs?: number;
 }
 
-const DEFAULT_RETRIES = 4;
+const DEFAULT_RETRIES = 3;
 const DEFAULT_BACKOFF_MS = 250;
 
 /** A connection the server dropped before talking: what MaxStartups (or a busy jump host) does. */
