@@ -208,7 +208,12 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 /** Hosts where a plain http:// identity provider is accepted: only this machine (a local or test IdP). */
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** An https URL (http only on loopback: tokens and keys must not cross a network in clear). */
+/** https, or http to this machine: tokens and keys must not cross a network in clear. */
+export function isTrustedWebUrl(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/** An https URL (http only on loopback), absolute. */
 function webUrl(example: string, options: { query?: boolean } = {}) {
   return z.string().superRefine((value, ctx) => {
     let url: URL;
@@ -218,7 +223,7 @@ function webUrl(example: string, options: { query?: boolean } = {}) {
       ctx.addIssue({ code: 'custom', message: `an absolute URL such as ${example}` });
       return;
     }
-    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))) {
+    if (!isTrustedWebUrl(url)) {
       ctx.addIssue({
         code: 'custom',
         message: `must start with https:// (http:// only for localhost or 127.0.0.1), e.g. ${example}`,
