@@ -1,7 +1,7 @@
 // Authentication of the HTTP server: static bearer tokens from the config and OAuth access tokens (JWT)
 // checked against a small identity provider served here on 127.0.0.1 (JWKS and issuer metadata).
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import {
   SignJWT,
   UnsecuredJWT,
 } from 'jose';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../src/config/errors.js';
 import { type AuthConfig, validateConfig } from '../../src/config/load.js';
 import { JWT_ALGORITHMS } from '../../src/config/schema.js';
@@ -243,6 +244,14 @@ describe('the auth section of the config file', () => {
       requiredScopes: [],
       algorithms: [...JWT_ALGORITHMS],
     });
+  });
+  it('accepts the example of docs/configuration.md', T, () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const example = /### `auth`[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(example, 'no yaml example under ### `auth`');
+    const loaded = validateConfig(parseYaml(example), configFile);
+    assert.equal(loaded.auth?.tokens[0]?.user, 'alice');
+    assert.equal(loaded.auth?.oauth?.rolesClaim, 'realm_access.roles');
   });
 });
 
