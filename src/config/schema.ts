@@ -305,6 +305,42 @@ const orEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => v ?? {},
 /** `hosts:` with every entry commented out is no hosts, not an error. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => v ?? undefined, schema.optional());
 
+/** A role: what the users holding it may reach and do when the server is shared over HTTP (src/config/roles.ts). */
+const roleSchema = z.strictObject({
+  description: z.string().optional(),
+  /** Targets as execute_on_hosts takes them (names, group:, tag:, dialect:, globs); absent: every host. */
+  hosts: z.array(z.string().min(1, 'a host name, group:NAME, tag:NAME, dialect:NAME or a glob')).optional(),
+  /** Tool sets or tools (as --tools); absent: what the server offers. */
+  tools: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string().min(1))).optional(),
+  /** Hide the tools that change files or configuration. */
+  read_only: z.boolean().optional(),
+  /** Checked on top of each host's own policy: both must allow a command. */
+  policy: policy.optional(),
+});
+
+/** `serve --http`: what the HTTP listener accepts (src/server/http/). */
+const httpSchema = z.strictObject({
+  /** The URL clients use for /mcp, as a proxy in front publishes it: the OAuth resource (audience). */
+  public_url: z.url({ error: 'a URL such as https://mcp.example.net/mcp' }).optional(),
+  /** Host header names accepted besides the bind address (and localhost names on a loopback bind). */
+  allowed_hosts: z.array(z.string().min(1)).optional(),
+  /** Origin header values accepted from browsers; a request without Origin is not a browser's. */
+  allowed_origins: z.array(z.string().min(1)).optional(),
+  /** Bytes in one request body. */
+  max_request_bytes: z.number().int().min(1024).optional(),
+  /** Requests one user may have running at once; more are answered 429. */
+  max_requests_per_user: z.number().int().min(1).optional(),
+  /** MCP sessions one user may hold; the longest unused one is closed for a new one. */
+  max_sessions_per_user: z.number().int().min(1).optional(),
+  /** Seconds running calls get to finish after SIGTERM before sessions are closed under them. */
+  shutdown_grace: z.number().min(0).max(600).optional(),
+  /** Prefixes this instance's MCP session ids so a proxy can route a session to its instance. */
+  instance: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and "-", e.g. mcp-a')
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   defaults: section(defaultsSchema),
   groups: section(z.record(name, orEmpty(groupSchema))),
@@ -343,6 +379,9 @@ export const configSchema = z.strictObject({
   /** Who may call the HTTP server (`serve --http`): static bearer tokens, OAuth access tokens (JWT). */
   auth: section(auth),
   dialect_paths: section(z.array(path)),
+  http: section(httpSchema),
+  /** Rights by role name, for users authenticated over HTTP. */
+  roles: section(z.record(name, orEmpty(roleSchema))),
   files: section(
     z.strictObject({
       /** Local folders upload_file reads from and download_file writes to (symlinks resolved first). */
@@ -387,3 +426,5 @@ export type AlgorithmsConfig = z.output<typeof algorithms>;
 export type HostKeyConfig = z.output<typeof hostKeyObject>;
 export type PolicyConfig = z.output<typeof policy>;
 export type AuthSection = z.output<typeof auth>;
+export type RoleConfig = z.output<typeof roleSchema>;
+export type HttpConfig = z.output<typeof httpSchema>;
