@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { CostRow } from './cost.js';
+import type { HttpResults, LoadResult } from './http.js';
 
 export interface Row {
   key: string;
@@ -117,6 +118,7 @@ export function writeMarkdown(
   files?: string,
   cost?: string,
   config?: string,
+  http?: string,
 ) {
   const d = devices;
   const lines = d.configLines.toLocaleString('en-US');
@@ -236,7 +238,7 @@ ${resultTable(d.rows)}
 | what | formula | value | target | |
 | --- | --- | ---: | --- | --- |
 ${ratioTable(d.ratios)}
-${files ? `\n${files}` : ''}${config ? `\n${config}` : ''}${cost ? `\n${cost}` : ''}`;
+${files ? `\n${files}` : ''}${config ? `\n${config}` : ''}${http ? `\n${http}` : ''}${cost ? `\n${cost}` : ''}`;
   writeFileSync(path, text);
 }
 
@@ -308,6 +310,171 @@ function writeSection(path: string, heading: string, section: string): void {
   const before = at < 0 ? (text ? `${text.trimEnd()}\n\n` : '') : text.slice(0, at);
   const after = next < 0 ? '' : text.slice(next + 1);
   writeFileSync(path, `${before}${section}${after ? `\n${after}` : ''}`);
+}
+
+const HTTP_HEADING = '## HTTP';
+
+const mb = (bytes: number) => (Number.isNaN(bytes) ? '-' : (bytes / 1024 / 1024).toFixed(1));
+const loadCells = (l: LoadResult) => {
+  const calls = l.latencies.length;
+  const perUser = l.rssBefore > 0 ? (l.rss - l.rssBefore) / l.users : l.rss / l.users;
+  return [
+    l.label,
+    `${calls + l.failed}${calls + l.failed < l.wanted ? ` (of ${l.wanted}!)` : ''}`,
+    String(l.failed),
+    ((calls / l.wallMs) * 1000).toFixed(0),
+    ...[0.5, 0.95, 0.99].map((p) => ms(percentile(l.latencies, p))),
+    (l.serverCpuMs / (calls + l.failed)).toFixed(2),
+    (l.clientCpuMs / (calls + l.failed)).toFixed(2),
+    `${((l.machineBusy / l.machineTotal) * 100).toFixed(0)}%`,
+    mb(l.rss),
+    mb(perUser),
+    `${(l.firstMs / 1000).toFixed(2)}${l.firstFailed ? ` (${l.firstFailed} failed!)` : ''}`,
+  ];
+};
+const LOAD_HEAD = [
+  'subject',
+  'calls',
+  'failed',
+  'calls/s',
+  'p50',
+  'p95',
+  'p99',
+  'server CPU ms/call',
+  'client CPU ms/call',
+  'machine busy',
+  'server RSS MB',
+  'RSS MB per user',
+  '50 first commands at once, s',
+];
+
+/** The HTTP group on stdout: single calls with their floors, then the load. */
+export function printHttpTables(rows: Row[], r: HttpResults): void {
+  printTable(rows, r.ratios, 'HTTP against stdio (ms)');
+  const cells = r.load.map(loadCells);
+  const w = LOAD_HEAD.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: string[]) =>
+    c.map((v, i) => (i === 0 ? v.padEnd(w[i] as number) : v.padStart(w[i] as number))).join('  ');
+  console.log(
+    ['', `${r.load[0]?.users ?? ''} users at once (latency ms)`, line(LOAD_HEAD), ...cells.map(line)].join(
+      '\n',
+    ),
+  );
+  const lw = Math.max(...r.loadRatios.map((q) => q.label.length));
+  for (const q of r.loadRatios) console.log(`${q.label.padEnd(lw)}  ${value(q).padStart(10)}`);
+}
+
+const ratioOf = (r: HttpResults, start: string) => r.ratios.find((q) => q.label.startsWith(start))?.value;
+
+/** One sentence on the single calls, from the numbers of this run. */
+function httpVerdict(rows: Row[], r: HttpResults): string {
+  const at = (key: string) => p50(rows.find((row) => row.key === key));
+  const echo = ratioOf(r, 'echo hi: HTTP') ?? Number.NaN;
+  const big = ratioOf(r, '4 KiB') ?? Number.NaN;
+  const sdk = ratioOf(r, 'no-op floor') ?? Number.NaN;
+  const added = ratioOf(r, 'what HTTP adds') ?? Number.NaN;
+  const beyond = ratioOf(r, '  of which beyond') ?? Number.NaN;
+  const transport = added - beyond;
+  const allowed = 0.5 * at('h.echo.stdio');
+  const within = echo <= 1.5 && big <= 1.5;
+  return `${within ? 'Within' : 'Over'} the target of 1.5x: a tool call over HTTP takes ${echo.toFixed(2)}x (echo hi) and
+${big.toFixed(2)}x (4 KiB) its time over stdio. Of the ${ms(added)} ms HTTP adds to \`echo hi\`, the SDK's transport alone
+accounts for ${ms(transport)} ms (its no-op is ${sdk.toFixed(2)}x the stdio one)${
+    transport > allowed
+      ? `, more than the ${ms(allowed)} ms the target leaves (half of \`echo hi\` over stdio), so no server on this transport and client meets it here`
+      : ''
+  }, and the server's own HTTP layer for the other ${ms(beyond)} ms.`;
+}
+
+/** One sentence on the load, from the numbers of this run. */
+function loadVerdict(r: HttpResults): string {
+  const [h, s] = r.load;
+  if (!h || !s) return '';
+  const q = (start: string) => r.loadRatios.find((x) => x.label.startsWith(start))?.value ?? Number.NaN;
+  const failed = h.failed + s.failed;
+  const first = h.firstFailed + s.firstFailed;
+  const failures = [
+    failed ? `${failed} timed calls failed` : '',
+    first ? `${first} first commands failed (HTTP ${h.firstFailed}, stdio ${s.firstFailed})` : '',
+  ].filter(Boolean);
+  return `With ${h.users} users at once, one HTTP server makes ${q('calls/s').toFixed(2)}x the calls per second of ${s.users} stdio
+servers at ${q('p50 latency').toFixed(2)}x their median latency, using ${q('server CPU').toFixed(2)}x their server CPU per call and
+${q('server memory').toFixed(2)}x their memory${failures.length ? `; ${failures.join(', ')} (the errors are in the log)` : ', with no call failing'}.`;
+}
+
+/** The HTTP section (bench/http.ts); `--http` replaces it alone. */
+export function httpSection(rows: Row[], r: HttpResults, m: ReturnType<typeof machine>): string {
+  const [h] = r.load;
+  const users = h?.users ?? 50;
+  const last = String(users).padStart(2, '0');
+  const loadTable = r.load.map((l) => `| ${loadCells(l).join(' | ')} |`).join('\n');
+  return `${HTTP_HEADING}
+
+Measured ${new Date().toISOString()} (CPU ${m.cpu}, load ${m.load}). Re-run with
+\`npm run bench -- --http\` (rewrites only this section).
+
+The built server twice, with the same HOME (the client home of the test sshd, host \`testhost\`), node flags,
+\`MCP_SSH_TOOLS=all\` and config file: over stdio (\`node dist/cli.js --config FILE\`) and over Streamable HTTP
+(\`node dist/cli.js serve --http 127.0.0.1:0 --config FILE\`, its default JSON log at level info: one line per
+request). The file holds ${users + 1} static bearer tokens (\`env:\` references), one per user u00 to u${last}, each
+with the one role \`all\` (\`hosts: ["*"]\`), and nothing else; over stdio the auth section is unused. Both are
+driven by the SDK \`Client\`; over HTTP with \`StreamableHTTPClientTransport\` sending \`Authorization: Bearer\`,
+so each call is a POST answered with an SSE stream (the SDK's default, and the server's). Single calls run as
+user u00 on a warm session, interleaved in 5 rounds as above; every output is checked.
+
+- **A**: the raw ssh2 shell round trip of the main table, measured again in this group.
+- **B, Bh - the no-op floors**: \`bench/noop-server.mjs\` over stdio, and \`bench/noop-http-server.mjs\`: the
+  same SDK's \`McpServer\` and no-op tool behind the SDK's \`StreamableHTTPServerTransport\` (stateful sessions)
+  on a bare \`node:http\` server: no express, no authentication, no log. Bh - B is what the SDK's HTTP transport
+  costs over stdio, client and server side together; what HTTP adds to \`echo hi\` beyond that is the server's
+  own HTTP layer (express, the Host and Origin checks, bearer authentication, the per-user lookup, the request
+  log) and whatever differs per call in the server.
+- **execute_command**: \`echo hi\`, and \`${r.bigCommand}\` (4,096 bytes of output, bash builtins only), over
+  both transports.
+
+${httpVerdict(rows, r)}
+
+${sectionTables(rows, r.ratios)}
+### ${users} users at once
+
+Tokens u01 to u${last} on the same HTTP server: ${users} SDK clients in the bench process, each with its own MCP
+session and so (the server keeps one session manager per user) its own SSH session to the test sshd. Against
+it: the same ${users} command streams through ${users} stdio servers with the same config, one per user, which is how
+${users} people would run the server without HTTP. Same sshd, same client process, same commands: what differs is
+the server side only, one shared process over HTTP against one process per user over stdio, on the same CPUs.
+
+First, the ${users} first commands (each opening an SSH session) are sent at once and timed together (the last
+column). Each user's session manager paces its own connections (\`max_connecting\`), so ${users} users are ${users}
+handshakes at once; the harness sshd allows \`MaxStartups 100\`, where OpenSSH's default (10:30:100) would
+start dropping connections past 10 unauthenticated ones. Then a warm-up of 2 calls per user, then ${r.rounds}
+rounds of ${r.perRound} calls per user alternating HTTP and stdio, each user running \`echo <word>\` one call after
+another (the output checked against its own word).
+
+- **calls/s**: successful calls over the wall time of the rounds; latencies are per call, all users together.
+- **server CPU ms/call**: user + system time of the server process(es) from /proc over the rounds, per call
+  (10 ms ticks). **client CPU ms/call**: the same for the bench process, which runs the ${users} SDK clients.
+- **machine busy**: all CPUs over the rounds, from /proc/stat: the server, the clients, sshd and the shells,
+  and whatever else runs on the machine.
+- **server RSS**: VmRSS at the end (over stdio: the sum of the ${users} processes); **per user**: over HTTP the
+  growth since before the ${users} users came, over stdio the sum / ${users}.
+
+${loadVerdict(r)}
+
+| ${LOAD_HEAD.join(' | ')} |
+| --- | ${LOAD_HEAD.slice(1)
+    .map(() => '---:')
+    .join(' | ')} |
+${loadTable}
+
+| what | formula | value |
+| --- | --- | ---: |
+${r.loadRatios.map((q) => `| ${q.label} | \`${q.formula}\` | ${value(q)} |`).join('\n')}
+`;
+}
+
+/** \`--http\`: replace (or add) only the HTTP section. */
+export function writeHttpSection(path: string, section: string): void {
+  writeSection(path, HTTP_HEADING, section);
 }
 
 const COST_HEADING = '## What a call costs a model';

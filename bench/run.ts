@@ -5,6 +5,7 @@
 //   --files   only the file transfers (bench/files.ts); rewrites only their section of docs/benchmarks.md
 //   --cost    only the sizes of common results (bench/cost.ts), in seconds; rewrites only their section
 //   --config  only the configuration changes (bench/config.ts): a 200-line change, configure vs one by one
+//   --http    only HTTP (bench/http.ts): a call over `serve --http` vs stdio, and 50 users at once
 import { startSshd } from '../test/harness/sshd.js';
 import { configBenchmarks } from './config.js';
 import { BIG_COMMAND, costBenchmarks } from './cost.js';
@@ -17,6 +18,7 @@ import {
   SMALL_PIECES,
 } from './devices.js';
 import { fileBenchmarks } from './files.js';
+import { httpBenchmarks } from './http.js';
 import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp, WHOLE_RESULTS } from './mcp.js';
 import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
 import { DIALECT_SHELL, RawShell, rawExec, readKey, sshConnect } from './raw-ssh.js';
@@ -24,9 +26,11 @@ import {
   configSection,
   costSection,
   filesSection,
+  httpSection,
   machine,
   p50,
   printCostTable,
+  printHttpTables,
   printTable,
   type Ratio,
   type Row,
@@ -34,6 +38,7 @@ import {
   writeConfigSection,
   writeCostSection,
   writeFilesSection,
+  writeHttpSection,
   writeMarkdown,
 } from './report.js';
 
@@ -46,6 +51,7 @@ const quick = process.argv.includes('--quick');
 const filesOnly = process.argv.includes('--files');
 const costOnly = process.argv.includes('--cost');
 const configOnly = process.argv.includes('--config');
+const httpOnly = process.argv.includes('--http');
 
 const checkLength = (out: string, what: string) =>
   check(
@@ -82,6 +88,17 @@ async function configChanges(m: ReturnType<typeof machine>): Promise<string> {
   return configSection(rows, ratios, m);
 }
 
+/** The HTTP group: printed, and its section of docs/benchmarks.md. */
+async function httpGroup(sshd: Awaited<ReturnType<typeof startSshd>>, m: ReturnType<typeof machine>) {
+  const rows: Row[] = [];
+  const t0 = now();
+  const results = await httpBenchmarks(rows, { quick, sshd, defer: (fn) => cleanups.push(fn) });
+  console.log('');
+  printHttpTables(rows, results);
+  console.log(`(HTTP group: ${((now() - t0) / 1000).toFixed(0)} s)`);
+  return httpSection(rows, results, m);
+}
+
 async function main(): Promise<void> {
   const m = machine();
   if (configOnly) {
@@ -95,6 +112,15 @@ async function main(): Promise<void> {
   }
   const sshd = await startSshd();
   cleanups.push(() => sshd.stop());
+  if (httpOnly) {
+    const section = await httpGroup(sshd, m);
+    if (quick) console.log('\n(--quick: docs/benchmarks.md not written)');
+    else {
+      writeHttpSection(DOCS, section);
+      console.log(`\nwrote the HTTP section of ${DOCS}`);
+    }
+    return;
+  }
   // Sizes first, on a server of their own, so the lists hold only what the cost run did.
   let costText: string | undefined;
   if (!floorsOnly && !filesOnly) {
@@ -360,6 +386,7 @@ async function main(): Promise<void> {
 
   const fileSection = server ? await files() : undefined;
   const configText = floorsOnly ? undefined : await configChanges(m);
+  const httpText = floorsOnly ? undefined : await httpGroup(sshd, m);
 
   printTable(rows, ratios);
   console.log('');
@@ -383,6 +410,7 @@ async function main(): Promise<void> {
       fileSection,
       costText,
       configText,
+      httpText,
     );
     console.log(`\nwrote ${DOCS}`);
   }
