@@ -377,13 +377,15 @@ function httpVerdict(rows: Row[], r: HttpResults): string {
   const transport = added - beyond;
   const allowed = 0.5 * at('h.echo.stdio');
   const within = echo <= 1.5 && big <= 1.5;
+  const floorTooBig =
+    transport > allowed
+      ? ` The SDK's share alone is more than the ${ms(allowed)} ms the target leaves (half of \`echo hi\` over
+stdio): no server on this transport and client meets the target on this machine.`
+      : '';
   return `${within ? 'Within' : 'Over'} the target of 1.5x: a tool call over HTTP takes ${echo.toFixed(2)}x (echo hi) and
 ${big.toFixed(2)}x (4 KiB) its time over stdio. Of the ${ms(added)} ms HTTP adds to \`echo hi\`, the SDK's transport alone
-accounts for ${ms(transport)} ms (its no-op is ${sdk.toFixed(2)}x the stdio one)${
-    transport > allowed
-      ? `, more than the ${ms(allowed)} ms the target leaves (half of \`echo hi\` over stdio), so no server on this transport and client meets it here`
-      : ''
-  }, and the server's own HTTP layer for the other ${ms(beyond)} ms.`;
+accounts for ${ms(transport)} ms (its no-op is ${sdk.toFixed(2)}x the stdio one) and the server's own HTTP layer for the
+other ${ms(beyond)} ms.${floorTooBig}`;
 }
 
 /** One sentence on the load, from the numbers of this run. */
