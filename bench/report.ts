@@ -401,7 +401,7 @@ function loadVerdict(r: HttpResults): string {
   ].filter(Boolean);
   return `With ${h.users} users at once, one HTTP server makes ${q('calls/s').toFixed(2)}x the calls per second of ${s.users} stdio
 servers at ${q('p50 latency').toFixed(2)}x their median latency, using ${q('server CPU').toFixed(2)}x their server CPU per call and
-${q('server memory').toFixed(2)}x their memory${failures.length ? `; ${failures.join(', ')} (the errors are in the log)` : ', with no call failing'}.`;
+${q('server memory').toFixed(2)}x their memory${failures.length ? `; ${failures.join(', ')} (the bench prints their errors on stderr)` : ', with no call failing'}.`;
 }
 
 /** The HTTP section (bench/http.ts); `--http` replaces it alone. */
