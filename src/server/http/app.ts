@@ -110,8 +110,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       http?.shutdown_grace !== undefined ? http.shutdown_grace * 1000 : HTTP_DEFAULTS.shutdownGraceMs,
   };
   const baseTools = toolSelectionOf(options.server);
-  const roles = config ? compileRolesOrThrow(config) : new Map();
-  checkRoleTools(options.server, baseTools);
+  const roles = checkRoles(options.server, baseTools);
   const base: Deployment | undefined = config && deploymentOf(config);
   const dialects = createDialects(options.server);
 
@@ -402,26 +401,29 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   return { url, resourceUrl, close };
 }
 
-function compileRolesOrThrow(config: NonNullable<ServerOptions['config']>) {
+/**
+ * The roles compiled (hosts resolved against the inventory). A role naming a group or tool set that does
+ * not exist fails at start (and in check-config), with the role's name, not at a user's call.
+ */
+export function checkRoles(options: ServerOptions, base = toolSelectionOf(options)) {
+  const config = options.config;
+  if (!config) return new Map<string, never>();
+  let roles: ReturnType<typeof compileRoles>;
   try {
-    return compileRoles(config);
+    roles = compileRoles(config);
   } catch (error) {
     if (error instanceof RoleError) throw new ConfigError(error.message);
     throw error;
   }
-}
-
-/** A role naming a tool set that does not exist fails at start, with the role's name, not at a user's call. */
-function checkRoleTools(options: ServerOptions, base: ToolSelection): void {
-  const config = options.config;
-  for (const [name, role] of Object.entries(config?.config.roles ?? {})) {
+  for (const [name, role] of Object.entries(config.config.roles ?? {})) {
     if (!role.tools) continue;
     try {
       selectTools({ names: role.tools });
       narrowTools(base, [{ names: role.tools, readOnly: role.read_only === true }], `role ${name}`);
     } catch (error) {
       if (!(error instanceof ToolsetError)) throw error;
-      throw new ConfigError(`invalid config file ${config?.file}: roles.${name}.tools: ${error.message}`);
+      throw new ConfigError(`invalid config file ${config.file}: roles.${name}.tools: ${error.message}`);
     }
   }
+  return roles;
 }
