@@ -25,6 +25,8 @@ export interface AuditRecord {
   error?: string;
   /** The login user of the session (who the device saw make a change). */
   user?: string;
+  /** Who asked: the authenticated user of a shared (HTTP) server. */
+  caller?: string;
   /** A configuration operation (configure, confirm_commit, discard_changes, rollback): what it did. */
   change?: ChangeAudit;
 }
@@ -41,6 +43,9 @@ export interface ChangeAudit {
   comment?: string;
   rejectedLine?: number;
 }
+
+/** Where audit records go: the log itself, or a view of it that adds who asked. */
+export type AuditSink = Pick<AuditLog, 'write' | 'close'>;
 
 /**
  * Append-only JSONL file, mode 0600 (it names hosts and commands). Lines are written in call order through

@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { configWarnings } from '../config/describe.js';
 import { DEFAULT_LIMITS, RESULT_CEILING } from '../config/limits.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
-import { createServer, toolSelectionOf } from '../server/server.js';
+import { startHttpServer } from '../server/http/app.js';
+import { createAuthVerifier, protectedResourceMetadata } from '../server/http/auth.js';
+import { createServer, type ServerOptions, toolSelectionOf } from '../server/server.js';
 import { StdioLineTransport } from '../server/stdio-transport.js';
 import {
   DEFAULT_TOOLSETS,
@@ -13,12 +15,12 @@ import {
   ToolsetError,
 } from '../server/toolsets.js';
 import { VERSION } from '../server/version.js';
-import { log } from '../util/log.js';
+import { configureLog, log } from '../util/log.js';
 import { type CliCommand, positiveNumber, UsageError } from './args.js';
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'serve MCP on stdio (the default when no command is given)',
+  summary: 'serve MCP on stdio (the default when no command is given), or over HTTP with --http',
   usage: `mcp-ssh-session [serve] [options]
 
   --config FILE           config file (inventory, secrets by reference, policy, audit log); without it the
@@ -33,6 +35,8 @@ export const serveCommand: CliCommand = {
                           default (${DEFAULT_TOOLSETS.join(',')}); all; or single tool names
   --read-only             hide the tools that change files: write_file, upload_file, download_file
                           (env MCP_SSH_READ_ONLY=1; config security.read_only)
+  --http [HOST:]PORT      serve Streamable HTTP on /mcp (and /healthz) instead of stdio; HOST defaults to
+                          127.0.0.1; any other address needs the config's auth section (docs/deployment.md)
 Flags and environment beat the config file's limits and tools; read-only set anywhere holds.`,
   async run(argv) {
     const { values } = parseArgs({
@@ -46,8 +50,11 @@ Flags and environment beat the config file's limits and tools; read-only set any
         tools: { type: 'string' },
         'read-only': { type: 'boolean' },
         'max-wait': { type: 'string' },
+        http: { type: 'string' },
       },
     });
+    const listen = values.http === undefined ? undefined : parseListen(values.http);
+    if (listen) configureLog({ format: 'json', level: 'info' });
     const config = await loadConfig({ explicitPath: values.config });
     if (config) {
       log.info(`config: ${config.file}`);
@@ -72,7 +79,7 @@ Flags and environment beat the config file's limits and tools; read-only set any
         `--max-result-bytes ${maxResult} is over the ceiling; results hold ${RESULT_CEILING} bytes a block`,
       );
     }
-    const { server, manager, prompter, check } = createServer({
+    const options: ServerOptions = {
       ...(config && { config }),
       tools,
       limits: {
@@ -88,7 +95,9 @@ Flags and environment beat the config file's limits and tools; read-only set any
         connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000,
         maxWaitMs: maxWait === undefined ? undefined : maxWait * 1000,
       },
-    });
+    };
+    if (listen) return serveHttp(listen, options);
+    const { server, manager, prompter, check } = createServer(options);
     let stopping = false;
     const shutdown = () => {
       if (stopping) return;
@@ -110,6 +119,56 @@ Flags and environment beat the config file's limits and tools; read-only set any
     return new Promise<number>(() => {}); // serves until the client goes away
   },
 };
+
+/** `8080`, `0.0.0.0:8080`, `[::1]:8080` to where to listen; a loopback address when none is given. */
+export function parseListen(raw: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(raw.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new UsageError(
+      `--http ${raw.slice(0, 60)}: give a port (8080) or HOST:PORT (0.0.0.0:8080, [::]:8080)`,
+    );
+  }
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** Serves until SIGTERM/SIGINT, then drains (docs/deployment.md). */
+async function serveHttp(listen: { host: string; port: number }, options: ServerOptions): Promise<number> {
+  const authConfig = options.config?.auth;
+  if (!authConfig && !isLoopback(listen.host)) {
+    throw new UsageError(
+      `refusing to serve on ${listen.host} without authentication: anyone who reaches that address would get your SSH sessions. Configure auth.tokens or auth.oauth in the config file (docs/deployment.md), or listen on 127.0.0.1`,
+    );
+  }
+  const service = await startHttpServer({
+    ...listen,
+    server: options,
+    ...(authConfig && {
+      auth: async (resourceUrl: URL) => ({
+        verifier: await createAuthVerifier(authConfig, resourceUrl),
+        metadata: protectedResourceMetadata(authConfig, resourceUrl),
+      }),
+    }),
+  });
+  log.info(`mcp-ssh-session ${VERSION} listening on ${service.url.href}`, {
+    resource: service.resourceUrl.href,
+    auth: authConfig
+      ? [authConfig.tokens.length > 0 && 'tokens', authConfig.oauth && 'oauth'].filter(Boolean).join(',')
+      : 'none',
+  });
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      log.info(`${signal}: draining`);
+      void service.close().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
 
 /**
  * The tools to offer: --tools, else MCP_SSH_TOOLS, else the config's `tools`, else the default sets.

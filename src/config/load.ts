@@ -8,7 +8,8 @@ import { formatFieldPath, formatIssues, type Locator } from '../util/zod-issues.
 import { ConfigError, ConfigFieldError } from './errors.js';
 import { Inventory, resolveConfigPath } from './inventory.js';
 import type { ServerLimits } from './limits.js';
-import { type Config, configSchema } from './schema.js';
+import { type AuthSection, type Config, configSchema, JWT_ALGORITHMS, type JwtAlgorithm } from './schema.js';
+import type { SecretRef } from './secrets.js';
 
 export const MODULE_NAME = 'mcp-ssh-session';
 
@@ -40,6 +41,26 @@ export interface LoadOptions {
   searchStrategy?: 'global' | 'none';
 }
 
+/** The `auth` section, defaults filled in: who may call the HTTP server. */
+export interface AuthConfig {
+  /** Static bearer tokens, by reference (a `file:` path absolute); [] when none. */
+  tokens: { token: SecretRef; user: string; roles: string[] }[];
+  oauth?: OAuthConfig;
+}
+
+/** OAuth 2.1 access tokens (JWT) from one identity provider. */
+export interface OAuthConfig {
+  issuer: string;
+  /** Undefined: discovered from the issuer's metadata. */
+  jwksUri?: string;
+  /** Undefined: the server's resource URL. */
+  audience?: string;
+  userClaim: string;
+  rolesClaim: string;
+  requiredScopes: string[];
+  algorithms: JwtAlgorithm[];
+}
+
 export interface LoadedConfig {
   /** Absolute path of the file read. */
   file: string;
@@ -61,6 +82,8 @@ export interface LoadedConfig {
   configChanges: { requireConfirmMinutes?: boolean; stepTimeoutMs?: number };
   /** The `files` section, local folders made absolute (against the file's folder); {} when absent. */
   files: { localDirs?: string[]; maxTransferBytes?: number; maxReadBytes?: number };
+  /** The `auth` section; undefined when absent (no HTTP authentication configured). */
+  auth?: AuthConfig;
 }
 
 /** `$import` is cosmiconfig's, not ours: files would merge behind the schema's back and break locations. */
@@ -214,6 +237,29 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   return validateConfig(result.isEmpty ? {} : result.config, result.filepath, locators.get(result.filepath));
 }
 
+/** The `auth` section as the HTTP server uses it: defaults filled in, `file:` tokens made absolute. */
+function authConfig(section: AuthSection, dir: string): AuthConfig {
+  const { tokens = [], oauth } = section;
+  return {
+    tokens: tokens.map(({ token, user, roles = [] }) => ({
+      token: token.kind === 'file' ? { kind: 'file', path: resolveConfigPath(token.path, dir) } : token,
+      user,
+      roles,
+    })),
+    ...(oauth && {
+      oauth: {
+        issuer: oauth.issuer,
+        ...(oauth.jwks_uri !== undefined && { jwksUri: oauth.jwks_uri }),
+        ...(oauth.audience !== undefined && { audience: oauth.audience }),
+        userClaim: oauth.user_claim ?? 'sub',
+        rolesClaim: oauth.roles_claim ?? 'roles',
+        requiredScopes: oauth.required_scopes ?? [],
+        algorithms: oauth.algorithms ?? [...JWT_ALGORITHMS],
+      },
+    }),
+  };
+}
+
 /** Check the schema and what only the whole file shows, then resolve paths against the file's folder. */
 export function validateConfig(data: unknown, file: string, locator?: Locator): LoadedConfig {
   const parsed = configSchema.safeParse(data);
@@ -282,5 +328,6 @@ export function validateConfig(data: unknown, file: string, locator?: Locator): 
       }),
       ...(config.files?.max_read_bytes !== undefined && { maxReadBytes: config.files.max_read_bytes }),
     },
+    ...(config.auth && { auth: authConfig(config.auth, dir) }),
   };
 }

@@ -178,10 +178,168 @@ const hostSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+/**
+ * Who may call the server over HTTP (`serve --http`). A user name goes into the audit log and names the
+ * user's own sessions, so it is held to characters that are safe in a log line and in a file name.
+ */
+export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+export const USER_NAME_HINT = 'letters, digits, ".", "_", "-" and "@", starting with a letter or digit';
+
+/**
+ * The JWT signing algorithms an access token may use: asymmetric only. With HS* the key that verifies is
+ * the key that signs, so whoever can read it mints tokens (and a public key mistaken for an HMAC secret is
+ * the classic forgery); `none` is no signature at all.
+ */
+export const JWT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** Hosts where a plain http:// identity provider is accepted: only this machine (a local or test IdP). */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** https, or http to this machine: tokens and keys must not cross a network in clear. */
+export function isTrustedWebUrl(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/** An https URL (http only on loopback), absolute. */
+function webUrl(example: string, options: { query?: boolean } = {}) {
+  return z.string().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `an absolute URL such as ${example}` });
+      return;
+    }
+    if (!isTrustedWebUrl(url)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must start with https:// (http:// only for localhost or 127.0.0.1), e.g. ${example}`,
+      });
+    }
+    if (url.hash || (!options.query && url.search)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `no ${options.query ? '' : 'query or '}fragment, e.g. ${example}`,
+      });
+    }
+  });
+}
+
+const authToken = z.strictObject({
+  token: secretRef,
+  user: z.string().regex(USER_NAME, `a user name: ${USER_NAME_HINT}`),
+  roles: z.array(z.string().regex(NAME, `a role name: ${NAME_HINT}`)).optional(),
+});
+
+const claimPath = z
+  .string()
+  .regex(/^\S+$/, 'a claim name, or a dotted path into the token such as realm_access.roles');
+
+const oauth = z.strictObject({
+  /** Compared exactly with the token's `iss`, and where the keys are discovered when jwks_uri is absent. */
+  issuer: webUrl('https://idp.example.com/realms/net'),
+  jwks_uri: webUrl('https://idp.example.com/realms/net/protocol/openid-connect/certs', {
+    query: true,
+  }).optional(),
+  /** The token's `aud` must hold it; default: the server's resource URL (RFC 8707). */
+  audience: z
+    .string()
+    .min(1, 'the audience the identity provider writes into tokens for this server')
+    .optional(),
+  user_claim: claimPath.optional(),
+  roles_claim: claimPath.optional(),
+  required_scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope name such as mcp'))
+    .optional(),
+  algorithms: z
+    .array(
+      z.enum(JWT_ALGORITHMS, {
+        error: `an asymmetric JWT algorithm: ${JWT_ALGORITHMS.join(', ')} (HS256/384/512 and none are refused: a shared secret or no signature lets others mint tokens)`,
+      }),
+    )
+    .min(1, 'at least one algorithm, or leave the key out for all asymmetric ones')
+    .optional(),
+});
+
+const auth = z
+  .strictObject({
+    /** Static bearer tokens: each a reference to the secret (never the value) and the user it stands for. */
+    tokens: z
+      .preprocess((v) => v ?? undefined, z.array(authToken).optional())
+      .superRefine((tokens, ctx) => {
+        const seen = new Map<string, number>();
+        for (const [i, entry] of (tokens ?? []).entries()) {
+          const ref = entry.token.kind === 'env' ? `env:${entry.token.name}` : `file:${entry.token.path}`;
+          const first = seen.get(ref);
+          if (first === undefined) seen.set(ref, i);
+          else
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'token'],
+              message: `the same reference as auth.tokens[${first}]: each user needs a token of their own`,
+            });
+        }
+      }),
+    oauth: oauth.optional(),
+  })
+  .refine((value) => (value.tokens?.length ?? 0) > 0 || value.oauth !== undefined, {
+    message:
+      'nobody could connect: give `tokens` (static bearer tokens), `oauth` (an identity provider) or both',
+  });
+
 /** `web1:` with nothing under it is a host that takes everything from groups and defaults. */
 const orEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => v ?? {}, schema);
 /** `hosts:` with every entry commented out is no hosts, not an error. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => v ?? undefined, schema.optional());
+
+/** A role: what the users holding it may reach and do when the server is shared over HTTP (src/config/roles.ts). */
+const roleSchema = z.strictObject({
+  description: z.string().optional(),
+  /** Targets as execute_on_hosts takes them (names, group:, tag:, dialect:, globs); absent: every host. */
+  hosts: z.array(z.string().min(1, 'a host name, group:NAME, tag:NAME, dialect:NAME or a glob')).optional(),
+  /** Tool sets or tools (as --tools); absent: what the server offers. */
+  tools: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string().min(1))).optional(),
+  /** Hide the tools that change files or configuration. */
+  read_only: z.boolean().optional(),
+  /** Checked on top of each host's own policy: both must allow a command. */
+  policy: policy.optional(),
+});
+
+/** `serve --http`: what the HTTP listener accepts (src/server/http/). */
+const httpSchema = z.strictObject({
+  /** The URL clients use for /mcp, as a proxy in front publishes it: the OAuth resource (audience). */
+  public_url: z.url({ error: 'a URL such as https://mcp.example.net/mcp' }).optional(),
+  /** Host header names accepted besides the bind address (and localhost names on a loopback bind). */
+  allowed_hosts: z.array(z.string().min(1)).optional(),
+  /** Origin header values accepted from browsers; a request without Origin is not a browser's. */
+  allowed_origins: z.array(z.string().min(1)).optional(),
+  /** Bytes in one request body. */
+  max_request_bytes: z.number().int().min(1024).optional(),
+  /** Requests one user may have running at once; more are answered 429. */
+  max_requests_per_user: z.number().int().min(1).optional(),
+  /** MCP sessions one user may hold; the longest unused one is closed for a new one. */
+  max_sessions_per_user: z.number().int().min(1).optional(),
+  /** Seconds running calls get to finish after SIGTERM before sessions are closed under them. */
+  shutdown_grace: z.number().min(0).max(600).optional(),
+  /** Prefixes this instance's MCP session ids so a proxy can route a session to its instance. */
+  instance: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and "-", e.g. mcp-a')
+    .optional(),
+});
 
 export const configSchema = z.strictObject({
   defaults: section(defaultsSchema),
@@ -218,7 +376,12 @@ export const configSchema = z.strictObject({
       step_timeout: z.number().positive().max(3600).optional(),
     }),
   ),
+  /** Who may call the HTTP server (`serve --http`): static bearer tokens, OAuth access tokens (JWT). */
+  auth: section(auth),
   dialect_paths: section(z.array(path)),
+  http: section(httpSchema),
+  /** Rights by role name, for users authenticated over HTTP. */
+  roles: section(z.record(name, orEmpty(roleSchema))),
   files: section(
     z.strictObject({
       /** Local folders upload_file reads from and download_file writes to (symlinks resolved first). */
@@ -262,3 +425,6 @@ export type HostConfig = z.output<typeof hostSchema>;
 export type AlgorithmsConfig = z.output<typeof algorithms>;
 export type HostKeyConfig = z.output<typeof hostKeyObject>;
 export type PolicyConfig = z.output<typeof policy>;
+export type AuthSection = z.output<typeof auth>;
+export type RoleConfig = z.output<typeof roleSchema>;
+export type HttpConfig = z.output<typeof httpSchema>;

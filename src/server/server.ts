@@ -31,6 +31,18 @@ export interface ServerOptions {
   config?: LoadedConfig;
   /** The tools offered; default: the config's `tools` and `security.read_only`, else the default sets. */
   tools?: ToolSelection;
+  /**
+   * The sessions this server works on, when they outlive it: over HTTP each MCP session gets a server of
+   * its own, and all of one user's servers share that user's sessions.
+   */
+  sessions?: ManagedSessions;
+}
+
+/** A session manager with the limits and dialects it was made with. */
+export interface ManagedSessions {
+  manager: SessionManager;
+  limits: ServerLimits;
+  dialects: DialectRegistry;
 }
 
 /**
@@ -48,12 +60,18 @@ export function toolSelectionOf(options: ServerOptions, readOnly = false): ToolS
   }
 }
 
+/** The dialects a server reads: built-ins, the config's folders, the options', MCP_SSH_DIALECT_PATH. */
+export function createDialects(options: Pick<ServerOptions, 'config' | 'dialectDirs'>): DialectRegistry {
+  return new DialectRegistry(
+    defaultDialectDirs([...(options.config?.dialectPaths ?? []), ...(options.dialectDirs ?? [])]),
+  );
+}
+
 /** The session manager a server (or a command-line tool) works with, and the limits it was made with. */
-export function createManager(options: ServerOptions & Pick<SessionManagerOptions, 'observe'> = {}): {
-  manager: SessionManager;
-  limits: ServerLimits;
-  dialects: DialectRegistry;
-} {
+export function createManager(
+  options: ServerOptions &
+    Pick<SessionManagerOptions, 'observe' | 'deployment'> & { dialects?: DialectRegistry } = {},
+): ManagedSessions {
   const config = options.config;
   // The config's files.max_read_bytes / max_transfer_bytes are limits too, written under `files:`.
   const limits = resolveLimits(
@@ -64,9 +82,8 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
     },
     options.limits,
   );
-  const dialects = new DialectRegistry(
-    defaultDialectDirs([...(config?.dialectPaths ?? []), ...(options.dialectDirs ?? [])]),
-  );
+  const dialects = options.dialects ?? createDialects(options);
+  const deployment = options.deployment ?? (config && deploymentOf(config));
   const manager = new SessionManager({
     dialects,
     connectTimeoutMs: limits.connectTimeoutMs,
@@ -81,7 +98,7 @@ export function createManager(options: ServerOptions & Pick<SessionManagerOption
     },
     maxConnecting: limits.maxConnecting,
     idleTimeoutMs: limits.idleTimeoutMs,
-    ...(config && { deployment: deploymentOf(config) }),
+    ...(deployment && { deployment }),
     ...(options.observe && { observe: options.observe }),
   });
   return { manager, limits, dialects };
@@ -99,7 +116,7 @@ export function createServer(options: ServerOptions = {}): {
 } {
   const config = options.config;
   const tools = toolSelectionOf(options);
-  const { manager, limits, dialects } = createManager(options);
+  const { manager, limits, dialects } = options.sessions ?? createManager(options);
   // Tools are declared by the first tool registered, so that tools/list is made after leanToolList.
   const { tools: _declaredByFirstTool, ...others } = SERVER_CAPABILITIES;
   const server = new McpServer({ name: 'mcp-ssh-session', version: VERSION }, { capabilities: others });

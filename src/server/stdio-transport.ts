@@ -18,7 +18,7 @@ export interface StdioOptions {
 }
 
 /** McpError puts "MCP error -32602: " before its text; the code is already in the error's code field. */
-function withoutCodePrefix(message: JSONRPCMessage): JSONRPCMessage {
+export function withoutCodePrefix(message: JSONRPCMessage): JSONRPCMessage {
   if (!('error' in message) || typeof message.error?.message !== 'string') return message;
   const text = message.error.message.replace(/^MCP error -?\d+: /, '');
   return text === message.error.message

@@ -154,6 +154,31 @@ export function selectTools(choice: ToolChoice = {}): ToolSelection {
   };
 }
 
+/**
+ * A server's selection narrowed to what one user's roles offer: a tool stays when one role's choice (its
+ * own names, else the server's, minus changing tools for a read-only role) has it.
+ */
+export function narrowTools(base: ToolSelection, roles: readonly ToolChoice[], who: string): ToolSelection {
+  const offered = new Set<string>();
+  for (const role of roles) {
+    for (const tool of new Set((role.names ?? base.names).flatMap(toolsOf))) {
+      if (!(role.readOnly && CHANGING_TOOLS.has(tool))) offered.add(tool);
+    }
+  }
+  const tools = new Set([...base.tools].filter((tool) => offered.has(tool)));
+  if (tools.size === 0) throw new ToolsetError(`${who}'s roles leave no tool of this server`);
+  return {
+    names: base.names,
+    readOnly: base.readOnly || roles.every((role) => role.readOnly),
+    tools,
+    whyHidden(tool) {
+      const why = base.whyHidden(tool);
+      if (why !== undefined || !SET_OF.has(tool) || tools.has(tool)) return why;
+      return `${tool} is not among the tools ${who}'s roles may use; an administrator grants it in the config's roles`;
+    },
+  };
+}
+
 /** registerTool without its generics, which TypeScript cannot take apart. */
 type Register = (name: string, ...rest: unknown[]) => RegisteredTool | undefined;
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { AuditLog, AuditRecord, ChangeAudit } from '../audit/audit-log.js';
+import type { AuditRecord, AuditSink, ChangeAudit } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { DialectRegistry } from '../dialect/loader.js';
 import { OutputStore, removeSpillFolders } from '../expect/output-store.js';
@@ -84,7 +84,12 @@ export interface Deployment extends SecretConfig {
     dialect: Dialect,
     mode?: string,
   ): { policy: 'allowed' | 'not-checked'; pending: string };
-  audit?: AuditLog;
+  audit?: AuditSink;
+  /**
+   * Why the caller may not reach the host these inventory names describe (none: a host outside the
+   * inventory), or undefined when they may. Absent: every host may be reached.
+   */
+  reachable?(names: string[]): string | undefined;
 }
 
 export interface SessionManagerOptions {
@@ -393,6 +398,8 @@ export class SessionManager {
         `"${request.host}" is not in the inventory, and this server only connects to inventory hosts (security.inventory_only); list_hosts shows them`,
       );
     }
+    const refused = this.options.deployment?.reachable?.(config.policyNames);
+    if (refused !== undefined) throw new CommandDeniedError(`nothing was sent: ${refused}`, '(role)');
     await this.loginSecrets(target, config.name, run);
     return { target, config };
   }

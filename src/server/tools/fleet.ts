@@ -77,13 +77,20 @@ function someNames(names: readonly string[], bytes: number): { shown: string[]; 
   return { shown, more: names.length - shown.length };
 }
 
+/** One registry per manager: a user's fan-outs outlive the MCP session (HTTP) that started them. */
+const registries = new WeakMap<SessionManager, FanoutRegistry>();
+
 export function registerFleetTools(
   server: McpServer,
   manager: SessionManager,
   limits: ServerLimits,
   config: LoadedConfig | undefined,
 ): void {
-  const fanouts = new FanoutRegistry(manager);
+  let fanouts = registries.get(manager);
+  if (!fanouts) {
+    fanouts = new FanoutRegistry(manager);
+    registries.set(manager, fanouts);
+  }
   const budget = Math.min(limits.maxResultBytes, FANOUT_RESULT_BYTES);
 
   const fanoutOf = (id: string | undefined): Fanout => {

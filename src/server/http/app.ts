@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { metadataHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/metadata.js';
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
+import { getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { deploymentOf } from '../../config/deployment.js';
+import { ConfigError } from '../../config/errors.js';
+import { compileRoles, type Rights, RoleError, rightsOf, userDeployment } from '../../config/roles.js';
+import type { Deployment } from '../../session/manager.js';
+import { log } from '../../util/log.js';
+import {
+  createDialects,
+  createManager,
+  createServer,
+  type ManagedSessions,
+  type ServerOptions,
+  toolSelectionOf,
+} from '../server.js';
+import { withoutCodePrefix } from '../stdio-transport.js';
+import { narrowTools, selectTools, type ToolSelection, ToolsetError } from '../toolsets.js';
+import { VERSION } from '../version.js';
+import { type Caller, callerOf } from './auth.js';
+import { allowedHostnames, checkOrigin, hostnameOf } from './origin.js';
+
+export const HTTP_DEFAULTS = {
+  maxRequestBytes: 10 * 1024 * 1024,
+  maxRequestsPerUser: 16,
+  maxSessionsPerUser: 32,
+  shutdownGraceMs: 30_000,
+  /** MCP sessions nobody used for this long are closed (the user's SSH sessions stay). */
+  mcpIdleMs: 60 * 60_000,
+};
+
+export interface HttpAuth {
+  verifier: OAuthTokenVerifier;
+  /** RFC 9728 protected resource metadata, served and pointed at from WWW-Authenticate. */
+  metadata: OAuthProtectedResourceMetadata;
+}
+
+export interface HttpServeOptions {
+  host: string;
+  port: number;
+  server: ServerOptions;
+  /**
+   * Made once the URL of /mcp is known (the OAuth resource: http.public_url, else where it listens).
+   * Undefined: no authentication (the CLI allows that on a loopback address only).
+   */
+  auth?: (resourceUrl: URL) => Promise<HttpAuth>;
+}
+
+export interface HttpService {
+  /** Where it listens, e.g. http://127.0.0.1:8080/mcp. */
+  url: URL;
+  /** The URL clients are told to use (http.public_url, else `url`): the token audience. */
+  resourceUrl: URL;
+  /** Stops taking requests, lets running ones finish within the grace, then closes every session. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** One MCP session: its transport and the server answering on it. */
+interface McpSession {
+  transport: StreamableHTTPServerTransport;
+  close(): Promise<void>;
+  lastUsed: number;
+}
+
+/** One user's share of the server: their SSH sessions and everything under them, and their MCP sessions. */
+interface UserSpace {
+  rights: Rights;
+  sessions: ManagedSessions;
+  tools: ToolSelection;
+  mcp: Map<string, McpSession>;
+  running: number;
+}
+
+/** The JSON-RPC error body MCP clients read on an HTTP error status. */
+function rpcError(res: Response, status: number, code: number, message: string): void {
+  if (res.headersSent) return;
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+/** No authentication configured: the one local user, with every right the server gives. */
+const LOCAL: Caller = { user: 'local', roles: [], via: 'token' };
+
+/**
+ * MCP over Streamable HTTP on /mcp. Each authenticated user gets a session manager of their own: SSH
+ * sessions, commands, outputs and fan-outs are found only through it, so another user's ids lead nowhere.
+ * Each MCP session gets its own MCP server over that manager (a server speaks to one client).
+ */
+export async function startHttpServer(options: HttpServeOptions): Promise<HttpService> {
+  const config = options.server.config;
+  const http = config?.config.http;
+  const limits = {
+    maxRequestBytes: http?.max_request_bytes ?? HTTP_DEFAULTS.maxRequestBytes,
+    maxRequestsPerUser: http?.max_requests_per_user ?? HTTP_DEFAULTS.maxRequestsPerUser,
+    maxSessionsPerUser: http?.max_sessions_per_user ?? HTTP_DEFAULTS.maxSessionsPerUser,
+    shutdownGraceMs:
+      http?.shutdown_grace !== undefined ? http.shutdown_grace * 1000 : HTTP_DEFAULTS.shutdownGraceMs,
+  };
+  const baseTools = toolSelectionOf(options.server);
+  const roles = checkRoles(options.server, baseTools);
+  const base: Deployment | undefined = config && deploymentOf(config);
+  const dialects = createDialects(options.server);
+
+  // Listening first: the resource URL (and so the token audience) may need the port the system chose.
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const httpServer: Server = createHttpServer((req, res) => {
+    if (handler) return handler(req, res);
+    res
+      .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+      .end('{"status":"starting"}');
+  });
+  httpServer.requestTimeout = 0; // calls and SSE streams last as long as a command may; MCP has its own bounds
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = new URL(`http://${shownHost}:${address.port}/mcp`);
+  const resourceUrl = http?.public_url ? new URL(http.public_url) : url;
+  let auth: HttpAuth | undefined;
+  try {
+    auth = await options.auth?.(resourceUrl);
+  } catch (error) {
+    httpServer.close();
+    throw error;
+  }
+
+  const spaces = new Map<string, UserSpace>();
+  const spaceOf = (caller: Caller): UserSpace | string => {
+    const known = spaces.get(caller.user);
+    if (known) return known;
+    const rights = rightsOf(config, caller.user, caller.roles);
+    if (typeof rights === 'string') return rights;
+    const deployment = base && userDeployment(base, roles, rights);
+    const sessions = createManager({ ...options.server, dialects, ...(deployment && { deployment }) });
+    const space: UserSpace = {
+      rights,
+      sessions,
+      tools: narrowTools(baseTools, rights.tools, caller.user),
+      mcp: new Map(),
+      running: 0,
+    };
+    spaces.set(caller.user, space);
+    return space;
+  };
+
+  let stopping = false;
+  let running = 0;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      log.info('http request', {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+        user: callerOf((req as Request & { auth?: AuthInfo }).auth)?.user,
+        session: req.header('mcp-session-id'),
+      });
+    });
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.status(stopping ? 503 : 200).json({ status: stopping ? 'stopping' : 'ok', version: VERSION });
+  });
+
+  // Public facts, for any page or client (the SDK's handler answers CORS): before the Host/Origin check.
+  const metadataUrl = getOAuthProtectedResourceMetadataUrl(resourceUrl);
+  if (auth) {
+    const serve = metadataHandler(auth.metadata);
+    app.use(new URL(metadataUrl).pathname, serve);
+    app.use('/.well-known/oauth-protected-resource', serve);
+  }
+
+  const hostnames = allowedHostnames(options.host, resourceUrl, http?.allowed_hosts ?? []);
+  app.use((req, res, next) => {
+    const hostname = hostnameOf(req.headers.host);
+    if (hostname === undefined || !hostnames.has(hostname)) {
+      log.warn('refused a request for another host name (DNS rebinding?)', {
+        host: req.headers.host?.slice(0, 100),
+      });
+      rpcError(
+        res,
+        403,
+        -32000,
+        `Host header "${String(req.headers.host).slice(0, 100)}" is not a name of this server; an administrator adds it under http.allowed_hosts`,
+      );
+      return;
+    }
+    const origin = checkOrigin(req.headers.origin, hostnames, http?.allowed_origins ?? []);
+    if (origin !== undefined) {
+      rpcError(res, 403, -32000, origin);
+      return;
+    }
+    next();
+  });
+
+  app.use('/mcp', (_req, res, next) => {
+    if (stopping) {
+      res.setHeader('Connection', 'close');
+      rpcError(res, 503, -32000, 'the server is shutting down; connect again shortly');
+      return;
+    }
+    next();
+  });
+  if (auth) {
+    app.use(
+      '/mcp',
+      requireBearerAuth({
+        verifier: auth.verifier,
+        resourceMetadataUrl: metadataUrl,
+        expectedResource: resourceUrl,
+      }),
+    );
+  }
+  app.use('/mcp', express.json({ limit: limits.maxRequestBytes, type: () => true }));
+
+  app.all('/mcp', async (req: Request & { auth?: AuthInfo }, res) => {
+    const caller = callerOf(req.auth) ?? LOCAL;
+    const space = spaceOf(caller);
+    if (typeof space === 'string') {
+      rpcError(res, 403, -32000, `forbidden: ${space}`);
+      return;
+    }
+    if (req.method === 'POST' && space.running >= limits.maxRequestsPerUser) {
+      res.setHeader('Retry-After', '1');
+      rpcError(
+        res,
+        429,
+        -32000,
+        `${caller.user} has ${space.running} requests running, the most this server takes at once (http.max_requests_per_user); wait for one to finish`,
+      );
+      return;
+    }
+    const id = req.header('mcp-session-id');
+    let session: McpSession | undefined;
+    if (id !== undefined) {
+      // Another user's session id is as unknown here as a made-up one.
+      session = space.mcp.get(id);
+      if (!session) {
+        rpcError(
+          res,
+          404,
+          -32001,
+          'Session not found: it ended or the server restarted; initialize a new one',
+        );
+        return;
+      }
+    } else if (req.method === 'POST' && isInitializeRequest(req.body)) {
+      session = await openSession(space, caller);
+    } else {
+      rpcError(
+        res,
+        400,
+        -32000,
+        'Bad Request: no Mcp-Session-Id header; a session starts with an initialize request',
+      );
+      return;
+    }
+    session.lastUsed = Date.now();
+    if (req.method === 'POST') {
+      space.running++;
+      running++;
+      res.on('close', () => {
+        space.running--;
+        running--;
+      });
+    }
+    await session.transport.handleRequest(req, res, req.body);
+  });
+
+  // Body too large or not JSON: a JSON-RPC error that says so, not express's HTML page.
+  app.use(
+    (
+      error: Error & { type?: string; status?: number },
+      _req: Request,
+      res: Response,
+      _next: NextFunction,
+    ) => {
+      if (error.type === 'entity.too.large') {
+        rpcError(
+          res,
+          413,
+          -32600,
+          `the request is over this server's limit of ${limits.maxRequestBytes} bytes (http.max_request_bytes); send less per call`,
+        );
+      } else if (error.type === 'entity.parse.failed') {
+        rpcError(res, 400, -32700, 'Parse error: the request body is not JSON');
+      } else {
+        log.error(`http: ${error.stack ?? error.message}`);
+        rpcError(res, error.status ?? 500, -32603, 'Internal error');
+      }
+    },
+  );
+
+  async function openSession(space: UserSpace, caller: Caller): Promise<McpSession> {
+    if (space.mcp.size >= limits.maxSessionsPerUser) {
+      // The one left unused longest goes; its client gets 404 and starts again.
+      const [oldest] = [...space.mcp.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+      if (oldest) {
+        space.mcp.delete(oldest[0]);
+        await oldest[1].close();
+      }
+    }
+    const instance = http?.instance;
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => (instance ? `${instance}-${randomUUID()}` : randomUUID()),
+      onsessioninitialized: (sessionId) => {
+        space.mcp.set(sessionId, session);
+      },
+    });
+    const { server, prompter, check } = createServer({
+      ...options.server,
+      sessions: space.sessions,
+      tools: space.tools,
+    });
+    const session: McpSession = {
+      transport,
+      lastUsed: Date.now(),
+      close: async () => {
+        await Promise.allSettled([prompter.close(), server.close()]);
+      },
+    };
+    transport.onclose = () => {
+      if (transport.sessionId !== undefined) space.mcp.delete(transport.sessionId);
+      void prompter.close();
+    };
+    await server.connect(transport);
+    // The same checks and wording as over stdio: bad params answered with what to fix.
+    const deliver = transport.onmessage;
+    const send = transport.send.bind(transport);
+    transport.send = (message, sendOptions) => send(withoutCodePrefix(message), sendOptions);
+    transport.onmessage = (message: JSONRPCMessage, extra) => {
+      const answer = check(message);
+      if (answer) {
+        void send(answer as JSONRPCMessage).catch((error: Error) => log.debug(`http: ${error.message}`));
+        return;
+      }
+      deliver?.(message, extra);
+    };
+    log.info('mcp session opened', { user: caller.user });
+    return session;
+  }
+
+  const idleReaper = setInterval(() => {
+    const cutoff = Date.now() - HTTP_DEFAULTS.mcpIdleMs;
+    for (const space of spaces.values()) {
+      for (const [id, session] of space.mcp) {
+        if (session.lastUsed < cutoff) {
+          space.mcp.delete(id);
+          void session.close();
+        }
+      }
+    }
+  }, 60_000);
+  idleReaper.unref();
+
+  handler = app as (req: IncomingMessage, res: ServerResponse) => void;
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = limits.shutdownGraceMs) => {
+    closing ??= (async () => {
+      stopping = true;
+      clearInterval(idleReaper);
+      httpServer.close();
+      httpServer.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (running > 0)
+        log.warn(`shutting down with ${running} requests still running after the grace period`);
+      for (const space of spaces.values()) {
+        await Promise.allSettled([...space.mcp.values()].map((session) => session.close()));
+        space.mcp.clear();
+      }
+      await Promise.allSettled([...spaces.values()].map((space) => space.sessions.manager.dispose()));
+      await base?.audit?.close();
+      httpServer.closeAllConnections();
+    })();
+    return closing;
+  };
+  return { url, resourceUrl, close };
+}
+
+/**
+ * The roles compiled (hosts resolved against the inventory). A role naming a group or tool set that does
+ * not exist fails at start (and in check-config), with the role's name, not at a user's call.
+ */
+export function checkRoles(options: ServerOptions, base = toolSelectionOf(options)) {
+  const config = options.config;
+  if (!config) return new Map<string, never>();
+  let roles: ReturnType<typeof compileRoles>;
+  try {
+    roles = compileRoles(config);
+  } catch (error) {
+    if (error instanceof RoleError) throw new ConfigError(error.message);
+    throw error;
+  }
+  for (const [name, role] of Object.entries(config.config.roles ?? {})) {
+    if (!role.tools) continue;
+    try {
+      selectTools({ names: role.tools });
+      narrowTools(base, [{ names: role.tools, readOnly: role.read_only === true }], `role ${name}`);
+    } catch (error) {
+      if (!(error instanceof ToolsetError)) throw error;
+      throw new ConfigError(`invalid config file ${config.file}: roles.${name}.tools: ${error.message}`);
+    }
+  }
+  return roles;
+}

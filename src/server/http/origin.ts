@@ -1,0 +1,66 @@
+import { hostname as machineName, networkInterfaces } from 'node:os';
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/** `example.net:8080` or `[::1]:80` to the host name as URL writes it (lower case, IPv6 in brackets). */
+export function hostnameOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  try {
+    return new URL(`http://${header}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/**
+ * The names a Host header may carry (DNS rebinding: a page on another name must not reach this server
+ * through the browser). A loopback bind answers to the loopback names; a wildcard bind to this machine's
+ * name and addresses; both to the public URL's host and `http.allowed_hosts`.
+ */
+export function allowedHostnames(bindHost: string, resourceUrl: URL, extra: readonly string[]): Set<string> {
+  const names = new Set<string>([
+    resourceUrl.hostname,
+    ...extra.map((h) => hostnameOf(h) ?? h.toLowerCase()),
+  ]);
+  const add = (host: string) => names.add(hostnameOf(host.includes(':') ? `[${host}]` : host) ?? host);
+  if (isLoopback(bindHost)) for (const name of LOOPBACK_NAMES) names.add(name);
+  if (isWildcard(bindHost)) {
+    for (const name of LOOPBACK_NAMES) names.add(name);
+    names.add(machineName().toLowerCase());
+    for (const addresses of Object.values(networkInterfaces())) {
+      for (const address of addresses ?? []) add(address.address);
+    }
+  } else {
+    add(bindHost);
+  }
+  return names;
+}
+
+/**
+ * Why a browser's Origin is refused, or undefined when it is fine. Agents send no Origin; a browser always
+ * does, and a page may only reach this server from one of its own names or an origin the config allows.
+ */
+export function checkOrigin(
+  origin: string | undefined,
+  hostnames: ReadonlySet<string>,
+  allowedOrigins: readonly string[],
+): string | undefined {
+  if (origin === undefined) return undefined;
+  if (allowedOrigins.includes(origin)) return undefined;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).hostname;
+  } catch {
+    host = undefined;
+  }
+  if (host !== undefined && hostnames.has(host)) return undefined;
+  return `Origin "${origin.slice(0, 100)}" may not use this server; an administrator adds it under http.allowed_origins`;
+}
