@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { describeConfig } from '../config/describe.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
-import { checkRoles } from '../server/http/app.js';
+import { checkRoles } from '../server/http/roles-check.js';
 import { toolSelectionOf } from '../server/server.js';
 import type { CliCommand } from './args.js';
 

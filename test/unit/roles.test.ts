@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { deploymentOf } from '../../src/config/deployment.js';
 import { loadConfig } from '../../src/config/load.js';
 import { compileRoles, rightsOf, userDeployment } from '../../src/config/roles.js';
-import { checkRoles } from '../../src/server/http/app.js';
+import { checkRoles } from '../../src/server/http/roles-check.js';
 import { narrowTools, selectTools } from '../../src/server/toolsets.js';
 import { CommandDeniedError } from '../../src/session/manager.js';
 import { loadDialect } from '../support/device-policy.js';
