@@ -123,6 +123,10 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       .end('{"status":"starting"}');
   });
   httpServer.requestTimeout = 0; // calls and SSE streams last as long as a command may; MCP has its own bounds
+  // Longer than proxies keep idle upstream connections (nginx up to 60 s, AWS ALB 60 s): a proxy must never
+  // send a request on a connection node is closing, which it would answer 502.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(options.port, options.host, () => {
