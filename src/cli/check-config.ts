@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { describeConfig } from '../config/describe.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { DialectRegistry, defaultDialectDirs } from '../dialect/loader.js';
+import { checkRoles } from '../server/http/roles-check.js';
 import { toolSelectionOf } from '../server/server.js';
 import type { CliCommand } from './args.js';
 
@@ -35,10 +36,12 @@ export const checkConfigCommand: CliCommand = {
         );
       }
     }
-    try {
-      toolSelectionOf({ config });
-    } catch (error) {
-      problems.push((error as Error).message.replace(/^invalid config file \S+: /, ''));
+    for (const check of [() => toolSelectionOf({ config }), () => checkRoles({ config })]) {
+      try {
+        check();
+      } catch (error) {
+        problems.push((error as Error).message.replace(/^invalid config file \S+: /, ''));
+      }
     }
     process.stdout.write(`${describeConfig(config)}\n`);
     if (problems.length === 0) return 0;

@@ -2,8 +2,6 @@ import { parseArgs } from 'node:util';
 import { configWarnings } from '../config/describe.js';
 import { DEFAULT_LIMITS, RESULT_CEILING } from '../config/limits.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
-import { startHttpServer } from '../server/http/app.js';
-import { createAuthVerifier, protectedResourceMetadata } from '../server/http/auth.js';
 import { createServer, type ServerOptions, toolSelectionOf } from '../server/server.js';
 import { StdioLineTransport } from '../server/stdio-transport.js';
 import {
@@ -144,6 +142,11 @@ async function serveHttp(listen: { host: string; port: number }, options: Server
       `refusing to serve on ${listen.host} without authentication: anyone who reaches that address would get your SSH sessions. Configure auth.tokens or auth.oauth in the config file (docs/deployment.md), or listen on 127.0.0.1`,
     );
   }
+  // Loaded only here: express, jose and the SDK's HTTP pieces would slow every stdio server's start.
+  const [{ startHttpServer }, { createAuthVerifier, protectedResourceMetadata }] = await Promise.all([
+    import('../server/http/app.js'),
+    import('../server/http/auth.js'),
+  ]);
   const service = await startHttpServer({
     ...listen,
     server: options,

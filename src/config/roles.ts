@@ -150,6 +150,8 @@ export function userDeployment(
     // The log is the server's: one user's sessions ending does not close it.
     close: async () => {},
   };
+  // No roles section: every user may do what the server does; only the audit records say who.
+  if (rights.roles.length === 0) return { ...base, ...(audit ? { audit } : {}) };
   return {
     ...base,
     ...(audit ? { audit } : {}),

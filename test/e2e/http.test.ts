@@ -92,7 +92,7 @@ describe('serve --http: authentication, roles and isolation against a real sshd'
         'groups:\n  core: {}\n  lab: {}',
         `hosts:\n${host('core1', '127.0.0.1', 'core')}\n${host('lab1', '127.0.0.2', 'lab')}`,
         `audit:\n  path: ${auditFile}`,
-        `http:\n  public_url: ${PUBLIC_URL}\n  shutdown_grace: 20`,
+        `http:\n  public_url: ${PUBLIC_URL}\n  shutdown_grace: 20\n  max_requests_per_user: 3`,
         'auth:\n  tokens:',
         '    - { token: env:TOKEN_ALICE, user: alice, roles: [operator] }',
         '    - { token: env:TOKEN_BOB, user: bob, roles: [admin] }',
@@ -337,6 +337,28 @@ describe('serve --http: authentication, roles and isolation against a real sshd'
     assert.match(broken.body, /-32700/);
     const bob = await httpClient(server.url, TOKENS.bob);
     await bob.close();
+  });
+
+  it('answers 429 past max_requests_per_user for one user, while another user is served', async () => {
+    const bob = await httpClient(server.url, TOKENS.bob);
+    const alice = await httpClient(server.url, TOKENS.alice);
+    try {
+      const calls = Array.from({ length: 4 }, () =>
+        bob.call('execute_command', { host: 'core1', command: 'sleep 1; echo slept' }).then(
+          (result) => textOf(result),
+          (error: Error) => `error: ${error.message}`,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const other = await alice.call('execute_command', { host: 'core1', command: 'echo alice-served' });
+      assert.match(textOf(other), /alice-served/);
+      const answers = await Promise.all(calls);
+      assert.equal(answers.filter((a) => /slept/.test(a)).length, 3, answers.join('\n'));
+      assert.match(answers.find((a) => a.startsWith('error')) ?? '', /429|max_requests_per_user/);
+    } finally {
+      await bob.close();
+      await alice.close();
+    }
   });
 
   it('drains on SIGTERM: a running call finishes, then the server exits 0', async () => {

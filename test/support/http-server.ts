@@ -36,7 +36,10 @@ export async function startHttpServer(start: HttpServerStart): Promise<RunningHt
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<URL>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line in 15 s:\n${err.join('')}`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no start line in 30 s:\n${err.join('')}`));
+    }, 30_000);
     const look = () => {
       const match = /listening on (http:\/\/\S+?\/mcp)/.exec(err.join(''));
       if (match) {

@@ -16,8 +16,7 @@ import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/s
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { deploymentOf } from '../../config/deployment.js';
-import { ConfigError } from '../../config/errors.js';
-import { compileRoles, type Rights, RoleError, rightsOf, userDeployment } from '../../config/roles.js';
+import { type Rights, rightsOf, userDeployment } from '../../config/roles.js';
 import type { Deployment } from '../../session/manager.js';
 import { log } from '../../util/log.js';
 import {
@@ -29,10 +28,11 @@ import {
   toolSelectionOf,
 } from '../server.js';
 import { withoutCodePrefix } from '../stdio-transport.js';
-import { narrowTools, selectTools, type ToolSelection, ToolsetError } from '../toolsets.js';
+import { narrowTools, type ToolSelection, ToolsetError } from '../toolsets.js';
 import { VERSION } from '../version.js';
 import { type Caller, callerOf } from './auth.js';
 import { allowedHostnames, checkOrigin, hostnameOf } from './origin.js';
+import { checkRoles } from './roles-check.js';
 
 export const HTTP_DEFAULTS = {
   maxRequestBytes: 10 * 1024 * 1024,
@@ -110,8 +110,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       http?.shutdown_grace !== undefined ? http.shutdown_grace * 1000 : HTTP_DEFAULTS.shutdownGraceMs,
   };
   const baseTools = toolSelectionOf(options.server);
-  const roles = config ? compileRolesOrThrow(config) : new Map();
-  checkRoleTools(options.server, baseTools);
+  const roles = checkRoles(options.server, baseTools);
   const base: Deployment | undefined = config && deploymentOf(config);
   const dialects = createDialects(options.server);
 
@@ -124,6 +123,10 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       .end('{"status":"starting"}');
   });
   httpServer.requestTimeout = 0; // calls and SSE streams last as long as a command may; MCP has its own bounds
+  // Longer than proxies keep idle upstream connections (nginx up to 60 s, AWS ALB 60 s): a proxy must never
+  // send a request on a connection node is closing, which it would answer 502.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(options.port, options.host, () => {
@@ -144,21 +147,28 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   }
 
   const spaces = new Map<string, UserSpace>();
+  /**
+   * A user's space, per set of roles: a token whose roles changed (an identity provider's edit) gets the
+   * rights it carries now, in a space of its own, never the sessions made under other rights.
+   */
   const spaceOf = (caller: Caller): UserSpace | string => {
-    const known = spaces.get(caller.user);
+    const key = `${caller.user}\u0000${[...new Set(caller.roles)].sort().join(',')}`;
+    const known = spaces.get(key);
     if (known) return known;
-    const rights = rightsOf(config, caller.user, caller.roles);
+    // Without authentication there is one local user, whom roles do not concern.
+    const rights = rightsOf(auth ? config : undefined, caller.user, caller.roles);
     if (typeof rights === 'string') return rights;
+    let tools: ToolSelection;
+    try {
+      tools = narrowTools(baseTools, rights.tools, caller.user);
+    } catch (error) {
+      if (error instanceof ToolsetError) return error.message;
+      throw error;
+    }
     const deployment = base && userDeployment(base, roles, rights);
     const sessions = createManager({ ...options.server, dialects, ...(deployment && { deployment }) });
-    const space: UserSpace = {
-      rights,
-      sessions,
-      tools: narrowTools(baseTools, rights.tools, caller.user),
-      mcp: new Map(),
-      running: 0,
-    };
-    spaces.set(caller.user, space);
+    const space: UserSpace = { rights, sessions, tools, mcp: new Map(), running: 0 };
+    spaces.set(key, space);
     return space;
   };
 
@@ -400,28 +410,4 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     return closing;
   };
   return { url, resourceUrl, close };
-}
-
-function compileRolesOrThrow(config: NonNullable<ServerOptions['config']>) {
-  try {
-    return compileRoles(config);
-  } catch (error) {
-    if (error instanceof RoleError) throw new ConfigError(error.message);
-    throw error;
-  }
-}
-
-/** A role naming a tool set that does not exist fails at start, with the role's name, not at a user's call. */
-function checkRoleTools(options: ServerOptions, base: ToolSelection): void {
-  const config = options.config;
-  for (const [name, role] of Object.entries(config?.config.roles ?? {})) {
-    if (!role.tools) continue;
-    try {
-      selectTools({ names: role.tools });
-      narrowTools(base, [{ names: role.tools, readOnly: role.read_only === true }], `role ${name}`);
-    } catch (error) {
-      if (!(error instanceof ToolsetError)) throw error;
-      throw new ConfigError(`invalid config file ${config?.file}: roles.${name}.tools: ${error.message}`);
-    }
-  }
 }
