@@ -153,8 +153,8 @@ export async function httpBenchmarks(
   const config = path.join(dir, 'bench-http.yaml');
   writeFileSync(
     config,
-    // A role reaching every host: without a roles section the server (8e72da9) lets users reach no host
-    // outside the inventory, though docs/configuration.md says they may do everything (reported).
+    // Every token with a role, as a team's config has them (docs/configuration.md): one that reaches every
+    // host with every tool and no policy of its own, so the role checks run on each call but refuse nothing.
     `roles:\n  all:\n    hosts: ["*"]\nauth:\n  tokens:\n${users
       .map((u) => `    - token: env:${u.env}\n      user: ${u.name}\n      roles: [all]\n`)
       .join('')}`,
