@@ -397,7 +397,9 @@ function loadVerdict(r: HttpResults): string {
   const first = h.firstFailed + s.firstFailed;
   const failures = [
     failed ? `${failed} timed calls failed` : '',
-    first ? `${first} first commands failed (HTTP ${h.firstFailed}, stdio ${s.firstFailed})` : '',
+    first
+      ? `${first} first commands failed or were still connecting at max_wait (HTTP ${h.firstFailed}, stdio ${s.firstFailed})`
+      : '',
   ].filter(Boolean);
   return `With ${h.users} users at once, one HTTP server makes ${q('calls/s').toFixed(2)}x the calls per second of ${s.users} stdio
 servers at ${q('p50 latency').toFixed(2)}x their median latency, using ${q('server CPU').toFixed(2)}x their server CPU per call and
@@ -459,6 +461,11 @@ another (the output checked against its own word).
   and whatever else runs on the machine.
 - **server RSS**: VmRSS at the end (over stdio: the sum of the ${users} processes); **per user**: over HTTP the
   growth since before the ${users} users came, over stdio the sum / ${users}.
+
+On a machine busy with other work (the machine busy column; the load average at the top says how busy), the
+scheduler gives the one HTTP process one process's share of the CPUs and the ${users} stdio servers ${users} shares, so
+calls/s and the latency tail lean towards stdio there, by how much depending on the other work; server CPU
+per call and memory do not depend on it.
 
 ${loadVerdict(r)}
 
