@@ -157,7 +157,7 @@ async function serveHttp(listen: { host: string; port: number }, options: Server
       }),
     }),
   });
-  log.info(`mcp-ssh-session ${VERSION} listening on ${service.url.href}`, {
+  log.announce(`mcp-ssh-session ${VERSION} listening on ${service.url.href}`, {
     resource: service.resourceUrl.href,
     auth: authConfig
       ? [authConfig.tokens.length > 0 && 'tokens', authConfig.oauth && 'oauth'].filter(Boolean).join(',')

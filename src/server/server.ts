@@ -67,14 +67,11 @@ export function createDialects(options: Pick<ServerOptions, 'config' | 'dialectD
   );
 }
 
-/** The session manager a server (or a command-line tool) works with, and the limits it was made with. */
-export function createManager(
-  options: ServerOptions &
-    Pick<SessionManagerOptions, 'observe' | 'deployment'> & { dialects?: DialectRegistry } = {},
-): ManagedSessions {
+/** The limits a server works with: the config's, beaten by the options' (flags and environment). */
+export function serverLimits(options: Pick<ServerOptions, 'config' | 'limits'>): ServerLimits {
   const config = options.config;
   // The config's files.max_read_bytes / max_transfer_bytes are limits too, written under `files:`.
-  const limits = resolveLimits(
+  return resolveLimits(
     {
       ...config?.limits,
       maxReadBytes: config?.files.maxReadBytes,
@@ -82,6 +79,15 @@ export function createManager(
     },
     options.limits,
   );
+}
+
+/** The session manager a server (or a command-line tool) works with, and the limits it was made with. */
+export function createManager(
+  options: ServerOptions &
+    Pick<SessionManagerOptions, 'observe' | 'deployment' | 'pacer'> & { dialects?: DialectRegistry } = {},
+): ManagedSessions {
+  const config = options.config;
+  const limits = serverLimits(options);
   const dialects = options.dialects ?? createDialects(options);
   const deployment = options.deployment ?? (config && deploymentOf(config));
   const manager = new SessionManager({
@@ -97,6 +103,7 @@ export function createManager(
       historyMax: DEFAULT_RETENTION.historyMax,
     },
     maxConnecting: limits.maxConnecting,
+    ...(options.pacer && { pacer: options.pacer }),
     idleTimeoutMs: limits.idleTimeoutMs,
     ...(deployment && { deployment }),
     ...(options.observe && { observe: options.observe }),

@@ -113,6 +113,8 @@ export interface SessionManagerOptions {
    * before the handshake (OpenSSH MaxStartups) is tried again after a backoff. Default 10.
    */
   maxConnecting?: number;
+  /** Shared by several managers (one per user of an HTTP server): their connections paced together. */
+  pacer?: ConnectPacer;
   /** A session with nothing running that was not used for this long is closed; 0 or undefined: never. */
   idleTimeoutMs?: number;
 }
@@ -202,7 +204,7 @@ export class SessionManager {
 
   constructor(private readonly options: SessionManagerOptions) {
     this.commands = new CommandRegistry(options.retention);
-    this.pacer = new ConnectPacer({ maxConnecting: options.maxConnecting ?? 10 });
+    this.pacer = options.pacer ?? new ConnectPacer({ maxConnecting: options.maxConnecting ?? 10 });
     const idle = options.idleTimeoutMs ?? 0;
     if (idle > 0) {
       this.reaper = setInterval(

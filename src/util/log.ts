@@ -23,8 +23,8 @@ function threshold(): number {
   return LEVELS[wanted ?? defaultLevel] ?? LEVELS[defaultLevel];
 }
 
-function write(level: LogLevel, message: string, fields?: LogFields): void {
-  if (LEVELS[level] > threshold()) return;
+function write(level: LogLevel, message: string, fields?: LogFields, always = false): void {
+  if (!always && LEVELS[level] > threshold()) return;
   const time = new Date().toISOString();
   if (format === 'json') {
     const line = JSON.stringify({ time, level, msg: message, ...fields }, (_key, value) =>
@@ -46,4 +46,6 @@ export const log = {
   warn: (m: string, fields?: LogFields) => write('warn', m, fields),
   info: (m: string, fields?: LogFields) => write('info', m, fields),
   debug: (m: string, fields?: LogFields) => write('debug', m, fields),
+  /** Where a server listens: printed whatever the level, since nobody could find a port 0 server else. */
+  announce: (m: string, fields?: LogFields) => write('info', m, fields, true),
 };

@@ -18,6 +18,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { deploymentOf } from '../../config/deployment.js';
 import { type Rights, rightsOf, userDeployment } from '../../config/roles.js';
 import type { Deployment } from '../../session/manager.js';
+import { ConnectPacer } from '../../session/pacing.js';
 import { log } from '../../util/log.js';
 import {
   createDialects,
@@ -25,6 +26,7 @@ import {
   createServer,
   type ManagedSessions,
   type ServerOptions,
+  serverLimits,
   toolSelectionOf,
 } from '../server.js';
 import { withoutCodePrefix } from '../stdio-transport.js';
@@ -113,6 +115,9 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   const roles = checkRoles(options.server, baseTools);
   const base: Deployment | undefined = config && deploymentOf(config);
   const dialects = createDialects(options.server);
+  // One limit on SSH connections being opened for all users together: 50 users arriving at once must not
+  // be 50 handshakes at one jump host past its MaxStartups.
+  const pacer = new ConnectPacer({ maxConnecting: serverLimits(options.server).maxConnecting });
 
   // Listening first: the resource URL (and so the token audience) may need the port the system chose.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -166,7 +171,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       throw error;
     }
     const deployment = base && userDeployment(base, roles, rights);
-    const sessions = createManager({ ...options.server, dialects, ...(deployment && { deployment }) });
+    const sessions = createManager({ ...options.server, dialects, pacer, ...(deployment && { deployment }) });
     const space: UserSpace = { rights, sessions, tools, mcp: new Map(), running: 0 };
     spaces.set(key, space);
     return space;
