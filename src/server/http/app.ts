@@ -142,12 +142,16 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     throw error;
   }
 
+  // By user and the roles this request's token carries: a token with other roles (the identity provider
+  // took one away, or a static token and a JWT name the same user) gets the rights it holds, not those of
+  // whichever token came first. Its MCP sessions are apart too: a session's tools were chosen by its rights.
   const spaces = new Map<string, UserSpace>();
   const spaceOf = (caller: Caller): UserSpace | string => {
-    const known = spaces.get(caller.user);
-    if (known) return known;
     const rights = rightsOf(config, caller.user, caller.roles);
     if (typeof rights === 'string') return rights;
+    const key = `${caller.user}\u0000${rights.roles.join('\u0000')}`;
+    const known = spaces.get(key);
+    if (known) return known;
     const deployment = base && userDeployment(base, roles, rights);
     const sessions = createManager({ ...options.server, dialects, ...(deployment && { deployment }) });
     const space: UserSpace = {
@@ -157,7 +161,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       mcp: new Map(),
       running: 0,
     };
-    spaces.set(caller.user, space);
+    spaces.set(key, space);
     return space;
   };
 

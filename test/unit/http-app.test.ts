@@ -1,0 +1,163 @@
+// The HTTP server (src/server/http/app.ts) in this process, with a stub token verifier (a token names its
+// user and roles: `carol~admin~operator`), spoken to over raw sockets so that what a client cannot send
+// through fetch (a lying Content-Length, no Host, 20 KB headers) reaches it as sent. Cases the HTTP fuzz
+// found (npm run fuzz -- --only http) live here as tests.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
+import { loadConfig } from '../../src/config/load.js';
+import { type HttpService, startHttpServer } from '../../src/server/http/app.js';
+import { httpRequest, Wire, type WireResponse } from '../support/raw-http.js';
+import { tempDir } from '../support/temp.js';
+
+const T = { timeout: 20_000 };
+const LIMIT = 64 * 1024;
+const ACCEPT = 'application/json, text/event-stream';
+
+/** Every token is `user~role~role`: whoever it names, with those roles. */
+const verifier = (resource: URL): OAuthTokenVerifier => ({
+  async verifyAccessToken(token) {
+    const [user, ...roles] = token.split('~');
+    if (!user || !/^[a-z]+$/.test(user)) throw new InvalidTokenError('unknown token');
+    return {
+      token: '[redacted]',
+      clientId: user,
+      scopes: [],
+      expiresAt: Math.floor(Date.now() / 1000) + 300,
+      resource: new URL(resource.href),
+      extra: { user, roles, via: 'oauth' },
+    };
+  },
+});
+
+/** One request on a fresh connection; its response, or why none came. */
+async function send(port: number, bytes: Buffer, method = 'POST', timeoutMs = 5000): Promise<WireResponse> {
+  const wire = new Wire(port);
+  const started = performance.now();
+  try {
+    await wire.write(bytes);
+    const result = await wire.read({ methods: [method], needed: 1, graceMs: 0 }, timeoutMs, started);
+    const response = result.responses[0];
+    if (!response)
+      throw new Error(result.garbage ?? (result.timedOut ? `no answer in ${timeoutMs} ms` : 'closed'));
+    return response;
+  } finally {
+    wire.close();
+  }
+}
+
+/** The one JSON-RPC message of a JSON body or an event stream. */
+function messageOf(response: WireResponse): Record<string, unknown> {
+  const text = response.body.toString('utf8');
+  const data = /^data: (.*)$/m.exec(text)?.[1] ?? text;
+  return JSON.parse(data) as Record<string, unknown>;
+}
+
+describe('the HTTP server, spoken to over raw sockets', () => {
+  let service: HttpService;
+  let port: number;
+  let host: string;
+
+  const headers = (token: string, session?: string): [string, string][] => [
+    ['Host', host],
+    ['Authorization', `Bearer ${token}`],
+    ['Content-Type', 'application/json'],
+    ['Accept', ACCEPT],
+    ...(session
+      ? ([
+          ['Mcp-Session-Id', session],
+          ['Mcp-Protocol-Version', '2025-06-18'],
+        ] as [string, string][])
+      : []),
+  ];
+  const post = (head: [string, string][], body: string | Buffer) => {
+    const bytes = Buffer.from(body);
+    return httpRequest('POST', '/mcp', [...head, ['Content-Length', String(bytes.length)]], bytes);
+  };
+  const initialize = async (token: string): Promise<string> => {
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'unit', version: '0' } },
+    };
+    const answer = await send(port, post(headers(token), JSON.stringify(init)));
+    assert.equal(answer.status, 200, answer.body.toString());
+    const session = answer.headers['mcp-session-id']?.[0];
+    assert.ok(session);
+    const note = await send(
+      port,
+      post(headers(token, session), '{"jsonrpc":"2.0","method":"notifications/initialized"}'),
+    );
+    assert.equal(note.status, 202);
+    return session;
+  };
+  const toolNames = async (token: string, session: string): Promise<string[]> => {
+    const answer = await send(
+      port,
+      post(headers(token, session), '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'),
+    );
+    assert.equal(answer.status, 200, answer.body.toString());
+    const result = messageOf(answer).result as { tools: { name: string }[] };
+    return result.tools.map((t) => t.name);
+  };
+
+  before(async () => {
+    const dir = tempDir('mcpt-http-app-');
+    const file = path.join(dir, 'config.yaml');
+    writeFileSync(
+      file,
+      [
+        'tools: all',
+        `http:\n  max_request_bytes: ${LIMIT}\n  shutdown_grace: 1`,
+        'roles:',
+        '  operator:\n    tools: [inventory, sessions]\n    read_only: true',
+        '  admin:\n    tools: [all]',
+      ].join('\n'),
+    );
+    const config = await loadConfig({ explicitPath: file });
+    service = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      server: { ...(config && { config }) },
+      auth: async (resourceUrl) => ({
+        verifier: verifier(resourceUrl),
+        metadata: { resource: resourceUrl.href },
+      }),
+    });
+    port = Number(service.url.port);
+    host = `127.0.0.1:${port}`;
+  });
+
+  after(async () => {
+    await service?.close(1000);
+  });
+
+  it(
+    'gives a user the rights of the roles each request carries, not those of the first token seen',
+    T,
+    async () => {
+      const asAdmin = await initialize('carol~admin');
+      assert.ok((await toolNames('carol~admin', asAdmin)).includes('write_file'));
+      // The identity provider took admin away: carol's next token says operator only.
+      const asOperator = await initialize('carol~operator');
+      const tools = await toolNames('carol~operator', asOperator);
+      assert.ok(!tools.includes('write_file'), `operator carol still gets admin tools: ${tools.join(',')}`);
+      // A session opened with admin rights is not usable with a token that no longer carries them.
+      const reuse = await send(
+        port,
+        post(headers('carol~operator', asAdmin), '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'),
+      );
+      assert.equal(reuse.status, 404, reuse.body.toString());
+      // And a token without any role this server defines is refused, whatever came before.
+      const none = await send(
+        port,
+        post(headers('carol~intern', asAdmin), '{"jsonrpc":"2.0","id":4,"method":"tools/list"}'),
+      );
+      assert.equal(none.status, 403, none.body.toString());
+    },
+  );
+});
