@@ -56,6 +56,19 @@ function messageOf(response: WireResponse): Record<string, unknown> {
   return JSON.parse(data) as Record<string, unknown>;
 }
 
+/** A JSON-RPC error body with a message, as every error status on this server must carry. */
+function errorMessage(response: WireResponse): string {
+  assert.match(response.headers['content-type']?.[0] ?? '', /^application\/json/, response.body.toString());
+  const body = JSON.parse(response.body.toString('utf8')) as {
+    jsonrpc?: string;
+    error?: { code?: unknown; message?: unknown };
+  };
+  assert.equal(body.jsonrpc, '2.0');
+  assert.ok(Number.isInteger(body.error?.code), JSON.stringify(body));
+  assert.equal(typeof body.error?.message, 'string');
+  return body.error?.message as string;
+}
+
 describe('the HTTP server, spoken to over raw sockets', () => {
   let service: HttpService;
   let port: number;
@@ -160,4 +173,19 @@ describe('the HTTP server, spoken to over raw sockets', () => {
       assert.equal(none.status, 403, none.body.toString());
     },
   );
+
+  it('answers a path or method it does not serve with a JSON-RPC error, not an HTML page', T, async () => {
+    for (const [method, target, auth] of [
+      ['GET', '/nope', false],
+      ['PUT', '/favicon.ico', false],
+      ['POST', '/healthz', false],
+      ['GET', '/mcp/extra', true],
+    ] as const) {
+      const head: [string, string][] = [['Host', host]];
+      if (auth) head.push(['Authorization', 'Bearer carol~admin']);
+      const answer = await send(port, httpRequest(method, target, head), method);
+      assert.equal(answer.status, 404, `${method} ${target}`);
+      assert.match(errorMessage(answer), /\/mcp/, `${method} ${target}: says where MCP is`);
+    }
+  });
 });

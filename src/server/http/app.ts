@@ -293,6 +293,11 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     await session.transport.handleRequest(req, res, req.body);
   });
 
+  // Any other path, or a method /healthz does not take: JSON that says where things are, not express's page.
+  app.use((_req, res) => {
+    rpcError(res, 404, -32000, 'Not found: this server serves MCP on /mcp and its health on GET /healthz');
+  });
+
   // Body too large or not JSON: a JSON-RPC error that says so, not express's HTML page.
   app.use(
     (
