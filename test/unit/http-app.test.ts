@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -188,4 +189,45 @@ describe('the HTTP server, spoken to over raw sockets', () => {
       assert.match(errorMessage(answer), /\/mcp/, `${method} ${target}: says where MCP is`);
     }
   });
+
+  it(
+    'says why a body cannot be read: its charset, its Content-Encoding, bad compressed data',
+    T,
+    async () => {
+      const session = await initialize('dave~admin');
+      const list = Buffer.from('{"jsonrpc":"2.0","id":5,"method":"tools/list"}');
+      const cases: [string, [string, string][], Buffer, number, RegExp][] = [
+        ['latin1', [['Content-Type', 'application/json; charset=latin1']], list, 415, /charset/],
+        ['compress', [['Content-Encoding', 'compress']], list, 415, /Content-Encoding/],
+        ['gzip that is not', [['Content-Encoding', 'gzip']], list, 400, /gzip/],
+        ['truncated gzip', [['Content-Encoding', 'gzip']], gzipSync(list).subarray(0, 12), 400, /gzip/],
+      ];
+      for (const [what, extra, body, status, pattern] of cases) {
+        const head = headers('dave~admin', session).filter(([n]) => !extra.some(([e]) => e === n));
+        const answer = await send(
+          port,
+          httpRequest('POST', '/mcp', [...head, ...extra, ['Content-Length', String(body.length)]], body),
+        );
+        assert.equal(answer.status, status, `${what}: ${answer.body}`);
+        assert.match(errorMessage(answer), pattern, what);
+      }
+      // What decompresses to more than the limit is refused as too large, however small it came.
+      const bomb = gzipSync(Buffer.alloc(4 * LIMIT, 0x20));
+      const big = await send(
+        port,
+        httpRequest(
+          'POST',
+          '/mcp',
+          [
+            ...headers('dave~admin', session),
+            ['Content-Encoding', 'gzip'],
+            ['Content-Length', String(bomb.length)],
+          ],
+          bomb,
+        ),
+      );
+      assert.equal(big.status, 413);
+      assert.match(errorMessage(big), /max_request_bytes/);
+    },
+  );
 });

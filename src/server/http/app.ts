@@ -91,6 +91,53 @@ function rpcError(res: Response, status: number, code: number, message: string):
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
+/**
+ * Why body-parser could not read a request body, as [status, JSON-RPC code, message]; undefined for an
+ * error that is not the request's fault.
+ */
+function bodyProblem(
+  error: Error & { type?: string; status?: number; code?: unknown; charset?: unknown },
+  coding: string,
+  maxBytes: number,
+): [number, number, string] | undefined {
+  const quoted = (value: unknown) => JSON.stringify(String(value).slice(0, 40));
+  switch (error.type) {
+    case 'entity.too.large':
+      return [
+        413,
+        -32600,
+        `the request is over this server's limit of ${maxBytes} bytes (http.max_request_bytes); send less per call`,
+      ];
+    case 'entity.parse.failed':
+      return [400, -32700, 'Parse error: the request body is not JSON'];
+    case 'charset.unsupported':
+      return [
+        415,
+        -32600,
+        `the request body's charset ${quoted(error.charset)} is not one this server reads; send JSON in UTF-8`,
+      ];
+    case 'encoding.unsupported':
+      return [
+        415,
+        -32600,
+        `Content-Encoding ${quoted(coding)} is not one this server reads; send the body as is, or with gzip, deflate or br`,
+      ];
+    case 'request.size.invalid':
+      return [400, -32600, 'the request body is not as long as its Content-Length says'];
+    case 'request.aborted':
+      return [400, -32600, 'the request ended before its body did'];
+  }
+  // zlib's refusal of a body that is not what its Content-Encoding says (body-parser makes it a 400).
+  if (error.status === 400 && typeof error.code === 'string' && /^(Z_|ERR_)/.test(error.code)) {
+    return [
+      400,
+      -32600,
+      `the request body is not valid ${quoted(coding)} data (Content-Encoding); send it as is or encoded as it says`,
+    ];
+  }
+  return undefined;
+}
+
 /** No authentication configured: the one local user, with every right the server gives. */
 const LOCAL: Caller = { user: 'local', roles: [], via: 'token' };
 
@@ -298,27 +345,32 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     rpcError(res, 404, -32000, 'Not found: this server serves MCP on /mcp and its health on GET /healthz');
   });
 
-  // Body too large or not JSON: a JSON-RPC error that says so, not express's HTML page.
+  // A body that cannot be read (too large, not JSON, a charset or coding it cannot decode): a JSON-RPC
+  // error that says which, not express's HTML page or a bare 'Internal error'.
   app.use(
     (
-      error: Error & { type?: string; status?: number },
-      _req: Request,
+      error: Error & { type?: string; status?: number; code?: unknown },
+      req: Request,
       res: Response,
       _next: NextFunction,
     ) => {
-      if (error.type === 'entity.too.large') {
-        rpcError(
-          res,
-          413,
-          -32600,
-          `the request is over this server's limit of ${limits.maxRequestBytes} bytes (http.max_request_bytes); send less per call`,
-        );
-      } else if (error.type === 'entity.parse.failed') {
-        rpcError(res, 400, -32700, 'Parse error: the request body is not JSON');
-      } else {
-        log.error(`http: ${error.stack ?? error.message}`);
-        rpcError(res, error.status ?? 500, -32603, 'Internal error');
+      const problem = bodyProblem(
+        error,
+        req.header('content-encoding') ?? 'identity',
+        limits.maxRequestBytes,
+      );
+      if (problem) {
+        log.debug(`http: ${problem[2]}`);
+        rpcError(res, problem[0], problem[1], problem[2]);
+        return;
       }
+      log.error(`http: ${error.stack ?? error.message}`);
+      rpcError(
+        res,
+        error.status !== undefined && error.status >= 400 && error.status < 600 ? error.status : 500,
+        -32603,
+        'Internal error: the server failed on this request (its log says why); try again',
+      );
     },
   );
 
