@@ -230,4 +230,42 @@ describe('the HTTP server, spoken to over raw sockets', () => {
       assert.match(errorMessage(big), /max_request_bytes/);
     },
   );
+
+  it(
+    'refuses a body declared over the limit at once, without waiting for bytes that may never come',
+    T,
+    async () => {
+      const session = await initialize('erin~admin');
+      const started = performance.now();
+      const answer = await send(
+        port,
+        httpRequest(
+          'POST',
+          '/mcp',
+          [...headers('erin~admin', session), ['Content-Length', String(4 * LIMIT)]],
+          '{"jsonrpc":"2.0","id":6,"method":"tools/list"}',
+        ),
+        'POST',
+        3000,
+      );
+      assert.equal(answer.status, 413);
+      assert.match(errorMessage(answer), /max_request_bytes/);
+      assert.equal(answer.headers.connection?.[0], 'close', 'the unread body ends the connection');
+      assert.ok(performance.now() - started < 3000);
+      // Without a token it is still 401: who may not call learns nothing about limits.
+      const anonymous = await send(
+        port,
+        httpRequest(
+          'POST',
+          '/mcp',
+          [
+            ['Host', host],
+            ['Content-Length', String(4 * LIMIT)],
+          ],
+          '{}',
+        ),
+      );
+      assert.equal(anonymous.status, 401);
+    },
+  );
 });

@@ -98,16 +98,12 @@ function rpcError(res: Response, status: number, code: number, message: string):
 function bodyProblem(
   error: Error & { type?: string; status?: number; code?: unknown; charset?: unknown },
   coding: string,
-  maxBytes: number,
+  tooLarge: string,
 ): [number, number, string] | undefined {
   const quoted = (value: unknown) => JSON.stringify(String(value).slice(0, 40));
   switch (error.type) {
     case 'entity.too.large':
-      return [
-        413,
-        -32600,
-        `the request is over this server's limit of ${maxBytes} bytes (http.max_request_bytes); send less per call`,
-      ];
+      return [413, -32600, tooLarge];
     case 'entity.parse.failed':
       return [400, -32700, 'Parse error: the request body is not JSON'];
     case 'charset.unsupported':
@@ -284,6 +280,17 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       }),
     );
   }
+  const tooLarge = `the request is over this server's limit of ${limits.maxRequestBytes} bytes (http.max_request_bytes); send less per call`;
+  app.use('/mcp', (req, res, next) => {
+    // Declared over the limit: refused now. body-parser would read the whole body first (and wait for
+    // ever on a client that declared more than it sends); the unread rest ends the connection.
+    if (Number(req.headers['content-length']) > limits.maxRequestBytes) {
+      res.setHeader('Connection', 'close');
+      rpcError(res, 413, -32600, tooLarge);
+      return;
+    }
+    next();
+  });
   app.use('/mcp', express.json({ limit: limits.maxRequestBytes, type: () => true }));
 
   app.all('/mcp', async (req: Request & { auth?: AuthInfo }, res) => {
@@ -354,11 +361,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       res: Response,
       _next: NextFunction,
     ) => {
-      const problem = bodyProblem(
-        error,
-        req.header('content-encoding') ?? 'identity',
-        limits.maxRequestBytes,
-      );
+      const problem = bodyProblem(error, req.header('content-encoding') ?? 'identity', tooLarge);
       if (problem) {
         log.debug(`http: ${problem[2]}`);
         rpcError(res, problem[0], problem[1], problem[2]);
