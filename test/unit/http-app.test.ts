@@ -268,4 +268,74 @@ describe('the HTTP server, spoken to over raw sockets', () => {
       assert.equal(anonymous.status, 401);
     },
   );
+
+  it(
+    'answers what is not HTTP it can parse with a JSON-RPC error too: huge headers, bad bytes, no Host',
+    T,
+    async () => {
+      const cases: [string, Buffer, number, RegExp][] = [
+        [
+          'a 20 KB token',
+          httpRequest(
+            'POST',
+            '/mcp',
+            [
+              ['Host', host],
+              ['Authorization', `Bearer ${'A'.repeat(20_000)}`],
+              ['Content-Length', '2'],
+            ],
+            '{}',
+          ),
+          431,
+          /headers/,
+        ],
+        [
+          'a control character in a header',
+          httpRequest('GET', '/mcp', [
+            ['Host', host],
+            ['Mcp-Session-Id', 'a\x01b'],
+          ]),
+          400,
+          /HTTP/,
+        ],
+        [
+          'Content-Length and Transfer-Encoding',
+          httpRequest(
+            'POST',
+            '/mcp',
+            [
+              ['Host', host],
+              ['Content-Length', '2'],
+              ['Transfer-Encoding', 'chunked'],
+            ],
+            '2\r\n{}\r\n0\r\n\r\n',
+          ),
+          400,
+          /HTTP/,
+        ],
+        ['an unknown method', httpRequest('FOO', '/mcp', [['Host', host]]), 400, /HTTP/],
+        [
+          'no Host',
+          httpRequest(
+            'POST',
+            '/mcp',
+            [
+              ['Authorization', 'Bearer carol~admin'],
+              ['Content-Length', '2'],
+            ],
+            '{}',
+          ),
+          400,
+          /Host/,
+        ],
+      ];
+      for (const [what, bytes, status, pattern] of cases) {
+        const answer = await send(port, bytes);
+        assert.equal(answer.status, status, `${what}: ${answer.body}`);
+        assert.match(errorMessage(answer), pattern, what);
+      }
+      const health = await send(port, httpRequest('GET', '/healthz', [['Host', host]]), 'GET');
+      assert.equal(health.status, 200);
+    },
+  );
 });

@@ -4,8 +4,10 @@ import {
   type IncomingMessage,
   type Server,
   type ServerResponse,
+  STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { metadataHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/metadata.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
@@ -134,6 +136,26 @@ function bodyProblem(
   return undefined;
 }
 
+/** What Node's HTTP parser refused, as the status and message to answer; undefined: no one to answer. */
+function clientErrorAnswer(error: NodeJS.ErrnoException & { reason?: string }): [number, string] | undefined {
+  switch (error.code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return undefined;
+    case 'HPE_HEADER_OVERFLOW':
+      return [
+        431,
+        'the request headers are over 16 KB together, more than this server reads; send a shorter token or fewer headers',
+      ];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'the chunk extensions of the request body are too large'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'the request did not arrive whole in time; send it again'];
+  }
+  const why = typeof error.reason === 'string' ? ` (${error.reason.slice(0, 80)})` : '';
+  return [400, `Bad Request: not HTTP/1.1 this server can read${why}`];
+}
+
 /** No authentication configured: the one local user, with every right the server gives. */
 const LOCAL: Caller = { user: 'local', roles: [], via: 'token' };
 
@@ -159,11 +181,32 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
 
   // Listening first: the resource URL (and so the token audience) may need the port the system chose.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const httpServer: Server = createHttpServer((req, res) => {
+  /** The response each connection is working on, so a client error does not write into one begun. */
+  const inFlight = new WeakMap<Duplex, ServerResponse>();
+  // No Host is answered by our own check below (with a body saying so), not Node's empty 400.
+  const httpServer: Server = createHttpServer({ requireHostHeader: false }, (req, res) => {
+    inFlight.set(req.socket, res);
+    res.once('close', () => {
+      if (inFlight.get(req.socket) === res) inFlight.delete(req.socket);
+    });
     if (handler) return handler(req, res);
     res
       .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
       .end('{"status":"starting"}');
+  });
+  // What Node cannot parse as HTTP (headers over its 16 KB, bytes no header may hold, an unknown method,
+  // Content-Length with Transfer-Encoding): the status Node would send, with a JSON-RPC error that says
+  // what was wrong instead of an empty body.
+  httpServer.on('clientError', (error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
+    const answer = clientErrorAnswer(error);
+    const begun = inFlight.get(socket)?.headersSent === true;
+    if (answer && socket.writable && !begun) {
+      const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: answer[1] }, id: null });
+      socket.end(
+        `HTTP/1.1 ${answer[0]} ${STATUS_CODES[answer[0]]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else socket.destroy();
   });
   httpServer.requestTimeout = 0; // calls and SSE streams last as long as a command may; MCP has its own bounds
   await new Promise<void>((resolve, reject) => {
@@ -241,6 +284,10 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
 
   const hostnames = allowedHostnames(options.host, resourceUrl, http?.allowed_hosts ?? []);
   app.use((req, res, next) => {
+    if (req.headers.host === undefined) {
+      rpcError(res, 400, -32600, 'Bad Request: no Host header; a request names the host it is meant for');
+      return;
+    }
     const hostname = hostnameOf(req.headers.host);
     if (hostname === undefined || !hostnames.has(hostname)) {
       log.warn('refused a request for another host name (DNS rebinding?)', {
