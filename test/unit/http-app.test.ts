@@ -338,4 +338,20 @@ describe('the HTTP server, spoken to over raw sockets', () => {
       assert.equal(health.status, 200);
     },
   );
+
+  it('refuses an unknown Mcp-Protocol-Version without echoing all of it', T, async () => {
+    const session = await initialize('frank~admin');
+    const head = headers('frank~admin', session).filter(([n]) => n !== 'Mcp-Protocol-Version');
+    const answer = await send(
+      port,
+      post(
+        [...head, ['Mcp-Protocol-Version', `2099-${'x'.repeat(10_000)}`]],
+        '{"jsonrpc":"2.0","id":7,"method":"tools/list"}',
+      ),
+    );
+    assert.equal(answer.status, 400);
+    const message = errorMessage(answer);
+    assert.match(message, /protocol version.*2025-06-18/);
+    assert.ok(message.length < 400, `a message of ${message.length} characters`);
+  });
 });

@@ -15,7 +15,11 @@ import { getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/sdk/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import {
+  isInitializeRequest,
+  type JSONRPCMessage,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { deploymentOf } from '../../config/deployment.js';
 import { ConfigError } from '../../config/errors.js';
@@ -368,6 +372,17 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
           404,
           -32001,
           'Session not found: it ended or the server restarted; initialize a new one',
+        );
+        return;
+      }
+      // The SDK refuses an unknown version too, but quotes all of it back (a 10 KB header, 10 KB message).
+      const version = req.header('mcp-protocol-version');
+      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+        rpcError(
+          res,
+          400,
+          -32000,
+          `Bad Request: Unsupported protocol version: ${JSON.stringify(version.slice(0, 40))}${version.length > 40 ? '…' : ''} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
         );
         return;
       }
