@@ -354,4 +354,33 @@ describe('the HTTP server, spoken to over raw sockets', () => {
     assert.match(message, /protocol version.*2025-06-18/);
     assert.ok(message.length < 400, `a message of ${message.length} characters`);
   });
+
+  it('takes its own names in the Host header only as URLs write them, and says so', T, async () => {
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'unit', version: '0' } },
+    });
+    const withHost = (value: string) =>
+      post(
+        headers('grace~admin').map(([n, v]) => [n, n === 'Host' ? value : v] as [string, string]),
+        init,
+      );
+    for (const odd of [
+      `127.1:${port}`,
+      `2130706433:${port}`,
+      `[0:0:0:0:0:0:0:1]:${port}`,
+      `localhost:${port}/x`,
+      `x@localhost:${port}`,
+    ]) {
+      const answer = await send(port, withHost(odd));
+      assert.equal(answer.status, 403, `${odd}: ${answer.body}`);
+      assert.match(errorMessage(answer), /Host/, odd);
+    }
+    for (const fine of [`LOCALHOST:${port}`, `[::1]:${port}`, 'localhost']) {
+      const answer = await send(port, withHost(fine));
+      assert.equal(answer.status, 200, `${fine}: ${answer.body}`);
+    }
+  });
 });

@@ -38,7 +38,7 @@ import { withoutCodePrefix } from '../stdio-transport.js';
 import { narrowTools, selectTools, type ToolSelection, ToolsetError } from '../toolsets.js';
 import { VERSION } from '../version.js';
 import { type Caller, callerOf } from './auth.js';
-import { allowedHostnames, checkOrigin, hostnameOf } from './origin.js';
+import { allowedHostnames, checkOrigin, hostnameOf, requestHostname } from './origin.js';
 
 export const HTTP_DEFAULTS = {
   maxRequestBytes: 10 * 1024 * 1024,
@@ -292,7 +292,17 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       rpcError(res, 400, -32600, 'Bad Request: no Host header; a request names the host it is meant for');
       return;
     }
-    const hostname = hostnameOf(req.headers.host);
+    const hostname = requestHostname(req.headers.host);
+    const spelled = hostname === undefined ? hostnameOf(req.headers.host) : undefined;
+    if (spelled !== undefined) {
+      rpcError(
+        res,
+        403,
+        -32000,
+        `Host header "${req.headers.host.slice(0, 100)}" is not written as URLs write it; send "${spelled.slice(0, 100)}" (with the port, if any)`,
+      );
+      return;
+    }
     if (hostname === undefined || !hostnames.has(hostname)) {
       log.warn('refused a request for another host name (DNS rebinding?)', {
         host: req.headers.host?.slice(0, 100),
