@@ -106,7 +106,8 @@ function nearMiss(rng: Rng, token: string): string {
     () => `${token}0`,
     () => token.toUpperCase(),
     () => ` ${token}`.trimEnd().replace(/^ /, ''),
-    () => `${token.slice(0, i)}${String.fromCharCode(c.charCodeAt(0) ^ 0x20)}${token.slice(i + 1)}`,
+    () =>
+      `${token.slice(0, i)}${c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()}${token.slice(i + 1)}`,
   ])();
 }
 
@@ -459,12 +460,15 @@ function hostHeader(rng: Rng, w: HttpWorld): { value?: string; ok: boolean | und
     () => ({ value: `[::1]:${port}`, ok: true }),
     () => ({ value: '127.0.0.1', ok: true }),
     () => ({ value: '127.0.0.1:1', ok: true }),
-    () => ({ value: `127.1:${port}`, ok: true }),
-    () => ({ value: `2130706433:${port}`, ok: true }),
-    () => ({ value: `localhost.:${port}`, ok: undefined }),
-    () => ({ value: `127.0.0.1.:${port}`, ok: undefined }),
-    () => ({ value: `[::ffff:127.0.0.1]:${port}`, ok: undefined }),
-    () => ({ value: `[0:0:0:0:0:0:0:1]:${port}`, ok: true }),
+    // Spellings URL normalises but does not write: refused, as the SDK's transport would refuse them.
+    () => ({ value: `127.1:${port}`, ok: false }),
+    () => ({ value: `2130706433:${port}`, ok: false }),
+    () => ({ value: `localhost.:${port}`, ok: false }),
+    () => ({ value: `127.0.0.1.:${port}`, ok: false }),
+    () => ({ value: `[::ffff:127.0.0.1]:${port}`, ok: false }),
+    () => ({ value: `[0:0:0:0:0:0:0:1]:${port}`, ok: false }),
+    () => ({ value: `x@localhost:${port}`, ok: false }),
+    () => ({ value: `local%68ost:${port}`, ok: false }),
     () => ({ value: `localhost.evil:${port}`, ok: false }),
     () => ({ value: `localhost.evil.example`, ok: false }),
     () => ({ value: `127.0.0.1.nip.io:${port}`, ok: false }),
@@ -474,7 +478,7 @@ function hostHeader(rng: Rng, w: HttpWorld): { value?: string; ok: boolean | und
     () => ({ value: `0.0.0.0:${port}`, ok: false }),
     () => ({ value: `localhost:${port}@evil.example`, ok: false }),
     () => ({ value: `localhost:99999`, ok: false }),
-    () => ({ value: `localhost:${port}/x`, ok: undefined }),
+    () => ({ value: `localhost:${port}/x`, ok: false }),
     () => ({ value: '', ok: false }),
     () => ({ value: ' ', ok: false }),
     () => ({ value: `${'a'.repeat(rng.int(200, 8000))}.example`, ok: false }),
@@ -655,6 +659,8 @@ export const httpGenerators: Record<string, Gen> = {
     const headersOf = (extra: H): H =>
       unauthenticated ? base(extra).filter(([n]) => n !== 'Authorization') : base(extra);
     const st = (s: readonly number[]) => (unauthenticated ? [401] : s);
+    // Framing Node reads past the head before it refuses it: the bearer check may answer first.
+    const late = (s: readonly number[]) => (unauthenticated ? [...s, 401] : s);
     const good = json(list());
     return rng.pick<() => HttpPlan>([
       () => only(one(post('/mcp', headersOf([]), padded(over)), POST(st([413]), { mayClose: true }))),
@@ -801,7 +807,7 @@ export const httpGenerators: Record<string, Gen> = {
               ]),
               good,
             ),
-            POST([400, 501], { mayClose: true }),
+            POST(late([400, 501]), { mayClose: true }),
           ),
         ),
       () =>
@@ -815,7 +821,7 @@ export const httpGenerators: Record<string, Gen> = {
                 `${rng.pick(['zz', '-1', 'ffffffffffffffff', '1;'.padEnd(9000, 'x')])}\r\n${good}\r\n0\r\n\r\n`,
               ),
             ),
-            POST([400], { mayClose: true, optional: true }),
+            POST(late([400]), { mayClose: true, optional: true }),
           ),
         ),
     ])();
@@ -912,9 +918,9 @@ export const httpGenerators: Record<string, Gen> = {
     let bytes = httpRequest('POST', '/mcp', headers, body);
     if (h.http10)
       bytes = Buffer.from(bytes.toString('latin1').replace(' HTTP/1.1\r\n', ' HTTP/1.0\r\n'), 'latin1');
-    // An HTTP/1.1 request without Host is not HTTP (RFC 9112 §3.2): 400 before any of ours.
+    // No Host: 400 (RFC 9112 §3.2 for HTTP/1.1; an HTTP/1.0 request names no host either).
     let statuses: readonly number[];
-    if (h.value === undefined && !h.http10) statuses = [400];
+    if (h.value === undefined) statuses = [400];
     else if (h.ok === false || !o.ok) statuses = [403];
     else if (h.ok === undefined) statuses = [200, 403];
     else statuses = [200];
