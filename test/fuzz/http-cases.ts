@@ -566,7 +566,8 @@ export const httpGenerators: Record<string, Gen> = {
     else if (!authed) statuses = [401];
     else if (garbage && method !== 'HEAD') statuses = [400];
     else if (!withSession) statuses = method === 'POST' && body?.equals(json(INITIALIZE)) ? [200] : [400];
-    else if (method === 'POST') statuses = [200, 202, 400, 406];
+    else if (method === 'POST')
+      statuses = [200, 202, 400, 406, 415]; // no body: no Content-Type, 415
     else if (method === 'GET') {
       stream = true;
       statuses = [200, 406, 409];
