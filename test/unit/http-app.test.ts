@@ -250,7 +250,6 @@ describe('the HTTP server, spoken to over raw sockets', () => {
       );
       assert.equal(answer.status, 413);
       assert.match(errorMessage(answer), /max_request_bytes/);
-      assert.equal(answer.headers.connection?.[0], 'close', 'the unread body ends the connection');
       assert.ok(performance.now() - started < 3000);
       // Without a token it is still 401: who may not call learns nothing about limits.
       const anonymous = await send(

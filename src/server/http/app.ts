@@ -343,10 +343,10 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   }
   const tooLarge = `the request is over this server's limit of ${limits.maxRequestBytes} bytes (http.max_request_bytes); send less per call`;
   app.use('/mcp', (req, res, next) => {
-    // Declared over the limit: refused now. body-parser would read the whole body first (and wait for
-    // ever on a client that declared more than it sends); the unread rest ends the connection.
+    // Declared over the limit: answered now. body-parser would answer only once it has read the whole
+    // body (never, from a client that declared more than it sends). Node reads off and drops the rest,
+    // so a client still sending is not cut off (EPIPE) before it can read the answer.
     if (Number(req.headers['content-length']) > limits.maxRequestBytes) {
-      res.setHeader('Connection', 'close');
       rpcError(res, 413, -32600, tooLarge);
       return;
     }
