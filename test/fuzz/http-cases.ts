@@ -255,7 +255,7 @@ function otherPathStatuses(
   }
   if (bare.startsWith('/.well-known/oauth-protected-resource/')) return [404, 405];
   // Under /mcp/: the bearer check and the body parser run first.
-  if (bare.startsWith('/mcp/')) return !authed ? [401] : garbage && method !== 'HEAD' ? [400] : [404];
+  if (bare.startsWith('/mcp/')) return !authed ? [401] : garbage ? [400] : [404];
   if (method === 'OPTIONS') return [200, 404];
   return [404];
 }
@@ -564,7 +564,8 @@ export const httpGenerators: Record<string, Gen> = {
       statuses = [400]; // not a method HTTP knows: the parser refuses it
     else if (!onMcp) statuses = otherPathStatuses(method, path, authed, garbage);
     else if (!authed) statuses = [401];
-    else if (garbage && method !== 'HEAD') statuses = [400];
+    else if (garbage)
+      statuses = [400]; // even a HEAD's body is read, and is not JSON
     else if (!withSession) statuses = method === 'POST' && body?.equals(json(INITIALIZE)) ? [200] : [400];
     else if (method === 'POST')
       statuses = [200, 202, 400, 406, 415]; // no body: no Content-Type, 415
