@@ -253,7 +253,9 @@ function otherPathStatuses(
     if (method === 'OPTIONS') return [200, 204];
     return [405];
   }
-  if (bare.startsWith('/.well-known/oauth-protected-resource/')) return [404, 405];
+  // The metadata router's CORS answers a preflight on any path under it.
+  if (bare.startsWith('/.well-known/oauth-protected-resource/'))
+    return method === 'OPTIONS' ? [204, 404, 405] : [404, 405];
   // Under /mcp/: the bearer check and the body parser run first.
   if (bare.startsWith('/mcp/')) return !authed ? [401] : garbage ? [400] : [404];
   if (method === 'OPTIONS') return [200, 404];
