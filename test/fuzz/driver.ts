@@ -2,7 +2,8 @@ import type { Answer, RawClient } from '../support/raw-client.js';
 import { type FuzzCase, issuedIds } from './case.js';
 import { judge, type Problem } from './judge.js';
 
-export type Verdict = 'ok' | 'crash' | 'hang' | 'malformed' | 'unclear';
+/** `leak`: a configured token (or one the case presented) in a response or a log line (http group). */
+export type Verdict = 'ok' | 'crash' | 'hang' | 'malformed' | 'unclear' | 'leak';
 
 export interface Outcome {
   index: number;

@@ -18,7 +18,7 @@ const UNCLEAR: [RegExp, string][] = [
 /** Longest message that is still a message and not an echo of the input. */
 const MAX_TEXT = 4000;
 
-function unclear(text: unknown): string | undefined {
+export function unclear(text: unknown): string | undefined {
   if (typeof text !== 'string') return `message is ${typeof text}`;
   if (text.length > MAX_TEXT) return `message of ${text.length} characters`;
   for (const [pattern, why] of UNCLEAR) if (pattern.test(text)) return why;

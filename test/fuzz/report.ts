@@ -1,7 +1,7 @@
 import type { DialectRun } from './dialects.js';
 import type { Outcome, Verdict } from './driver.js';
 
-const BAD: Verdict[] = ['crash', 'hang', 'malformed', 'unclear'];
+const BAD: Verdict[] = ['crash', 'hang', 'malformed', 'unclear', 'leak'];
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];

@@ -1,12 +1,15 @@
 // npm run fuzz [-- --seed N --count N --case N --bound MS --dialect-bound MS --no-dialects --only TEXT --samples]
-// Spawns the built server (dist/cli.js) and sends it malformed and hostile input, seeded and reproducible.
-// Every input must get a well-formed JSON-RPC answer within the bound; see test/fuzz/README.md.
+// Spawns the built server (dist/cli.js) and sends it malformed and hostile input, seeded and reproducible:
+// over stdio, and (the http group) over `serve --http` with hostile HTTP. Every input must get a fitting,
+// well-formed answer within the bound; see test/fuzz/README.md.
 import { parseArgs } from 'node:util';
 import { RawClient } from '../support/raw-client.js';
 import type { FuzzCase } from './case.js';
 import { runDialectScenarios } from './dialects.js';
 import { Driver, type Outcome } from './driver.js';
 import { makeFixtures } from './fixtures.js';
+import { type HttpCase, httpCase, runHttpCase } from './http.js';
+import { HttpTarget } from './http-target.js';
 import { protocolGenerators } from './protocol-cases.js';
 import { report } from './report.js';
 import { Rng } from './rng.js';
@@ -46,10 +49,34 @@ function pickKind(rng: Rng, kinds: string[]): string {
   return kinds[kinds.length - 1] as string;
 }
 
-/** Case `index` of the run: made from the seed and the index alone, so it can be replayed on its own. */
-function makeCase(index: number, base: Rng, tools: ToolSchema[], f: Fixtures): FuzzCase {
+/** The share of cases that go to the `serve --http` server (the http group): each costs a few requests more. */
+const HTTP_SHARE = 0.05;
+const GROUPS = ['protocol', 'tools', 'resources', 'http'];
+
+function groupOf(draw: number): string {
+  return draw < 0.45 ? 'protocol' : draw < 0.9 ? 'tools' : draw < 1 - HTTP_SHARE ? 'resources' : 'http';
+}
+
+/** `--only` naming a group (`http`, `tools/read_file`): the cases of other groups are not even made. */
+const onlyGroup = only?.split('/')[0];
+const skipsGroup = (group: string) =>
+  onlyGroup !== undefined && GROUPS.includes(onlyGroup) && onlyGroup !== group;
+
+/**
+ * Case `index` of the run: made from the seed and the index alone, so it can be replayed on its own.
+ * Undefined when `--only` names another group (so a long `--only http` run makes no 10 MiB stdio cases).
+ */
+function makeCase(
+  index: number,
+  base: Rng,
+  tools: ToolSchema[],
+  f: Fixtures,
+): FuzzCase | HttpCase | undefined {
   const rng = base.fork(index);
   const draw = rng.next();
+  const group = groupOf(draw);
+  if (skipsGroup(group)) return undefined;
+  if (group === 'http') return httpCase(rng);
   let c: FuzzCase;
   if (draw < 0.45) {
     const kind = pickKind(rng, Object.keys(protocolGenerators));
@@ -90,36 +117,49 @@ async function start(
   return client;
 }
 
+/** The tools the stdio server offers, for the tool cases. */
+async function listTools(f: Fixtures): Promise<ToolSchema[]> {
+  const first = await start(f);
+  const listed = await first.request({ id: 'tools', method: 'tools/list' });
+  await first.close();
+  const tools = (listed?.result as { tools?: ToolSchema[] } | undefined)?.tools;
+  if (!tools) throw new Error(`tools/list failed: ${JSON.stringify(listed)}`);
+  return tools;
+}
+
 async function main(): Promise<number> {
   process.stdout.write(
     `mcp-ssh-session fuzz: seed ${seed}, ${onlyCase === undefined ? `${count} cases` : `case ${onlyCase}`}\n`,
   );
   const f = await makeFixtures();
-  const stop = () => void f.close().finally(() => process.exit(130));
+  const http = new HttpTarget(f, bound);
+  const stop = () => void Promise.allSettled([http.close(), f.close()]).finally(() => process.exit(130));
   process.once('SIGINT', stop);
   try {
-    const first = await start(f);
-    const listed = await first.request({ id: 'tools', method: 'tools/list' });
-    await first.close();
-    const tools = (listed?.result as { tools?: ToolSchema[] } | undefined)?.tools;
-    if (!tools) throw new Error(`tools/list failed: ${JSON.stringify(listed)}`);
+    // Asked of a stdio server when the first tool case comes up (an http-only run starts none).
+    let tools: ToolSchema[] | undefined;
     const base = new Rng(seed);
     const driver = new Driver(() => start(f));
     const outcomes: Outcome[] = [];
     const started = performance.now();
     const indices = onlyCase === undefined ? [...Array(count).keys()] : [onlyCase];
+    const show = onlyCase === undefined ? undefined : (text: string) => process.stdout.write(`${text}\n`);
     for (const index of indices) {
-      const c = makeCase(index, base, tools, f);
-      if (only && !`${c.group}/${c.kind}`.includes(only)) continue;
-      const outcome = await driver.run(index, c, bound);
+      const group = groupOf(base.fork(index).next());
+      if (!tools && group === 'tools' && !skipsGroup(group)) tools = await listTools(f);
+      const c = makeCase(index, base, tools ?? [], f);
+      if (!c || (only && !`${c.group}/${c.kind}`.includes(only))) continue;
+      const outcome =
+        'plan' in c ? await runHttpCase(http, index, c, bound, show) : await driver.run(index, c, bound);
       outcomes.push(outcome);
       if (onlyCase !== undefined) {
         process.stdout.write(
           `${c.group}/${c.kind}: ${outcome.verdict} in ${outcome.ms} ms ${outcome.why ?? ''}\n`,
         );
-        process.stdout.write(
-          `input: ${c.lines.map((l) => l.bytes.toString('utf8').slice(0, 400)).join('\n')}\n`,
-        );
+        if ('lines' in c)
+          process.stdout.write(
+            `input: ${c.lines.map((l) => l.bytes.toString('utf8').slice(0, 400)).join('\n')}\n`,
+          );
       }
       if ((outcomes.length % 500 === 0 && outcomes.length > 0) || outcome.verdict !== 'ok') {
         const s = ((performance.now() - started) / 1000).toFixed(0);
@@ -129,6 +169,7 @@ async function main(): Promise<number> {
       }
     }
     await driver.close();
+    await http.close();
     const dialects =
       values['no-dialects'] || onlyCase !== undefined
         ? []
@@ -154,6 +195,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${text}\n\n${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     return failures > 0 ? 1 : 0;
   } finally {
+    await http.close();
     await f.close();
   }
 }

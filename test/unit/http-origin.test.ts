@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseListen } from '../../src/cli/serve.js';
-import { allowedHostnames, checkOrigin, hostnameOf } from '../../src/server/http/origin.js';
+import { allowedHostnames, checkOrigin, hostnameOf, requestHostname } from '../../src/server/http/origin.js';
 
 describe('HTTP listen address and Host/Origin checks', () => {
   it('reads --http as a port or HOST:PORT, loopback by default', () => {
@@ -40,5 +40,30 @@ describe('HTTP listen address and Host/Origin checks', () => {
       /may not use this server.*allowed_origins/,
     );
     assert.match(checkOrigin('null', names, []) ?? '', /may not use this server/);
+  });
+
+  it("reads a request's Host only when written as URLs write it: other spellings name no host", () => {
+    for (const [header, name] of [
+      ['localhost:8080', 'localhost'],
+      ['LOCALHOST', 'localhost'],
+      ['127.0.0.1:80', '127.0.0.1'],
+      ['[::1]:8080', '[::1]'],
+      ['localhost.', 'localhost.'],
+    ] as const) {
+      assert.equal(requestHostname(header), name, header);
+    }
+    for (const odd of [
+      '127.1',
+      '2130706433:80',
+      '0x7f.1',
+      '[0:0:0:0:0:0:0:1]',
+      'localhost:80/x',
+      'x@localhost',
+      'local%68ost',
+      'localhost:',
+      undefined,
+    ]) {
+      assert.equal(requestHostname(odd), undefined, odd);
+    }
   });
 });

@@ -4,8 +4,10 @@ import {
   type IncomingMessage,
   type Server,
   type ServerResponse,
+  STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { metadataHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/metadata.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
@@ -13,7 +15,11 @@ import { getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/sdk/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import {
+  isInitializeRequest,
+  type JSONRPCMessage,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { deploymentOf } from '../../config/deployment.js';
 import { type Rights, rightsOf, userDeployment } from '../../config/roles.js';
@@ -33,7 +39,7 @@ import { withoutCodePrefix } from '../stdio-transport.js';
 import { narrowTools, type ToolSelection, ToolsetError } from '../toolsets.js';
 import { VERSION } from '../version.js';
 import { type Caller, callerOf } from './auth.js';
-import { allowedHostnames, checkOrigin, hostnameOf } from './origin.js';
+import { allowedHostnames, checkOrigin, hostnameOf, requestHostname } from './origin.js';
 import { checkRoles } from './roles-check.js';
 
 export const HTTP_DEFAULTS = {
@@ -93,6 +99,69 @@ function rpcError(res: Response, status: number, code: number, message: string):
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
+/**
+ * Why body-parser could not read a request body, as [status, JSON-RPC code, message]; undefined for an
+ * error that is not the request's fault.
+ */
+function bodyProblem(
+  error: Error & { type?: string; status?: number; code?: unknown; charset?: unknown },
+  coding: string,
+  tooLarge: string,
+): [number, number, string] | undefined {
+  const quoted = (value: unknown) => JSON.stringify(String(value).slice(0, 40));
+  switch (error.type) {
+    case 'entity.too.large':
+      return [413, -32600, tooLarge];
+    case 'entity.parse.failed':
+      return [400, -32700, 'Parse error: the request body is not JSON'];
+    case 'charset.unsupported':
+      return [
+        415,
+        -32600,
+        `the request body's charset ${quoted(error.charset)} is not one this server reads; send JSON in UTF-8`,
+      ];
+    case 'encoding.unsupported':
+      return [
+        415,
+        -32600,
+        `Content-Encoding ${quoted(coding)} is not one this server reads; send the body as is, or with gzip, deflate or br`,
+      ];
+    case 'request.size.invalid':
+      return [400, -32600, 'the request body is not as long as its Content-Length says'];
+    case 'request.aborted':
+      return [400, -32600, 'the request ended before its body did'];
+  }
+  // zlib's refusal of a body that is not what its Content-Encoding says (body-parser makes it a 400).
+  if (error.status === 400 && typeof error.code === 'string' && /^(Z_|ERR_)/.test(error.code)) {
+    return [
+      400,
+      -32600,
+      `the request body is not valid ${quoted(coding)} data (Content-Encoding); send it as is or encoded as it says`,
+    ];
+  }
+  return undefined;
+}
+
+/** What Node's HTTP parser refused, as the status and message to answer; undefined: no one to answer. */
+function clientErrorAnswer(error: NodeJS.ErrnoException & { reason?: string }): [number, string] | undefined {
+  switch (error.code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return undefined;
+    case 'HPE_HEADER_OVERFLOW':
+      return [
+        431,
+        'the request headers are over 16 KB together, more than this server reads; send a shorter token or fewer headers',
+      ];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'the chunk extensions of the request body are too large'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'the request did not arrive whole in time; send it again'];
+  }
+  const why = typeof error.reason === 'string' ? ` (${error.reason.slice(0, 80)})` : '';
+  return [400, `Bad Request: not HTTP/1.1 this server can read${why}`];
+}
+
 /** No authentication configured: the one local user, with every right the server gives. */
 const LOCAL: Caller = { user: 'local', roles: [], via: 'token' };
 
@@ -121,13 +190,36 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
 
   // Listening first: the resource URL (and so the token audience) may need the port the system chose.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const httpServer: Server = createHttpServer((req, res) => {
+  /** The response each connection is working on, so a client error does not write into one begun. */
+  const inFlight = new WeakMap<Duplex, ServerResponse>();
+  // No Host is answered by our own check below (with a body saying so), not Node's empty 400.
+  const httpServer: Server = createHttpServer({ requireHostHeader: false }, (req, res) => {
+    inFlight.set(req.socket, res);
+    res.once('close', () => {
+      if (inFlight.get(req.socket) === res) inFlight.delete(req.socket);
+    });
     if (handler) return handler(req, res);
     res
       .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
       .end('{"status":"starting"}');
   });
-  httpServer.requestTimeout = 0; // calls and SSE streams last as long as a command may; MCP has its own bounds
+  // What Node cannot parse as HTTP (headers over its 16 KB, bytes no header may hold, an unknown method,
+  // Content-Length with Transfer-Encoding): the status Node would send, with a JSON-RPC error that says
+  // what was wrong instead of an empty body.
+  httpServer.on('clientError', (error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
+    const answer = clientErrorAnswer(error);
+    const begun = inFlight.get(socket)?.headersSent === true;
+    if (answer && socket.writable && !begun) {
+      const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: answer[1] }, id: null });
+      socket.end(
+        `HTTP/1.1 ${answer[0]} ${STATUS_CODES[answer[0]]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else socket.destroy();
+  });
+  // Bounds receiving a request only (an answer or SSE stream may last as long as a call): a client that
+  // declares more body than it sends does not hold its connection for good.
+  httpServer.requestTimeout = 120_000;
   // Longer than proxies keep idle upstream connections (nginx up to 60 s, AWS ALB 60 s): a proxy must never
   // send a request on a connection node is closing, which it would answer 502.
   httpServer.keepAliveTimeout = 65_000;
@@ -151,18 +243,17 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     throw error;
   }
 
+  // By user and the roles this request's token carries: a token with other roles (the identity provider
+  // took one away, or a static token and a JWT name the same user) gets the rights it holds, not those of
+  // whichever token came first. Its MCP sessions are apart too: a session's tools were chosen by its rights.
   const spaces = new Map<string, UserSpace>();
-  /**
-   * A user's space, per set of roles: a token whose roles changed (an identity provider's edit) gets the
-   * rights it carries now, in a space of its own, never the sessions made under other rights.
-   */
   const spaceOf = (caller: Caller): UserSpace | string => {
-    const key = `${caller.user}\u0000${[...new Set(caller.roles)].sort().join(',')}`;
-    const known = spaces.get(key);
-    if (known) return known;
     // Without authentication there is one local user, whom roles do not concern.
     const rights = rightsOf(auth ? config : undefined, caller.user, caller.roles);
     if (typeof rights === 'string') return rights;
+    const key = `${caller.user}\u0000${rights.roles.join('\u0000')}`;
+    const known = spaces.get(key);
+    if (known) return known;
     let tools: ToolSelection;
     try {
       tools = narrowTools(baseTools, rights.tools, caller.user);
@@ -210,7 +301,21 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
 
   const hostnames = allowedHostnames(options.host, resourceUrl, http?.allowed_hosts ?? []);
   app.use((req, res, next) => {
-    const hostname = hostnameOf(req.headers.host);
+    if (req.headers.host === undefined) {
+      rpcError(res, 400, -32600, 'Bad Request: no Host header; a request names the host it is meant for');
+      return;
+    }
+    const hostname = requestHostname(req.headers.host);
+    const spelled = hostname === undefined ? hostnameOf(req.headers.host) : undefined;
+    if (spelled !== undefined) {
+      rpcError(
+        res,
+        403,
+        -32000,
+        `Host header "${req.headers.host.slice(0, 100)}" is not written as URLs write it; send "${spelled.slice(0, 100)}" (with the port, if any)`,
+      );
+      return;
+    }
     if (hostname === undefined || !hostnames.has(hostname)) {
       log.warn('refused a request for another host name (DNS rebinding?)', {
         host: req.headers.host?.slice(0, 100),
@@ -249,6 +354,17 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       }),
     );
   }
+  const tooLarge = `the request is over this server's limit of ${limits.maxRequestBytes} bytes (http.max_request_bytes); send less per call`;
+  app.use('/mcp', (req, res, next) => {
+    // Declared over the limit: answered now. body-parser would answer only once it has read the whole
+    // body (never, from a client that declared more than it sends). Node reads off and drops the rest,
+    // so a client still sending is not cut off (EPIPE) before it can read the answer.
+    if (Number(req.headers['content-length']) > limits.maxRequestBytes) {
+      rpcError(res, 413, -32600, tooLarge);
+      return;
+    }
+    next();
+  });
   app.use('/mcp', express.json({ limit: limits.maxRequestBytes, type: () => true }));
 
   app.all('/mcp', async (req: Request & { auth?: AuthInfo }, res) => {
@@ -282,6 +398,17 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
         );
         return;
       }
+      // The SDK refuses an unknown version too, but quotes all of it back (a 10 KB header, 10 KB message).
+      const version = req.header('mcp-protocol-version');
+      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+        rpcError(
+          res,
+          400,
+          -32000,
+          `Bad Request: Unsupported protocol version: ${JSON.stringify(version.slice(0, 40))}${version.length > 40 ? '…' : ''} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+        );
+        return;
+      }
     } else if (req.method === 'POST' && isInitializeRequest(req.body)) {
       session = await openSession(space, caller);
     } else {
@@ -305,27 +432,33 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     await session.transport.handleRequest(req, res, req.body);
   });
 
-  // Body too large or not JSON: a JSON-RPC error that says so, not express's HTML page.
+  // Any other path, or a method /healthz does not take: JSON that says where things are, not express's page.
+  app.use((_req, res) => {
+    rpcError(res, 404, -32000, 'Not found: this server serves MCP on /mcp and its health on GET /healthz');
+  });
+
+  // A body that cannot be read (too large, not JSON, a charset or coding it cannot decode): a JSON-RPC
+  // error that says which, not express's HTML page or a bare 'Internal error'.
   app.use(
     (
-      error: Error & { type?: string; status?: number },
-      _req: Request,
+      error: Error & { type?: string; status?: number; code?: unknown },
+      req: Request,
       res: Response,
       _next: NextFunction,
     ) => {
-      if (error.type === 'entity.too.large') {
-        rpcError(
-          res,
-          413,
-          -32600,
-          `the request is over this server's limit of ${limits.maxRequestBytes} bytes (http.max_request_bytes); send less per call`,
-        );
-      } else if (error.type === 'entity.parse.failed') {
-        rpcError(res, 400, -32700, 'Parse error: the request body is not JSON');
-      } else {
-        log.error(`http: ${error.stack ?? error.message}`);
-        rpcError(res, error.status ?? 500, -32603, 'Internal error');
+      const problem = bodyProblem(error, req.header('content-encoding') ?? 'identity', tooLarge);
+      if (problem) {
+        log.debug(`http: ${problem[2]}`);
+        rpcError(res, problem[0], problem[1], problem[2]);
+        return;
       }
+      log.error(`http: ${error.stack ?? error.message}`);
+      rpcError(
+        res,
+        error.status !== undefined && error.status >= 400 && error.status < 600 ? error.status : 500,
+        -32603,
+        'Internal error: the server failed on this request (its log says why); try again',
+      );
     },
   );
 

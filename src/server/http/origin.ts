@@ -12,6 +12,18 @@ export function hostnameOf(header: string | undefined): string | undefined {
   }
 }
 
+/**
+ * The host name in a request's Host header, only when the header is written as URL writes it (case and
+ * port aside). `127.1`, `2130706433`, `[0:0::1]`, a user or path part, percent-escapes: spellings parsers
+ * disagree about (the SDK's transport refuses them with an empty 400 after this check let them through),
+ * so they name no host of this server.
+ */
+export function requestHostname(header: string | undefined): string | undefined {
+  const hostname = hostnameOf(header);
+  if (hostname === undefined || header === undefined) return undefined;
+  return header.replace(/:\d+$/, '').toLowerCase() === hostname ? hostname : undefined;
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
