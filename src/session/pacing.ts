@@ -32,10 +32,18 @@ export function droppedEarly(error: unknown): boolean {
 export class ConnectPacer {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  /**
+   * Connections allowed at once now: halved on each early drop, one more back per login that gets through.
+   * A jump host or sshd that takes fewer than maxConnecting (MaxStartups) is met at its pace instead of
+   * being hit again by every retry at once.
+   */
+  private limit: number;
   /** Retries made, for tests and logs. */
   retried = 0;
 
-  constructor(private readonly options: PacingOptions) {}
+  constructor(private readonly options: PacingOptions) {
+    this.limit = Math.max(1, options.maxConnecting);
+  }
 
   /** Connections being opened now. */
   get connecting(): number {
@@ -53,10 +61,14 @@ export class ConnectPacer {
       let retryIn: number;
       await this.acquire();
       try {
-        return await open();
+        const opened = await open();
+        this.limit = Math.min(Math.max(1, this.options.maxConnecting), this.limit + 1);
+        return opened;
       } catch (error) {
         retryIn = backoff * 2 ** attempt * (1 + Math.random() / 2);
-        if (!droppedEarly(error) || attempt >= retries || Date.now() + retryIn >= deadline) throw error;
+        if (!droppedEarly(error)) throw error;
+        this.limit = Math.max(1, Math.floor(this.limit / 2));
+        if (attempt >= retries || Date.now() + retryIn >= deadline) throw error;
         this.retried++;
         log.info(
           `${what}: ${(error as Error).message}; trying again in ${Math.round(retryIn)} ms (${attempt + 1} of ${retries})`,
@@ -69,7 +81,7 @@ export class ConnectPacer {
   }
 
   private acquire(): Promise<void> {
-    if (this.active < Math.max(1, this.options.maxConnecting)) {
+    if (this.active < this.limit) {
       this.active++;
       return Promise.resolve();
     }
@@ -83,6 +95,6 @@ export class ConnectPacer {
 
   private release(): void {
     this.active--;
-    this.waiting.shift()?.();
+    while (this.active < this.limit && this.waiting.length > 0) this.waiting.shift()?.();
   }
 }

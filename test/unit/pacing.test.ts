@@ -48,6 +48,26 @@ describe('connection pacing', () => {
     assert.equal(pacer.connecting, 0);
   });
 
+  it('opens fewer at once after drops, so a server that takes 2 at a time gets every host in its retries', async () => {
+    // An sshd with MaxStartups 2: a third connection before the first two have logged in is dropped.
+    const pacer = new ConnectPacer({ maxConnecting: 10, retries: 3, backoffMs: 10 });
+    let open = 0;
+    const results = await Promise.allSettled(
+      Array.from({ length: 14 }, (_, i) =>
+        pacer.connect(`h${i}`, async () => {
+          if (open >= 2) throw dropped();
+          open++;
+          await delay(40);
+          open--;
+          return i;
+        }),
+      ),
+    );
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    assert.equal(failed, 0, `${failed} of 14 hosts gave up after ${pacer.retried} retries`);
+    assert.equal(pacer.connecting, 0);
+  });
+
   it('gives up after its retries, or at the deadline, and never retries other failures', async () => {
     const pacer = new ConnectPacer({ maxConnecting: 1, retries: 2, backoffMs: 1 });
     let tries = 0;
