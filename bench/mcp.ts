@@ -14,6 +14,8 @@ export const WHOLE_RESULTS = ['--max-result-bytes', '400000'];
 
 export interface McpProcess {
   client: Client;
+  /** The server process, for its resident memory. */
+  pid: number | undefined;
   /** Names from tools/list. */
   tools: string[];
   call(name: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<CallToolResult>;
@@ -25,17 +27,19 @@ export interface McpProcess {
 /**
  * Spawns `node script [args]` with HOME=home and the default log level, completes the MCP handshake and lists the
  * tools, as an agent does (the SDK client then validates structuredContent against each output schema).
+ * `nodeFlags` go before the script, after the usual ones (e.g. --cpu-prof).
  */
 export async function spawnMcp(
   script: string,
   home: string,
   timeoutMs = 20_000,
   args: string[] = [],
+  nodeFlags: string[] = [],
 ): Promise<McpProcess> {
   let stderr = '';
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...NODE_FLAGS, script, ...args],
+    args: [...NODE_FLAGS, ...nodeFlags, script, ...args],
     // Every tool, as the benchmarks were measured with before tool sets.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, MCP_SSH_TOOLS: 'all' },
     stderr: 'pipe',
@@ -60,5 +64,5 @@ export async function spawnMcp(
     if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}\n${stderr}`);
     return result;
   };
-  return { client, tools, call, stderr: () => stderr, close };
+  return { client, pid: transport.pid ?? undefined, tools, call, stderr: () => stderr, close };
 }
