@@ -25,10 +25,15 @@ export const DEFAULT_RETENTION: RetentionLimits = {
   historyMax: 10_000,
 };
 
-/** A finished output bigger than this goes to disk at once: memory is for outputs being read now. */
+/** A finished output bigger than this goes to disk at the next pass: memory is for outputs being read now. */
 const ARCHIVE_FROM_BYTES = 1024 * 1024;
 /** How often outputs are checked against their age limits. */
 const SWEEP_MS = 60_000;
+/**
+ * Commands that end within this long of each other share one pass over the limits: a pass looks at every
+ * command kept (up to historyMax), and a fan-out ends hundreds of commands within a second.
+ */
+const ENFORCE_AFTER_MS = 100;
 /** Ids of forgotten commands remembered, to say what became of them. */
 const GONE_MAX = 10_000;
 
@@ -45,6 +50,8 @@ export class CommandRegistry {
   private enforcing: Promise<void> | undefined;
   private again = false;
   private readonly sweep: NodeJS.Timeout;
+  /** The pass due for commands that ended since the last one. */
+  private soon: NodeJS.Timeout | undefined;
 
   constructor(private readonly limits: RetentionLimits = DEFAULT_RETENTION) {
     this.sweep = setInterval(() => void this.enforce(), SWEEP_MS);
@@ -53,7 +60,17 @@ export class CommandRegistry {
 
   add(record: CommandRecord): void {
     this.records.set(record.id, record);
-    void record.done.then(() => this.enforce());
+    void record.done.then(() => this.enforceSoon());
+  }
+
+  /** The limits, applied within ENFORCE_AFTER_MS: once for every command that ends meanwhile. */
+  private enforceSoon(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.enforce();
+    }, ENFORCE_AFTER_MS);
+    this.soon.unref();
   }
 
   get(id: string): CommandRecord | undefined {
@@ -179,6 +196,7 @@ export class CommandRegistry {
   /** Every output's spill file deleted (shutdown). */
   async dispose(): Promise<void> {
     clearInterval(this.sweep);
+    clearTimeout(this.soon);
     await Promise.all([...this.records.values()].map((r) => r.output.dispose()));
   }
 }
