@@ -128,6 +128,9 @@ export class Fanout {
   readonly done: Promise<void>;
   private readonly stop = new AbortController();
   private readonly listeners = new Set<() => void>();
+  /** Hosts finished (ok or failed) and failed so far: read per host finished, so not counted each time. */
+  private finishedHosts = 0;
+  private failedHosts = 0;
 
   constructor(
     readonly id: string,
@@ -152,6 +155,11 @@ export class Fanout {
 
   get finished(): boolean {
     return this.finishedAt !== undefined;
+  }
+
+  /** Hosts finished so far (ok or failed), and how many of them failed. */
+  get progress(): { done: number; failed: number } {
+    return { done: this.finishedHosts, failed: this.failedHosts };
   }
 
   counts() {
@@ -286,6 +294,8 @@ export class Fanout {
   private settleHost(result: HostResult, outcome: Partial<HostResult>): void {
     Object.assign(result, outcome);
     if (result.state === 'pending' || result.state === 'running') result.state = 'failed';
+    this.finishedHosts++;
+    if (result.state === 'failed') this.failedHosts++;
     this.options.onHostDone?.(result, this);
     this.changed();
   }
