@@ -3,7 +3,8 @@
 // the same run; the time to the first host's result, and the server's resident memory per idle session.
 // The hosts are loopback addresses served by sshds listening on 16 addresses each, one user and one host
 // key for all (test/soak/fleet.ts). Needs root, like the test harness.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from 'ssh2';
 import { type Fleet, startFleet } from '../test/soak/fleet.js';
-import { kill, processes, rssKb, withDescendants } from '../test/soak/procs.js';
+import { alive, kill, processes, rssKb, withDescendants } from '../test/soak/procs.js';
 import { type McpProcess, SERVER_CLI, spawnMcp } from './mcp.js';
 import { check, measure, now } from './measure.js';
 import { DIALECT_SHELL, RawShell, readKey, withTimeout } from './raw-ssh.js';
@@ -48,6 +49,31 @@ interface Summary {
   counts: { hosts: number; ok: number };
   groups: { hosts: string[]; output: string }[];
 }
+
+/** Clock ticks per second of the times in /proc/PID/stat (USER_HZ). */
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/** CPU time (user + system) the processes used so far, in ms; one that is gone counts 0. */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold ') '): utime and stime are the 14th and 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // it exited
+    }
+  }
+  return (ticks * 1000) / TICKS;
+}
+
+/** CPU time of this process so far, in ms. */
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** `n` tasks, `limit` at a time: the time the first finished and the total. */
 async function pool(n: number, limit: number, task: (i: number) => Promise<void>) {
@@ -150,11 +176,12 @@ async function fleetSize(
     const s = server;
     server = undefined;
     if (!s) return;
-    if (o.cpuProfDir) {
-      // A clean exit writes the profile: sessions closed first, so the exit is quick.
-      await s.call('close_all_sessions', {}, 120_000).catch(() => {});
-      await s.close();
-      return;
+    if (o.cpuProfDir && s.pid !== undefined) {
+      // The profile is written when the process exits by itself: SIGTERM (it exits within 8 s, then
+      // writes the profile), where the client's close would kill it after 4.
+      kill([s.pid], 'SIGTERM');
+      for (let i = 0; i < 300 && alive(s.pid); i++) await sleep(200);
+      if (alive(s.pid)) console.error('bench fleet: the server did not exit within 60 s of SIGTERM');
     }
     // Killed: a clean exit would end what each session started on its host, 500 side channels at once.
     if (s.pid !== undefined) kill([s.pid]);
@@ -164,16 +191,18 @@ async function fleetSize(
     endRaw();
     await stopServer();
   });
+  /** The processes of the connections to the fleet: sshd's per-connection ones and the shells. */
+  const connectionPids = () => {
+    const procs = processes();
+    const listeners = new Set(fleet.listenerPids());
+    const below = new Set(withDescendants([...listeners], procs));
+    return procs
+      .filter((p) => (below.has(p.pid) && !listeners.has(p.pid)) || p.uid === fleet.uid)
+      .map((p) => p.pid);
+  };
   /** The closed connections' sshd and shell processes gone, so they do not share the CPU with a timed run. */
   const drain = async () => {
-    const left = () => {
-      const procs = processes();
-      const listeners = new Set(fleet.listenerPids());
-      const below = new Set(withDescendants([...listeners], procs));
-      return procs
-        .filter((p) => (below.has(p.pid) && !listeners.has(p.pid)) || p.uid === fleet.uid)
-        .map((p) => p.pid);
-    };
+    const left = connectionPids;
     const deadline = Date.now() + DRAIN_MS;
     while (left().length > 0 && Date.now() < deadline) await sleep(200);
     const stuck = left();
@@ -229,11 +258,34 @@ async function fleetSize(
     return { totalMs, firstMs: first, chars: JSON.stringify(result).length };
   };
 
+  const key = (what: string) => `fleet.${n}.${what}`;
   let rawFirst = Number.NaN;
   let mcpFirst = Number.NaN;
+  /** CPU time of the last run: this process, the server, the fleet's sshds and shells. */
+  const cpu = { own: Number.NaN, server: Number.NaN, hosts: Number.NaN };
+  /** Runs `work`, noting the CPU time each side used meanwhile. */
+  const metered = async <T>(work: () => Promise<T>, hosts: boolean): Promise<T> => {
+    const serverPid = server?.pid;
+    const pids = hosts ? connectionPids() : [];
+    const before = { own: ownCpuMs(), server: serverPid ? cpuMs([serverPid]) : 0, hosts: cpuMs(pids) };
+    const result = await work();
+    cpu.own = ownCpuMs() - before.own;
+    cpu.server = serverPid ? cpuMs([serverPid]) - before.server : Number.NaN;
+    cpu.hosts = hosts ? cpuMs(pids) - before.hosts : Number.NaN;
+    return result;
+  };
+  const cpuRows = (what: string, sides: ('own' | 'server' | 'hosts')[]) =>
+    sides.map((side) => ({
+      key: key(`${what}.cpu.${side}`),
+      label: {
+        own: '  CPU time: this process (info)',
+        server: '  CPU time: the server (info)',
+        hosts: "  CPU time: the fleet's sshds and shells (info)",
+      }[side],
+      value: () => cpu[side],
+    }));
   let rssBefore = Number.NaN;
   let resultChars = Number.NaN;
-  const key = (what: string) => `fleet.${n}.${what}`;
   const connectRuns = o.quick ? 1 : CONNECT_RUNS(n);
   await measure(
     rows,
@@ -250,18 +302,23 @@ async function fleetSize(
           await drain();
           const state = { clients: [] as Client[], shells: new Array<RawShell>(n) };
           raw = state;
-          const r = await pool(n, FLEET_CONCURRENCY, async (i) => {
-            const client = await rawConnect(i);
-            state.clients.push(client);
-            const shell = await RawShell.open(client, DIALECT_SHELL);
-            state.shells[i] = shell;
-            checkOutput(await shell.run(FLEET_COMMAND), 'plain ssh2 echo hi');
-          });
+          const r = await metered(
+            () =>
+              pool(n, FLEET_CONCURRENCY, async (i) => {
+                const client = await rawConnect(i);
+                state.clients.push(client);
+                const shell = await RawShell.open(client, DIALECT_SHELL);
+                state.shells[i] = shell;
+                checkOutput(await shell.run(FLEET_COMMAND), 'plain ssh2 echo hi');
+              }),
+            false,
+          );
           rawFirst = r.firstMs;
           return r.totalMs;
         },
         also: [
           { key: key('rawConnect.first'), label: "  first host's result (info)", value: () => rawFirst },
+          ...cpuRows('rawConnect', ['own']),
         ],
       },
       {
@@ -284,11 +341,14 @@ async function fleetSize(
           await s.call('close_all_sessions', {}, 30_000);
           await sleep(SETTLE_MS);
           rssBefore = rssKb(s.pid as number);
-          const r = await fanout(s);
+          const r = await metered(() => fanout(s), false);
           mcpFirst = r.firstMs;
           return r.totalMs;
         },
-        also: [{ key: key('connect.first'), label: "  first host's result (info)", value: () => mcpFirst }],
+        also: [
+          { key: key('connect.first'), label: "  first host's result (info)", value: () => mcpFirst },
+          ...cpuRows('connect', ['server', 'own']),
+        ],
       },
     ],
     600_000,
@@ -305,13 +365,20 @@ async function fleetSize(
         warmup: 1,
         run: async () => {
           const shells = raw?.shells ?? [];
-          const r = await pool(n, FLEET_CONCURRENCY, async (i) =>
-            checkOutput(await (shells[i] as RawShell).run(FLEET_COMMAND), 'plain ssh2 echo hi again'),
+          const r = await metered(
+            () =>
+              pool(n, FLEET_CONCURRENCY, async (i) =>
+                checkOutput(await (shells[i] as RawShell).run(FLEET_COMMAND), 'plain ssh2 echo hi again'),
+              ),
+            true,
           );
           rawFirst = r.firstMs;
           return r.totalMs;
         },
-        also: [{ key: key('rawReuse.first'), label: "  first host's result (info)", value: () => rawFirst }],
+        also: [
+          { key: key('rawReuse.first'), label: "  first host's result (info)", value: () => rawFirst },
+          ...cpuRows('rawReuse', ['own', 'hosts']),
+        ],
       },
       {
         key: key('reuse'),
@@ -319,12 +386,15 @@ async function fleetSize(
         n: REUSE_RUNS(n),
         warmup: 1,
         run: async () => {
-          const r = await fanout(server as McpProcess);
+          const r = await metered(() => fanout(server as McpProcess), true);
           mcpFirst = r.firstMs;
           resultChars = r.chars;
           return r.totalMs;
         },
-        also: [{ key: key('reuse.first'), label: "  first host's result (info)", value: () => mcpFirst }],
+        also: [
+          { key: key('reuse.first'), label: "  first host's result (info)", value: () => mcpFirst },
+          ...cpuRows('reuse', ['server', 'own', 'hosts']),
+        ],
       },
     ],
     180_000,
