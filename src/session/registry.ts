@@ -122,12 +122,14 @@ export class CommandRegistry {
     return this.enforcing;
   }
 
+  /** One pass over every command kept (up to historyMax): walks, and copies only what it must. */
   private async apply(): Promise<void> {
     const now = Date.now();
-    const finished = [...this.records.values()].filter((r) => r.finished);
-    const kept = finished.filter((r) => r.outputGone === undefined);
+    const finished: CommandRecord[] = [];
+    for (const r of this.records.values()) if (r.finished) finished.push(r);
     // Too old: unread ones after unreadMs, read ones after readMs.
-    for (const r of kept) {
+    for (const r of finished) {
+      if (r.outputGone !== undefined) continue;
       if (r.readAt && now - r.readAt.getTime() > this.limits.readMs) {
         await this.drop(r, `its output was released ${duration(this.limits.readMs)} after it was read`);
       } else if (!r.readAt && now - (r.finishedAt as Date).getTime() > this.limits.unreadMs) {
@@ -135,9 +137,10 @@ export class CommandRegistry {
       }
     }
     // Memory: big outputs and outputs already read go to disk; then the oldest, until within budget.
+    const withOutput = this.withOutput();
     let memory = 0;
-    for (const r of this.withOutput()) memory += r.output.stats.memoryBytes;
-    for (const r of this.withOutput()) {
+    for (const r of withOutput) memory += r.output.stats.memoryBytes;
+    for (const r of withOutput) {
       if (!r.finished || r.output.archived) continue;
       const bytes = r.output.stats.memoryBytes;
       if (memory > this.limits.memoryBytes || bytes >= ARCHIVE_FROM_BYTES || (r.readAt && bytes > 0)) {
@@ -147,8 +150,8 @@ export class CommandRegistry {
     }
     // Disk: the oldest outputs that were read go first, then the oldest unread.
     let disk = 0;
-    for (const r of this.withOutput()) disk += r.output.stats.spilledBytes;
-    const byAge = this.withOutput().filter((r) => r.finished);
+    for (const r of withOutput) disk += r.output.stats.spilledBytes;
+    const byAge = disk > this.limits.diskBytes ? withOutput.filter((r) => r.finished) : [];
     const order = [...byAge.filter((r) => r.readAt), ...byAge.filter((r) => !r.readAt)];
     for (const r of order) {
       if (disk <= this.limits.diskBytes) break;
