@@ -24,8 +24,27 @@ export const FLEET_CONCURRENCY = 20;
 export const FLEET_COMMAND = 'echo hi';
 /** Resident memory is read this long after the last command, when timers and the young generation have settled. */
 const SETTLE_MS = 2000;
+/**
+ * The server's node flags for measuring its memory: SIGUSR2 runs a full garbage collection (bench only).
+ * Without it the resident memory says more about when V8 last collected than about the sessions: with
+ * 100 hosts it read anywhere from -29 to 507 KB per session.
+ */
+const GC_ON_SIGNAL = [
+  '--expose-gc',
+  '--import',
+  "data:text/javascript,process.on('SIGUSR2',()=>globalThis.gc())",
+];
+/** Time for the collection to finish and its pages to be given back. */
+const AFTER_GC_MS = 1000;
+
+/** The resident memory (KB) of `pid` after a full garbage collection (GC_ON_SIGNAL). */
+async function collectedRssKb(pid: number): Promise<number> {
+  kill([pid], 'SIGUSR2');
+  await sleep(AFTER_GC_MS);
+  return rssKb(pid);
+}
 /** Connect runs per size: each is a fresh server and fresh connections, so fewer of the big ones. */
-const CONNECT_RUNS = (hosts: number) => (hosts <= 100 ? 3 : 1);
+const CONNECT_RUNS = (hosts: number) => (hosts <= 100 ? 2 : 1);
 /** Reuse runs per size (interleaved with the floor's), after one warm-up each. */
 const REUSE_RUNS = (hosts: number) => (hosts <= 100 ? 15 : 7);
 /** Processes of closed connections must be gone within this before the next timed run (else killed). */
@@ -46,6 +65,7 @@ export interface FleetFacts {
 
 interface Summary {
   status: string;
+  durationMs: number;
   counts: { hosts: number; ok: number };
   groups: { hosts: string[]; output: string }[];
 }
@@ -74,6 +94,8 @@ const ownCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
+
+const seconds = (since: number) => ((now() - since) / 1000).toFixed(0);
 
 /** `n` tasks, `limit` at a time: the time the first finished and the total. */
 async function pool(n: number, limit: number, task: (i: number) => Promise<void>) {
@@ -125,8 +147,11 @@ export async function fleetBenchmarks(
     bySize: {},
     seconds: 0,
   };
+  console.log(`fleet: ${fleet.addresses.length} hosts on ${facts.sshds} sshds in ${seconds(started)} s`);
   for (const hosts of o.sizes) {
+    const t0 = now();
     const group = await fleetSize(rows, { ...o, fleet, dir, key, hosts });
+    console.log(`fleet: ${hosts} hosts measured in ${seconds(t0)} s`);
     facts.bySize[hosts] = group.facts;
     ratios.push(...group.ratios);
   }
@@ -255,12 +280,13 @@ async function fleetSize(
       `execute_on_hosts on ${expect} hosts`,
       summary,
     );
-    return { totalMs, firstMs: first, chars: JSON.stringify(result).length };
+    return { totalMs, firstMs: first, serverMs: summary.durationMs, chars: JSON.stringify(result).length };
   };
 
   const key = (what: string) => `fleet.${n}.${what}`;
   let rawFirst = Number.NaN;
   let mcpFirst = Number.NaN;
+  let serverMs = Number.NaN;
   /** CPU time of the last run: this process, the server, the fleet's sshds and shells. */
   const cpu = { own: Number.NaN, server: Number.NaN, hosts: Number.NaN };
   /** Runs `work`, noting the CPU time each side used meanwhile. */
@@ -332,7 +358,7 @@ async function fleetSize(
             fleet.harness.clientHome,
             20_000,
             ['--config', config],
-            o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [],
+            [...GC_ON_SIGNAL, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])],
           );
           server = s;
           // Code loaded and the inventory read by a fan-out to one host, whose session is closed again:
@@ -340,7 +366,7 @@ async function fleetSize(
           await fanout(s, [name(0)], 1);
           await s.call('close_all_sessions', {}, 30_000);
           await sleep(SETTLE_MS);
-          rssBefore = rssKb(s.pid as number);
+          rssBefore = await collectedRssKb(s.pid as number);
           const r = await metered(() => fanout(s), false);
           mcpFirst = r.firstMs;
           return r.totalMs;
@@ -388,11 +414,13 @@ async function fleetSize(
         run: async () => {
           const r = await metered(() => fanout(server as McpProcess), true);
           mcpFirst = r.firstMs;
+          serverMs = r.serverMs;
           resultChars = r.chars;
           return r.totalMs;
         },
         also: [
           { key: key('reuse.first'), label: "  first host's result (info)", value: () => mcpFirst },
+          { key: key('reuse.server'), label: '  of which durationMs in the server (info)', value: () => serverMs },
           ...cpuRows('reuse', ['server', 'own', 'hosts']),
         ],
       },
@@ -401,7 +429,7 @@ async function fleetSize(
     o.quick,
   );
   await sleep(SETTLE_MS);
-  const rssAfter = rssKb((server as McpProcess).pid as number);
+  const rssAfter = await collectedRssKb((server as McpProcess).pid as number);
   endRaw();
   await stopServer();
   await drain();

@@ -320,6 +320,9 @@ are loopback addresses on ${f.sshds} sshds listening on 16 addresses each, one p
   token), and for the script from the start to its first host done.
 - **memory per idle session**: the server's VmRSS ${f.settleMs / 1000} s after the last run, less its VmRSS before the first
   run (after the warm-up), over the hosts: the sessions and each host's commands in the history (${rss}).
+  Both are read after a full garbage collection, which the bench asks for with SIGUSR2 (its servers run with
+  \`--expose-gc\` and a one-line \`--import\` that calls \`gc()\` on that signal): without it the figure follows
+  when V8 last collected more than the sessions.
 - One reuse run's result (the whole JSON-RPC result, both blocks) takes ${chars}.
 
 ${sectionTables(rows, ratios)}`;
