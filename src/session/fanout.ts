@@ -127,7 +127,6 @@ export class Fanout {
   /** Resolves when every host has finished or been skipped. */
   readonly done: Promise<void>;
   private readonly stop = new AbortController();
-  private readonly listeners = new Set<() => void>();
   /** Hosts finished (ok or failed) and failed so far: read per host finished, so not counted each time. */
   private finishedHosts = 0;
   private failedHosts = 0;
@@ -144,7 +143,6 @@ export class Fanout {
     setMaxListeners(0, this.stop.signal);
     this.done = this.runAll().finally(() => {
       this.finishedAt = new Date();
-      this.changed();
     });
   }
 
@@ -184,32 +182,22 @@ export class Fanout {
     return true;
   }
 
-  /** Resolves when a host finishes, the fan-out ends, `ms` pass, or `signal` aborts. */
-  waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.finished) return Promise.resolve();
+  /**
+   * Resolves when the fan-out ends, `ms` pass, or `signal` aborts: one wait, not one per host finished
+   * (500 hosts on open sessions finish within a second or two).
+   */
+  settle(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.finished || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      const finish = () => {
         clearTimeout(timer);
-        this.listeners.delete(done);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', finish);
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      this.listeners.add(done);
-      signal?.addEventListener('abort', done, { once: true });
+      const timer = setTimeout(finish, ms);
+      signal?.addEventListener('abort', finish, { once: true });
+      void this.done.then(finish, finish);
     });
-  }
-
-  /** Resolves when the fan-out ends, `ms` pass, or `signal` aborts. */
-  async settle(ms: number, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.finished && Date.now() < deadline && !signal?.aborted) {
-      await this.waitForChange(deadline - Date.now(), signal);
-    }
-  }
-
-  private changed(): void {
-    for (const listener of [...this.listeners]) listener();
   }
 
   private async runAll(): Promise<void> {
@@ -297,7 +285,6 @@ export class Fanout {
     this.finishedHosts++;
     if (result.state === 'failed') this.failedHosts++;
     this.options.onHostDone?.(result, this);
-    this.changed();
   }
 }
 
