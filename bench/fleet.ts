@@ -73,12 +73,15 @@ interface Summary {
 /** Clock ticks per second of the times in /proc/PID/stat (USER_HZ). */
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 
-/** CPU time (user + system) the processes used so far, in ms; one that is gone counts 0. */
-function cpuMs(pids: number[]): number {
+/**
+ * CPU time (user + system) the processes used so far, in ms; one that is gone counts 0. `mainThread`:
+ * only their main threads (a node process also runs V8's compiler and garbage-collector threads).
+ */
+function cpuMs(pids: number[], mainThread = false): number {
   let ticks = 0;
   for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
       // Fields after the command name (which may hold ') '): utime and stime are the 14th and 15th.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(fields[11]) + Number(fields[12]);
@@ -288,24 +291,33 @@ async function fleetSize(
   let mcpFirst = Number.NaN;
   let serverMs = Number.NaN;
   /** CPU time of the last run: this process, the server, the fleet's sshds and shells. */
-  const cpu = { own: Number.NaN, server: Number.NaN, hosts: Number.NaN };
+  const cpu = { own: Number.NaN, server: Number.NaN, serverMain: Number.NaN, hosts: Number.NaN };
   /** Runs `work`, noting the CPU time each side used meanwhile. */
   const metered = async <T>(work: () => Promise<T>, hosts: boolean): Promise<T> => {
     const serverPid = server?.pid;
     const pids = hosts ? connectionPids() : [];
-    const before = { own: ownCpuMs(), server: serverPid ? cpuMs([serverPid]) : 0, hosts: cpuMs(pids) };
+    // This process's own reading last before and first after: reading /proc is not the work measured.
+    const serverPids = serverPid ? [serverPid] : [];
+    const before = {
+      server: cpuMs(serverPids),
+      serverMain: cpuMs(serverPids, true),
+      hosts: cpuMs(pids),
+      own: ownCpuMs(),
+    };
     const result = await work();
     cpu.own = ownCpuMs() - before.own;
-    cpu.server = serverPid ? cpuMs([serverPid]) - before.server : Number.NaN;
+    cpu.server = serverPid ? cpuMs(serverPids) - before.server : Number.NaN;
+    cpu.serverMain = serverPid ? cpuMs(serverPids, true) - before.serverMain : Number.NaN;
     cpu.hosts = hosts ? cpuMs(pids) - before.hosts : Number.NaN;
     return result;
   };
-  const cpuRows = (what: string, sides: ('own' | 'server' | 'hosts')[]) =>
+  const cpuRows = (what: string, sides: (keyof typeof cpu)[]) =>
     sides.map((side) => ({
       key: key(`${what}.cpu.${side}`),
       label: {
         own: '  CPU time: this process (info)',
         server: '  CPU time: the server (info)',
+        serverMain: '  of which its main thread (info)',
         hosts: "  CPU time: the fleet's sshds and shells (info)",
       }[side],
       value: () => cpu[side],
@@ -373,7 +385,7 @@ async function fleetSize(
         },
         also: [
           { key: key('connect.first'), label: "  first host's result (info)", value: () => mcpFirst },
-          ...cpuRows('connect', ['server', 'own']),
+          ...cpuRows('connect', ['server', 'serverMain', 'own']),
         ],
       },
     ],
@@ -420,8 +432,12 @@ async function fleetSize(
         },
         also: [
           { key: key('reuse.first'), label: "  first host's result (info)", value: () => mcpFirst },
-          { key: key('reuse.server'), label: '  of which durationMs in the server (info)', value: () => serverMs },
-          ...cpuRows('reuse', ['server', 'own', 'hosts']),
+          {
+            key: key('reuse.server'),
+            label: '  of which durationMs in the server (info)',
+            value: () => serverMs,
+          },
+          ...cpuRows('reuse', ['server', 'serverMain', 'own', 'hosts']),
         ],
       },
     ],
