@@ -31,9 +31,11 @@ const ARCHIVE_FROM_BYTES = 1024 * 1024;
 const SWEEP_MS = 60_000;
 /**
  * Commands that end within this long of each other share one pass over the limits: a pass looks at every
- * command kept (up to historyMax), and a fan-out ends hundreds of commands within a second.
+ * command kept (up to historyMax: 3 ms at 10,000), and a fan-out ends hundreds of commands a second. At
+ * 100 ms apart, passes were still 6% of the server's main thread in fan-outs over 100 hosts with 6,000 commands
+ * kept; the outputs that end meanwhile are in memory a second longer at most.
  */
-const ENFORCE_AFTER_MS = 100;
+const ENFORCE_AFTER_MS = 1000;
 /** Ids of forgotten commands remembered, to say what became of them. */
 const GONE_MAX = 10_000;
 
