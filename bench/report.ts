@@ -328,9 +328,9 @@ are loopback addresses on ${f.sshds} sshds listening on 16 addresses each, one p
 ${sectionTables(rows, ratios)}`;
 }
 
-/** \`--fleet\`: replace (or add) only the fleet section. */
+/** \`--fleet\`: replace (or add, where the whole run puts it) only the fleet section. */
 export function writeFleetSection(path: string, section: string): void {
-  writeSection(path, FLEET_HEADING, section);
+  writeSection(path, FLEET_HEADING, section, COST_HEADING);
 }
 
 const FILES_HEADING = '## File transfers';
@@ -356,13 +356,21 @@ export function writeFilesSection(path: string, section: string): void {
   writeSection(path, FILES_HEADING, section);
 }
 
-/** Replaces (or adds, at the end) the section under `heading`, up to the next `## ` heading. */
-function writeSection(path: string, heading: string, section: string): void {
+/**
+ * Replaces the section under `heading`, up to the next `## ` heading; a page without it gets it before the
+ * section under `beforeHeading` if there is one (where the whole run writes it), else at the end.
+ */
+function writeSection(path: string, heading: string, section: string, beforeHeading?: string): void {
   let text = '';
   try {
     text = readFileSync(path, 'utf8');
   } catch {
     // no page yet: the section alone
+  }
+  const beforeAt = beforeHeading === undefined ? -1 : text.indexOf(`\n${beforeHeading}`);
+  if (!text.includes(heading) && beforeAt >= 0) {
+    writeFileSync(path, `${text.slice(0, beforeAt + 1)}${section}\n${text.slice(beforeAt + 1)}`);
+    return;
   }
   const at = text.indexOf(heading);
   const next = at < 0 ? -1 : text.indexOf('\n## ', at + heading.length);
