@@ -63,7 +63,10 @@ export interface FleetFacts {
   settleMs: number;
   sshds: number;
   /** Per size: characters of one whole execute_on_hosts result (reuse run), RSS in KB with no session and with all. */
-  bySize: Record<number, { resultChars: number; rssBefore: number; rssAfter: number }>;
+  bySize: Record<
+    number,
+    { resultChars: number; rssBefore: number; rssAfter: number; commandsPerHost: number }
+  >;
   /** Wall time of the whole group, setup and cleanup included. */
   seconds: number;
 }
@@ -509,5 +512,7 @@ async function fleetSize(
       formula: `(RSS with ${n} sessions - RSS with none) / ${n}`,
     },
   ];
-  return { ratios, facts: { resultChars, rssBefore, rssAfter } };
+  // Each host's commands in the history at the memory reading: the connect run, the warm-up, the reuse runs.
+  const commandsPerHost = 2 + (rows.find((r) => r.key === key('reuse'))?.samples.length ?? 0);
+  return { ratios, facts: { resultChars, rssBefore, rssAfter, commandsPerHost } };
 }

@@ -293,7 +293,7 @@ export function fleetSection(
     .map((h) => {
       const r = f.bySize[h];
       return r
-        ? `${h} hosts: ${(r.rssBefore / 1024).toFixed(0)} MB before, ${(r.rssAfter / 1024).toFixed(0)} MB after`
+        ? `${h} hosts: ${(r.rssBefore / 1024).toFixed(0)} MB before, ${(r.rssAfter / 1024).toFixed(0)} MB after, ${r.commandsPerHost} commands per host`
         : '';
     })
     .join('; ');
@@ -313,7 +313,7 @@ are loopback addresses on ${f.sshds} sshds listening on 16 addresses each, one p
 - **first run (connect)**: a fresh server, warmed by a fan-out to one host whose session is closed again; every
   host connects, runs the linux dialect's two opening steps (the script runs none), then the command. Before
   each run the connections of the one before are closed and their processes gone. Fewer runs of the bigger
-  fleet: one takes about a minute each way.
+  fleet: one takes half a minute or more each way.
 - **sessions reused**: the same on the open sessions and shells, interleaved with the script's runs (one
   warm-up each). Where these runs add up to fewer than 2,000 commands (100 hosts), they are measured again
   **after 2,000 more commands** (information): until then V8's compiler threads are still optimising the
@@ -321,10 +321,11 @@ are loopback addresses on ${f.sshds} sshds listening on 16 addresses each, one p
 - **first host's result**: from the call to the first \`notifications/progress\` (the call carries a progress
   token), and for the script from the start to its first host done. **Of which durationMs in the server**:
   the fan-out's own \`durationMs\`; the rest is MCP both ways and the client.
-- **CPU time** (information): what each side used during the run, from \`/proc\`: the server (and its main
-  thread: the rest is V8's compiler and garbage collector threads), this process (the script, or the MCP
-  client), and the fleet's sshd and shell processes. They all share this machine's CPUs, which a real fleet's
-  hosts do not: a client that uses more CPU per command also waits longer for its turn on them.
+- **CPU time** (information): what each side used during the run, from \`/proc\` in 10 ms ticks (this process
+  from \`process.cpuUsage()\`): the server, and its main thread (the rest is V8's compiler and garbage
+  collector threads); this process (the script, or the MCP client); the fleet's sshd and shell processes.
+  They all share this machine's CPUs, which a real fleet's hosts do not: a client that uses more CPU per
+  command also waits longer for its turn on them.
 - **memory per idle session**: the server's VmRSS ${f.settleMs / 1000} s after the last run, less its VmRSS before the first
   run (after the warm-up), over the hosts: the sessions and each host's commands in the history (${rss}).
   Both are read after a full garbage collection, which the bench asks for with SIGUSR2 (its servers run with
