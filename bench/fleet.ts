@@ -1,184 +1,518 @@
-// `npm run bench:fleet [-- --hosts 100 --concurrency 20]`: execute_on_hosts over N hosts (first run: each
-// connects; second run: sessions reused) next to a plain ssh2 script doing the same work at the same
-// concurrency (connect, open a shell as the linux dialect does, run the command in it; then run it again on
-// the open shells). Also time to the first host's result (the first progress notification) and the
-// server's resident memory per idle session. The hosts are loopback addresses served by several sshds (one
-// sshd listens on at most 16 addresses). Needs root, like the test harness. Prints a table.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The fleet group: execute_on_hosts on 100 and 500 loopback hosts, first when every host connects, then on
+// the open sessions, each next to a plain ssh2 script doing the same SSH work at the same concurrency in
+// the same run; the time to the first host's result, and the server's resident memory per idle session.
+// The hosts are loopback addresses served by sshds listening on 16 addresses each, one user and one host
+// key for all (test/soak/fleet.ts). Needs root, like the test harness.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from 'ssh2';
-import { type SshdHarness, startSshd } from '../test/harness/sshd.js';
-import { startServer } from '../test/support/mcp-client.js';
-import { DIALECT_SHELL, RawShell, withTimeout } from './raw-ssh.js';
+import { type Fleet, startFleet } from '../test/soak/fleet.js';
+import { alive, kill, processes, rssKb, withDescendants } from '../test/soak/procs.js';
+import { type McpProcess, SERVER_CLI, spawnMcp } from './mcp.js';
+import { type Case, check, measure, now } from './measure.js';
+import { DIALECT_SHELL, RawShell, readKey, withTimeout } from './raw-ssh.js';
+import { p50, type Ratio, type Row } from './report.js';
 
-const arg = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at < 0 ? fallback : Number(process.argv[at + 1]);
-};
-const HOSTS = arg('hosts', 100);
-const CONCURRENCY = arg('concurrency', 20);
-const PER_SSHD = 15;
-const COMMAND = 'echo hi';
+export const FLEET_SIZES = [100, 500];
+/** Hosts at once, for both: the server's default fan-out concurrency. */
+export const FLEET_CONCURRENCY = 20;
+export const FLEET_COMMAND = 'echo hi';
+/** Resident memory is read this long after the last command, when timers and the young generation have settled. */
+const SETTLE_MS = 2000;
+/**
+ * The server's node flags for measuring its memory: SIGUSR2 runs a full garbage collection (bench only).
+ * Without it the resident memory says more about when V8 last collected than about the sessions: with
+ * 100 hosts it read anywhere from -29 to 507 KB per session.
+ */
+const GC_ON_SIGNAL = [
+  '--expose-gc',
+  '--import',
+  "data:text/javascript,process.on('SIGUSR2',()=>globalThis.gc())",
+];
+/** Time for the collection to finish and its pages to be given back. */
+const AFTER_GC_MS = 1000;
 
-interface Host {
-  name: string;
-  address: string;
-  sshd: SshdHarness;
+/** The resident memory (KB) of `pid` after a full garbage collection (GC_ON_SIGNAL). */
+async function collectedRssKb(pid: number): Promise<number> {
+  kill([pid], 'SIGUSR2');
+  await sleep(AFTER_GC_MS);
+  return rssKb(pid);
+}
+/** Connect runs per size: each is a fresh server and fresh connections, so fewer of the big ones. */
+const CONNECT_RUNS = (hosts: number) => (hosts <= 100 ? 2 : 1);
+/** Reuse runs per size (interleaved with the floor's), after one warm-up each. */
+const REUSE_RUNS = (hosts: number) => (hosts <= 100 ? 15 : 7);
+/**
+ * Commands after which V8 has optimised the server's command path: in fan-outs over 100 open sessions its
+ * compiler threads took a third of the server's CPU at first, and next to none after about 2,000.
+ */
+const WARM_COMMANDS = 2000;
+/** Processes of closed connections must be gone within this before the next timed run (else killed). */
+const DRAIN_MS = 15_000;
+
+export interface FleetFacts {
+  command: string;
+  sizes: number[];
+  concurrency: number;
+  /** How long after the last run the resident memory was read. */
+  settleMs: number;
+  sshds: number;
+  /** Per size: characters of one whole execute_on_hosts result (reuse run), RSS in KB with no session and with all. */
+  bySize: Record<
+    number,
+    { resultChars: number; rssBefore: number; rssAfter: number; commandsPerHost: number }
+  >;
+  /** Wall time of the whole group, setup and cleanup included. */
+  seconds: number;
 }
 
-/** `n` tasks, `limit` at a time; resolves with the time the first finished and the total. */
+interface Summary {
+  status: string;
+  durationMs: number;
+  counts: { hosts: number; ok: number };
+  groups: { hosts: string[]; output: string }[];
+}
+
+/** Clock ticks per second of the times in /proc/PID/stat (USER_HZ). */
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/**
+ * CPU time (user + system) the processes used so far, in ms; one that is gone counts 0. `mainThread`:
+ * only their main threads (a node process also runs V8's compiler and garbage-collector threads).
+ */
+function cpuMs(pids: number[], mainThread = false): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold ') '): utime and stime are the 14th and 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // it exited
+    }
+  }
+  return (ticks * 1000) / TICKS;
+}
+
+/** CPU time of this process so far, in ms. */
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+const seconds = (since: number) => ((now() - since) / 1000).toFixed(0);
+
+/** `n` tasks, `limit` at a time: the time the first finished and the total. */
 async function pool(n: number, limit: number, task: (i: number) => Promise<void>) {
-  const t0 = performance.now();
+  const t0 = now();
   let first = Number.NaN;
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < n; i = next++) {
       await task(i);
-      if (Number.isNaN(first)) first = performance.now() - t0;
+      if (Number.isNaN(first)) first = now() - t0;
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
-  return { firstMs: first, totalMs: performance.now() - t0 };
+  return { firstMs: first, totalMs: now() - t0 };
 }
 
-function rawConnect(host: Host, key: Buffer): Promise<Client> {
-  const sock = netConnect(host.sshd.port, host.address);
-  sock.setNoDelay(true);
-  const client = new Client();
-  const ready = new Promise<Client>((resolve, reject) => {
-    client.once('ready', () => resolve(client)).once('error', reject);
-    client.connect({ sock, username: host.sshd.user, privateKey: key, readyTimeout: 20_000 });
-  });
-  return withTimeout(ready, 20_000, 'ssh connect', () => client.end());
-}
-
-function rssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN);
-}
-
-async function main() {
-  const sshds: SshdHarness[] = [];
-  const hosts: Host[] = [];
-  let dir: string | undefined;
-  const clients: Client[] = [];
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
-  try {
-    const count = Math.ceil(HOSTS / PER_SSHD);
-    for (let k = 0; k < count; k++) {
-      const addresses = Array.from(
-        { length: Math.min(PER_SSHD, HOSTS - k * PER_SSHD) },
-        (_, i) => `127.77.${k + 1}.${i + 1}`,
-      );
-      // One at a time: useradd takes a lock, and the machine is shared.
-      sshds.push(await startSshd({ listenAddresses: addresses, extraConfig: 'MaxStartups 100:30:200\n' }));
-      const sshd = sshds[k] as SshdHarness;
-      for (const address of addresses)
-        hosts.push({ name: `b${String(hosts.length + 1).padStart(3, '0')}`, address, sshd });
-    }
-
-    // The floor: plain ssh2, the same shell and marker protocol as the linux dialect.
-    const keys = new Map(sshds.map((s) => [s, readFileSync(s.userKeyPath)]));
-    const shells: RawShell[] = new Array(HOSTS);
-    const rawFirst = await pool(HOSTS, CONCURRENCY, async (i) => {
-      const host = hosts[i] as Host;
-      const client = await rawConnect(host, keys.get(host.sshd) as Buffer);
-      clients.push(client);
-      const shell = await RawShell.open(client, DIALECT_SHELL);
-      shells[i] = shell;
-      if ((await shell.run(COMMAND)).trim() !== 'hi') throw new Error(`raw: ${host.name}`);
-    });
-    const rawAgain = await pool(HOSTS, CONCURRENCY, async (i) => {
-      if ((await (shells[i] as RawShell).run(COMMAND)).trim() !== 'hi') throw new Error('raw again');
-    });
-    for (const shell of shells) shell?.close();
-    for (const client of clients) client.end();
-
-    // The server, with the same concurrency for connecting as for running.
-    const first = sshds[0] as SshdHarness;
-    dir = path.join(first.dir, 'fleet-bench');
-    rmSync(dir, { recursive: true, force: true });
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir);
-    const config = path.join(dir, 'config.yaml');
-    writeFileSync(
-      config,
-      [
-        'defaults:\n  dialect: linux\n  host_key: off',
-        `limits:\n  max_connecting: ${CONCURRENCY}\n  max_fanout_concurrency: ${Math.max(100, CONCURRENCY)}`,
-        'hosts:',
-        ...hosts.map(
-          (h) =>
-            `  ${h.name}:\n    host: ${h.address}\n    port: ${h.sshd.port}\n    user: ${h.sshd.user}\n    key: ${h.sshd.userKeyPath}`,
-        ),
-        '',
-      ].join('\n'),
-    );
-    server = await startServer(first.clientHome, { args: ['--config', config, '--tools', 'all'] });
-    const pid = server.pid as number;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const rssBefore = rssKb(pid);
-    const fanout = async () => {
-      const t0 = performance.now();
-      let firstMs = Number.NaN;
-      const result = await (server as NonNullable<typeof server>).client.callTool(
-        {
-          name: 'execute_on_hosts',
-          arguments: { targets: ['b*'], command: COMMAND, concurrency: CONCURRENCY },
-        },
-        undefined,
-        {
-          timeout: 120_000,
-          onprogress: () => {
-            if (Number.isNaN(firstMs)) firstMs = performance.now() - t0;
-          },
-        },
-      );
-      let s = result.structuredContent as { status: string; counts: { ok: number } };
-      // Past max_wait (50 s) the fan-out answers "running" and goes on: follow it to the end.
-      for (let i = 0; i < 20 && s.status === 'running'; i++) {
-        const more = await (server as NonNullable<typeof server>).client.callTool(
-          { name: 'get_fanout_status', arguments: { wait: 50 } },
-          undefined,
-          { timeout: 120_000 },
-        );
-        s = more.structuredContent as typeof s;
-      }
-      const totalMs = performance.now() - t0;
-      if (s.status !== 'completed' || s.counts.ok !== HOSTS)
-        throw new Error(JSON.stringify(s).slice(0, 2000));
-      return { firstMs, totalMs, size: JSON.stringify(result).length };
-    };
-    const mcpFirst = await fanout();
-    const mcpAgain = await fanout();
-    // Idle sessions: let the young generation settle, as the soak's memory phase does.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const rssAfter = rssKb(pid);
-
-    const ms = (n: number) => `${Math.round(n)} ms`;
-    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-    console.log(
-      `\nFan-out of "${COMMAND}" over ${HOSTS} hosts (${sshds.length} sshds), ${CONCURRENCY} at a time`,
-    );
-    console.log('| run | execute_on_hosts | plain ssh2 | ratio | first result (server / ssh2) |');
-    console.log('| --- | --- | --- | --- | --- |');
-    console.log(
-      `| first (connect) | ${ms(mcpFirst.totalMs)} | ${ms(rawFirst.totalMs)} | ${ratio(mcpFirst.totalMs, rawFirst.totalMs)} | ${ms(mcpFirst.firstMs)} / ${ms(rawFirst.firstMs)} |`,
-    );
-    console.log(
-      `| second (reuse) | ${ms(mcpAgain.totalMs)} | ${ms(rawAgain.totalMs)} | ${ratio(mcpAgain.totalMs, rawAgain.totalMs)} | ${ms(mcpAgain.firstMs)} / ${ms(rawAgain.firstMs)} |`,
-    );
-    console.log(
-      `Server RSS ${rssBefore} KB before, ${rssAfter} KB with ${HOSTS} idle sessions: ${Math.round((rssAfter - rssBefore) / HOSTS)} KB per session. Result ${mcpAgain.size} characters.`,
-    );
-  } finally {
-    for (const client of clients) client.end();
-    await server?.close().catch(() => {});
-    for (const sshd of sshds) await sshd.stop().catch(() => {});
+/** Runs the fleet cases into `rows`; returns the ratios and the facts the section quotes. */
+export async function fleetBenchmarks(
+  rows: Row[],
+  o: {
+    quick: boolean;
+    sizes: number[];
+    defer: (fn: () => unknown) => void;
+    /** Servers run with --cpu-prof into this folder, and close cleanly so the profile is written. */
+    cpuProfDir?: string;
+  },
+): Promise<{ ratios: Ratio[]; facts: FleetFacts }> {
+  const started = now();
+  const most = Math.max(...o.sizes);
+  const fleet: Fleet = await startFleet(most);
+  o.defer(() => fleet.stop());
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-fleet-'));
+  o.defer(() => rmSync(dir, { recursive: true, force: true }));
+  const key = readKey(fleet.harness);
+  // Every host's key known, as in a fleet set up with care: the server checks each (accept-new, the
+  // default, finds it); the plain script checks none.
+  const hostKey = fleet.harness.hostKeyPublicLine;
+  writeFileSync(
+    path.join(fleet.harness.clientHome, '.ssh', 'known_hosts'),
+    fleet.addresses.map((a) => `[${a}]:${fleet.port} ${hostKey}\n`).join(''),
+  );
+  const ratios: Ratio[] = [];
+  const facts: FleetFacts = {
+    command: FLEET_COMMAND,
+    sizes: o.sizes,
+    concurrency: FLEET_CONCURRENCY,
+    settleMs: SETTLE_MS,
+    sshds: fleet.listenerPids().length,
+    bySize: {},
+    seconds: 0,
+  };
+  console.log(`fleet: ${fleet.addresses.length} hosts on ${facts.sshds} sshds in ${seconds(started)} s`);
+  for (const hosts of o.sizes) {
+    const t0 = now();
+    const group = await fleetSize(rows, { ...o, fleet, dir, key, hosts });
+    console.log(`fleet: ${hosts} hosts measured in ${seconds(t0)} s`);
+    facts.bySize[hosts] = group.facts;
+    ratios.push(...group.ratios);
   }
+  facts.seconds = (now() - started) / 1000;
+  return { ratios, facts };
 }
 
-await main();
+async function fleetSize(
+  rows: Row[],
+  o: {
+    quick: boolean;
+    defer: (fn: () => unknown) => void;
+    cpuProfDir?: string;
+    fleet: Fleet;
+    dir: string;
+    key: Buffer;
+    hosts: number;
+  },
+) {
+  const { fleet, hosts: n } = o;
+  const name = (i: number) => `f${String(i + 1).padStart(3, '0')}`;
+  const config = path.join(o.dir, `fleet-${n}.yaml`);
+  // max_connecting as high as the concurrency: the script opens 20 at once too.
+  writeFileSync(
+    config,
+    [
+      `defaults:\n  dialect: linux\nlimits:\n  max_connecting: ${FLEET_CONCURRENCY}\nhosts:`,
+      ...fleet.addresses
+        .slice(0, n)
+        .map(
+          (address, i) =>
+            `  ${name(i)}:\n    host: ${address}\n    port: ${fleet.port}\n    user: ${fleet.user}\n    key: ${fleet.keyPath}`,
+        ),
+      '',
+    ].join('\n'),
+  );
+
+  // The floor's connections and shells, and the server, of the current connect run.
+  let raw: { clients: Client[]; shells: RawShell[] } | undefined;
+  let server: McpProcess | undefined;
+  const endRaw = () => {
+    for (const shell of raw?.shells ?? []) shell?.close();
+    for (const client of raw?.clients ?? []) client.end();
+    raw = undefined;
+  };
+  const stopServer = async () => {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    if (o.cpuProfDir && s.pid !== undefined) {
+      // The profile is written when the process exits by itself: SIGTERM (it exits within 8 s, then
+      // writes the profile), where the client's close would kill it after 4.
+      kill([s.pid], 'SIGTERM');
+      for (let i = 0; i < 300 && alive(s.pid); i++) await sleep(200);
+      if (alive(s.pid)) console.error('bench fleet: the server did not exit within 60 s of SIGTERM');
+    }
+    // Killed: a clean exit would end what each session started on its host, 500 side channels at once.
+    if (s.pid !== undefined) kill([s.pid]);
+    await s.close();
+  };
+  o.defer(async () => {
+    endRaw();
+    await stopServer();
+  });
+  /** The processes of the connections to the fleet: sshd's per-connection ones and the shells. */
+  const connectionPids = () => {
+    const procs = processes();
+    const listeners = new Set(fleet.listenerPids());
+    const below = new Set(withDescendants([...listeners], procs));
+    return procs
+      .filter((p) => (below.has(p.pid) && !listeners.has(p.pid)) || p.uid === fleet.uid)
+      .map((p) => p.pid);
+  };
+  /** The closed connections' sshd and shell processes gone, so they do not share the CPU with a timed run. */
+  const drain = async () => {
+    const left = connectionPids;
+    const deadline = Date.now() + DRAIN_MS;
+    while (left().length > 0 && Date.now() < deadline) await sleep(200);
+    const stuck = left();
+    if (stuck.length > 0) {
+      console.error(`bench fleet: ${stuck.length} processes of closed connections still there; killed`);
+      kill(stuck);
+    }
+  };
+
+  const rawConnect = (i: number) => {
+    const sock = netConnect(fleet.port, fleet.addresses[i] as string);
+    sock.setNoDelay(true);
+    const client = new Client();
+    const ready = new Promise<Client>((resolve, reject) => {
+      client.once('ready', () => resolve(client)).once('error', reject);
+      client.connect({ sock, username: fleet.user, privateKey: o.key, readyTimeout: 30_000 });
+    });
+    return withTimeout(ready, 30_000, `ssh connect ${fleet.addresses[i]}`, () => client.end());
+  };
+  const checkOutput = (out: string, what: string) => check(out === 'hi\n', what, out);
+
+  const fanout = async (s: McpProcess, targets = ['f*'], expect = n) => {
+    const t0 = now();
+    let first = Number.NaN;
+    const result = (await s.client.callTool(
+      {
+        name: 'execute_on_hosts',
+        arguments: { targets, command: FLEET_COMMAND, concurrency: FLEET_CONCURRENCY, timeout: 60 },
+      },
+      undefined,
+      {
+        timeout: 120_000,
+        onprogress: () => {
+          if (Number.isNaN(first)) first = now() - t0;
+        },
+      },
+    )) as CallToolResult;
+    let summary = result.structuredContent as unknown as Summary;
+    // Past max_wait (50 s) the fan-out answers "running" and goes on: followed to its end.
+    for (let i = 0; i < 6 && summary.status === 'running'; i++) {
+      const more = await s.call('get_fanout_status', { wait: 50 }, 120_000);
+      summary = more.structuredContent as unknown as Summary;
+    }
+    const totalMs = now() - t0;
+    check(
+      summary.status === 'completed' &&
+        summary.counts.ok === expect &&
+        summary.groups.length === 1 &&
+        summary.groups[0]?.output === 'hi',
+      `execute_on_hosts on ${expect} hosts`,
+      summary,
+    );
+    return { totalMs, firstMs: first, serverMs: summary.durationMs, chars: JSON.stringify(result).length };
+  };
+
+  const key = (what: string) => `fleet.${n}.${what}`;
+  let rawFirst = Number.NaN;
+  let mcpFirst = Number.NaN;
+  let serverMs = Number.NaN;
+  /** CPU time of the last run: this process, the server, the fleet's sshds and shells. */
+  const cpu = { own: Number.NaN, server: Number.NaN, serverMain: Number.NaN, hosts: Number.NaN };
+  /** Runs `work`, noting the CPU time each side used meanwhile. */
+  const metered = async <T>(work: () => Promise<T>, hosts: boolean): Promise<T> => {
+    const serverPid = server?.pid;
+    const pids = hosts ? connectionPids() : [];
+    // This process's own reading last before and first after: reading /proc is not the work measured.
+    const serverPids = serverPid ? [serverPid] : [];
+    const before = {
+      server: cpuMs(serverPids),
+      serverMain: cpuMs(serverPids, true),
+      hosts: cpuMs(pids),
+      own: ownCpuMs(),
+    };
+    const result = await work();
+    cpu.own = ownCpuMs() - before.own;
+    cpu.server = serverPid ? cpuMs(serverPids) - before.server : Number.NaN;
+    cpu.serverMain = serverPid ? cpuMs(serverPids, true) - before.serverMain : Number.NaN;
+    cpu.hosts = hosts ? cpuMs(pids) - before.hosts : Number.NaN;
+    return result;
+  };
+  const cpuRows = (what: string, sides: (keyof typeof cpu)[]) =>
+    sides.map((side) => ({
+      key: key(`${what}.cpu.${side}`),
+      label: {
+        own: '  CPU time: this process (info)',
+        server: '  CPU time: the server (info)',
+        serverMain: '  of which its main thread (info)',
+        hosts: "  CPU time: the fleet's sshds and shells (info)",
+      }[side],
+      value: () => cpu[side],
+    }));
+  let rssBefore = Number.NaN;
+  let resultChars = Number.NaN;
+  const connectRuns = o.quick ? 1 : CONNECT_RUNS(n);
+  await measure(
+    rows,
+    [
+      {
+        key: key('rawConnect'),
+        label: `plain ssh2, ${n} hosts: connect, shell, echo hi`,
+        n: connectRuns,
+        warmup: 0,
+        run: async () => {
+          // Every connection of the run before is closed and gone first: nothing else on the CPU.
+          endRaw();
+          await stopServer();
+          await drain();
+          const state = { clients: [] as Client[], shells: new Array<RawShell>(n) };
+          raw = state;
+          const r = await metered(
+            () =>
+              pool(n, FLEET_CONCURRENCY, async (i) => {
+                const client = await rawConnect(i);
+                state.clients.push(client);
+                const shell = await RawShell.open(client, DIALECT_SHELL);
+                state.shells[i] = shell;
+                checkOutput(await shell.run(FLEET_COMMAND), 'plain ssh2 echo hi');
+              }),
+            false,
+          );
+          rawFirst = r.firstMs;
+          return r.totalMs;
+        },
+        also: [
+          { key: key('rawConnect.first'), label: "  first host's result (info)", value: () => rawFirst },
+          ...cpuRows('rawConnect', ['own']),
+        ],
+      },
+      {
+        key: key('connect'),
+        label: `execute_on_hosts, ${n} hosts: first run (connect)`,
+        n: connectRuns,
+        warmup: 0,
+        run: async () => {
+          const s = await spawnMcp(
+            SERVER_CLI,
+            fleet.harness.clientHome,
+            20_000,
+            ['--config', config],
+            [...GC_ON_SIGNAL, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])],
+          );
+          server = s;
+          // Code loaded and the inventory read by a fan-out to one host, whose session is closed again:
+          // the memory baseline is a server that has worked, with no session open.
+          await fanout(s, [name(0)], 1);
+          await s.call('close_all_sessions', {}, 30_000);
+          await sleep(SETTLE_MS);
+          rssBefore = await collectedRssKb(s.pid as number);
+          const r = await metered(() => fanout(s), false);
+          mcpFirst = r.firstMs;
+          return r.totalMs;
+        },
+        also: [
+          { key: key('connect.first'), label: "  first host's result (info)", value: () => mcpFirst },
+          ...cpuRows('connect', ['server', 'serverMain', 'own']),
+        ],
+      },
+    ],
+    600_000,
+    false,
+  );
+
+  /** The floor's reuse run and ours, as cases of a measuring group. */
+  const reuseCases = (what: string, label: string, warmup: number): Case[] => [
+    {
+      key: key(`raw${what}`),
+      label: `plain ssh2, ${n} hosts: echo hi on the open shells${label}`,
+      n: REUSE_RUNS(n),
+      warmup,
+      run: async () => {
+        const shells = raw?.shells ?? [];
+        const r = await metered(
+          () =>
+            pool(n, FLEET_CONCURRENCY, async (i) =>
+              checkOutput(await (shells[i] as RawShell).run(FLEET_COMMAND), 'plain ssh2 echo hi again'),
+            ),
+          true,
+        );
+        rawFirst = r.firstMs;
+        return r.totalMs;
+      },
+      also: [
+        { key: key(`raw${what}.first`), label: "  first host's result (info)", value: () => rawFirst },
+        ...cpuRows(`raw${what}`, ['own', 'hosts']),
+      ],
+    },
+    {
+      key: key(what.toLowerCase()),
+      label: `execute_on_hosts, ${n} hosts: sessions reused${label}`,
+      n: REUSE_RUNS(n),
+      warmup,
+      run: async () => {
+        const r = await metered(() => fanout(server as McpProcess), true);
+        mcpFirst = r.firstMs;
+        serverMs = r.serverMs;
+        resultChars = r.chars;
+        return r.totalMs;
+      },
+      also: [
+        {
+          key: key(`${what.toLowerCase()}.first`),
+          label: "  first host's result (info)",
+          value: () => mcpFirst,
+        },
+        {
+          key: key(`${what.toLowerCase()}.server`),
+          label: '  of which durationMs in the server (info)',
+          value: () => serverMs,
+        },
+        ...cpuRows(what.toLowerCase(), ['server', 'serverMain', 'own', 'hosts']),
+      ],
+    },
+  ];
+  await measure(rows, reuseCases('Reuse', '', 1), 180_000, o.quick);
+  await sleep(SETTLE_MS);
+  const rssAfter = await collectedRssKb((server as McpProcess).pid as number);
+  // Runs that together send fewer than WARM_COMMANDS commands all fall while V8 is still optimising the
+  // command path (its compiler threads' share of the server's CPU): measured again after it.
+  // (Not with --quick, which caps warm-ups at 2.)
+  const warm = !o.quick && n * REUSE_RUNS(n) < WARM_COMMANDS;
+  if (warm) {
+    const label = `, after ${WARM_COMMANDS.toLocaleString('en-US')} more commands`;
+    await measure(rows, reuseCases('Warm', label, Math.ceil(WARM_COMMANDS / n)), 180_000, o.quick);
+  }
+  endRaw();
+  await stopServer();
+  await drain();
+
+  const at = (what: string) => p50(rows.find((r) => r.key === key(what)));
+  const ratios: Ratio[] = [
+    {
+      label: `${n} hosts, first run (connect): execute_on_hosts / plain ssh2`,
+      unit: 'x',
+      value: at('connect') / at('rawConnect'),
+      formula: 'connect p50 / plain ssh2 connect p50',
+      target: 1.5,
+    },
+    {
+      label: `${n} hosts, sessions reused: execute_on_hosts / plain ssh2`,
+      unit: 'x',
+      value: at('reuse') / at('rawReuse'),
+      formula: 'reuse p50 / plain ssh2 reuse p50',
+      target: 1.5,
+    },
+    ...(warm
+      ? [
+          {
+            label: `${n} hosts, sessions reused, after ${WARM_COMMANDS.toLocaleString('en-US')} more commands (info)`,
+            unit: 'x' as const,
+            value: at('warm') / at('rawWarm'),
+            formula: 'reuse p50 / plain ssh2 reuse p50',
+          },
+        ]
+      : []),
+    {
+      label: `${n} hosts, first host's result, connect (info)`,
+      unit: 'ms',
+      value: at('connect.first'),
+      formula: 'first progress p50',
+    },
+    {
+      label: `${n} hosts, first host's result, reuse (info)`,
+      unit: 'ms',
+      value: at('reuse.first'),
+      formula: 'first progress p50',
+    },
+    {
+      label: `${n} hosts, server memory per idle session (info)`,
+      unit: 'KB',
+      value: (rssAfter - rssBefore) / n,
+      formula: `(RSS with ${n} sessions - RSS with none) / ${n}`,
+    },
+  ];
+  // Each host's commands in the history at the memory reading: the connect run, the warm-up, the reuse runs.
+  const commandsPerHost = 2 + (rows.find((r) => r.key === key('reuse'))?.samples.length ?? 0);
+  return { ratios, facts: { resultChars, rssBefore, rssAfter, commandsPerHost } };
+}

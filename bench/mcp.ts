@@ -59,17 +59,19 @@ async function connected(
 /**
  * Spawns `node script [args]` with HOME=home and the default log level, completes the MCP handshake and lists the
  * tools, as an agent does (the SDK client then validates structuredContent against each output schema).
+ * `nodeFlags` go before the script, after the usual ones (e.g. --cpu-prof).
  */
 export async function spawnMcp(
   script: string,
   home: string,
   timeoutMs = 20_000,
   args: string[] = [],
+  nodeFlags: string[] = [],
 ): Promise<McpProcess> {
   let stderr = '';
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...NODE_FLAGS, script, ...args],
+    args: [...NODE_FLAGS, ...nodeFlags, script, ...args],
     // Every tool, as the benchmarks were measured with before tool sets.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, MCP_SSH_TOOLS: 'all' },
     stderr: 'pipe',

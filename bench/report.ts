@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { CostRow } from './cost.js';
+import type { FleetFacts } from './fleet.js';
 import type { HttpResults, LoadResult } from './http.js';
 
 export interface Row {
@@ -15,8 +16,8 @@ export interface Row {
 
 export interface Ratio {
   label: string;
-  /** What the value is: a ratio ("x") or milliseconds ("ms"). */
-  unit: 'x' | 'ms' | 'MB/s';
+  /** What the value is: a ratio ("x"), milliseconds ("ms"), a throughput or resident memory ("KB"). */
+  unit: 'x' | 'ms' | 'MB/s' | 'KB';
   value: number;
   formula: string;
   target?: number;
@@ -61,8 +62,8 @@ const value = (q: Ratio) =>
     ? '-'
     : q.unit === 'x'
       ? `${q.value.toFixed(2)}x`
-      : q.unit === 'MB/s'
-        ? `${q.value.toFixed(0)} MB/s`
+      : q.unit === 'MB/s' || q.unit === 'KB'
+        ? `${q.value.toFixed(0)} ${q.unit}`
         : `${ms(q.value)} ms`;
 const target = (q: Ratio) =>
   q.target === undefined ? 'info' : `<= ${q.target}${q.unit === 'x' ? 'x' : ' ms'}`;
@@ -119,6 +120,7 @@ export function writeMarkdown(
   cost?: string,
   config?: string,
   http?: string,
+  fleet?: string,
 ) {
   const d = devices;
   const lines = d.configLines.toLocaleString('en-US');
@@ -238,7 +240,7 @@ ${resultTable(d.rows)}
 | what | formula | value | target | |
 | --- | --- | ---: | --- | --- |
 ${ratioTable(d.ratios)}
-${files ? `\n${files}` : ''}${config ? `\n${config}` : ''}${http ? `\n${http}` : ''}${cost ? `\n${cost}` : ''}`;
+${files ? `\n${files}` : ''}${config ? `\n${config}` : ''}${http ? `\n${http}` : ''}${fleet ? `\n${fleet}` : ''}${cost ? `\n${cost}` : ''}`;
   writeFileSync(path, text);
 }
 
@@ -274,6 +276,73 @@ export function writeConfigSection(path: string, section: string): void {
   writeSection(path, CONFIG_HEADING, section);
 }
 
+const FLEET_HEADING = '## Fleets';
+
+/** The fleet section (bench/fleet.ts); `--fleet` replaces it alone. */
+export function fleetSection(
+  rows: Row[],
+  ratios: Ratio[],
+  m: ReturnType<typeof machine>,
+  f: FleetFacts,
+): string {
+  const sizes = f.sizes.join(' and ');
+  const chars = f.sizes
+    .map(
+      (h) => `${(f.bySize[h]?.resultChars ?? Number.NaN).toLocaleString('en-US')} characters at ${h} hosts`,
+    )
+    .join(', ');
+  const rss = f.sizes
+    .map((h) => {
+      const r = f.bySize[h];
+      return r
+        ? `${h} hosts: ${(r.rssBefore / 1024).toFixed(0)} MB before, ${(r.rssAfter / 1024).toFixed(0)} MB after, ${r.commandsPerHost} commands per host`
+        : '';
+    })
+    .join('; ');
+  return `${FLEET_HEADING}
+
+Measured ${new Date().toISOString()} (CPU ${m.cpu}, load ${m.load}) in ${f.seconds.toFixed(0)} s, setup and
+cleanup included. Re-run with \`npm run bench -- --fleet\` (rewrites only this section). \`execute_on_hosts\`
+running \`${f.command}\` on ${sizes} hosts, ${f.concurrency} at a time, through the built server over MCP stdio
+(default log level; the hosts in its config file's inventory, dialect \`linux\`, \`max_connecting: ${f.concurrency}\` so
+it opens as many connections at once as the script; every host's key in \`~/.ssh/known_hosts\`, checked as by
+default), next to a plain ssh2 script in the bench process doing the same SSH work at the same concurrency:
+connect (key auth, TCP no-delay, no host key check), open a shell on an exec channel as the linux dialect does
+(\`bash -l\`), write \`${f.command}\` wrapped exactly as the dialect wraps it and wait for its marker. The hosts
+are loopback addresses on ${f.sshds} sshds listening on 16 addresses each, one port, one user and one host key
+(\`test/soak/fleet.ts\`). Every result is checked: all hosts ok, one distinct output, \`hi\`.
+
+- **first run (connect)**: a fresh server, warmed by a fan-out to one host whose session is closed again; every
+  host connects, runs the linux dialect's two opening steps (the script runs none), then the command. Before
+  each run the connections of the one before are closed and their processes gone. Fewer runs of the bigger
+  fleet: one takes half a minute or more each way.
+- **sessions reused**: the same on the open sessions and shells, interleaved with the script's runs (one
+  warm-up each). Where these runs add up to fewer than 2,000 commands (100 hosts), they are measured again
+  **after 2,000 more commands** (information): until then V8's compiler threads are still optimising the
+  server's command path, and take about a third of its CPU.
+- **first host's result**: from the call to the first \`notifications/progress\` (the call carries a progress
+  token), and for the script from the start to its first host done. **Of which durationMs in the server**:
+  the fan-out's own \`durationMs\`; the rest is MCP both ways and the client.
+- **CPU time** (information): what each side used during the run, from \`/proc\` in 10 ms ticks (this process
+  from \`process.cpuUsage()\`): the server, and its main thread (the rest is V8's compiler and garbage
+  collector threads); this process (the script, or the MCP client); the fleet's sshd and shell processes.
+  They all share this machine's CPUs, which a real fleet's hosts do not: a client that uses more CPU per
+  command also waits longer for its turn on them.
+- **memory per idle session**: the server's VmRSS ${f.settleMs / 1000} s after the last run, less its VmRSS before the first
+  run (after the warm-up), over the hosts: the sessions and each host's commands in the history (${rss}).
+  Both are read after a full garbage collection, which the bench asks for with SIGUSR2 (its servers run with
+  \`--expose-gc\` and a one-line \`--import\` that calls \`gc()\` on that signal): without it the figure follows
+  when V8 last collected more than the sessions.
+- One reuse run's result (the whole JSON-RPC result, both blocks) takes ${chars}.
+
+${sectionTables(rows, ratios)}`;
+}
+
+/** \`--fleet\`: replace (or add, where the whole run puts it) only the fleet section. */
+export function writeFleetSection(path: string, section: string): void {
+  writeSection(path, FLEET_HEADING, section, COST_HEADING);
+}
+
 const FILES_HEADING = '## File transfers';
 
 /** The file-transfer section (bench/files.ts), a heading of its own so `--files` can replace it alone. */
@@ -297,13 +366,21 @@ export function writeFilesSection(path: string, section: string): void {
   writeSection(path, FILES_HEADING, section);
 }
 
-/** Replaces (or adds, at the end) the section under `heading`, up to the next `## ` heading. */
-function writeSection(path: string, heading: string, section: string): void {
+/**
+ * Replaces the section under `heading`, up to the next `## ` heading; a page without it gets it before the
+ * section under `beforeHeading` if there is one (where the whole run writes it), else at the end.
+ */
+function writeSection(path: string, heading: string, section: string, beforeHeading?: string): void {
   let text = '';
   try {
     text = readFileSync(path, 'utf8');
   } catch {
     // no page yet: the section alone
+  }
+  const beforeAt = beforeHeading === undefined ? -1 : text.indexOf(`\n${beforeHeading}`);
+  if (!text.includes(heading) && beforeAt >= 0) {
+    writeFileSync(path, `${text.slice(0, beforeAt + 1)}${section}\n${text.slice(beforeAt + 1)}`);
+    return;
   }
   const at = text.indexOf(heading);
   const next = at < 0 ? -1 : text.indexOf('\n## ', at + heading.length);

@@ -6,6 +6,10 @@
 //   --cost    only the sizes of common results (bench/cost.ts), in seconds; rewrites only their section
 //   --config  only the configuration changes (bench/config.ts): a 200-line change, configure vs one by one
 //   --http    only HTTP (bench/http.ts): a call over `serve --http` vs stdio, and 50 users at once
+//   --fleet   only the fan-out over 100 and 500 hosts (bench/fleet.ts; a few minutes, hundreds of sshd and
+//             bash processes); rewrites only its section. With --quick: 100 hosts, one connect run.
+//   --fleet-hosts 100,500   the fleet sizes (with or without --fleet)
+//   --fleet-cpu-prof DIR    the fleet's servers run with --cpu-prof into DIR (and close cleanly to write it)
 import { startSshd } from '../test/harness/sshd.js';
 import { configBenchmarks } from './config.js';
 import { BIG_COMMAND, costBenchmarks } from './cost.js';
@@ -18,6 +22,7 @@ import {
   SMALL_PIECES,
 } from './devices.js';
 import { fileBenchmarks } from './files.js';
+import { FLEET_SIZES, fleetBenchmarks } from './fleet.js';
 import { httpBenchmarks } from './http.js';
 import { type McpProcess, NOOP_SERVER, SERVER_CLI, spawnMcp, WHOLE_RESULTS } from './mcp.js';
 import { type Case, check, measure as measureGroup, now, present, timed } from './measure.js';
@@ -26,6 +31,7 @@ import {
   configSection,
   costSection,
   filesSection,
+  fleetSection,
   httpSection,
   machine,
   p50,
@@ -38,6 +44,7 @@ import {
   writeConfigSection,
   writeCostSection,
   writeFilesSection,
+  writeFleetSection,
   writeHttpSection,
   writeMarkdown,
 } from './report.js';
@@ -52,6 +59,19 @@ const filesOnly = process.argv.includes('--files');
 const costOnly = process.argv.includes('--cost');
 const configOnly = process.argv.includes('--config');
 const httpOnly = process.argv.includes('--http');
+const fleetOnly = process.argv.includes('--fleet');
+const argValue = (name: string) => {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+};
+const fleetSizes =
+  argValue('--fleet-hosts')
+    ?.split(',')
+    .map((h) => Number(h)) ?? (quick ? [100] : FLEET_SIZES);
+if (fleetSizes.some((h) => !Number.isInteger(h) || h < 1 || h > 1000)) {
+  throw new Error(`--fleet-hosts: sizes from 1 to 1000, comma-separated (got ${argValue('--fleet-hosts')})`);
+}
+const fleetCpuProf = argValue('--fleet-cpu-prof');
 
 const checkLength = (out: string, what: string) =>
   check(
@@ -99,8 +119,31 @@ async function httpGroup(sshd: Awaited<ReturnType<typeof startSshd>>, m: ReturnT
   return httpSection(rows, results, m);
 }
 
+/** The fleet group: printed, and its section of docs/benchmarks.md. */
+async function fleets(m: ReturnType<typeof machine>): Promise<string> {
+  const rows: Row[] = [];
+  const { ratios, facts } = await fleetBenchmarks(rows, {
+    quick,
+    sizes: fleetSizes,
+    defer: (fn) => cleanups.push(fn),
+    ...(fleetCpuProf && { cpuProfDir: fleetCpuProf }),
+  });
+  console.log('');
+  printTable(rows, ratios, `fan-out of echo hi (ms), ${facts.seconds.toFixed(0)} s in all`);
+  return fleetSection(rows, ratios, m, facts);
+}
+
 async function main(): Promise<void> {
   const m = machine();
+  if (fleetOnly) {
+    const section = await fleets(m);
+    if (quick) console.log('\n(--quick: docs/benchmarks.md not written)');
+    else {
+      writeFleetSection(DOCS, section);
+      console.log(`\nwrote the fleet section of ${DOCS}`);
+    }
+    return;
+  }
   if (configOnly) {
     const section = await configChanges(m);
     if (quick) console.log('\n(--quick: docs/benchmarks.md not written)');
@@ -387,6 +430,8 @@ async function main(): Promise<void> {
   const fileSection = server ? await files() : undefined;
   const configText = floorsOnly ? undefined : await configChanges(m);
   const httpText = floorsOnly ? undefined : await httpGroup(sshd, m);
+  // Last: hundreds of sshd and bash processes leave the machine busy for a while after.
+  const fleetText = floorsOnly ? undefined : await fleets(m);
 
   printTable(rows, ratios);
   console.log('');
@@ -411,6 +456,7 @@ async function main(): Promise<void> {
       costText,
       configText,
       httpText,
+      fleetText,
     );
     console.log(`\nwrote ${DOCS}`);
   }

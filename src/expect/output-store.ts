@@ -92,6 +92,8 @@ const KIB = 1024;
 const DEFAULT_WRITE_QUEUE = 4 * KIB * KIB;
 /** Largest memory piece: 256 KiB. */
 const MMAP_CHUNK = 256 * KIB;
+/** A finished output's only head chunk is cut to its bytes when this much of it is unused. */
+const TRIM_SLACK = KIB;
 /**
  * Tail chunks, reused across outputs. Every byte of a large output passes through them on its way to the
  * spill file; fresh ones each time left the C allocator's heap fragmented (ten 10 MB outputs kept 60-70 MB
@@ -388,11 +390,25 @@ export class OutputStore {
   finish(): CapturedOutput {
     if (this.headAt !== undefined) throw new Error('output store: archived; use capture()');
     this.store(this.redactor?.flush() ?? '');
+    this.trimHead();
     const seen = this.lastCapture?.deref();
     if (seen) return seen;
     const captured = this.decodeEnds();
     this.lastCapture = new WeakRef(captured);
     return captured;
+  }
+
+  /**
+   * A short output keeps its bytes, not the chunk they were written into (16 KiB for `hi` at the default
+   * 1 MB per command): the server keeps thousands of finished outputs (a fan-out adds one per host), and
+   * the chunk goes back to the pool for the next command. More text after all regrows it (headChunk).
+   */
+  private trimHead(): void {
+    const chunk = this.head[0];
+    if (this.head.length !== 1 || !chunk || chunk.length - this.headLen < TRIM_SLACK) return;
+    this.head[0] = Buffer.from(chunk.subarray(0, this.headLen));
+    this.allocated -= chunk.length - this.headLen;
+    this.recycle(chunk);
   }
 
   private decodeEnds(): CapturedOutput {
@@ -530,11 +546,18 @@ export class OutputStore {
 
   private headChunk(index: number): Buffer {
     let chunk = this.head[index];
+    const size = Math.min(this.chunkSize, this.headCap - index * this.chunkSize);
     if (!chunk) {
-      const size = Math.min(this.chunkSize, this.headCap - index * this.chunkSize);
       chunk = takeChunk(size);
       this.head.push(chunk);
       this.allocated += size;
+    } else if (chunk.length < size) {
+      // Trimmed when the output seemed finished (trimHead): full size again, its bytes kept.
+      const full = takeChunk(size);
+      chunk.copy(full);
+      this.allocated += size - chunk.length;
+      this.head[index] = full;
+      chunk = full;
     }
     return chunk;
   }

@@ -127,7 +127,9 @@ export class Fanout {
   /** Resolves when every host has finished or been skipped. */
   readonly done: Promise<void>;
   private readonly stop = new AbortController();
-  private readonly listeners = new Set<() => void>();
+  /** Hosts finished (ok or failed) and failed so far: read per host finished, so not counted each time. */
+  private finishedHosts = 0;
+  private failedHosts = 0;
 
   constructor(
     readonly id: string,
@@ -141,7 +143,6 @@ export class Fanout {
     setMaxListeners(0, this.stop.signal);
     this.done = this.runAll().finally(() => {
       this.finishedAt = new Date();
-      this.changed();
     });
   }
 
@@ -152,6 +153,11 @@ export class Fanout {
 
   get finished(): boolean {
     return this.finishedAt !== undefined;
+  }
+
+  /** Hosts finished so far (ok or failed), and how many of them failed. */
+  get progress(): { done: number; failed: number } {
+    return { done: this.finishedHosts, failed: this.failedHosts };
   }
 
   counts() {
@@ -176,32 +182,22 @@ export class Fanout {
     return true;
   }
 
-  /** Resolves when a host finishes, the fan-out ends, `ms` pass, or `signal` aborts. */
-  waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.finished) return Promise.resolve();
+  /**
+   * Resolves when the fan-out ends, `ms` pass, or `signal` aborts: one wait, not one per host finished
+   * (500 hosts on open sessions finish within a second or two).
+   */
+  settle(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.finished || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      const finish = () => {
         clearTimeout(timer);
-        this.listeners.delete(done);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', finish);
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      this.listeners.add(done);
-      signal?.addEventListener('abort', done, { once: true });
+      const timer = setTimeout(finish, ms);
+      signal?.addEventListener('abort', finish, { once: true });
+      void this.done.then(finish, finish);
     });
-  }
-
-  /** Resolves when the fan-out ends, `ms` pass, or `signal` aborts. */
-  async settle(ms: number, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.finished && Date.now() < deadline && !signal?.aborted) {
-      await this.waitForChange(deadline - Date.now(), signal);
-    }
-  }
-
-  private changed(): void {
-    for (const listener of [...this.listeners]) listener();
   }
 
   private async runAll(): Promise<void> {
@@ -286,8 +282,9 @@ export class Fanout {
   private settleHost(result: HostResult, outcome: Partial<HostResult>): void {
     Object.assign(result, outcome);
     if (result.state === 'pending' || result.state === 'running') result.state = 'failed';
+    this.finishedHosts++;
+    if (result.state === 'failed') this.failedHosts++;
     this.options.onHostDone?.(result, this);
-    this.changed();
   }
 }
 

@@ -186,6 +186,11 @@ function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined
 export class SessionManager {
   /** The open sessions by id; what is known of each (requests resolved to it, secrets typed) is on it. */
   private readonly sessions = new Map<string, Session>();
+  /**
+   * The open session each request key was resolved to (see Session.resolvedBy): one lookup per call, not
+   * one per open session, which a fan-out over 500 sessions made 500 x 500 per run.
+   */
+  private readonly byRequest = new Map<string, Session>();
 
   /** Every command, and what is kept of its output. */
   readonly commands: CommandRegistry;
@@ -326,9 +331,10 @@ export class SessionManager {
       request.password,
       request.keyPassphrase,
     ]);
-    for (const known of this.sessions.values()) {
-      const config = known.resolvedBy.get(requestKey);
-      if (config) return { session: known, config };
+    const known = this.byRequest.get(requestKey);
+    const knownConfig = known?.resolvedBy.get(requestKey);
+    if (known && knownConfig && this.sessions.get(known.id) === known) {
+      return { session: known, config: knownConfig };
     }
     const closeAllCount = this.closeAllCount;
     const deployment = this.options.deployment;
@@ -376,6 +382,7 @@ export class SessionManager {
       this.sessions.set(target.id, session);
     }
     session.resolvedBy.set(requestKey, config);
+    this.byRequest.set(requestKey, session);
     return { session, config };
   }
 
@@ -828,6 +835,9 @@ export class SessionManager {
   /** Close a session (ending what it started on the host); a new call to its host opens a new one. */
   close(session: Session): Promise<CloseReport> {
     this.sessions.delete(session.id);
+    for (const key of session.resolvedBy.keys()) {
+      if (this.byRequest.get(key) === session) this.byRequest.delete(key);
+    }
     return session.close();
   }
 

@@ -25,10 +25,17 @@ export const DEFAULT_RETENTION: RetentionLimits = {
   historyMax: 10_000,
 };
 
-/** A finished output bigger than this goes to disk at once: memory is for outputs being read now. */
+/** A finished output bigger than this goes to disk at the next pass: memory is for outputs being read now. */
 const ARCHIVE_FROM_BYTES = 1024 * 1024;
 /** How often outputs are checked against their age limits. */
 const SWEEP_MS = 60_000;
+/**
+ * Commands that end within this long of each other share one pass over the limits: a pass looks at every
+ * command kept (up to historyMax: 3 ms at 10,000), and a fan-out ends hundreds of commands a second. At
+ * 100 ms apart, passes were still 6% of the server's main thread in fan-outs over 100 hosts with 6,000 commands
+ * kept; the outputs that end meanwhile are in memory a second longer at most.
+ */
+const ENFORCE_AFTER_MS = 1000;
 /** Ids of forgotten commands remembered, to say what became of them. */
 const GONE_MAX = 10_000;
 
@@ -45,6 +52,8 @@ export class CommandRegistry {
   private enforcing: Promise<void> | undefined;
   private again = false;
   private readonly sweep: NodeJS.Timeout;
+  /** The pass due for commands that ended since the last one. */
+  private soon: NodeJS.Timeout | undefined;
 
   constructor(private readonly limits: RetentionLimits = DEFAULT_RETENTION) {
     this.sweep = setInterval(() => void this.enforce(), SWEEP_MS);
@@ -53,7 +62,17 @@ export class CommandRegistry {
 
   add(record: CommandRecord): void {
     this.records.set(record.id, record);
-    void record.done.then(() => this.enforce());
+    void record.done.then(() => this.enforceSoon());
+  }
+
+  /** The limits, applied within ENFORCE_AFTER_MS: once for every command that ends meanwhile. */
+  private enforceSoon(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.enforce();
+    }, ENFORCE_AFTER_MS);
+    this.soon.unref();
   }
 
   get(id: string): CommandRecord | undefined {
@@ -105,12 +124,14 @@ export class CommandRegistry {
     return this.enforcing;
   }
 
+  /** One pass over every command kept (up to historyMax): walks, and copies only what it must. */
   private async apply(): Promise<void> {
     const now = Date.now();
-    const finished = [...this.records.values()].filter((r) => r.finished);
-    const kept = finished.filter((r) => r.outputGone === undefined);
+    const finished: CommandRecord[] = [];
+    for (const r of this.records.values()) if (r.finished) finished.push(r);
     // Too old: unread ones after unreadMs, read ones after readMs.
-    for (const r of kept) {
+    for (const r of finished) {
+      if (r.outputGone !== undefined) continue;
       if (r.readAt && now - r.readAt.getTime() > this.limits.readMs) {
         await this.drop(r, `its output was released ${duration(this.limits.readMs)} after it was read`);
       } else if (!r.readAt && now - (r.finishedAt as Date).getTime() > this.limits.unreadMs) {
@@ -118,9 +139,10 @@ export class CommandRegistry {
       }
     }
     // Memory: big outputs and outputs already read go to disk; then the oldest, until within budget.
+    const withOutput = this.withOutput();
     let memory = 0;
-    for (const r of this.withOutput()) memory += r.output.stats.memoryBytes;
-    for (const r of this.withOutput()) {
+    for (const r of withOutput) memory += r.output.stats.memoryBytes;
+    for (const r of withOutput) {
       if (!r.finished || r.output.archived) continue;
       const bytes = r.output.stats.memoryBytes;
       if (memory > this.limits.memoryBytes || bytes >= ARCHIVE_FROM_BYTES || (r.readAt && bytes > 0)) {
@@ -130,8 +152,8 @@ export class CommandRegistry {
     }
     // Disk: the oldest outputs that were read go first, then the oldest unread.
     let disk = 0;
-    for (const r of this.withOutput()) disk += r.output.stats.spilledBytes;
-    const byAge = this.withOutput().filter((r) => r.finished);
+    for (const r of withOutput) disk += r.output.stats.spilledBytes;
+    const byAge = disk > this.limits.diskBytes ? withOutput.filter((r) => r.finished) : [];
     const order = [...byAge.filter((r) => r.readAt), ...byAge.filter((r) => !r.readAt)];
     for (const r of order) {
       if (disk <= this.limits.diskBytes) break;
@@ -179,6 +201,7 @@ export class CommandRegistry {
   /** Every output's spill file deleted (shutdown). */
   async dispose(): Promise<void> {
     clearInterval(this.sweep);
+    clearTimeout(this.soon);
     await Promise.all([...this.records.values()].map((r) => r.output.dispose()));
   }
 }

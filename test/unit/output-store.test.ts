@@ -716,6 +716,20 @@ describe('OutputStore misc', () => {
     store.push('!');
     assert.equal((await store.read(12, 100)).output, '!');
   });
+
+  it('keeps a short finished output in its bytes, not its 16 KiB chunk, and takes more after all', async () => {
+    const store = new Store({ memoryBytes: MIB, spillBytes: 0 });
+    store.push('hi\n');
+    assert.equal(store.stats.memoryBytes, 16 * KIB);
+    assert.deepEqual(store.finish(), { head: 'hi\n', tail: '', omittedBytes: 0, totalBytes: 3 });
+    assert.equal(store.stats.memoryBytes, 3);
+    assert.equal((await store.read(0, 100)).output, 'hi\n');
+    store.push('x'.repeat(20 * KIB));
+    assert.equal(store.stats.memoryBytes, 32 * KIB);
+    const page = await store.read(0, MIB);
+    assert.equal(page.output, `hi\n${'x'.repeat(20 * KIB)}`);
+    assert.equal(store.finish().totalBytes, 3 + 20 * KIB);
+  });
 });
 
 describe('OutputStore archive', () => {

@@ -30,6 +30,8 @@ const MIN_SHARE = 600;
 const HOST_LIST_BYTES = 1500;
 /** A failure's message is clipped to this many characters in the summary. */
 const ERROR_CHARS = 240;
+/** Progress notifications at most this often, as for file transfers. */
+const PROGRESS_INTERVAL_MS = 250;
 
 /**
  * What a fan-out answers. tools/list is read on every turn, so the output schema names the main fields
@@ -311,7 +313,7 @@ export function registerFleetTools(
         await fanout.settle(limits.maxWaitMs, stopWaiting);
       } finally {
         signal?.removeEventListener('abort', onCancel);
-        progress.stop();
+        await progress.stop();
       }
       return summaryReply(fanout, notes);
     },
@@ -410,35 +412,50 @@ function summaryText(s: Summary, distinct: number, moreWaiting: number): string 
 }
 
 /**
- * notifications/progress while the call waits, one per host finished: hosts finished out of all, and that
- * host's result as the message. Nothing after the call has answered (the token is spent then).
+ * notifications/progress while the call waits: the first host finished at once, then at most one every
+ * PROGRESS_INTERVAL_MS with the hosts finished out of all, how many failed and the last host's result; the
+ * last count before the answer. Not one per host: a fan-out to 500 hosts on open sessions ends hundreds a
+ * second, and each notification costs a write here and a parse in the client. Nothing after the call has
+ * answered (the token is spent then).
  */
 function progressSender(extra: Extra, total: number) {
   const token = extra._meta?.progressToken;
   let stopped = token === undefined;
-  let last = 0;
+  let sent = 0;
+  let sentAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let latest: { host: string; how: string; done: number; failed: number } | undefined;
+  let pending: Promise<void> = Promise.resolve();
+  const send = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!latest || latest.done <= sent) return;
+    const { host, how, done, failed } = latest;
+    sent = done;
+    sentAt = Date.now();
+    const message = `${done}/${total} hosts finished${failed > 0 ? `, ${failed} failed` : ''}; last ${host}: ${how}`;
+    pending = extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token as string | number, progress: done, total, message: redact(message) },
+      })
+      .catch(() => {});
+  };
   return {
     hostDone(result: HostResult, fanout: Fanout) {
       if (stopped) return;
-      const c = fanout.counts();
-      const done = c.ok + c.failed;
-      if (done <= last) return;
-      last = done;
-      const message = `${result.host}: ${result.state === 'ok' ? 'ok' : result.failure} (${done}/${total})`;
-      void extra
-        .sendNotification({
-          method: 'notifications/progress',
-          params: {
-            progressToken: token as string | number,
-            progress: done,
-            total,
-            message: redact(message),
-          },
-        })
-        .catch(() => {});
+      const how = result.state === 'ok' ? 'ok' : (result.failure ?? 'error');
+      latest = { host: result.host, how, ...fanout.progress };
+      const wait = sentAt + PROGRESS_INTERVAL_MS - Date.now();
+      if (wait <= 0) send();
+      else timer ??= setTimeout(send, wait);
     },
-    stop() {
+    /** The last count, sent before the answer (a client drops progress for a request it has the answer to). */
+    async stop() {
+      if (stopped) return;
+      send();
       stopped = true;
+      await pending;
     },
   };
 }
