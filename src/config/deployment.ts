@@ -6,14 +6,42 @@ import { type CompiledPolicy, checkCommand, compilePolicy, PolicyConfigError } f
 import { CommandDeniedError, type Deployment } from '../session/manager.js';
 import type { HostEntry } from '../ssh/index.js';
 import { SECRET_KINDS, type SecretName } from '../util/secrets.js';
-import type { HostSettings, MergedFields } from './inventory.js';
+import type { HostSettings, MergedFields, PolicyRules } from './inventory.js';
 import type { LoadedConfig } from './load.js';
 import { missingSecretMessage, resolveSecret, type SecretRef } from './secrets.js';
+
+/**
+ * Policies compiled once per name and dialect (presets come from the dialect). One that cannot be used (a
+ * preset the dialect lacks) is kept as its error, and every command under it is refused saying why.
+ */
+export function policyCache() {
+  const policies = new Map<string, CompiledPolicy | PolicyConfigError>();
+  return (key: string, rules: PolicyRules, dialect: Dialect, whose: string, rule: string): CompiledPolicy => {
+    const id = `${key}\u0000${dialect.name}`;
+    let policy = policies.get(id);
+    if (policy === undefined) {
+      try {
+        policy = compilePolicy(rules, presetSource(dialect.name, dialect.policy));
+      } catch (error) {
+        if (!(error instanceof PolicyConfigError)) throw error;
+        policy = error;
+      }
+      policies.set(id, policy);
+    }
+    if (policy instanceof PolicyConfigError) {
+      throw new CommandDeniedError(
+        `command refused, nothing was sent: the policy ${whose} cannot be used: ${policy.message}`,
+        rule,
+      );
+    }
+    return policy;
+  };
+}
 
 /** What a loaded config file means to the session layer: inventory, secrets, policy, audit. */
 export function deploymentOf(loaded: LoadedConfig): Deployment {
   const inventory = loaded.inventory;
-  const policies = new Map<string, CompiledPolicy | PolicyConfigError | null>();
+  const compiled = policyCache();
   // The config does not change while the server runs: merge each host's levels once, not per command.
   const merged = new Map<string, HostSettings>();
   /** A host's settings; for no name (a host outside the inventory), the defaults alone. */
@@ -44,26 +72,9 @@ export function deploymentOf(loaded: LoadedConfig): Deployment {
   // Compiled once per host name and dialect (presets come from the dialect); null when no level has any
   // rule (nothing is checked). A policy that cannot be used (a preset the dialect lacks) is kept as its error.
   const policyOf = (name: string | undefined, dialect: Dialect): CompiledPolicy | null => {
-    const key = `${name ?? ''}\u0000${dialect.name}`;
-    let policy = policies.get(key);
-    if (policy === undefined) {
-      const rules = settingsOf(name).policy;
-      const empty = rules.allow.length === 0 && rules.deny.length === 0 && rules.presets.length === 0;
-      try {
-        policy = empty ? null : compilePolicy(rules, presetSource(dialect.name, dialect.policy));
-      } catch (error) {
-        if (!(error instanceof PolicyConfigError)) throw error;
-        policy = error;
-      }
-      policies.set(key, policy);
-    }
-    if (policy instanceof PolicyConfigError) {
-      throw new CommandDeniedError(
-        `command refused, nothing was sent: the policy for ${name ?? 'every host (defaults)'} cannot be used: ${policy.message}`,
-        '(policy config)',
-      );
-    }
-    return policy;
+    const rules = settingsOf(name).policy;
+    if (rules.allow.length === 0 && rules.deny.length === 0 && rules.presets.length === 0) return null;
+    return compiled(name ?? '', rules, dialect, `for ${name ?? 'every host (defaults)'}`, '(policy config)');
   };
 
   /** The distinct policies of every name that describes a host (none: the defaults'). */

@@ -1,9 +1,10 @@
 import type { AuditRecord } from '../audit/audit-log.js';
 import type { Dialect } from '../dialect/dialect.js';
 import { checkInput } from '../policy/input.js';
-import { checkOptionsFor, presetSource } from '../policy/platform.js';
-import { type CompiledPolicy, checkCommand, compilePolicy, PolicyConfigError } from '../policy/policy.js';
+import { checkOptionsFor } from '../policy/platform.js';
+import { type CompiledPolicy, checkCommand } from '../policy/policy.js';
 import { CommandDeniedError, type Deployment } from '../session/manager.js';
+import { policyCache } from './deployment.js';
 import type { PolicyRules } from './inventory.js';
 import type { LoadedConfig } from './load.js';
 import type { RoleConfig } from './schema.js';
@@ -95,27 +96,9 @@ export function userDeployment(
   rights: Rights,
 ): Deployment {
   const held = rights.roles.map((name) => roles.get(name)).filter((r): r is CompiledRole => r !== undefined);
-  const policies = new Map<string, CompiledPolicy | PolicyConfigError>();
-  const policyOf = (role: CompiledRole, dialect: Dialect): CompiledPolicy => {
-    const key = `${role.name}\u0000${dialect.name}`;
-    let policy = policies.get(key);
-    if (!policy) {
-      try {
-        policy = compilePolicy(role.rules as PolicyRules, presetSource(dialect.name, dialect.policy));
-      } catch (error) {
-        if (!(error instanceof PolicyConfigError)) throw error;
-        policy = error;
-      }
-      policies.set(key, policy);
-    }
-    if (policy instanceof PolicyConfigError) {
-      throw new CommandDeniedError(
-        `command refused, nothing was sent: the policy of role ${role.name} cannot be used: ${policy.message}`,
-        '(role policy)',
-      );
-    }
-    return policy;
-  };
+  const compiled = policyCache();
+  const policyOf = (role: CompiledRole, dialect: Dialect): CompiledPolicy =>
+    compiled(role.name, role.rules as PolicyRules, dialect, `of role ${role.name}`, '(role policy)');
   /** The roles that reach a host known by these inventory names (none: a host outside the inventory). */
   const reaching = (names: readonly string[]) =>
     held.filter((role) => !role.hosts || names.some((name) => role.hosts?.has(name)));
