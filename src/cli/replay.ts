@@ -1,9 +1,11 @@
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { isLoopback } from '../ssh/addresses.js';
 import { loadReplaySource } from '../transcript/load.js';
 import { describeMiss, startReplay } from '../transcript/replay.js';
 import { registerSecret } from '../util/secrets.js';
 import { type CliCommand, UsageError } from './args.js';
+
+export { isLoopback };
 
 /** "HOST:PORT" or "[IPv6]:PORT". */
 export function parseListen(raw: string): { host: string; port: number } {
@@ -14,12 +16,6 @@ export function parseListen(raw: string): { host: string; port: number } {
     throw new UsageError(`--listen takes HOST:PORT (e.g. 127.0.0.1:2222, [::1]:0), got "${raw}"`);
   }
   return { host, port };
-}
-
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host === '0:0:0:0:0:0:0:1';
 }
 
 function parseSpeed(speed: string | undefined, fast: boolean | undefined): number {

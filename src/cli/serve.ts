@@ -13,6 +13,7 @@ import {
   ToolsetError,
 } from '../server/toolsets.js';
 import { VERSION } from '../server/version.js';
+import { isLoopback } from '../ssh/addresses.js';
 import { configureLog, log } from '../util/log.js';
 import { type CliCommand, positiveNumber, UsageError } from './args.js';
 
@@ -128,10 +129,6 @@ export function parseListen(raw: string): { host: string; port: number } {
     );
   }
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** Serves until SIGTERM/SIGINT, then drains (docs/deployment.md). */

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 
 /**
  * One host has many spellings: `127.0.0.1`, `127.1`, `127.000.000.001`, `0x7f.1`, `::ffff:127.0.0.1`,
@@ -83,4 +83,11 @@ export async function hostAddresses(host: string): Promise<string[]> {
 export async function sameHost(a: string, b: string): Promise<boolean> {
   const [x, y] = await Promise.all([hostAddresses(a), hostAddresses(b)]);
   return x.some((address) => y.includes(address));
+}
+
+/** A loopback address or `localhost`; a name such as `127.example.net` is not (it resolves anywhere). */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '0:0:0:0:0:0:0:1';
 }

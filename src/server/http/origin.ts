@@ -1,4 +1,5 @@
 import { hostname as machineName, networkInterfaces } from 'node:os';
+import { isLoopback } from '../../ssh/addresses.js';
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -22,10 +23,6 @@ export function requestHostname(header: string | undefined): string | undefined 
   const hostname = hostnameOf(header);
   if (hostname === undefined || header === undefined) return undefined;
   return header.replace(/:\d+$/, '').toLowerCase() === hostname ? hostname : undefined;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function isWildcard(host: string): boolean {
