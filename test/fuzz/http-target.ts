@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { CLI, NODE_FLAGS } from '../support/mcp-client.js';
-import { httpRequest, Wire, type WireResponse } from '../support/raw-http.js';
+import { exchange, httpRequest, type WireResponse } from '../support/raw-http.js';
 import type { Fixtures } from './values.js';
 
 const PRELOAD = new URL('./loopback-only.mjs', import.meta.url).pathname;
@@ -102,26 +102,6 @@ export function mcpPost(
     ],
     body,
   );
-}
-
-/** One request on a fresh connection and its one response (or why there was none). */
-export async function exchange(
-  port: number,
-  bytes: Buffer,
-  method: string,
-  timeoutMs: number,
-): Promise<WireResponse | string> {
-  const wire = new Wire(port);
-  const started = performance.now();
-  try {
-    await wire.write(bytes);
-    const result = await wire.read({ methods: [method], needed: 1, graceMs: 0 }, timeoutMs, started);
-    const response = result.responses[0];
-    if (response) return response;
-    return result.garbage ?? (result.timedOut ? `no answer in ${timeoutMs} ms` : 'connection closed');
-  } finally {
-    wire.close();
-  }
 }
 
 /**

@@ -268,3 +268,23 @@ export function httpRequest(
   if (body !== undefined) parts.push(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'));
   return Buffer.concat(parts);
 }
+
+/** One request on a fresh connection and its one response (or why there was none). */
+export async function exchange(
+  port: number,
+  bytes: Buffer,
+  method: string,
+  timeoutMs: number,
+): Promise<WireResponse | string> {
+  const wire = new Wire(port);
+  const started = performance.now();
+  try {
+    await wire.write(bytes);
+    const result = await wire.read({ methods: [method], needed: 1, graceMs: 0 }, timeoutMs, started);
+    const response = result.responses[0];
+    if (response) return response;
+    return result.garbage ?? (result.timedOut ? `no answer in ${timeoutMs} ms` : 'connection closed');
+  } finally {
+    wire.close();
+  }
+}

@@ -11,7 +11,7 @@ import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type HttpService, startHttpServer } from '../../src/server/http/app.js';
-import { httpRequest, Wire, type WireResponse } from '../support/raw-http.js';
+import { exchange, httpRequest, type WireResponse } from '../support/raw-http.js';
 import { tempDir } from '../support/temp.js';
 
 const T = { timeout: 20_000 };
@@ -34,20 +34,11 @@ const verifier = (resource: URL): OAuthTokenVerifier => ({
   },
 });
 
-/** One request on a fresh connection; its response, or why none came. */
+/** One request on a fresh connection; its response (an error when none came). */
 async function send(port: number, bytes: Buffer, method = 'POST', timeoutMs = 5000): Promise<WireResponse> {
-  const wire = new Wire(port);
-  const started = performance.now();
-  try {
-    await wire.write(bytes);
-    const result = await wire.read({ methods: [method], needed: 1, graceMs: 0 }, timeoutMs, started);
-    const response = result.responses[0];
-    if (!response)
-      throw new Error(result.garbage ?? (result.timedOut ? `no answer in ${timeoutMs} ms` : 'closed'));
-    return response;
-  } finally {
-    wire.close();
-  }
+  const response = await exchange(port, bytes, method, timeoutMs);
+  if (typeof response === 'string') throw new Error(response);
+  return response;
 }
 
 /** The one JSON-RPC message of a JSON body or an event stream. */
