@@ -47,6 +47,14 @@ export interface ServerLimits {
   maxConnecting: number;
   /** A session with nothing running, unused this long, is closed (its shell state goes); 0: never. */
   idleTimeoutMs: number;
+  /** serve --http: the largest request body; http.max_request_bytes. */
+  httpMaxRequestBytes: number;
+  /** serve --http: requests one user may have running at once; http.max_requests_per_user. */
+  httpMaxRequestsPerUser: number;
+  /** serve --http: MCP sessions one user may hold open; http.max_sessions_per_user. */
+  httpMaxSessionsPerUser: number;
+  /** serve --http: how long running calls may finish after SIGTERM; http.shutdown_grace. */
+  httpShutdownGraceMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -65,6 +73,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxFanoutConcurrency: 100,
   maxConnecting: 10,
   idleTimeoutMs: 60 * 60 * 1000,
+  httpMaxRequestBytes: 10 * 1024 * 1024,
+  httpMaxRequestsPerUser: 16,
+  httpMaxSessionsPerUser: 32,
+  httpShutdownGraceMs: 30_000,
 };
 
 /**

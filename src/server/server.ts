@@ -70,12 +70,17 @@ export function createDialects(options: Pick<ServerOptions, 'config' | 'dialectD
 /** The limits a server works with: the config's, beaten by the options' (flags and environment). */
 export function serverLimits(options: Pick<ServerOptions, 'config' | 'limits'>): ServerLimits {
   const config = options.config;
-  // The config's files.max_read_bytes / max_transfer_bytes are limits too, written under `files:`.
+  const http = config?.config.http;
+  // Limits written under `files:` and `http:` in the config file are limits too.
   return resolveLimits(
     {
       ...config?.limits,
       maxReadBytes: config?.files.maxReadBytes,
       maxTransferBytes: config?.files.maxTransferBytes,
+      httpMaxRequestBytes: http?.max_request_bytes,
+      httpMaxRequestsPerUser: http?.max_requests_per_user,
+      httpMaxSessionsPerUser: http?.max_sessions_per_user,
+      httpShutdownGraceMs: http?.shutdown_grace === undefined ? undefined : http.shutdown_grace * 1000,
     },
     options.limits,
   );

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/config/errors.js';
 import { RESULT_CEILING, resolveLimits } from '../../src/config/limits.js';
 import { loadConfig, typescriptLoader } from '../../src/config/load.js';
+import { serverLimits } from '../../src/server/server.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/config/', import.meta.url));
 const home = homedir();
@@ -426,6 +427,19 @@ describe('errors', () => {
     const limits = resolveLimits({}, { maxResultBytes: 5_000_000 });
     assert.equal(limits.maxResultBytes, RESULT_CEILING);
     assert.equal(resolveLimits().maxWaitMs, 50_000);
+  });
+
+  it('resolves the http section\'s limits with the others: config over defaults, seconds as ms', async () => {
+    const dir = await folder({
+      'c.yaml': 'http:\n  max_request_bytes: 65536\n  shutdown_grace: 5\nlimits:\n  max_wait: 20\n',
+    });
+    const loaded = await loadConfig({ explicitPath: path.join(dir, 'c.yaml') });
+    const limits = serverLimits({ config: loaded });
+    assert.equal(limits.httpMaxRequestBytes, 65_536);
+    assert.equal(limits.httpShutdownGraceMs, 5000);
+    assert.equal(limits.httpMaxRequestsPerUser, 16);
+    assert.equal(limits.httpMaxSessionsPerUser, 32);
+    assert.equal(limits.maxWaitMs, 20_000);
   });
 
   it('reads `off` as the host_key policy, not as YAML 1.1 false', async () => {

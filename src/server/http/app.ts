@@ -42,14 +42,8 @@ import { type Caller, callerOf } from './auth.js';
 import { allowedHostnames, checkOrigin, hostnameOf, requestHostname } from './origin.js';
 import { checkRoles } from './roles-check.js';
 
-export const HTTP_DEFAULTS = {
-  maxRequestBytes: 10 * 1024 * 1024,
-  maxRequestsPerUser: 16,
-  maxSessionsPerUser: 32,
-  shutdownGraceMs: 30_000,
-  /** MCP sessions nobody used for this long are closed (the user's SSH sessions stay). */
-  mcpIdleMs: 60 * 60_000,
-};
+/** MCP sessions nobody used for this long are closed (the user's SSH sessions stay). */
+const MCP_IDLE_MS = 60 * 60_000;
 
 export interface HttpAuth {
   verifier: OAuthTokenVerifier;
@@ -173,20 +167,14 @@ const LOCAL: Caller = { user: 'local', roles: [], via: 'token' };
 export async function startHttpServer(options: HttpServeOptions): Promise<HttpService> {
   const config = options.server.config;
   const http = config?.config.http;
-  const limits = {
-    maxRequestBytes: http?.max_request_bytes ?? HTTP_DEFAULTS.maxRequestBytes,
-    maxRequestsPerUser: http?.max_requests_per_user ?? HTTP_DEFAULTS.maxRequestsPerUser,
-    maxSessionsPerUser: http?.max_sessions_per_user ?? HTTP_DEFAULTS.maxSessionsPerUser,
-    shutdownGraceMs:
-      http?.shutdown_grace !== undefined ? http.shutdown_grace * 1000 : HTTP_DEFAULTS.shutdownGraceMs,
-  };
+  const limits = serverLimits(options.server);
   const baseTools = toolSelectionOf(options.server);
   const roles = checkRoles(options.server, baseTools);
   const base: Deployment | undefined = config && deploymentOf(config);
   const dialects = createDialects(options.server);
   // One limit on SSH connections being opened for all users together: 50 users arriving at once must not
   // be 50 handshakes at one jump host past its MaxStartups.
-  const pacer = new ConnectPacer({ maxConnecting: serverLimits(options.server).maxConnecting });
+  const pacer = new ConnectPacer({ maxConnecting: limits.maxConnecting });
 
   // Listening first: the resource URL (and so the token audience) may need the port the system chose.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -354,18 +342,18 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       }),
     );
   }
-  const tooLarge = `the request is over this server's limit of ${limits.maxRequestBytes} bytes (http.max_request_bytes); send less per call`;
+  const tooLarge = `the request is over this server's limit of ${limits.httpMaxRequestBytes} bytes (http.max_request_bytes); send less per call`;
   app.use('/mcp', (req, res, next) => {
     // Declared over the limit: answered now. body-parser would answer only once it has read the whole
     // body (never, from a client that declared more than it sends). Node reads off and drops the rest,
     // so a client still sending is not cut off (EPIPE) before it can read the answer.
-    if (Number(req.headers['content-length']) > limits.maxRequestBytes) {
+    if (Number(req.headers['content-length']) > limits.httpMaxRequestBytes) {
       rpcError(res, 413, -32600, tooLarge);
       return;
     }
     next();
   });
-  app.use('/mcp', express.json({ limit: limits.maxRequestBytes, type: () => true }));
+  app.use('/mcp', express.json({ limit: limits.httpMaxRequestBytes, type: () => true }));
 
   app.all('/mcp', async (req: Request & { auth?: AuthInfo }, res) => {
     const caller = callerOf(req.auth) ?? LOCAL;
@@ -374,7 +362,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       rpcError(res, 403, -32000, `forbidden: ${space}`);
       return;
     }
-    if (req.method === 'POST' && space.running >= limits.maxRequestsPerUser) {
+    if (req.method === 'POST' && space.running >= limits.httpMaxRequestsPerUser) {
       res.setHeader('Retry-After', '1');
       rpcError(
         res,
@@ -463,7 +451,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   );
 
   async function openSession(space: UserSpace, caller: Caller): Promise<McpSession> {
-    if (space.mcp.size >= limits.maxSessionsPerUser) {
+    if (space.mcp.size >= limits.httpMaxSessionsPerUser) {
       // The one left unused longest goes; its client gets 404 and starts again.
       const [oldest] = [...space.mcp.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
       if (oldest) {
@@ -512,7 +500,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   }
 
   const idleReaper = setInterval(() => {
-    const cutoff = Date.now() - HTTP_DEFAULTS.mcpIdleMs;
+    const cutoff = Date.now() - MCP_IDLE_MS;
     for (const space of spaces.values()) {
       for (const [id, session] of space.mcp) {
         if (session.lastUsed < cutoff) {
@@ -527,7 +515,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   handler = app as (req: IncomingMessage, res: ServerResponse) => void;
 
   let closing: Promise<void> | undefined;
-  const close = (graceMs = limits.shutdownGraceMs) => {
+  const close = (graceMs = limits.httpShutdownGraceMs) => {
     closing ??= (async () => {
       stopping = true;
       clearInterval(idleReaper);
