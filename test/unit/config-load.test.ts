@@ -429,7 +429,7 @@ describe('errors', () => {
     assert.equal(resolveLimits().maxWaitMs, 50_000);
   });
 
-  it('resolves the http section\'s limits with the others: config over defaults, seconds as ms', async () => {
+  it("resolves the http section's limits with the others: config over defaults, seconds as ms", async () => {
     const dir = await folder({
       'c.yaml': 'http:\n  max_request_bytes: 65536\n  shutdown_grace: 5\nlimits:\n  max_wait: 20\n',
     });
