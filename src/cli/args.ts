@@ -27,3 +27,18 @@ export function positiveNumber(name: string, raw: string | undefined): number | 
     throw new UsageError(`${name} must be a positive number, got "${raw}"`);
   return value;
 }
+
+/**
+ * A listening address, for --http and --listen: `PORT`, `HOST:PORT` or `[IPv6]:PORT`; a bare port listens
+ * on 127.0.0.1. `flag` names the option in the error.
+ */
+export function parseListen(flag: string, raw: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(raw.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new UsageError(
+      `${flag} ${raw.slice(0, 60)}: give a port (8080) or HOST:PORT (0.0.0.0:8080, [::]:8080)`,
+    );
+  }
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}

@@ -3,20 +3,9 @@ import { isLoopback } from '../ssh/addresses.js';
 import { loadReplaySource } from '../transcript/load.js';
 import { describeMiss, startReplay } from '../transcript/replay.js';
 import { registerSecret } from '../util/secrets.js';
-import { type CliCommand, UsageError } from './args.js';
+import { type CliCommand, parseListen, UsageError } from './args.js';
 
 export { isLoopback };
-
-/** "HOST:PORT" or "[IPv6]:PORT". */
-export function parseListen(raw: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
-  const host = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (!m || host === undefined || port > 65535) {
-    throw new UsageError(`--listen takes HOST:PORT (e.g. 127.0.0.1:2222, [::1]:0), got "${raw}"`);
-  }
-  return { host, port };
-}
 
 function parseSpeed(speed: string | undefined, fast: boolean | undefined): number {
   if (fast && speed !== undefined) throw new UsageError('--speed and --fast: give one');
@@ -36,7 +25,7 @@ export const replayCommand: CliCommand = {
   usage: `mcp-ssh-session replay FILE [options]
 
   FILE                 a transcript (docs/transcripts.md) or a scrapli_replay collector file
-  --listen HOST:PORT   where to listen (default 127.0.0.1:0, an ephemeral port); other than loopback only
+  --listen HOST:PORT   where to listen (default 127.0.0.1:0, an ephemeral port; a bare PORT: 127.0.0.1); other than loopback only
                        when given here
   --speed N            recorded pauses played N times as fast (default 1; 0 = no pauses)
   --fast               same as --speed 0
@@ -65,7 +54,8 @@ the recording has no answer for is answered as docs/transcripts.md says and repo
       throw new UsageError('--user and --password go together');
     }
     registerSecret(values.password);
-    const listen = values.listen === undefined ? { host: '127.0.0.1', port: 0 } : parseListen(values.listen);
+    const listen =
+      values.listen === undefined ? { host: '127.0.0.1', port: 0 } : parseListen('--listen', values.listen);
     const speed = parseSpeed(values.speed, values.fast);
 
     let server: Awaited<ReturnType<typeof startReplay>>;

@@ -15,7 +15,7 @@ import {
 import { VERSION } from '../server/version.js';
 import { isLoopback } from '../ssh/addresses.js';
 import { configureLog, log } from '../util/log.js';
-import { type CliCommand, positiveNumber, UsageError } from './args.js';
+import { type CliCommand, parseListen, positiveNumber, UsageError } from './args.js';
 
 export const serveCommand: CliCommand = {
   name: 'serve',
@@ -52,7 +52,7 @@ Flags and environment beat the config file's limits and tools; read-only set any
         http: { type: 'string' },
       },
     });
-    const listen = values.http === undefined ? undefined : parseListen(values.http);
+    const listen = values.http === undefined ? undefined : parseListen('--http', values.http);
     if (listen) configureLog({ format: 'json', level: 'info' });
     const config = await loadConfig({ explicitPath: values.config });
     if (config) {
@@ -118,18 +118,6 @@ Flags and environment beat the config file's limits and tools; read-only set any
     return new Promise<number>(() => {}); // serves until the client goes away
   },
 };
-
-/** `8080`, `0.0.0.0:8080`, `[::1]:8080` to where to listen; a loopback address when none is given. */
-export function parseListen(raw: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(raw.trim());
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) {
-    throw new UsageError(
-      `--http ${raw.slice(0, 60)}: give a port (8080) or HOST:PORT (0.0.0.0:8080, [::]:8080)`,
-    );
-  }
-  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
-}
 
 /** Serves until SIGTERM/SIGINT, then drains (docs/deployment.md). */
 async function serveHttp(listen: { host: string; port: number }, options: ServerOptions): Promise<number> {

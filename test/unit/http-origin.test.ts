@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseListen } from '../../src/cli/serve.js';
+import { parseListen } from '../../src/cli/args.js';
 import { allowedHostnames, checkOrigin, hostnameOf, requestHostname } from '../../src/server/http/origin.js';
 import { isLoopback } from '../../src/ssh/addresses.js';
 
 describe('HTTP listen address and Host/Origin checks', () => {
   it('reads --http as a port or HOST:PORT, loopback by default', () => {
-    assert.deepEqual(parseListen('8080'), { host: '127.0.0.1', port: 8080 });
-    assert.deepEqual(parseListen('0.0.0.0:9000'), { host: '0.0.0.0', port: 9000 });
-    assert.deepEqual(parseListen('[::1]:8080'), { host: '::1', port: 8080 });
-    assert.deepEqual(parseListen('mcp.internal:80'), { host: 'mcp.internal', port: 80 });
+    assert.deepEqual(parseListen('--http', '8080'), { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(parseListen('--http', '0.0.0.0:9000'), { host: '0.0.0.0', port: 9000 });
+    assert.deepEqual(parseListen('--http', '[::1]:8080'), { host: '::1', port: 8080 });
+    assert.deepEqual(parseListen('--http', 'mcp.internal:80'), { host: 'mcp.internal', port: 80 });
     assert.ok(!isLoopback('127.attacker.example'), 'a name starting 127. is no loopback address');
     for (const bad of ['', 'x', '80000', '1.2.3.4:', ':80:1', '[::1]8080']) {
-      assert.throws(() => parseListen(bad), /give a port \(8080\) or HOST:PORT/, bad);
+      assert.throws(() => parseListen('--http', bad), /give a port \(8080\) or HOST:PORT/, bad);
     }
   });
 

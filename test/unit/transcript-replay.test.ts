@@ -1,7 +1,8 @@
 // The replay model and input matching, served over an in-memory channel (no SSH): what each input gets.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLoopback, parseListen } from '../../src/cli/replay.js';
+import { parseListen } from '../../src/cli/args.js';
+import { isLoopback } from '../../src/cli/replay.js';
 import type { ShellChannel } from '../../src/ssh/server.js';
 import { TranscriptError } from '../../src/transcript/format.js';
 import { parseReplaySource } from '../../src/transcript/load.js';
@@ -684,11 +685,14 @@ on_open_inputs: []
 });
 
 describe('replay command arguments', () => {
-  it('reads --listen as HOST:PORT or [IPv6]:PORT, and knows loopback from the rest', () => {
-    assert.deepEqual(parseListen('127.0.0.1:2222'), { host: '127.0.0.1', port: 2222 });
-    assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
-    assert.throws(() => parseListen('2222'), /--listen takes HOST:PORT/);
-    assert.throws(() => parseListen('127.0.0.1:70000'), /--listen takes HOST:PORT/);
+  it('reads --listen as HOST:PORT, [IPv6]:PORT or a port on 127.0.0.1, and knows loopback from the rest', () => {
+    assert.deepEqual(parseListen('--listen', '127.0.0.1:2222'), { host: '127.0.0.1', port: 2222 });
+    assert.deepEqual(parseListen('--listen', '[::1]:0'), { host: '::1', port: 0 });
+    assert.deepEqual(parseListen('--listen', '2222'), { host: '127.0.0.1', port: 2222 });
+    assert.throws(
+      () => parseListen('--listen', '127.0.0.1:70000'),
+      /^Error: --listen 127\.0\.0\.1:70000: give a port/,
+    );
     assert.ok(
       isLoopback('127.0.0.1') && isLoopback('127.1.2.3') && isLoopback('::1') && isLoopback('localhost'),
     );
