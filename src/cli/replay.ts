@@ -25,8 +25,8 @@ export const replayCommand: CliCommand = {
   usage: `mcp-ssh-session replay FILE [options]
 
   FILE                 a transcript (docs/transcripts.md) or a scrapli_replay collector file
-  --listen HOST:PORT   where to listen (default 127.0.0.1:0, an ephemeral port; a bare PORT: 127.0.0.1); other than loopback only
-                       when given here
+  --listen HOST:PORT   where to listen (default 127.0.0.1:0, an ephemeral port; a bare PORT listens on
+                       127.0.0.1); other than loopback only when given here
   --speed N            recorded pauses played N times as fast (default 1; 0 = no pauses)
   --fast               same as --speed 0
   --user U --password P   accept only this user and password (default: any user, any password or key)
