@@ -118,6 +118,9 @@ function allSettings(loaded: LoadedConfig): HostSettings[] {
   ];
 }
 
+const unsetState = (ref: SecretRef) =>
+  ref.kind === 'env' ? 'is not set or empty' : 'cannot be read or is empty';
+
 /** Problems worth fixing that do not stop the server: printed by check-config, logged at startup. */
 export function configWarnings(loaded: LoadedConfig): string[] {
   const warnings: string[] = [];
@@ -144,8 +147,7 @@ export function configWarnings(loaded: LoadedConfig): string[] {
     if (key && !existsSync(key)) keys.set(key, [...(keys.get(key) ?? []), who]);
   }
   for (const [text, { ref, users }] of missing) {
-    const state = ref.kind === 'env' ? 'is not set or empty' : 'cannot be read or is empty';
-    warnings.push(`${text} ${state} (used by ${users.join(', ')})`);
+    warnings.push(`${text} ${unsetState(ref)} (used by ${users.join(', ')})`);
   }
   const files = new Set<string>();
   for (const { ref } of missing.values()) if (ref.kind === 'file') files.add(ref.path);
@@ -176,6 +178,12 @@ export function configWarnings(loaded: LoadedConfig): string[] {
   }
   for (const dir of loaded.dialectPaths) {
     if (!existsSync(dir)) warnings.push(`dialect folder ${shown(dir)} does not exist`);
+  }
+  for (const [i, { token, user }] of (loaded.auth?.tokens ?? []).entries()) {
+    if (secretIsSet(token)) continue;
+    warnings.push(
+      `auth.tokens[${i}]: ${formatSecretRef(token)} ${unsetState(token)} (the token of user ${user}): serve --http does not start without it`,
+    );
   }
   if (loaded.security.inventoryOnly && loaded.inventory.names().length === 0) {
     warnings.push('security.inventory_only is true but `hosts` is empty: no host can be reached');

@@ -21,6 +21,7 @@ import {
   UnsecuredJWT,
 } from 'jose';
 import { parse as parseYaml } from 'yaml';
+import { configWarnings } from '../../src/config/describe.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { type AuthConfig, validateConfig } from '../../src/config/load.js';
 import { JWT_ALGORITHMS } from '../../src/config/schema.js';
@@ -245,6 +246,26 @@ describe('the auth section of the config file', () => {
       algorithms: [...JWT_ALGORITHMS],
     });
   });
+  it('check-config warns of a token reference that is not set, which serve --http would refuse', T, () => {
+    const loaded = validateConfig(
+      {
+        auth: {
+          tokens: [
+            { token: 'env:MCP_SSH_TEST_UNSET_TOKEN', user: 'alice' },
+            { token: 'file:no-such.token', user: 'bob' },
+            { token: 'env:PATH', user: 'carol' },
+          ],
+        },
+      },
+      configFile,
+    );
+    const warnings = configWarnings(loaded).filter((w) => w.startsWith('auth.'));
+    assert.deepEqual(warnings, [
+      'auth.tokens[0]: env:MCP_SSH_TEST_UNSET_TOKEN is not set or empty (the token of user alice): serve --http does not start without it',
+      `auth.tokens[1]: file:${path.join(dir, 'no-such.token')} cannot be read or is empty (the token of user bob): serve --http does not start without it`,
+    ]);
+  });
+
   it('accepts the example of docs/configuration.md', T, () => {
     const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     const example = /### `auth`[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
