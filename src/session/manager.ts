@@ -187,10 +187,12 @@ export class SessionManager {
   /** The open sessions by id; what is known of each (requests resolved to it, secrets typed) is on it. */
   private readonly sessions = new Map<string, Session>();
   /**
-   * The open session each request key was resolved to (see Session.resolvedBy): one lookup per call, not
-   * one per open session, which a fan-out over 500 sessions made 500 x 500 per run.
+   * The requests already resolved to an open session (by request key), and which config entries each
+   * reached it by. Resolving reads ~/.ssh/config and its includes, which costs more than running `echo hi`
+   * on a warm session, so a repeated request skips it; one lookup per call, not one per open session. A
+   * session's entries go when it closes.
    */
-  private readonly byRequest = new Map<string, Session>();
+  private readonly resolved = new Map<string, { session: Session; config: HostConfig }>();
 
   /** Every command, and what is kept of its output. */
   readonly commands: CommandRegistry;
@@ -331,11 +333,8 @@ export class SessionManager {
       request.password,
       request.keyPassphrase,
     ]);
-    const known = this.byRequest.get(requestKey);
-    const knownConfig = known?.resolvedBy.get(requestKey);
-    if (known && knownConfig && this.sessions.get(known.id) === known) {
-      return { session: known, config: knownConfig };
-    }
+    const known = this.resolved.get(requestKey);
+    if (known && this.sessions.get(known.session.id) === known.session) return known;
     const closeAllCount = this.closeAllCount;
     const deployment = this.options.deployment;
     const { target, config } = await this.resolveHost(request, run);
@@ -381,9 +380,9 @@ export class SessionManager {
       );
       this.sessions.set(target.id, session);
     }
-    session.resolvedBy.set(requestKey, config);
-    this.byRequest.set(requestKey, session);
-    return { session, config };
+    const found = { session, config };
+    this.resolved.set(requestKey, found);
+    return found;
   }
 
   /**
@@ -835,9 +834,7 @@ export class SessionManager {
   /** Close a session (ending what it started on the host); a new call to its host opens a new one. */
   close(session: Session): Promise<CloseReport> {
     this.sessions.delete(session.id);
-    for (const key of session.resolvedBy.keys()) {
-      if (this.byRequest.get(key) === session) this.byRequest.delete(key);
-    }
+    for (const [key, found] of this.resolved) if (found.session === session) this.resolved.delete(key);
     return session.close();
   }
 

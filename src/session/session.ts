@@ -142,13 +142,6 @@ export class Session {
   /** Secrets the user typed for this session, so one sudo password is asked once, not per command. */
   readonly asked = new Map<string, string>();
 
-  /**
-   * The requests already resolved to this session (by the manager's request key), and which config entries
-   * each reached it by. Resolving reads ~/.ssh/config and its includes, which costs more than running
-   * `echo hi` on a warm session, so a repeated request skips it. They go with the session when it closes.
-   */
-  readonly resolvedBy = new Map<string, HostConfig>();
-
   /** The observer of the shell open now. */
   private observer: ShellObserver | undefined;
 
