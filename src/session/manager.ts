@@ -184,7 +184,7 @@ function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined
 
 /** All sessions of this server, keyed by user@host:port, and every command they ran. */
 export class SessionManager {
-  /** The open sessions by id; what is known of each (requests resolved to it, secrets typed) is on it. */
+  /** The open sessions by id; the secrets typed for each are on it. */
   private readonly sessions = new Map<string, Session>();
   /**
    * The requests already resolved to an open session (by request key), and which config entries each
