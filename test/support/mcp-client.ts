@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { tempDir } from './temp.js';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
@@ -38,9 +38,30 @@ export async function startServer(home: string, start: ServerStart = {}) {
   transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   const client = new Client({ name: 'e2e', version: '0' }, { capabilities: start.capabilities ?? {} });
   await client.connect(transport);
+  const taps = new Set<(message: JSONRPCMessage) => void>();
+  const dispatch = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    for (const tap of taps) tap(message);
+    dispatch?.(message);
+  };
   const call = async (name: string, args: Record<string, unknown> = {}) =>
     (await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;
-  return { client, call, pid: transport.pid, stderr: () => stderr.join(''), close: () => client.close() };
+  return {
+    client,
+    call,
+    /**
+     * Sees each message from the server in the order it arrived, before the SDK dispatches it: the SDK runs a
+     * notification's handler a microtask after it, but a response's at once, so the progress notification
+     * just before an answer can miss its handler (typescript-sdk#2580). Returns the way to stop.
+     */
+    tap: (fn: (message: JSONRPCMessage) => void) => {
+      taps.add(fn);
+      return () => taps.delete(fn);
+    },
+    pid: transport.pid,
+    stderr: () => stderr.join(''),
+    close: () => client.close(),
+  };
 }
 
 export function textOf(result: CallToolResult): string {
