@@ -111,11 +111,18 @@ function takeChunk(size: number): Buffer {
 }
 
 function giveChunk(chunk: Buffer): void {
+  // Only chunks takeChunk made (their own memory): a trimmed head's copy (a slice of Node's shared 8 KiB
+  // pool) is of a size nobody takes, and would fill the pool's budget for good.
+  if (chunk.byteOffset !== 0 || chunk.length !== chunk.buffer.byteLength) return;
   if (pooledBytes + chunk.length > CHUNK_POOL_MAX) return;
   const list = chunkPool.get(chunk.length);
   if (list) list.push(chunk);
   else chunkPool.set(chunk.length, [chunk]);
   pooledBytes += chunk.length;
+}
+/** The sizes of the chunks in the pool (tests). */
+export function chunkPoolSizes(): number[] {
+  return [...chunkPool].filter(([, list]) => list.length > 0).map(([size]) => size);
 }
 /** One write to the spill file takes at most this much, in at most this many buffers. */
 const WRITE_BATCH = 4 * KIB * KIB;

@@ -8,7 +8,12 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { CapturedOutput } from '../../src/expect/output.js';
-import { type OutputPage, OutputStore, type OutputStoreOptions } from '../../src/expect/output-store.js';
+import {
+  chunkPoolSizes,
+  type OutputPage,
+  OutputStore,
+  type OutputStoreOptions,
+} from '../../src/expect/output-store.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -765,6 +770,22 @@ describe('OutputStore archive', () => {
     }
     assert.equal(all, text);
     await store.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives back to the chunk pool only whole chunks, not the trimmed copy of a short head', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'archive-'));
+    const before = new Set(chunkPoolSizes());
+    for (let i = 1; i <= 40; i++) {
+      const store = new OutputStore({ memoryBytes: 1 * MIB, spillBytes: MIB, spillDir: dir });
+      store.push('x'.repeat(i));
+      store.finish();
+      await store.archive();
+      await store.dispose();
+    }
+    // A 1 MiB store writes its head into 16 KiB chunks: no other size is new in the pool.
+    const added = chunkPoolSizes().filter((size) => !before.has(size) && size !== 16 * KIB);
+    assert.deepEqual(added, [], `pooled sizes ${chunkPoolSizes().join(', ')}`);
     await rm(dir, { recursive: true, force: true });
   });
 
