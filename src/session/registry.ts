@@ -104,7 +104,8 @@ export class CommandRegistry {
   markRead(record: CommandRecord): void {
     if (!record.finished || record.readAt) return;
     record.readAt = new Date();
-    void this.enforce();
+    // Soon, not now: execute_command reads every whole output, and a pass walks every command kept.
+    this.enforceSoon();
   }
 
   /** Apply the limits; runs one at a time (a call meanwhile runs again after it). */

@@ -54,6 +54,19 @@ describe('CommandRegistry', () => {
     await registry.dispose();
   });
 
+  it('applies the limits by itself, a second after commands end or are read, not at once', async () => {
+    const registry = new CommandRegistry({ ...DEFAULT_RETENTION, historyMax: 2 });
+    const records = Array.from({ length: 5 }, () => finished(10));
+    for (const r of records) registry.add(r);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const r of records) registry.markRead(r);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(registry.size, 5, 'not at once');
+    await new Promise((resolve) => setTimeout(resolve, 2400));
+    assert.equal(registry.size, 2);
+    await registry.dispose();
+  });
+
   it('when the disk budget is full drops read outputs first, then the oldest unread, and says why', async () => {
     const mib = 1024 * 1024;
     const registry = new CommandRegistry({ ...DEFAULT_RETENTION, diskBytes: 5 * mib });
