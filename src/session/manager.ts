@@ -190,7 +190,7 @@ export class SessionManager {
    * The requests already resolved to an open session (by request key), and which config entries each
    * reached it by. Resolving reads ~/.ssh/config and its includes, which costs more than running `echo hi`
    * on a warm session, so a repeated request skips it; one lookup per call, not one per open session. A
-   * session's entries go when it closes.
+   * session's entries go when it closes (close() is the one way out of `sessions`).
    */
   private readonly resolved = new Map<string, { session: Session; config: HostConfig }>();
 
@@ -334,7 +334,7 @@ export class SessionManager {
       request.keyPassphrase,
     ]);
     const known = this.resolved.get(requestKey);
-    if (known && this.sessions.get(known.session.id) === known.session) return known;
+    if (known) return known;
     const closeAllCount = this.closeAllCount;
     const deployment = this.options.deployment;
     const { target, config } = await this.resolveHost(request, run);
@@ -841,6 +841,7 @@ export class SessionManager {
   /** Close every session at once; each report says what could not be done on its host. */
   async closeAll(): Promise<{ id: string; report: CloseReport }[]> {
     this.closeAllCount++;
+    this.resolved.clear();
     const sessions = [...this.sessions.values()];
     return Promise.all(sessions.map(async (s) => ({ id: s.id, report: await this.close(s) })));
   }
