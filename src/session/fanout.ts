@@ -161,14 +161,10 @@ export class Fanout {
   }
 
   counts() {
-    const count = (state: HostState) => this.results.filter((r) => r.state === state).length;
-    return {
-      hosts: this.results.length,
-      ok: count('ok'),
-      failed: count('failed'),
-      running: count('running'),
-      pending: count('pending'),
-    };
+    const running = this.results.filter((r) => r.state === 'running').length;
+    const { done, failed } = this.progress;
+    const hosts = this.results.length;
+    return { hosts, ok: done - failed, failed, running, pending: hosts - done - running };
   }
 
   /**
