@@ -381,6 +381,10 @@ describe('serve --http behind nginx: two instances, sticky by session-id prefix'
     // Buffered, every notification would arrive with the result, after the command's 3 s.
     assert.ok(first.ms < endMs - 1000, `first progress at ${first.ms} ms, result at ${endMs} ms`);
     const ticks = seen.map((p) => Number(/tick (\d)/.exec(p.message)?.[1] ?? 0));
+    assert.ok(
+      ticks.every((n) => n >= 1),
+      `each notification names a line printed: ${seen.map((p) => p.message).join(' | ')}`,
+    );
     assert.deepEqual(
       ticks,
       [...ticks].sort((x, y) => x - y),

@@ -3,7 +3,7 @@
 // the open-bind refusal and SIGTERM draining, against a real sshd.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -232,7 +232,12 @@ describe('serve --http: authentication, roles and isolation against a real sshd'
     const alice = await httpClient(server.url, TOKENS.alice);
     const bob = await httpClient(server.url, TOKENS.bob);
     try {
-      await bob.call('execute_command', { host: 'core1', command: 'cd /tmp && export SECRETISH=bob-only' });
+      const setup = await bob.call('execute_command', {
+        host: 'core1',
+        command: 'cd /tmp && export SECRETISH=bob-only && echo "[$SECRETISH]"',
+      });
+      // Bob's shell holds what Alice must not see: else the checks below would pass on nothing.
+      assert.match(textOf(setup), /\[bob-only\]/, textOf(setup));
       const started = await bob.call('execute_command_async', {
         host: 'lab1',
         command: 'read line; echo got $line',
@@ -342,20 +347,31 @@ describe('serve --http: authentication, roles and isolation against a real sshd'
   it('answers 429 past max_requests_per_user for one user, while another user is served', async () => {
     const bob = await httpClient(server.url, TOKENS.bob);
     const alice = await httpClient(server.url, TOKENS.alice);
+    // Three calls hold until the test creates this file, so the fourth is refused however slowly they
+    // arrive (a fixed sleep let all four finish one after another on a loaded machine).
+    const go = path.join('/tmp', `mcpt-429-${process.pid}-${Date.now()}`);
+    const wait = `for i in $(seq 400); do [ -e ${go} ] && break; sleep 0.05; done; echo slept`;
     try {
+      let refused = false;
       const calls = Array.from({ length: 4 }, () =>
-        bob.call('execute_command', { host: 'core1', command: 'sleep 1; echo slept' }).then(
+        bob.call('execute_command', { host: 'core1', command: wait }).then(
           (result) => textOf(result),
-          (error: Error) => `error: ${error.message}`,
+          (error: Error) => {
+            refused = true;
+            return `error: ${error.message}`;
+          },
         ),
       );
-      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 200 && !refused; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(refused, 'no call refused within 10 s');
       const other = await alice.call('execute_command', { host: 'core1', command: 'echo alice-served' });
       assert.match(textOf(other), /alice-served/);
+      writeFileSync(go, '');
       const answers = await Promise.all(calls);
       assert.equal(answers.filter((a) => /slept/.test(a)).length, 3, answers.join('\n'));
       assert.match(answers.find((a) => a.startsWith('error')) ?? '', /429|max_requests_per_user/);
     } finally {
+      rmSync(go, { force: true });
       await bob.close();
       await alice.close();
     }
@@ -363,8 +379,14 @@ describe('serve --http: authentication, roles and isolation against a real sshd'
 
   it('drains on SIGTERM: a running call finishes, then the server exits 0', async () => {
     const bob = await httpClient(server.url, TOKENS.bob);
-    const call = bob.call('execute_command', { host: 'core1', command: 'sleep 2; echo drained' });
-    await new Promise((r) => setTimeout(r, 500));
+    // SIGTERM once the command runs on the host (a fixed sleep could signal before the call arrived).
+    const running = path.join('/tmp', `mcpt-drain-${process.pid}-${Date.now()}`);
+    const call = bob.call('execute_command', {
+      host: 'core1',
+      command: `: > ${running}; sleep 2; rm -f ${running}; echo drained`,
+    });
+    for (let i = 0; i < 400 && !existsSync(running); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(running), 'the command did not start within 20 s');
     const t0 = performance.now();
     const code = server.stop(25_000);
     const result = await call;
