@@ -105,7 +105,8 @@ export function userDeployment(
   const roleList = rights.roles.join(', ');
   /**
    * Throws unless one role reaching the host allows it; a role without policy allows everything. Roles
-   * are a user's rights, so one role's refusal is not final when another allows.
+   * are a user's rights, so one role's refusal is not final when another allows. True when a role's
+   * policy allowed it (the audit says `allowed`), false when a role without one did.
    */
   const checkRoles = (
     names: string[],
@@ -113,13 +114,13 @@ export function userDeployment(
     mode: string | undefined,
     decide: (policy: CompiledPolicy, options: ReturnType<typeof checkOptionsFor>) => string | undefined,
     what: string,
-  ) => {
+  ): boolean => {
     const options = checkOptionsFor(dialect.policy, dialect.abbreviations, mode);
     let refusal: string | undefined;
     for (const role of reaching(names)) {
-      if (!role.rules) return;
+      if (!role.rules) return false;
       const why = decide(policyOf(role, dialect), options);
-      if (why === undefined) return;
+      if (why === undefined) return true;
       refusal ??= `${what} refused by the policy of role ${role.name}, nothing was sent: ${why}`;
     }
     throw new CommandDeniedError(
@@ -145,7 +146,7 @@ export function userDeployment(
     },
     checkCommand: (names, command, dialect, mode) => {
       const hostDecision = base.checkCommand(names, command, dialect, mode);
-      checkRoles(
+      const checked = checkRoles(
         names,
         dialect,
         mode,
@@ -155,13 +156,13 @@ export function userDeployment(
         },
         'command',
       );
-      return held.some((role) => role.rules) ? 'allowed' : hostDecision;
+      return checked ? 'allowed' : hostDecision;
     },
     checksCommands: (names) => base.checksCommands(names) || reaching(names).some((role) => role.rules),
     checkInput: (names, input, dialect, mode) => {
       const result = base.checkInput(names, input, dialect, mode);
       let pending = result.pending;
-      checkRoles(
+      const checked = checkRoles(
         names,
         dialect,
         mode,
@@ -173,7 +174,7 @@ export function userDeployment(
         },
         'input',
       );
-      return { policy: held.some((role) => role.rules) ? 'allowed' : result.policy, pending };
+      return { policy: checked ? 'allowed' : result.policy, pending };
     },
   };
 }

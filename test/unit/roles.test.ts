@@ -59,6 +59,15 @@ describe('roles: what a user of a shared server may reach and do', () => {
     assert.equal(admin.checkCommand(['core1'], 'rm -rf /tmp/x', linux), 'not-checked');
     // The host's own policy still holds under a role without one.
     assert.throws(() => admin.checkCommand(['edge1'], 'reboot', linux), /policy for edge1/);
+    // Audited as a role policy's decision only when one checked it: here admin (no policy) reaches core1,
+    // and viewer's policy, also held, was not what let the command through.
+    const both = userDeployment(
+      deploymentOf(loaded),
+      roles,
+      rightsOf(loaded, 'kim', ['admin', 'edger']) as never,
+    );
+    assert.equal(both.checkCommand(['core1'], 'rm -rf /tmp/x', linux), 'not-checked');
+    assert.equal(both.checkInput(['core1'], { text: 'y\n' }, linux).policy, 'not-checked');
   });
 
   it('refuses a user without a role the config defines, and gives everything when there is no roles section', async () => {
