@@ -13,6 +13,11 @@ export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
 export const METHOD_NOT_FOUND = -32601;
 export const INVALID_PARAMS = -32602;
+export const INTERNAL_ERROR = -32603;
+/** The range -32000 to -32099 is for the server's own errors: refused (forbidden, shutting down, busy). */
+export const SERVER_ERROR = -32000;
+/** An unknown or ended Mcp-Session-Id (what the SDK's own transport answers). */
+export const SESSION_NOT_FOUND = -32001;
 
 export type ReplyId = string | number | null;
 

@@ -27,6 +27,14 @@ import type { Deployment } from '../../session/manager.js';
 import { ConnectPacer } from '../../session/pacing.js';
 import { log } from '../../util/log.js';
 import {
+  errorReply,
+  INTERNAL_ERROR,
+  INVALID_REQUEST,
+  PARSE_ERROR,
+  SERVER_ERROR,
+  SESSION_NOT_FOUND,
+} from '../jsonrpc-check.js';
+import {
   createDialects,
   createManager,
   createServer,
@@ -90,7 +98,7 @@ interface UserSpace {
 /** The JSON-RPC error body MCP clients read on an HTTP error status. */
 function rpcError(res: Response, status: number, code: number, message: string): void {
   if (res.headersSent) return;
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+  res.status(status).json(errorReply(null, code, message));
 }
 
 /**
@@ -105,31 +113,31 @@ function bodyProblem(
   const quoted = (value: unknown) => JSON.stringify(String(value).slice(0, 40));
   switch (error.type) {
     case 'entity.too.large':
-      return [413, -32600, tooLarge];
+      return [413, INVALID_REQUEST, tooLarge];
     case 'entity.parse.failed':
-      return [400, -32700, 'Parse error: the request body is not JSON'];
+      return [400, PARSE_ERROR, 'Parse error: the request body is not JSON'];
     case 'charset.unsupported':
       return [
         415,
-        -32600,
+        INVALID_REQUEST,
         `the request body's charset ${quoted(error.charset)} is not one this server reads; send JSON in UTF-8`,
       ];
     case 'encoding.unsupported':
       return [
         415,
-        -32600,
+        INVALID_REQUEST,
         `Content-Encoding ${quoted(coding)} is not one this server reads; send the body as is, or with gzip, deflate or br`,
       ];
     case 'request.size.invalid':
-      return [400, -32600, 'the request body is not as long as its Content-Length says'];
+      return [400, INVALID_REQUEST, 'the request body is not as long as its Content-Length says'];
     case 'request.aborted':
-      return [400, -32600, 'the request ended before its body did'];
+      return [400, INVALID_REQUEST, 'the request ended before its body did'];
   }
   // zlib's refusal of a body that is not what its Content-Encoding says (body-parser makes it a 400).
   if (error.status === 400 && typeof error.code === 'string' && /^(Z_|ERR_)/.test(error.code)) {
     return [
       400,
-      -32600,
+      INVALID_REQUEST,
       `the request body is not valid ${quoted(coding)} data (Content-Encoding); send it as is or encoded as it says`,
     ];
   }
@@ -198,7 +206,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     const answer = clientErrorAnswer(error);
     const begun = inFlight.get(socket)?.headersSent === true;
     if (answer && socket.writable && !begun) {
-      const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: answer[1] }, id: null });
+      const body = JSON.stringify(errorReply(null, INVALID_REQUEST, answer[1]));
       socket.end(
         `HTTP/1.1 ${answer[0]} ${STATUS_CODES[answer[0]]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
@@ -290,7 +298,12 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   const hostnames = allowedHostnames(options.host, resourceUrl, http?.allowed_hosts ?? []);
   app.use((req, res, next) => {
     if (req.headers.host === undefined) {
-      rpcError(res, 400, -32600, 'Bad Request: no Host header; a request names the host it is meant for');
+      rpcError(
+        res,
+        400,
+        INVALID_REQUEST,
+        'Bad Request: no Host header; a request names the host it is meant for',
+      );
       return;
     }
     const hostname = requestHostname(req.headers.host);
@@ -299,7 +312,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       rpcError(
         res,
         403,
-        -32000,
+        SERVER_ERROR,
         `Host header "${req.headers.host.slice(0, 100)}" is not written as URLs write it; send "${spelled.slice(0, 100)}" (with the port, if any)`,
       );
       return;
@@ -311,14 +324,14 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       rpcError(
         res,
         403,
-        -32000,
+        SERVER_ERROR,
         `Host header "${String(req.headers.host).slice(0, 100)}" is not a name of this server; an administrator adds it under http.allowed_hosts`,
       );
       return;
     }
     const origin = checkOrigin(req.headers.origin, hostnames, http?.allowed_origins ?? []);
     if (origin !== undefined) {
-      rpcError(res, 403, -32000, origin);
+      rpcError(res, 403, SERVER_ERROR, origin);
       return;
     }
     next();
@@ -327,7 +340,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
   app.use('/mcp', (_req, res, next) => {
     if (stopping) {
       res.setHeader('Connection', 'close');
-      rpcError(res, 503, -32000, 'the server is shutting down; connect again shortly');
+      rpcError(res, 503, SERVER_ERROR, 'the server is shutting down; connect again shortly');
       return;
     }
     next();
@@ -348,7 +361,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     // body (never, from a client that declared more than it sends). Node reads off and drops the rest,
     // so a client still sending is not cut off (EPIPE) before it can read the answer.
     if (Number(req.headers['content-length']) > limits.httpMaxRequestBytes) {
-      rpcError(res, 413, -32600, tooLarge);
+      rpcError(res, 413, INVALID_REQUEST, tooLarge);
       return;
     }
     next();
@@ -359,7 +372,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
     const caller = callerOf(req.auth) ?? LOCAL;
     const space = spaceOf(caller);
     if (typeof space === 'string') {
-      rpcError(res, 403, -32000, `forbidden: ${space}`);
+      rpcError(res, 403, SERVER_ERROR, `forbidden: ${space}`);
       return;
     }
     if (req.method === 'POST' && space.running >= limits.httpMaxRequestsPerUser) {
@@ -367,7 +380,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       rpcError(
         res,
         429,
-        -32000,
+        SERVER_ERROR,
         `${caller.user} has ${space.running} requests running, the most this server takes at once (http.max_requests_per_user); wait for one to finish`,
       );
       return;
@@ -381,7 +394,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
         rpcError(
           res,
           404,
-          -32001,
+          SESSION_NOT_FOUND,
           'Session not found: it ended or the server restarted; initialize a new one',
         );
         return;
@@ -392,7 +405,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
         rpcError(
           res,
           400,
-          -32000,
+          SERVER_ERROR,
           `Bad Request: Unsupported protocol version: ${JSON.stringify(version.slice(0, 40))}${version.length > 40 ? '…' : ''} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
         );
         return;
@@ -403,7 +416,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       rpcError(
         res,
         400,
-        -32000,
+        SERVER_ERROR,
         'Bad Request: no Mcp-Session-Id header; a session starts with an initialize request',
       );
       return;
@@ -422,7 +435,12 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
 
   // Any other path, or a method /healthz does not take: JSON that says where things are, not express's page.
   app.use((_req, res) => {
-    rpcError(res, 404, -32000, 'Not found: this server serves MCP on /mcp and its health on GET /healthz');
+    rpcError(
+      res,
+      404,
+      SERVER_ERROR,
+      'Not found: this server serves MCP on /mcp and its health on GET /healthz',
+    );
   });
 
   // A body that cannot be read (too large, not JSON, a charset or coding it cannot decode): a JSON-RPC
@@ -444,7 +462,7 @@ export async function startHttpServer(options: HttpServeOptions): Promise<HttpSe
       rpcError(
         res,
         error.status !== undefined && error.status >= 400 && error.status < 600 ? error.status : 500,
-        -32603,
+        INTERNAL_ERROR,
         'Internal error: the server failed on this request (its log says why); try again',
       );
     },
