@@ -5,8 +5,6 @@ import { describeMiss, startReplay } from '../transcript/replay.js';
 import { registerSecret } from '../util/secrets.js';
 import { type CliCommand, parseListen, UsageError } from './args.js';
 
-export { isLoopback };
-
 function parseSpeed(speed: string | undefined, fast: boolean | undefined): number {
   if (fast && speed !== undefined) throw new UsageError('--speed and --fast: give one');
   if (fast) return 0;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PRESET_NAMES } from '../policy/presets.js';
+import { LOOPBACK_URL_HOSTS } from '../ssh/addresses.js';
 import { type AlgorithmCategory, supportedAlgorithms } from '../ssh/algorithms.js';
 import { normalizeFingerprint } from '../ssh/known-hosts.js';
 import { closest } from '../util/suggest.js';
@@ -205,12 +206,12 @@ export const JWT_ALGORITHMS = [
 ] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
-/** Hosts where a plain http:// identity provider is accepted: only this machine (a local or test IdP). */
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** https, or http to this machine: tokens and keys must not cross a network in clear. */
+/**
+ * https, or http to this machine (a local or test identity provider): tokens and keys must not cross a
+ * network in clear.
+ */
 export function isTrustedWebUrl(url: URL): boolean {
-  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_URL_HOSTS.includes(url.hostname));
 }
 
 /** An https URL (http only on loopback), absolute. */

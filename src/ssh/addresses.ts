@@ -85,6 +85,9 @@ export async function sameHost(a: string, b: string): Promise<boolean> {
   return x.some((address) => y.includes(address));
 }
 
+/** This machine's usual names as a URL writes its host (IPv6 in brackets). */
+export const LOOPBACK_URL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
+
 /** A loopback address or `localhost`; a name such as `127.example.net` is not (it resolves anywhere). */
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;

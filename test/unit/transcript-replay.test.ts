@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseListen } from '../../src/cli/args.js';
-import { isLoopback } from '../../src/cli/replay.js';
+import { isLoopback } from '../../src/ssh/addresses.js';
 import type { ShellChannel } from '../../src/ssh/server.js';
 import { TranscriptError } from '../../src/transcript/format.js';
 import { parseReplaySource } from '../../src/transcript/load.js';

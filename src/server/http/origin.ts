@@ -1,7 +1,5 @@
 import { hostname as machineName, networkInterfaces } from 'node:os';
-import { isLoopback } from '../../ssh/addresses.js';
-
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+import { isLoopback, LOOPBACK_URL_HOSTS } from '../../ssh/addresses.js';
 
 /** `example.net:8080` or `[::1]:80` to the host name as URL writes it (lower case, IPv6 in brackets). */
 export function hostnameOf(header: string | undefined): string | undefined {
@@ -40,9 +38,9 @@ export function allowedHostnames(bindHost: string, resourceUrl: URL, extra: read
     ...extra.map((h) => hostnameOf(h) ?? h.toLowerCase()),
   ]);
   const add = (host: string) => names.add(hostnameOf(host.includes(':') ? `[${host}]` : host) ?? host);
-  if (isLoopback(bindHost)) for (const name of LOOPBACK_NAMES) names.add(name);
+  if (isLoopback(bindHost)) for (const name of LOOPBACK_URL_HOSTS) names.add(name);
   if (isWildcard(bindHost)) {
-    for (const name of LOOPBACK_NAMES) names.add(name);
+    for (const name of LOOPBACK_URL_HOSTS) names.add(name);
     names.add(machineName().toLowerCase());
     for (const addresses of Object.values(networkInterfaces())) {
       for (const address of addresses ?? []) add(address.address);
