@@ -20,8 +20,8 @@ import { p50, type Ratio, type Row } from './report.js';
 
 export const FLEET_SIZES = [100, 500];
 /** Hosts at once, for both: the server's default fan-out concurrency. */
-export const FLEET_CONCURRENCY = 20;
-export const FLEET_COMMAND = 'echo hi';
+const FLEET_CONCURRENCY = 20;
+const FLEET_COMMAND = 'echo hi';
 /** Resident memory is read this long after the last command, when timers and the young generation have settled. */
 const SETTLE_MS = 2000;
 /**

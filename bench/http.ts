@@ -24,9 +24,9 @@ import { RawShell, readKey, sshConnect } from './raw-ssh.js';
 import { p50, type Ratio, type Row } from './report.js';
 
 /** Users at once in the load part. */
-export const HTTP_USERS = 50;
+const HTTP_USERS = 50;
 /** Output of the larger call: 4 KiB. */
-export const HTTP_BIG_BYTES = 4096;
+const HTTP_BIG_BYTES = 4096;
 /**
  * Bash builtins only: a pipe of `head` and `tr` would time two process starts on the remote side, which
  * on a busy machine outweigh the bytes.

@@ -428,4 +428,3 @@ export type HostKeyConfig = z.output<typeof hostKeyObject>;
 export type PolicyConfig = z.output<typeof policy>;
 export type AuthSection = z.output<typeof auth>;
 export type RoleConfig = z.output<typeof roleSchema>;
-export type HttpConfig = z.output<typeof httpSchema>;

@@ -46,7 +46,7 @@ const MAX_ERROR_BODY = 4000;
  * resource metadata, error bodies that are JSON-RPC errors (OAuth errors for refused tokens) with a
  * usable message, no HTML, no stack, no secret the request did not carry itself.
  */
-export function judgeResponse(
+function judgeResponse(
   req: HttpReq,
   res: WireResponse,
   sent: string,

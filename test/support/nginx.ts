@@ -15,7 +15,7 @@ const PACKAGES = ['nginx-light', 'nginx'];
 /** Keeps the package's own service from starting: an nginx on port 80 that this test did not start. */
 const POLICY_RC = '/usr/sbin/policy-rc.d';
 
-export function findNginx(): string | undefined {
+function findNginx(): string | undefined {
   return CANDIDATES.find((p) => existsSync(p));
 }
 

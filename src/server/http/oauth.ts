@@ -75,7 +75,7 @@ function isFetchFailure(error: unknown): boolean {
  * Where the issuer's metadata may be, in the order tried: RFC 8414 puts the well-known part before the
  * issuer's path; OpenID Connect Discovery appends it (RFC 8414 §5 allows both spellings for it).
  */
-export function metadataUrls(issuer: string): URL[] {
+function metadataUrls(issuer: string): URL[] {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/$/, '');
   const candidates = [
@@ -176,7 +176,7 @@ function remoteKeys(url: URL, timeoutMs: number): JWTVerifyGetKey {
 }
 
 /** A claim by name, else by dotted path (`realm_access.roles`); own properties only. */
-export function claimAt(payload: JWTPayload, path: string): unknown {
+function claimAt(payload: JWTPayload, path: string): unknown {
   if (Object.hasOwn(payload, path)) return payload[path];
   let at: unknown = payload;
   for (const part of path.split('.')) {
@@ -312,7 +312,7 @@ export function jwtVerifier(
  * The audiences a token for this server may carry: its resource URL (RFC 8707), with or without the one
  * trailing slash identity providers disagree about (the SDK's resource check ignores it too).
  */
-export function resourceAudiences(resourceUrl: URL): string[] {
+function resourceAudiences(resourceUrl: URL): string[] {
   const url = new URL(resourceUrl.href);
   url.hash = '';
   const href = url.href;
