@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type SshdHarness, startSshd } from '../harness/sshd.js';
+import { freePort, type SshdHarness, startSshd } from '../harness/sshd.js';
 import { CLI, NODE_FLAGS, textOf } from '../support/mcp-client.js';
 import { ensureNginx, runBounded } from '../support/nginx.js';
 import { tempDir } from '../support/temp.js';
@@ -80,17 +80,6 @@ async function waitUntil(p: Proc, what: string, ready: () => boolean | Promise<b
       assert.fail(`${p.name}: no ${what} within ${START_TIMEOUT_MS} ms:\n${p.stderr()}`);
     await delay(50);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -271,7 +271,8 @@ async function launch(res: Resources, o: SshdOptions, hostKey: string, log: stri
   }
 }
 
-function freePort(address = HOST): Promise<number> {
+/** A port nothing listens on at this moment (the system picks it; free again when this resolves). */
+export function freePort(address = HOST): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -15,7 +15,7 @@ import {
   SshError,
   type SshPaths,
 } from '../../src/ssh/index.js';
-import { type SshdHarness, startSshd } from '../harness/sshd.js';
+import { freePort, type SshdHarness, startSshd } from '../harness/sshd.js';
 
 const TIMEOUT_MS = 10_000;
 
@@ -96,17 +96,6 @@ async function captureStderr(fn: () => Promise<void>): Promise<string> {
 
 /** A lookup callback over a fixed table. */
 const lookupIn = (entries: Record<string, HostEntry>) => (name: string) => entries[name];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 describe('ssh connect against a real sshd', { timeout: 180_000 }, () => {
   before(async () => {

@@ -33,6 +33,7 @@ import {
   protectedResourceMetadata,
 } from '../../src/server/http/auth.js';
 import { redact } from '../../src/util/secrets.js';
+import { freePort } from '../harness/sshd.js';
 import { tempDir } from '../support/temp.js';
 
 /** Every test is bounded: a hung fetch fails the test instead of the run. */
@@ -121,14 +122,6 @@ function serve(req: IncomingMessage, res: ServerResponse, jwks: unknown): void {
 }
 
 /** A port nothing listens on: one that was just listened on and closed. */
-async function deadPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 before(async () => {
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
@@ -519,7 +512,7 @@ describe('OAuth access tokens (JWT)', () => {
   });
 
   it('says the JWKS is unreachable, quickly, when nothing listens there', T, async () => {
-    const verifier = await oauthVerifier({ jwks_uri: `http://127.0.0.1:${await deadPort()}/certs` });
+    const verifier = await oauthVerifier({ jwks_uri: `http://127.0.0.1:${await freePort()}/certs` });
     const started = Date.now();
     const error = await refusal(verifier.verifyAccessToken(await accessToken()));
     assert.match(error.message, /^JWKS unreachable: connection failed \(ECONNREFUSED\)$/);
@@ -572,7 +565,7 @@ describe('OAuth access tokens (JWT)', () => {
   });
 
   it('bounds discovery when the identity provider is down', T, async () => {
-    const down = `http://127.0.0.1:${await deadPort()}/realms/net`;
+    const down = `http://127.0.0.1:${await freePort()}/realms/net`;
     const verifier = await oauthVerifier({ issuer: down, jwks_uri: undefined });
     const started = Date.now();
     const error = await refusal(verifier.verifyAccessToken(await accessToken({ iss: down })));
