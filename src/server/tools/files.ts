@@ -13,13 +13,12 @@ import { writeRemote } from '../../files/write.js';
 import type { SessionManager } from '../../session/manager.js';
 import { lookupSecret } from '../../session/secrets.js';
 import { sftpOf } from '../../ssh/sftp.js';
+import { throttledProgress } from '../progress.js';
 import { callBudget, contentRoom, entryRoom, listPage } from '../result-budget.js';
 import { connectionInput, listOffset, listPaging } from '../schemas.js';
 import type { SecretPrompter } from '../secret-prompt.js';
 import { refuseToolSecrets, registerToolSecrets, secretAsker, targetOf } from '../tool-args.js';
 import { addTool, type Extra, resultBudget } from '../tool-result.js';
-
-const PROGRESS_INTERVAL_MS = 250;
 
 const connection = connectionInput();
 const sudoFields = {
@@ -256,39 +255,6 @@ export function registerFileTools(
     durationMs: z.number(),
     mbPerSecond: z.number(),
   };
-  /**
-   * Progress notifications for one transfer, at most one per interval; `end` sends the last one (all bytes)
-   * and waits for it, so that it reaches the client before the result (a client drops progress for a
-   * request it has had the answer to).
-   */
-  const progressOf = (extra: Extra) => {
-    const token = extra._meta?.progressToken;
-    if (token === undefined) return undefined;
-    let last = 0;
-    let sent = -1;
-    let pending: Promise<void> = Promise.resolve();
-    const send = (done: number, total: number) => {
-      sent = done;
-      pending = extra
-        .sendNotification({
-          method: 'notifications/progress',
-          params: { progressToken: token, progress: done, total },
-        })
-        .catch(() => {});
-    };
-    return {
-      onProgress: (done: number, total: number) => {
-        const now = Date.now();
-        if (now - last < PROGRESS_INTERVAL_MS && done < total) return;
-        last = now;
-        send(done, total);
-      },
-      end: async (total: number) => {
-        if (sent !== total) send(total, total);
-        await pending;
-      },
-    };
-  };
   const transferred = (r: TransferResult, verb: string) => {
     const mbPerSecond = Math.round((r.bytes / 1e6 / (r.durationMs / 1000)) * 10) / 10;
     const structured = { ...r, durationMs: Math.round(r.durationMs), mbPerSecond };
@@ -304,7 +270,7 @@ export function registerFileTools(
     extra: Extra,
   ): Promise<TransferResult> => {
     const ctx = await contextOf(args);
-    const progress = progressOf(extra);
+    const progress = throttledProgress(extra);
     const r = await move(ctx, {
       local: args.local_path,
       remote: args.remote_path,
@@ -313,9 +279,10 @@ export function registerFileTools(
       localDirs: await localDirs,
       maxBytes: maxTransfer,
       signal: extra.signal,
-      ...(progress && { onProgress: progress.onProgress }),
+      onProgress: (done: number, total: number) => progress.update(done, total),
     });
-    await progress?.end(r.bytes);
+    progress.update(r.bytes, r.bytes);
+    await progress.end();
     return r;
   };
 

@@ -14,9 +14,10 @@ import {
 import type { SessionManager } from '../../session/manager.js';
 import { redact } from '../../util/secrets.js';
 import { outputOf, statusText } from '../command-view.js';
+import { throttledProgress } from '../progress.js';
 import { clip, contentRoom, entryRoom, jsonBytes } from '../result-budget.js';
 import { cancellation } from '../tool-args.js';
-import { addTool, type Extra } from '../tool-result.js';
+import { addTool } from '../tool-result.js';
 
 /**
  * A fan-out result is read by a model with many other things in its context: it stays under this many
@@ -30,8 +31,6 @@ const MIN_SHARE = 600;
 const HOST_LIST_BYTES = 1500;
 /** A failure's message is clipped to this many characters in the summary. */
 const ERROR_CHARS = 240;
-/** Progress notifications at most this often, as for file transfers. */
-const PROGRESS_INTERVAL_MS = 250;
 
 /**
  * What a fan-out answers. tools/list is read on every turn, so the output schema names the main fields
@@ -300,11 +299,20 @@ export function registerFleetTools(
       const asked = args.concurrency ?? limits.fanoutConcurrency;
       const concurrency = Math.min(asked, limits.maxFanoutConcurrency);
       if (asked > concurrency) notes.push(`concurrency capped at ${concurrency} (max_fanout_concurrency)`);
-      const progress = progressSender(extra, selection.hosts.length);
+      // The first host at once, then the hosts finished so far, how many failed and the last one's result.
+      // Not one per host: on open sessions 500 hosts end within a second or two.
+      const progress = throttledProgress(extra);
+      const total = selection.hosts.length;
       const fanout = fanouts.start(args.command, selection.hosts, {
         concurrency,
         hostTimeoutMs: args.timeout * 1000,
-        onHostDone: (result, f) => progress.hostDone(result, f),
+        onHostDone: (result, f) => {
+          const { done, failed } = f.progress;
+          progress.update(done, total, () => {
+            const how = result.state === 'ok' ? 'ok' : (result.failure ?? 'error');
+            return `${done}/${total} hosts finished${failed > 0 ? `, ${failed} failed` : ''}; last ${result.host}: ${how}`;
+          });
+        },
       });
       const { signal, stopWaiting } = cancellation(extra.signal);
       const onCancel = () => fanout.cancel();
@@ -313,7 +321,7 @@ export function registerFleetTools(
         await fanout.settle(limits.maxWaitMs, stopWaiting);
       } finally {
         signal?.removeEventListener('abort', onCancel);
-        await progress.stop();
+        await progress.end();
       }
       return summaryReply(fanout, notes);
     },
@@ -409,53 +417,4 @@ function summaryText(s: Summary, distinct: number, moreWaiting: number): string 
   }
   if (s.note) lines.push(`[${s.note}]`);
   return lines.join('\n');
-}
-
-/**
- * notifications/progress while the call waits: the first host finished at once, then at most one every
- * PROGRESS_INTERVAL_MS with the hosts finished out of all, how many failed and the last host's result; the
- * last count before the answer. Not one per host: a fan-out to 500 hosts on open sessions ends hundreds a
- * second, and each notification costs a write here and a parse in the client. Nothing after the call has
- * answered (the token is spent then).
- */
-function progressSender(extra: Extra, total: number) {
-  const token = extra._meta?.progressToken;
-  let stopped = token === undefined;
-  let sent = 0;
-  let sentAt = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let latest: { host: string; how: string; done: number; failed: number } | undefined;
-  let pending: Promise<void> = Promise.resolve();
-  const send = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    if (!latest || latest.done <= sent) return;
-    const { host, how, done, failed } = latest;
-    sent = done;
-    sentAt = Date.now();
-    const message = `${done}/${total} hosts finished${failed > 0 ? `, ${failed} failed` : ''}; last ${host}: ${how}`;
-    pending = extra
-      .sendNotification({
-        method: 'notifications/progress',
-        params: { progressToken: token as string | number, progress: done, total, message: redact(message) },
-      })
-      .catch(() => {});
-  };
-  return {
-    hostDone(result: HostResult, fanout: Fanout) {
-      if (stopped) return;
-      const how = result.state === 'ok' ? 'ok' : (result.failure ?? 'error');
-      latest = { host: result.host, how, ...fanout.progress };
-      const wait = sentAt + PROGRESS_INTERVAL_MS - Date.now();
-      if (wait <= 0) send();
-      else timer ??= setTimeout(send, wait);
-    },
-    /** The last count, sent before the answer (a client drops progress for a request it has the answer to). */
-    async stop() {
-      if (stopped) return;
-      send();
-      stopped = true;
-      await pending;
-    },
-  };
 }
