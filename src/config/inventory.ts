@@ -268,8 +268,11 @@ function mergeAlgorithms(levels: [string, Level][]): AlgorithmSettings | undefin
   return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
-/** Levels most general first, so the rules read in the order a person would explain them. */
-function combinePolicies(levels: [string, Level][]): PolicyRules {
+/**
+ * The policies of these levels (each named by where it is written, e.g. `hosts.core1`, `roles.ops`),
+ * most general first, so the rules read in the order a person would explain them.
+ */
+export function combinePolicies(levels: [string, { policy?: PolicyConfig }][]): PolicyRules {
   const rules: PolicyRules = { allow: [], deny: [], presets: [] };
   for (const [origin, level] of levels) {
     const policy: PolicyConfig | undefined = level.policy;

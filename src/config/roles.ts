@@ -5,7 +5,7 @@ import { checkOptionsFor } from '../policy/platform.js';
 import { type CompiledPolicy, checkCommand } from '../policy/policy.js';
 import { CommandDeniedError, type Deployment } from '../session/manager.js';
 import { policyCache } from './deployment.js';
-import type { PolicyRules } from './inventory.js';
+import { combinePolicies, type PolicyRules } from './inventory.js';
 import type { LoadedConfig } from './load.js';
 import type { RoleConfig } from './schema.js';
 import { selectTargets, TargetError } from './targets.js';
@@ -75,12 +75,7 @@ export function compileRoles(loaded: LoadedConfig): Map<string, CompiledRole> {
         throw new RoleError(`invalid config file ${loaded.file}: roles.${name}.hosts: ${error.message}`);
       }
     }
-    const origin = `roles.${name}`;
-    const rules: PolicyRules | undefined = role.policy && {
-      presets: (role.policy.preset ?? []).map((preset) => ({ name: preset, origin })),
-      allow: (role.policy.allow ?? []).map((pattern) => ({ pattern, origin })),
-      deny: (role.policy.deny ?? []).map((pattern) => ({ pattern, origin })),
-    };
+    const rules = role.policy && combinePolicies([[`roles.${name}`, role]]);
     compiled.set(name, { name, ...(hosts && { hosts }), ...(rules && { rules }) });
   }
   return compiled;
