@@ -3,8 +3,7 @@
 // the same run; the time to the first host's result, and the server's resident memory per idle session.
 // The hosts are loopback addresses served by sshds listening on 16 addresses each, one user and one host
 // key for all (test/soak/fleet.ts). Needs root, like the test harness.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from 'ssh2';
 import { type Fleet, startFleet } from '../test/soak/fleet.js';
 import { alive, kill, processes, rssKb, withDescendants } from '../test/soak/procs.js';
-import { type McpProcess, SERVER_CLI, spawnMcp } from './mcp.js';
+import { cpuMs, type McpProcess, SERVER_CLI, spawnMcp } from './mcp.js';
 import { type Case, check, measure, now } from './measure.js';
 import { DIALECT_SHELL, RawShell, readKey, withTimeout } from './raw-ssh.js';
 import { p50, type Ratio, type Row } from './report.js';
@@ -78,27 +77,9 @@ interface Summary {
   groups: { hosts: string[]; output: string }[];
 }
 
-/** Clock ticks per second of the times in /proc/PID/stat (USER_HZ). */
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-
-/**
- * CPU time (user + system) the processes used so far, in ms; one that is gone counts 0. `mainThread`:
- * only their main threads (a node process also runs V8's compiler and garbage-collector threads).
- */
-function cpuMs(pids: number[], mainThread = false): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold ') '): utime and stime are the 14th and 15th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // it exited
-    }
-  }
-  return (ticks * 1000) / TICKS;
-}
+/** CPU time the processes used so far, in ms (cpuMs); one that is gone counts 0. */
+const cpuOf = (pids: number[], mainThread = false) =>
+  pids.reduce((sum, pid) => sum + (cpuMs(pid, mainThread) || 0), 0);
 
 /** CPU time of this process so far, in ms. */
 const ownCpuMs = () => {
@@ -307,16 +288,16 @@ async function fleetSize(
     // This process's own reading last before and first after: reading /proc is not the work measured.
     const serverPids = serverPid ? [serverPid] : [];
     const before = {
-      server: cpuMs(serverPids),
-      serverMain: cpuMs(serverPids, true),
-      hosts: cpuMs(pids),
+      server: cpuOf(serverPids),
+      serverMain: cpuOf(serverPids, true),
+      hosts: cpuOf(pids),
       own: ownCpuMs(),
     };
     const result = await work();
     cpu.own = ownCpuMs() - before.own;
-    cpu.server = serverPid ? cpuMs(serverPids) - before.server : Number.NaN;
-    cpu.serverMain = serverPid ? cpuMs(serverPids, true) - before.serverMain : Number.NaN;
-    cpu.hosts = hosts ? cpuMs(pids) - before.hosts : Number.NaN;
+    cpu.server = serverPid ? cpuOf(serverPids) - before.server : Number.NaN;
+    cpu.serverMain = serverPid ? cpuOf(serverPids, true) - before.serverMain : Number.NaN;
+    cpu.hosts = hosts ? cpuOf(pids) - before.hosts : Number.NaN;
     return result;
   };
   const cpuRows = (what: string, sides: (keyof typeof cpu)[]) =>

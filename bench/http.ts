@@ -340,7 +340,7 @@ export async function httpBenchmarks(
   /** Each client runs `count` commands one after another, all clients at once; results into `into`. */
   const round = async (clients: McpProcess[], count: number, tag: string, into: LoadResult) => {
     const pids = [...new Set(clients.map((c) => c.pid))];
-    const cpu0 = sum(pids.map(cpuMs));
+    const cpu0 = sum(pids.map((pid) => cpuMs(pid)));
     const client0 = process.cpuUsage();
     const machine0 = machineJiffies();
     const deadline = Date.now() + 60_000;
@@ -361,7 +361,7 @@ export async function httpBenchmarks(
       }),
     );
     const ms = now() - t0;
-    into.serverCpuMs += sum(pids.map(cpuMs)) - cpu0;
+    into.serverCpuMs += sum(pids.map((pid) => cpuMs(pid))) - cpu0;
     const client = process.cpuUsage(client0);
     into.clientCpuMs += (client.user + client.system) / 1000;
     const machine1 = machineJiffies();

@@ -1,6 +1,6 @@
 // MCP servers over stdio, the built one and the no-op floor, spawned the same way: `node <flags> <script>`;
 // and over Streamable HTTP (`serve --http`, the HTTP no-op floor), with SDK clients holding a bearer token.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -183,13 +183,19 @@ export function rssBytes(pid: number | undefined): number {
   }
 }
 
-/** CPU time a process has used so far (user + system), in milliseconds; NaN when it is gone. */
-export function cpuMs(pid: number | undefined): number {
+/** Clock ticks per second of the times in /proc/PID/stat (USER_HZ). */
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/**
+ * CPU time a process has used so far (user + system), in milliseconds; NaN when it is gone. `mainThread`:
+ * its main thread only (a node process also runs V8's compiler and garbage-collector threads).
+ */
+export function cpuMs(pid: number | undefined, mainThread = false): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold ') '): utime and stime are the 14th and 15th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ: 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
   } catch {
     return Number.NaN;
   }
