@@ -5,6 +5,7 @@ import { checkOptionsFor } from '../policy/platform.js';
 import { type CompiledPolicy, checkCommand } from '../policy/policy.js';
 import { CommandDeniedError, type Deployment } from '../session/manager.js';
 import { policyCache } from './deployment.js';
+import { ConfigError } from './errors.js';
 import { combinePolicies, type PolicyRules } from './inventory.js';
 import type { LoadedConfig } from './load.js';
 import type { RoleConfig } from './schema.js';
@@ -29,9 +30,6 @@ interface CompiledRole {
   hosts?: ReadonlySet<string>;
   rules?: PolicyRules;
 }
-
-/** A role list the config gets wrong; the message names the role and what to fix. */
-export class RoleError extends Error {}
 
 /**
  * The rights a user's roles give, or why they give none. Without a `roles:` section every authenticated
@@ -72,7 +70,7 @@ export function compileRoles(loaded: LoadedConfig): Map<string, CompiledRole> {
         hosts = new Set(selectTargets(role.hosts, loaded.inventory).hosts);
       } catch (error) {
         if (!(error instanceof TargetError)) throw error;
-        throw new RoleError(`invalid config file ${loaded.file}: roles.${name}.hosts: ${error.message}`);
+        throw new ConfigError(`invalid config file ${loaded.file}: roles.${name}.hosts: ${error.message}`);
       }
     }
     const rules = role.policy && combinePolicies([[`roles.${name}`, role]]);

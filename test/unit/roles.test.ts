@@ -116,5 +116,11 @@ describe('roles: what a user of a shared server may reach and do', () => {
     );
     const badTools = await configWith(`${BASE}  broken: { tools: [comands] }\n`);
     assert.throws(() => checkRoles({ config: badTools as never }), /roles\.broken\.tools: .*comands/);
+    // A read-only role on a server that offers only tools that change things: refused at start too.
+    const writer = selectTools({ names: ['write_file'] });
+    const readOnly = await configWith(
+      'hosts:\n  a: { host: 192.0.2.1 }\nroles:\n  looker: { read_only: true }\n',
+    );
+    assert.throws(() => checkRoles({ config: readOnly as never }, writer), /roles\.looker: .*leave no tool/);
   });
 });

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../config/errors.js';
-import { compileRoles, RoleError } from '../../config/roles.js';
+import { compileRoles } from '../../config/roles.js';
 import { type ServerOptions, toolSelectionOf } from '../server.js';
 import { narrowTools, selectTools, ToolsetError } from '../toolsets.js';
 
@@ -12,21 +12,17 @@ import { narrowTools, selectTools, ToolsetError } from '../toolsets.js';
 export function checkRoles(options: ServerOptions, base = toolSelectionOf(options)) {
   const config = options.config;
   if (!config) return new Map<string, never>();
-  let roles: ReturnType<typeof compileRoles>;
-  try {
-    roles = compileRoles(config);
-  } catch (error) {
-    if (error instanceof RoleError) throw new ConfigError(error.message);
-    throw error;
-  }
+  const roles = compileRoles(config);
   for (const [name, role] of Object.entries(config.config.roles ?? {})) {
-    if (!role.tools) continue;
+    // Every role, also one with only read_only: it may leave nothing of a server that offers only tools
+    // that change things.
     try {
-      selectTools({ names: role.tools });
+      if (role.tools) selectTools({ names: role.tools });
       narrowTools(base, [{ names: role.tools, readOnly: role.read_only === true }], `role ${name}`);
     } catch (error) {
       if (!(error instanceof ToolsetError)) throw error;
-      throw new ConfigError(`invalid config file ${config.file}: roles.${name}.tools: ${error.message}`);
+      const field = role.tools ? `roles.${name}.tools` : `roles.${name}`;
+      throw new ConfigError(`invalid config file ${config.file}: ${field}: ${error.message}`);
     }
   }
   return roles;
