@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, validateConfig } from '../../src/config/load.js';
 import { compileRoles } from '../../src/config/roles.js';
+import { serverLimits } from '../../src/server/server.js';
 
 const DIR = new URL('../../examples/deployment/', import.meta.url).pathname;
 const CONFIG = path.join(DIR, 'config.yaml');
@@ -123,7 +124,7 @@ describe('examples/deployment', () => {
       const config = await loaded();
       const text = read('nginx.conf');
       const [body] = nginxValue(text, 'client_max_body_size');
-      assert.ok((body ?? 0) >= (config.config.http?.max_request_bytes ?? 0), `client_max_body_size ${body}`);
+      assert.ok((body ?? 0) >= serverLimits({ config }).httpMaxRequestBytes, `client_max_body_size ${body}`);
       const [readTimeout] = nginxValue(text, 'proxy_read_timeout');
       assert.ok((readTimeout ?? 0) > 50, `proxy_read_timeout ${readTimeout} s, max_wait 50 s`);
       const keepalive = nginxValue(text, 'keepalive_timeout');

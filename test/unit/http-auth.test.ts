@@ -516,7 +516,7 @@ describe('OAuth access tokens (JWT)', () => {
     const started = Date.now();
     const error = await refusal(verifier.verifyAccessToken(await accessToken()));
     assert.match(error.message, /^JWKS unreachable: connection failed \(ECONNREFUSED\)$/);
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
   });
 
   it('says the JWKS is unreachable within the fetch timeout when the server never answers', T, async () => {
@@ -524,7 +524,7 @@ describe('OAuth access tokens (JWT)', () => {
     const started = Date.now();
     const error = await refusal(verifier.verifyAccessToken(await accessToken()));
     assert.equal(error.message, 'JWKS unreachable: no answer within 300 ms');
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
   });
 
   it('discovers the JWKS from the issuer metadata (RFC 8414), once', T, async () => {
@@ -561,7 +561,7 @@ describe('OAuth access tokens (JWT)', () => {
     const started = Date.now();
     const error = await refusal(verifier.verifyAccessToken(await accessToken({ iss: silent })));
     assert.equal(error.message, 'JWKS unreachable: issuer metadata: no answer within 300 ms');
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
   });
 
   it('bounds discovery when the identity provider is down', T, async () => {
@@ -570,7 +570,7 @@ describe('OAuth access tokens (JWT)', () => {
     const started = Date.now();
     const error = await refusal(verifier.verifyAccessToken(await accessToken({ iss: down })));
     assert.equal(error.message, 'JWKS unreachable: issuer metadata: connection failed (ECONNREFUSED)');
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
   });
 });
 

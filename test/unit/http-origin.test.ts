@@ -24,6 +24,7 @@ describe('HTTP listen address and Host/Origin checks', () => {
       assert.ok(names.has(hostnameOf(ok) as string), ok);
     }
     for (const bad of ['attacker.example', '127.0.0.1.nip.io', 'localhost.attacker.example', '10.0.0.1']) {
+      assert.ok(hostnameOf(bad) !== undefined, `${bad} is read as a name`);
       assert.ok(!names.has(hostnameOf(bad) as string), bad);
     }
     assert.equal(hostnameOf(undefined), undefined);
