@@ -29,6 +29,8 @@ interface CompiledRole {
   /** Inventory names; undefined: every host, in the inventory or not. */
   hosts?: ReadonlySet<string>;
   rules?: PolicyRules;
+  /** The role's policy compiled for a dialect, once for every user who holds the role. */
+  policy?: (dialect: Dialect) => CompiledPolicy;
 }
 
 /**
@@ -63,6 +65,7 @@ export function rightsOf(
 /** Each role's hosts and policy rules, resolved once per config (host selectors against the inventory). */
 export function compileRoles(loaded: LoadedConfig): Map<string, CompiledRole> {
   const compiled = new Map<string, CompiledRole>();
+  const policies = policyCache();
   for (const [name, role] of Object.entries(loaded.config.roles ?? {})) {
     let hosts: Set<string> | undefined;
     if (role.hosts && !role.hosts.includes('*')) {
@@ -74,7 +77,9 @@ export function compileRoles(loaded: LoadedConfig): Map<string, CompiledRole> {
       }
     }
     const rules = role.policy && combinePolicies([[`roles.${name}`, role]]);
-    compiled.set(name, { name, ...(hosts && { hosts }), ...(rules && { rules }) });
+    const policy =
+      rules && ((dialect: Dialect) => policies(name, rules, dialect, `of role ${name}`, '(role policy)'));
+    compiled.set(name, { name, ...(hosts && { hosts }), ...(rules && { rules, policy }) });
   }
   return compiled;
 }
@@ -89,9 +94,6 @@ export function userDeployment(
   rights: Rights,
 ): Deployment {
   const held = rights.roles.map((name) => roles.get(name)).filter((r): r is CompiledRole => r !== undefined);
-  const compiled = policyCache();
-  const policyOf = (role: CompiledRole, dialect: Dialect): CompiledPolicy =>
-    compiled(role.name, role.rules as PolicyRules, dialect, `of role ${role.name}`, '(role policy)');
   /** The roles that reach a host known by these inventory names (none: a host outside the inventory). */
   const reaching = (names: readonly string[]) =>
     held.filter((role) => !role.hosts || names.some((name) => role.hosts?.has(name)));
@@ -111,8 +113,8 @@ export function userDeployment(
     const options = checkOptionsFor(dialect.policy, dialect.abbreviations, mode);
     let refusal: string | undefined;
     for (const role of reaching(names)) {
-      if (!role.rules) return false;
-      const why = decide(policyOf(role, dialect), options);
+      if (!role.policy) return false;
+      const why = decide(role.policy(dialect), options);
       if (why === undefined) return true;
       refusal ??= `${what} refused by the policy of role ${role.name}, nothing was sent: ${why}`;
     }
